@@ -1,0 +1,141 @@
+#include "core/labels.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace celldrop {
+
+ObjectIndex index_objects(const Labels& labels) {
+  ObjectIndex index;
+  const size_t n = labels.data.size();
+  const uint32_t* lab = labels.data.data();
+  index.pixel_index.assign(n, -1);
+  uint32_t max_id = 0;
+  for (size_t p = 0; p < n; ++p) max_id = std::max(max_id, lab[p]);
+  if (max_id == 0) return index;
+
+  // Sequential-ish ids (the common case) use a lookup table; a file with huge sparse ids would make
+  // that table unbounded, so those go through a hash map, touched once per run of equal pixels.
+  if (size_t(max_id) <= 4 * n + 65536) {
+    std::vector<int32_t> table(size_t(max_id) + 1, -1);
+    for (size_t p = 0; p < n; ++p) table[lab[p]] = 0;
+    for (uint32_t id = 1; id <= max_id; ++id) {
+      if (table[id] == 0) {
+        table[id] = int32_t(index.ids.size());
+        index.ids.push_back(id);
+      }
+    }
+    for (size_t p = 0; p < n; ++p) index.pixel_index[p] = lab[p] ? table[lab[p]] : -1;
+    return index;
+  }
+
+  std::unordered_map<uint32_t, int32_t> table;
+  uint32_t last = 0;
+  for (size_t p = 0; p < n; ++p) {
+    if (lab[p] != 0 && lab[p] != last) {
+      table.emplace(lab[p], 0);
+      last = lab[p];
+    }
+  }
+  index.ids.reserve(table.size());
+  for (const auto& kv : table) index.ids.push_back(kv.first);
+  std::sort(index.ids.begin(), index.ids.end());
+  for (size_t i = 0; i < index.ids.size(); ++i) table[index.ids[i]] = int32_t(i);
+  last = 0;
+  int32_t last_index = -1;
+  for (size_t p = 0; p < n; ++p) {
+    if (lab[p] == 0) continue;
+    if (lab[p] != last) {
+      last = lab[p];
+      last_index = table[last];
+    }
+    index.pixel_index[p] = last_index;
+  }
+  return index;
+}
+
+int relabel_sequential(Labels& labels) {
+  ObjectIndex index = index_objects(labels);
+  for (size_t p = 0; p < labels.data.size(); ++p)
+    labels.data[p] = index.pixel_index[p] < 0 ? 0u : uint32_t(index.pixel_index[p]) + 1u;
+  return index.count();
+}
+
+int remove_small_objects(Labels& labels, int min_pixels) {
+  ObjectIndex index = index_objects(labels);
+  std::vector<long long> area(index.ids.size(), 0);
+  for (int32_t i : index.pixel_index)
+    if (i >= 0) ++area[size_t(i)];
+  int removed = 0;
+  for (long long a : area) removed += a < min_pixels ? 1 : 0;
+  if (removed == 0) return 0;
+  for (size_t p = 0; p < labels.data.size(); ++p) {
+    int32_t i = index.pixel_index[p];
+    if (i >= 0 && area[size_t(i)] < min_pixels) labels.data[p] = 0;
+  }
+  return removed;
+}
+
+long long fill_holes(Labels& labels) {
+  const int w = labels.width, h = labels.height;
+  uint32_t* lab = labels.data.data();
+  std::vector<uint8_t> visited(size_t(w) * size_t(h), 0);
+  std::vector<size_t> region;  // pixels of the background region being flooded
+  std::vector<size_t> stack;
+  long long filled = 0;
+  for (size_t start = 0; start < visited.size(); ++start) {
+    if (lab[start] != 0 || visited[start]) continue;
+    // Flood one 4-connected background region, noting whether it reaches the border and which
+    // objects surround it. One region is visited once, so the whole loop is linear.
+    region.clear();
+    stack.assign(1, start);
+    visited[start] = 1;
+    bool touches_border = false, several_neighbours = false;
+    uint32_t neighbour = 0;
+    auto look = [&](size_t q) {
+      if (lab[q] == 0) {
+        if (!visited[q]) {
+          visited[q] = 1;
+          stack.push_back(q);
+        }
+      } else if (neighbour == 0) {
+        neighbour = lab[q];
+      } else if (lab[q] != neighbour) {
+        several_neighbours = true;
+      }
+    };
+    while (!stack.empty()) {
+      size_t p = stack.back();
+      stack.pop_back();
+      region.push_back(p);
+      int x = int(p % size_t(w)), y = int(p / size_t(w));
+      if (x == 0 || y == 0 || x == w - 1 || y == h - 1) touches_border = true;
+      if (x > 0) look(p - 1);
+      if (x < w - 1) look(p + 1);
+      if (y > 0) look(p - size_t(w));
+      if (y < h - 1) look(p + size_t(w));
+    }
+    if (touches_border || several_neighbours || neighbour == 0) continue;
+    for (size_t p : region) lab[p] = neighbour;
+    filled += (long long)region.size();
+  }
+  return filled;
+}
+
+std::vector<uint8_t> outlines(const Labels& labels) {
+  const int w = labels.width, h = labels.height;
+  std::vector<uint8_t> mask(size_t(w) * size_t(h), 0);
+  for (int y = 0; y < h; ++y) {
+    const uint32_t* row = labels.data.data() + size_t(y) * size_t(w);
+    for (int x = 0; x < w; ++x) {
+      uint32_t v = row[x];
+      if (v == 0) continue;
+      bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || row[x - 1] != v ||
+                  row[x + 1] != v || row[x - w] != v || row[x + w] != v;
+      mask[size_t(y) * size_t(w) + size_t(x)] = edge ? 1 : 0;
+    }
+  }
+  return mask;
+}
+
+}  // namespace celldrop
