@@ -1,0 +1,188 @@
+// PNG, JPEG and BMP through stb_image, the only translation unit that compiles its implementation.
+//
+// Two guards wrap stb_image: (1) the size the header declares is checked against the caller's sample
+// budget before any pixel is decoded; (2) every allocation stb makes is capped (see StbAllocCap), because
+// a tiny PNG can declare a small image yet carry a zlib stream that inflates without end, and stb grows
+// its inflate buffer by doubling up to 2 GB before it notices.
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/decode_formats.h"
+
+namespace celldrop {
+namespace {
+// Largest single allocation stb may make during the current call on this thread; 0 = no call active.
+thread_local size_t g_stb_alloc_cap = 0;
+}  // namespace
+}  // namespace celldrop
+
+static void* celldrop_stb_malloc(size_t n) {
+  if (n > celldrop::g_stb_alloc_cap) return nullptr;
+  return malloc(n);
+}
+static void* celldrop_stb_realloc(void* p, size_t n) {
+  if (n > celldrop::g_stb_alloc_cap) return nullptr;
+  return realloc(p, n);
+}
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC  // private to this file: other parts of the app may carry their own copy
+#define STBI_NO_STDIO     // bytes in, never files
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_MALLOC(n) celldrop_stb_malloc(n)
+#define STBI_REALLOC(p, n) celldrop_stb_realloc(p, n)
+#define STBI_FREE(p) free(p)
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include "stb_image.h"
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace celldrop {
+namespace {
+
+// Sets the allocation cap for the duration of one stb call, and restores "no call active" after.
+struct StbAllocCap {
+  explicit StbAllocCap(size_t cap) { g_stb_alloc_cap = cap; }
+  ~StbAllocCap() { g_stb_alloc_cap = 0; }
+};
+
+std::string format_label(const char* format) {
+  if (strcmp(format, "png") == 0) return "PNG";
+  if (strcmp(format, "jpeg") == 0) return "JPEG";
+  return "BMP";
+}
+
+uint32_t read_be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+
+// Pixel size from PNG's pHYs chunk when its unit is the metre (unit 0 only gives an aspect ratio).
+// Chunks before the first IDAT are scanned; pHYs must precede IDAT by the PNG specification.
+void png_pixel_size(const uint8_t* b, size_t n, double* x_um, double* y_um) {
+  size_t pos = 8;
+  while (pos + 12 <= n) {
+    uint32_t length = read_be32(b + pos);
+    const uint8_t* type = b + pos + 4;
+    if (length > n - pos - 12) return;  // truncated chunk: stb will report the real problem
+    if (memcmp(type, "IDAT", 4) == 0 || memcmp(type, "IEND", 4) == 0) return;
+    if (memcmp(type, "pHYs", 4) == 0 && length == 9) {
+      const uint8_t* d = b + pos + 8;
+      uint32_t ppu_x = read_be32(d), ppu_y = read_be32(d + 4);
+      if (d[8] == 1 && ppu_x > 0 && ppu_y > 0) {
+        *x_um = 1e6 / double(ppu_x);
+        *y_um = 1e6 / double(ppu_y);
+      }
+      return;
+    }
+    pos += 12 + size_t(length);
+  }
+}
+
+// The header as stb reads it, plus our checks. Channels are the ones stb delivers when asked for
+// exactly that many: palette PNGs expand to RGB(A), CMYK JPEGs convert to RGB, and a tRNS chunk on a
+// grey or RGB PNG is ignored (stb's info does not count it; microscopy has no use for colour-key alpha).
+bool stb_read_header(const char* format, const uint8_t* bytes, size_t size, ImageInfo* info,
+                     std::string* error) {
+  const std::string label = format_label(format);
+  if (size > size_t(INT_MAX)) {
+    *error = label + ": files over 2 GB are not supported";
+    return false;
+  }
+  int w = 0, h = 0, comp = 0;
+  StbAllocCap cap(size_t(64) << 20);  // header parsing allocates little (PNG: the palette at most)
+  if (!stbi_info_from_memory(bytes, int(size), &w, &h, &comp)) {
+    const char* why = stbi_failure_reason();
+    *error = label + ": cannot read the header (" + (why ? why : "unknown reason") +
+             "); the file is damaged or not really a " + label;
+    return false;
+  }
+  if (w <= 0 || h <= 0 || comp < 1 || comp > 4) {
+    *error = label + ": the header declares an empty or impossible image";
+    return false;
+  }
+  info->format = format;
+  info->width = w;
+  info->height = h;
+  info->channels = comp;
+  info->pages = 1;
+  info->type = stbi_is_16_bit_from_memory(bytes, int(size)) ? SampleType::U16 : SampleType::U8;
+  if (strcmp(format, "png") == 0) png_pixel_size(bytes, size, &info->pixel_size_x_um, &info->pixel_size_y_um);
+  return true;
+}
+
+}  // namespace
+
+bool stb_probe(const char* format, const uint8_t* bytes, size_t size, ImageInfo* info,
+               std::string* error) {
+  return stb_read_header(format, bytes, size, info, error);
+}
+
+bool stb_decode(const char* format, const uint8_t* bytes, size_t size, const DecodeOptions& options,
+                Image* out, std::string* error) {
+  const std::string label = format_label(format);
+  if (options.page != 0) {
+    *error = label + " files have a single page; page " + std::to_string(options.page) +
+             " does not exist";
+    return false;
+  }
+  ImageInfo info;
+  if (!stb_read_header(format, bytes, size, &info, error)) return false;
+  const uint64_t samples = uint64_t(info.width) * uint64_t(info.height) * uint64_t(info.channels);
+  if (samples > options.max_samples) {
+    *error = label + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " x " +
+             std::to_string(info.channels) + " samples exceed the limit of " +
+             std::to_string(options.max_samples) + "; raise the sample limit to open it";
+    return false;
+  }
+  const size_t bytes_per_sample = info.type == SampleType::U16 ? 2 : 1;
+  if (samples * bytes_per_sample > uint64_t(SIZE_MAX) / 2) {  // 32-bit WebAssembly: 4 GB address space
+    *error = label + ": the image is too large for this platform's memory";
+    return false;
+  }
+  const size_t image_bytes = size_t(samples) * bytes_per_sample;
+  // stb's largest single buffers: the inflated PNG data (image plus a filter byte per row), progressive
+  // JPEG coefficients (2 bytes per sample, padded to 16-pixel blocks) and the output. Four times the
+  // padded image covers each of them; a zlib stream that inflates beyond that is refused.
+  const uint64_t padded = (uint64_t(info.width) + 16) * (uint64_t(info.height) + 16) * uint64_t(info.channels);
+  const uint64_t cap_bytes = 4 * padded * bytes_per_sample + (uint64_t(1) << 20);
+  StbAllocCap cap(cap_bytes > uint64_t(SIZE_MAX) ? SIZE_MAX : size_t(cap_bytes));
+
+  int w = 0, h = 0, file_comp = 0;
+  void* pixels = info.type == SampleType::U16
+                     ? static_cast<void*>(stbi_load_16_from_memory(bytes, int(size), &w, &h, &file_comp,
+                                                                   info.channels))
+                     : static_cast<void*>(stbi_load_from_memory(bytes, int(size), &w, &h, &file_comp,
+                                                                info.channels));
+  if (!pixels) {
+    const char* why = stbi_failure_reason();
+    std::string reason = why ? why : "unknown reason";
+    if (reason == "outofmem" || reason == "output buffer limit")
+      reason += ": the compressed data inflates beyond the declared image size";
+    *error = label + ": cannot decode the pixels (" + reason + "); the file is damaged or truncated";
+    return false;
+  }
+  if (w != info.width || h != info.height) {  // header and decoder disagree: do not guess
+    free(pixels);
+    *error = label + ": the decoded size differs from the header; the file is damaged";
+    return false;
+  }
+  Image img = make_image(info.width, info.height, info.channels, info.type);
+  memcpy(img.data.data(), pixels, image_bytes);
+  free(pixels);
+  img.pixel_size_x_um = info.pixel_size_x_um;
+  img.pixel_size_y_um = info.pixel_size_y_um;
+  *out = std::move(img);
+  return true;
+}
+
+}  // namespace celldrop
