@@ -1,0 +1,539 @@
+// CellDrop's page: a Dear ImGui window over WebGL2 that shows an image in a pan/zoom viewer with
+// contrast controls. At start-up it shows the embedded sample: synthetic nuclei made by the core.
+//
+// One file for the loop and the UI; the viewer math (viewer.h), the display mapping (display.h),
+// the GL texture (texture.h) and the browser events (platform.h) live beside it.
+#include <emscripten.h>
+#include <emscripten/html5.h>
+
+#include <GLES3/gl3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "app/display.h"
+#include "app/platform.h"
+#include "app/texture.h"
+#include "app/viewer.h"
+#include "core/synth.h"
+#include "imgui.h"
+#include "imgui_impl_opengl3.h"
+
+namespace cd = celldrop;
+namespace vw = celldrop::viewer;
+
+// Layout, in CSS pixels.
+constexpr float kPanelWidth = 300.0f;
+constexpr float kFontSize = 15.0f;
+constexpr double kFitMargin = 16.0;
+constexpr uint64_t kSampleSeed = 1;
+constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
+
+// DOM keyCodes, which platform.cpp uses as ImGui key indices.
+enum : int { kKeyF = 'F', kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
+             kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173 };
+
+struct Hover {
+  bool inside = false;
+  int x = -1;
+  int y = -1;
+  double value = 0.0;
+};
+
+struct App {
+  cd::Platform platform;
+  EMSCRIPTEN_WEBGL_CONTEXT_HANDLE gl = 0;
+
+  // The image on show and what describes it.
+  std::string image_title;
+  std::string image_note;  // one line of provenance under the title
+  cd::Image image;
+  int ground_truth_count = 0;
+  double make_ms = 0.0;  // time to synthesize the sample
+
+  // Display.
+  int channel = 0;
+  cd::ChannelStats stats;
+  cd::ContrastWindow contrast;
+  std::vector<uint8_t> gray;
+  cd::GrayTexture texture;
+  bool texture_dirty = true;
+
+  // Viewer.
+  vw::View view;
+  vw::Rect viewport;
+  bool fitted = true;  // re-fit on resize until the user pans or zooms
+  bool view_valid = false;
+  Hover hover;
+
+  std::string error;  // shown over the viewer and published to the page
+  int frames = 0;
+  bool ready = false;
+};
+
+static App g_app;
+
+// --- the page-visible state: the test (and later the page API) reads window.celldropShell ------------
+EM_JS(void, js_publish_state,
+      (int ready, int frames, int image_w, int image_h, int channels, const char* sample_type,
+       int ground_truth, double zoom, double fit_zoom, int fitted, double origin_x, double origin_y,
+       double vx0, double vy0, double vx1, double vy1, double dpr, int canvas_css_w, int canvas_css_h,
+       int canvas_px_w, int canvas_px_h, double low, double high, double data_min, double data_max,
+       int hover_inside, int hover_x, int hover_y, double hover_value, const char* error),
+      {
+        const s = {
+          ready : !!ready,
+          frames : frames,
+          image : {width : image_w, height : image_h, channels : channels, type : UTF8ToString(sample_type),
+                   groundTruthObjects : ground_truth},
+          // zoom: CSS pixels per image pixel; zoomPercent: device pixels per image pixel x 100.
+          view : {zoom : zoom, zoomPercent : zoom * dpr * 100, fitZoom : fit_zoom, fitted : !!fitted,
+                  originX : origin_x, originY : origin_y},
+          viewport : {x0 : vx0, y0 : vy0, x1 : vx1, y1 : vy1},
+          imageRect : {x0 : origin_x, y0 : origin_y, x1 : origin_x + image_w * zoom, y1 : origin_y + image_h * zoom},
+          devicePixelRatio : dpr,
+          canvas : {cssWidth : canvas_css_w, cssHeight : canvas_css_h, width : canvas_px_w, height : canvas_px_h},
+          contrast : {min : low, max : high, dataMin : data_min, dataMax : data_max},
+          hover : hover_inside ? {x : hover_x, y : hover_y, value : hover_value} : null,
+          error : UTF8ToString(error) || null,
+        };
+        window.celldropShell = s;
+        const state = s.error ? 'error' : s.ready ? 'ready' : 'loading';
+        if (document.body.dataset.state !== state) document.body.dataset.state = state;
+      });
+
+// A fatal problem before anything can be drawn: the page shows it in HTML (app.js listens).
+EM_JS(void, js_fatal, (const char* message), {
+  window.dispatchEvent(new CustomEvent('celldrop-fatal', {detail : UTF8ToString(message)}));
+});
+
+static void publish_state() {
+  const App& a = g_app;
+  const cd::Platform& p = a.platform;
+  double fit = vw::fit_zoom(a.viewport, a.image.width, a.image.height, kFitMargin);
+  js_publish_state(a.ready, a.frames, a.image.width, a.image.height, a.image.channels,
+                   a.image.empty() ? "" : cd::sample_type_name(a.image.type), a.ground_truth_count,
+                   a.view.zoom, fit, a.fitted, a.view.origin.x, a.view.origin.y, a.viewport.min.x,
+                   a.viewport.min.y, a.viewport.max.x, a.viewport.max.y, p.device_pixel_ratio, p.css_width,
+                   p.css_height, p.pixel_width, p.pixel_height, a.contrast.low, a.contrast.high, a.stats.min,
+                   a.stats.max, a.hover.inside, a.hover.x, a.hover.y, a.hover.value, a.error.c_str());
+}
+
+// --- fonts and style -------------------------------------------------------------------------------------
+// Glyphs are rasterised at the device resolution and drawn scaled back by 1/dpr: sharp on HiDPI.
+static void load_fonts(double dpr) {
+  ImGuiIO& io = ImGui::GetIO();
+  io.Fonts->Clear();
+  ImFontConfig cfg;
+  cfg.OversampleH = 2;
+  cfg.OversampleV = 1;
+  ImFont* font = io.Fonts->AddFontFromFileTTF(kFontFile, float(kFontSize * dpr), &cfg);
+  if (!font) {
+    // The build embeds the font; without it ImGui's built-in bitmap font still keeps the page usable.
+    ImFontConfig fallback;
+    fallback.SizePixels = float(13.0 * dpr);
+    io.Fonts->AddFontDefault(&fallback);
+  }
+  io.FontGlobalScale = float(1.0 / dpr);
+}
+
+static void apply_style() {
+  ImGui::StyleColorsDark();
+  ImGuiStyle& s = ImGui::GetStyle();
+  s.WindowRounding = 0.0f;
+  s.WindowBorderSize = 0.0f;
+  s.FrameRounding = 3.0f;
+  s.GrabRounding = 3.0f;
+  s.WindowPadding = ImVec2(14, 12);
+  s.FramePadding = ImVec2(8, 5);
+  s.ItemSpacing = ImVec2(8, 7);
+  s.GrabMinSize = 12.0f;
+  ImVec4* c = s.Colors;
+  c[ImGuiCol_WindowBg] = ImVec4(0.125f, 0.133f, 0.145f, 1.0f);
+  c[ImGuiCol_Text] = ImVec4(0.90f, 0.91f, 0.92f, 1.0f);
+  c[ImGuiCol_TextDisabled] = ImVec4(0.60f, 0.62f, 0.65f, 1.0f);
+  c[ImGuiCol_Separator] = ImVec4(0.26f, 0.28f, 0.31f, 1.0f);
+  c[ImGuiCol_FrameBg] = ImVec4(0.18f, 0.19f, 0.21f, 1.0f);
+  c[ImGuiCol_FrameBgHovered] = ImVec4(0.22f, 0.24f, 0.27f, 1.0f);
+  c[ImGuiCol_FrameBgActive] = ImVec4(0.25f, 0.28f, 0.32f, 1.0f);
+  c[ImGuiCol_Button] = ImVec4(0.20f, 0.32f, 0.46f, 1.0f);
+  c[ImGuiCol_ButtonHovered] = ImVec4(0.25f, 0.40f, 0.57f, 1.0f);
+  c[ImGuiCol_ButtonActive] = ImVec4(0.18f, 0.29f, 0.42f, 1.0f);
+  c[ImGuiCol_SliderGrab] = ImVec4(0.40f, 0.60f, 0.85f, 1.0f);
+  c[ImGuiCol_SliderGrabActive] = ImVec4(0.50f, 0.70f, 0.95f, 1.0f);
+}
+
+// --- the image on show -------------------------------------------------------------------------------------
+static void choose_channel(int channel) {
+  App& a = g_app;
+  a.channel = std::clamp(channel, 0, std::max(0, a.image.channels - 1));
+  a.stats = cd::channel_stats(a.image, a.channel);
+  a.contrast = a.stats.auto_window;
+  a.texture_dirty = true;
+}
+
+static void load_sample() {
+  App& a = g_app;
+  cd::SynthParams params;
+  params.seed = kSampleSeed;
+  double t0 = emscripten_get_now();
+  cd::SynthResult sample = cd::synthesize_nuclei(params);
+  a.make_ms = emscripten_get_now() - t0;
+  if (!sample.error.empty()) {
+    a.error = "Cannot make the sample image: " + sample.error;
+    return;
+  }
+  a.image = std::move(sample.image);
+  a.ground_truth_count = sample.count;
+  a.image_title = "Sample: synthetic nuclei";
+  char note[160];
+  std::snprintf(note, sizeof note, "Made in this tab in %.0f ms (seed %llu)", a.make_ms,
+                static_cast<unsigned long long>(kSampleSeed));
+  a.image_note = note;
+  std::printf("celldrop: sample %dx%d %s, %d nuclei, made in %.1f ms\n", a.image.width, a.image.height,
+              cd::sample_type_name(a.image.type), a.ground_truth_count, a.make_ms);
+  choose_channel(0);
+  a.fitted = true;
+  a.view_valid = false;
+}
+
+static void refresh_texture() {
+  App& a = g_app;
+  if (!a.texture_dirty || a.image.empty()) return;
+  a.texture_dirty = false;
+  cd::map_to_gray(a.image, a.channel, a.contrast, &a.gray);
+  std::string why;
+  if (!cd::upload_gray_texture(&a.texture, a.gray.data(), a.image.width, a.image.height, &why)) {
+    a.error = "Cannot show the image: " + why + ".";
+  }
+}
+
+static double sample_value(int x, int y) { return g_app.image.at(x, y, g_app.channel); }
+
+// --- UI pieces ---------------------------------------------------------------------------------------------
+static std::string format_value(double v) {
+  char buf[48];
+  bool integer = g_app.image.type != cd::SampleType::F32;
+  std::snprintf(buf, sizeof buf, integer ? "%.0f" : "%.5g", v);
+  return buf;
+}
+
+static void heading(const char* text) {
+  ImGui::Spacing();
+  ImGui::TextDisabled("%s", text);
+  ImGui::Separator();
+}
+
+// Histogram of the channel (log counts: the background peak would otherwise flatten everything
+// else) with the contrast window and its grey ramp drawn over it.
+static void draw_histogram(float height) {
+  const App& a = g_app;
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  ImVec2 p0 = ImGui::GetCursorScreenPos();
+  float w = ImGui::GetContentRegionAvail().x;
+  ImVec2 p1(p0.x + w, p0.y + height);
+  dl->AddRectFilled(p0, p1, IM_COL32(24, 26, 29, 255), 3.0f);
+  const std::vector<float>& h = a.stats.histogram;
+  float top = 0.0f;
+  for (float c : h) top = std::max(top, std::log1p(c));
+  double range = a.stats.max - a.stats.min;
+  if (!h.empty() && top > 0.0f) {
+    float bw = w / float(h.size());
+    for (size_t i = 0; i < h.size(); i++) {
+      float f = std::log1p(h[i]) / top;
+      if (f <= 0.0f) continue;
+      float x0 = p0.x + bw * float(i), x1 = x0 + std::max(1.0f, bw - 0.5f);
+      dl->AddRectFilled(ImVec2(x0, p1.y - f * (height - 4)), ImVec2(x1, p1.y), IM_COL32(120, 130, 145, 255));
+    }
+  }
+  if (range > 0.0) {
+    auto x_of = [&](double v) { return p0.x + float((v - a.stats.min) / range) * w; };
+    float xl = std::clamp(x_of(a.contrast.low), p0.x, p1.x);
+    float xh = std::clamp(x_of(a.contrast.high), p0.x, p1.x);
+    dl->PushClipRect(p0, p1, true);
+    dl->AddLine(ImVec2(p0.x, p1.y - 1), ImVec2(x_of(a.contrast.low), p1.y - 1), IM_COL32(230, 230, 230, 200), 1.5f);
+    dl->AddLine(ImVec2(x_of(a.contrast.low), p1.y - 1), ImVec2(x_of(a.contrast.high), p0.y + 1),
+                IM_COL32(230, 230, 230, 200), 1.5f);
+    dl->AddLine(ImVec2(x_of(a.contrast.high), p0.y + 1), ImVec2(p1.x, p0.y + 1), IM_COL32(230, 230, 230, 200), 1.5f);
+    dl->PopClipRect();
+    dl->AddLine(ImVec2(xl, p0.y), ImVec2(xl, p1.y), IM_COL32(90, 160, 240, 255), 1.5f);
+    dl->AddLine(ImVec2(xh, p0.y), ImVec2(xh, p1.y), IM_COL32(90, 160, 240, 255), 1.5f);
+  }
+  ImGui::Dummy(ImVec2(w, height));
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("Histogram of the channel (log counts), with the contrast window.\n"
+                      "Values below Min show black, above Max white.");
+  }
+}
+
+static void fit_view() {
+  g_app.view = vw::fit(g_app.viewport, g_app.image.width, g_app.image.height, kFitMargin);
+  g_app.fitted = true;
+}
+
+static void one_to_one() {
+  App& a = g_app;
+  vw::ZoomLimits lim = vw::zoom_limits(a.viewport, a.image.width, a.image.height, a.platform.device_pixel_ratio);
+  a.view = vw::zoom_to(a.view, a.viewport.center(), 1.0 / a.platform.device_pixel_ratio, lim);
+  a.fitted = false;
+}
+
+static void zoom_center(double factor) {
+  App& a = g_app;
+  vw::ZoomLimits lim = vw::zoom_limits(a.viewport, a.image.width, a.image.height, a.platform.device_pixel_ratio);
+  a.view = vw::zoom_about(a.view, a.viewport.center(), factor, lim);
+  a.fitted = false;
+}
+
+static void side_panel(float width, float height) {
+  App& a = g_app;
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(ImVec2(width, height));
+  ImGuiWindowFlags flags = ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoMove |
+                           ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings |
+                           ImGuiWindowFlags_NoBringToFrontOnFocus;
+  ImGui::Begin("Panel", nullptr, flags);
+
+  heading("IMAGE");
+  ImGui::TextUnformatted(a.image_title.c_str());
+  if (!a.image.empty()) {
+    ImGui::Text("%d x %d px, %d channel%s, %s", a.image.width, a.image.height, a.image.channels,
+                a.image.channels == 1 ? "" : "s", cd::sample_type_name(a.image.type));
+    if (a.ground_truth_count > 0) ImGui::Text("%d nuclei in its ground truth", a.ground_truth_count);
+    ImGui::TextDisabled("%s", a.image_note.c_str());
+  }
+
+  heading("VIEW");
+  if (ImGui::Button("Fit  (F)")) fit_view();
+  ImGui::SameLine();
+  if (ImGui::Button("1:1  (1)")) one_to_one();
+  ImGui::SameLine();
+  if (ImGui::Button(" - ")) zoom_center(1.0 / 1.25);
+  ImGui::SameLine();
+  if (ImGui::Button(" + ")) zoom_center(1.25);
+  ImGui::Text("Zoom %.0f%%", a.view.zoom * a.platform.device_pixel_ratio * 100.0);
+  ImGui::TextDisabled("Drag to pan. Wheel or pinch to zoom.");
+
+  heading("CONTRAST");
+  if (a.image.channels > 1) {
+    int ch = a.channel + 1;
+    if (ImGui::SliderInt("Channel", &ch, 1, a.image.channels)) choose_channel(ch - 1);
+  }
+  draw_histogram(72.0f);
+  double lo = a.stats.min, hi = a.stats.max;
+  const char* fmt = a.image.type == cd::SampleType::F32 ? "%.5g" : "%.0f";
+  ImGui::PushItemWidth(-40.0f);
+  if (ImGui::SliderScalar("Min", ImGuiDataType_Double, &a.contrast.low, &lo, &hi, fmt)) {
+    a.contrast.high = std::max(a.contrast.high, a.contrast.low);
+    a.texture_dirty = true;
+  }
+  if (ImGui::SliderScalar("Max", ImGuiDataType_Double, &a.contrast.high, &lo, &hi, fmt)) {
+    a.contrast.low = std::min(a.contrast.low, a.contrast.high);
+    a.texture_dirty = true;
+  }
+  ImGui::PopItemWidth();
+  if (ImGui::Button("Auto")) {
+    a.contrast = a.stats.auto_window;
+    a.texture_dirty = true;
+  }
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Min and Max at the 0.1th and 99.9th percentiles of the channel");
+  ImGui::SameLine();
+  if (ImGui::Button("Full range")) {
+    a.contrast = {a.stats.min, a.stats.max};
+    a.texture_dirty = true;
+  }
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Min and Max at the smallest and largest value in the channel");
+  ImGui::TextDisabled("Data range %s to %s", format_value(a.stats.min).c_str(), format_value(a.stats.max).c_str());
+  ImGui::TextDisabled("Display only: pixel values stay as loaded.");
+
+  ImGui::End();
+}
+
+static void status_bar(float y, float width, float height) {
+  App& a = g_app;
+  ImGui::SetNextWindowPos(ImVec2(0, y));
+  ImGui::SetNextWindowSize(ImVec2(width, height));
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(14, 6));
+  ImGui::PushStyleColor(ImGuiCol_WindowBg, ImVec4(0.10f, 0.105f, 0.115f, 1.0f));
+  ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                           ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
+  ImGui::Begin("Status", nullptr, flags);
+  if (a.hover.inside) {
+    ImGui::Text("x %d   y %d   value %s", a.hover.x, a.hover.y, format_value(a.hover.value).c_str());
+  } else {
+    ImGui::TextDisabled("Point at the image to read pixel coordinates and values");
+  }
+  char right[96];
+  std::snprintf(right, sizeof right, "Zoom %.0f%%", a.view.zoom * a.platform.device_pixel_ratio * 100.0);
+  float rw = ImGui::CalcTextSize(right).x;
+  ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 20.0f, width - rw - 14.0f));
+  ImGui::TextUnformatted(right);
+  ImGui::End();
+  ImGui::PopStyleColor();
+  ImGui::PopStyleVar();
+}
+
+static void viewer_window(vw::Rect rect) {
+  App& a = g_app;
+  ImGuiIO& io = ImGui::GetIO();
+  cd::Platform& p = a.platform;
+
+  bool resized = rect.min.x != a.viewport.min.x || rect.min.y != a.viewport.min.y ||
+                 rect.max.x != a.viewport.max.x || rect.max.y != a.viewport.max.y;
+  vw::Vec2 old_center = a.viewport.center();
+  a.viewport = rect;
+  if (!a.view_valid || (resized && a.fitted)) {
+    fit_view();
+    a.view_valid = true;
+  } else if (resized) {
+    vw::Vec2 c = rect.center();  // keep what was in the middle in the middle
+    a.view = vw::pan_by(a.view, {c.x - old_center.x, c.y - old_center.y});
+  }
+
+  ImGui::SetNextWindowPos(ImVec2(float(rect.min.x), float(rect.min.y)));
+  ImGui::SetNextWindowSize(ImVec2(float(rect.width()), float(rect.height())));
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
+  ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                           ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus |
+                           ImGuiWindowFlags_NoBackground | ImGuiWindowFlags_NoScrollWithMouse;
+  ImGui::Begin("Viewer", nullptr, flags);
+  ImGui::PopStyleVar();
+  ImGui::InvisibleButton("image", ImVec2(float(rect.width()), float(rect.height())),
+                         ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonMiddle);
+  bool hovered = ImGui::IsItemHovered();
+  bool dragging = ImGui::IsItemActive();
+
+  vw::ZoomLimits lim = vw::zoom_limits(rect, a.image.width, a.image.height, p.device_pixel_ratio);
+  vw::Vec2 mouse{io.MousePos.x, io.MousePos.y};
+  if (hovered && p.zoom_log != 0.0) {
+    a.view = vw::zoom_about(a.view, mouse, std::exp(p.zoom_log), lim);
+    a.fitted = false;
+  }
+  if (dragging && !p.pointer_jumped && (io.MouseDelta.x != 0.0f || io.MouseDelta.y != 0.0f)) {
+    a.view = vw::pan_by(a.view, {io.MouseDelta.x, io.MouseDelta.y});
+    a.fitted = false;
+  }
+  // Shortcuts work whenever no text field is being typed into; modified keys stay the browser's.
+  bool plain = !io.WantTextInput && !io.KeyCtrl && !io.KeyAlt && !io.KeySuper;
+  if (plain) {
+    if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
+    if (ImGui::IsKeyPressed(kKey1, false) || ImGui::IsKeyPressed(kKeypad1, false)) one_to_one();
+    if (ImGui::IsKeyPressed(kKeyPlus) || ImGui::IsKeyPressed(kKeypadPlus) || ImGui::IsKeyPressed(kKeyEquals))
+      zoom_center(1.25);
+    if (ImGui::IsKeyPressed(kKeyMinus) || ImGui::IsKeyPressed(kKeypadMinus) || ImGui::IsKeyPressed(kKeyDashFirefox))
+      zoom_center(1.0 / 1.25);
+  }
+  a.view = vw::keep_visible(a.view, rect, a.image.width, a.image.height, 48.0);
+
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  ImVec2 r0(float(rect.min.x), float(rect.min.y)), r1(float(rect.max.x), float(rect.max.y));
+  dl->AddRectFilled(r0, r1, IM_COL32(21, 23, 26, 255));
+  if (a.texture.id != 0 && a.error.empty()) {
+    vw::Rect ir = vw::image_rect_on_screen(a.view, a.image.width, a.image.height);
+    ImVec2 i0(float(ir.min.x), float(ir.min.y)), i1(float(ir.max.x), float(ir.max.y));
+    dl->AddRect(ImVec2(i0.x - 1, i0.y - 1), ImVec2(i1.x + 1, i1.y + 1), IM_COL32(70, 75, 82, 255));
+    dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(a.texture.id)), i0, i1);
+  }
+  if (!a.error.empty()) {
+    ImVec2 size = ImGui::CalcTextSize(a.error.c_str(), nullptr, false, float(rect.width()) - 40.0f);
+    ImVec2 at(float(rect.center().x) - size.x * 0.5f, float(rect.center().y) - size.y * 0.5f);
+    dl->AddText(nullptr, 0.0f, at, IM_COL32(255, 150, 140, 255), a.error.c_str(), nullptr, float(rect.width()) - 40.0f);
+  }
+
+  a.hover = Hover();
+  if (hovered || dragging) {
+    int px, py;
+    if (vw::pixel_under(a.view, mouse, a.image.width, a.image.height, &px, &py)) {
+      a.hover = {true, px, py, sample_value(px, py)};
+    }
+  }
+  const char* cursor = dragging && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 0.0f) ? "grabbing"
+                       : hovered ? (a.hover.inside ? "crosshair" : "grab")
+                                 : nullptr;
+  ImGui::End();
+  if (cursor) {
+    cd::platform_set_cursor(cursor);
+  } else {
+    // Over the panels ImGui picks the cursor (text beam, resize arrows) as its own backends do.
+    static const char* const css[] = {"default", "text", "move", "ns-resize", "ew-resize", "nesw-resize",
+                                      "nwse-resize", "pointer", "not-allowed"};
+    int c = ImGui::GetMouseCursor();
+    cd::platform_set_cursor(c >= 0 && c < int(IM_ARRAYSIZE(css)) ? css[c] : "default");
+  }
+}
+
+// --- the loop ----------------------------------------------------------------------------------------------
+static void frame() {
+  App& a = g_app;
+  cd::Platform& p = a.platform;
+  if (platform_new_frame(&p)) {
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    load_fonts(p.device_pixel_ratio);
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+  }
+  ImGuiIO& io = ImGui::GetIO();
+  // Idle pages draw nothing: the canvas keeps showing the last frame.
+  bool busy = p.frames_wanted > 0 || a.texture_dirty || io.WantTextInput || !a.ready;
+  if (!busy) return;
+  if (p.frames_wanted > 0) p.frames_wanted--;
+
+  refresh_texture();
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui::NewFrame();
+
+  float w = io.DisplaySize.x, h = io.DisplaySize.y;
+  float status_h = ImGui::GetFontSize() + 12.0f;
+  float panel_w = std::min(kPanelWidth, std::max(180.0f, w * 0.4f));
+  side_panel(panel_w, h - status_h);
+  viewer_window({{panel_w, 0.0}, {w, h - status_h}});
+  status_bar(h - status_h, w, status_h);
+  p.zoom_log = 0.0;
+  p.pointer_jumped = false;
+
+  ImGui::Render();
+  glViewport(0, 0, p.pixel_width, p.pixel_height);
+  glClearColor(0.08f, 0.09f, 0.10f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+
+  a.frames++;
+  // Ready once a frame with the image texture has been drawn (or an error is on screen to read).
+  if (!a.ready && a.frames >= 2 && (a.texture.id != 0 || !a.error.empty())) a.ready = true;
+  publish_state();
+}
+
+int main() {
+  App& a = g_app;
+  EmscriptenWebGLContextAttributes attrs;
+  emscripten_webgl_init_context_attributes(&attrs);
+  attrs.majorVersion = 2;
+  attrs.minorVersion = 0;
+  attrs.alpha = EM_FALSE;  // opaque canvas: the page behind never shows through
+  attrs.depth = EM_FALSE;
+  attrs.stencil = EM_FALSE;
+  attrs.antialias = EM_FALSE;  // ImGui antialiases its own shapes
+  a.gl = emscripten_webgl_create_context(a.platform.canvas, &attrs);
+  if (a.gl <= 0) {
+    js_fatal("This browser could not give CellDrop a WebGL2 context, which it needs to draw images. "
+             "Turn on hardware acceleration in the browser settings, or try a current Chrome, Edge, "
+             "Firefox or Safari.");
+    return 1;
+  }
+  emscripten_webgl_make_context_current(a.gl);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  cd::platform_init(&a.platform);
+  apply_style();
+  cd::platform_new_frame(&a.platform);
+  load_fonts(a.platform.device_pixel_ratio);
+  ImGui_ImplOpenGL3_Init("#version 300 es");
+
+  load_sample();
+  publish_state();
+  emscripten_set_main_loop(frame, 0, false);
+  return 0;
+}

@@ -1,0 +1,50 @@
+// The page's platform layer for Dear ImGui 1.86: browser events (emscripten/html5.h) in, ImGuiIO
+// fields out. It takes the place of imgui_impl_glfw/sdl, whose Emscripten ports need the internet.
+//
+// ImGui works in CSS pixels; the canvas's backing store is CSS size x devicePixelRatio and
+// io.DisplayFramebufferScale carries the ratio, so text and lines are drawn at device resolution.
+#pragma once
+
+namespace celldrop {
+
+struct Platform {
+  const char* canvas = "#canvas";  // CSS selector of the canvas
+  double device_pixel_ratio = 1.0;
+  int css_width = 0;     // canvas size in CSS pixels
+  int css_height = 0;
+  int pixel_width = 0;   // backing store in device pixels
+  int pixel_height = 0;
+  double canvas_left = 0.0;  // canvas position in the page, to turn clientX/Y into canvas coordinates
+  double canvas_top = 0.0;
+  double last_time = 0.0;    // seconds, emscripten_get_now() / 1000 at the last frame
+
+  // Zoom requested by wheel and pinch since the last frame, as a natural log of the factor
+  // (+0.2 = zoom in by e^0.2). The viewer applies it about the pointer when the pointer is over it.
+  double zoom_log = 0.0;
+  // Set when the pointer position jumped without moving (a second finger landed or lifted): the
+  // viewer must not read that jump as a drag.
+  bool pointer_jumped = false;
+  // Frames still to draw: input and resizes ask for a few, so ImGui settles (hover, release) and
+  // an idle page costs nothing.
+  int frames_wanted = 3;
+
+  // Touch state: up to two fingers, by identifier.
+  int touch_count = 0;
+  long touch_id[2] = {-1, -1};
+  double touch_x[2] = {0, 0};
+  double touch_y[2] = {0, 0};
+  double pinch_distance = 0.0;
+};
+
+// Registers the event callbacks; call once, after ImGui::CreateContext().
+void platform_init(Platform* p);
+
+// Syncs the canvas backing store with its CSS size and the device pixel ratio, and fills
+// io.DisplaySize, io.DisplayFramebufferScale and io.DeltaTime. Returns true when the device pixel
+// ratio changed since the last call (the caller rebuilds its fonts at the new resolution).
+bool platform_new_frame(Platform* p);
+
+// The CSS cursor over the canvas ("default", "grab", "crosshair", ...); cheap to call every frame.
+void platform_set_cursor(const char* css_cursor);
+
+}  // namespace celldrop
