@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/image.h"
 
@@ -18,6 +19,7 @@ struct SynthParams {
   double mean_diameter = 22.0;   // px; individual nuclei vary around it
   double diameter_spread = 0.25; // relative standard deviation of the diameter
   double density = 0.35;         // fraction of the area covered by nuclei
+  int count = 0;                 // > 0: place this many nuclei instead of deriving it from density
   double overlap = 0.15;         // how far neighbours may overlap, as a fraction of their radius
   double blur_sigma = 1.2;       // px, optical blur
   double background = 0.08;      // mean background level relative to nuclear signal, uneven
@@ -28,7 +30,9 @@ struct SynthParams {
 struct SynthResult {
   Image image;    // 1 channel, uint8 or uint16
   Labels labels;  // exact ground truth: 0 background, 1..N nuclei; overlaps belong to the top nucleus
-  int count = 0;  // N
+  int count = 0;       // N
+  int overlapped = 0;  // how many of the N are partly covered by a nucleus drawn later
+  std::string error;  // non-empty when the parameters were rejected; image and labels are then empty
 };
 
 SynthResult synthesize_nuclei(const SynthParams& params);
