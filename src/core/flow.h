@@ -60,9 +60,11 @@ FlowField masks_to_flows(const Labels& labels);
 // the flow field, bilinearly sampled from the field masked to the foreground (a pixel that drifts
 // into background stops there), positions clamped to the image. `flow_scale` divides the field.
 // A pixel whose net displacement over 8 steps falls below a quarter of its path length over them
-// is oscillating about its end point: it stops there instead of spending the remaining steps.
+// is oscillating about its end point, and one whose path over 8 steps is under 0.05 px has settled
+// (at that pace 200 steps move it about 1 px): either stops there instead of spending the
+// remaining steps, which makes the cost follow the object size rather than niter.
 struct EndPoints {
-  std::vector<uint32_t> pixel;  // index y * width + x of each foreground pixel, ascending
+  std::vector<uint32_t> pixel;  // index y * width + x of each foreground pixel (in 64x64 blocks)
   std::vector<float> y;         // its end position
   std::vector<float> x;
 };

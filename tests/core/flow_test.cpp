@@ -100,6 +100,22 @@ TEST(Flow, HeatReachesEveryPixelOfANonConvexObject) {
   EXPECT_LE(zero, 1);  // only the centre pixel itself may have no direction
 }
 
+TEST(Flow, HeatReachesTheFarEndsOfALongThinObject) {
+  // 3 x 201 px: the heat at the ends is ~1e-30 of the centre's, beyond what floats hold.
+  Labels l = blank(220, 9);
+  for (int x = 10; x <= 210; ++x)
+    for (int y = 3; y <= 5; ++y) l.at(x, y) = 4;
+  const FlowField f = masks_to_flows(l);
+  for (int x = 10; x <= 210; ++x) {
+    if (std::abs(x - 110) <= 1) continue;
+    const size_t i = 4 * 220 + size_t(x);
+    EXPECT_NEAR(std::hypot(f.dy()[i], f.dx()[i]), 1.0, 1e-4) << x;
+    EXPECT_GT(f.dx()[i] * (110 - x), 0.0f) << x;  // along the object, toward its middle
+  }
+  const Labels out = round_trip(l);
+  EXPECT_GE(match_labels(l, out, 0.9).tp, 1);
+}
+
 TEST(Flow, DynamicsMoveAtMostOnePixelPerStep) {
   Labels l = blank(60, 60);
   paint_ellipse(l, 30, 30, 25, 25, 0, 1);
