@@ -100,10 +100,23 @@ bool stb_read_header(const char* format, const uint8_t* bytes, size_t size, Imag
   }
   int w = 0, h = 0, comp = 0;
   StbAllocCap cap(size_t(64) << 20);  // header parsing allocates little (PNG: the palette at most)
-  if (!stbi_info_from_memory(bytes, int(size), &w, &h, &comp)) {
+  // The per-format info functions rather than stbi_info_from_memory: that one tries every format in
+  // turn and reports the last failure ("unknown image type"), hiding the real reason.
+  stbi__context ctx;
+  stbi__start_mem(&ctx, bytes, int(size));
+  const bool is_png = strcmp(format, "png") == 0, is_jpeg = strcmp(format, "jpeg") == 0;
+  const int ok = is_png ? stbi__png_info(&ctx, &w, &h, &comp)
+                 : is_jpeg ? stbi__jpeg_info(&ctx, &w, &h, &comp)
+                           : stbi__bmp_info(&ctx, &w, &h, &comp);
+  if (!ok) {
     const char* why = stbi_failure_reason();
-    *error = label + ": cannot read the header (" + (why ? why : "unknown reason") +
-             "); the file is damaged or not really a " + label;
+    if (why && strcmp(why, "too large") == 0) {
+      *error = label + ": the image is too large for the " + label +
+               " decoder (1 GB of samples at most); convert it to TIFF";
+    } else {
+      *error = label + ": cannot read the header (" + (why ? why : "unknown reason") +
+               "); the file is damaged or not really a " + label;
+    }
     return false;
   }
   if (w <= 0 || h <= 0 || comp < 1 || comp > 4) {
@@ -115,7 +128,7 @@ bool stb_read_header(const char* format, const uint8_t* bytes, size_t size, Imag
   info->height = h;
   info->channels = comp;
   info->pages = 1;
-  info->type = stbi_is_16_bit_from_memory(bytes, int(size)) ? SampleType::U16 : SampleType::U8;
+  info->type = is_png && stbi_is_16_bit_from_memory(bytes, int(size)) ? SampleType::U16 : SampleType::U8;
   if (strcmp(format, "png") == 0) png_pixel_size(bytes, size, &info->pixel_size_x_um, &info->pixel_size_y_um);
   return true;
 }
