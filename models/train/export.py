@@ -1,0 +1,64 @@
+"""ONNX export and the model card: the JSON that tells the app how to feed the network and read its
+outputs, with the thresholds, training provenance, validation metrics and the file's sha256."""
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from model import FLOW_SCALE
+
+OPSET = 13
+
+
+def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / f"{args.name}.onnx"
+    model = model.cpu().eval()
+    dummy = torch.zeros(1, args.channels, 64, 64)
+    names = ["prob", "dist"] if args.kind == "star" else ["cellprob", "flow"]
+    dyn = {"image": {2: "height", 3: "width"}}
+    dyn.update({n: {2: "out_height", 3: "out_width"} for n in names})
+    torch.onnx.export(model, dummy, str(onnx_path), opset_version=OPSET, input_names=["image"],
+                      output_names=names, dynamic_axes=dyn)
+    blob = onnx_path.read_bytes()
+    loss_name = f"{args.name}.loss.json"
+    (out_dir / loss_name).write_text(json.dumps(log))
+
+    card = {
+        "name": args.name,
+        "kind": args.kind,
+        "format": 1,
+        "input": {"name": "image", "channels": args.channels, "layout": "NCHW", "dtype": "float32",
+                  "divisor": 2 ** args.depth},
+        "normalization": {"percentile_low": 1.0, "percentile_high": 99.8},
+        "diameter": args.diameter,
+        "outputs": ([{"name": "prob", "channels": 1, "grid": grid},
+                     {"name": "dist", "channels": args.n_rays, "grid": grid}] if args.kind == "star" else
+                    [{"name": "cellprob", "channels": 1, "grid": 1},
+                     {"name": "flow", "channels": 2, "grid": 1}]),
+        "thresholds": thresholds,
+        "training": {
+            "data": f"DSB2018 stage-1 training set (BBBC038, CC0), modality '{args.modality}', split 'train'",
+            "recipe": "models/train/train.py",
+            "command": " ".join(["/usr/bin/python3", "models/train/train.py"] + sys.argv[1:]),
+            "steps": steps, "seed": args.seed, "crop": args.crop, "batch": args.batch,
+            "base_filters": args.base, "depth": args.depth,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "loss_curve": loss_name,
+        },
+        "metrics": {"val": metrics,
+                    "note": "val split at the ground truth's median diameter (train.py's own check); "
+                            "models/README.md has the numbers of the full pipeline"},
+        "onnx": {"file": onnx_path.name, "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob),
+                 "opset": OPSET, "weights": "float32"},
+    }
+    if args.kind == "star":
+        card["star"] = {"n_rays": args.n_rays, "grid": grid}
+    else:
+        card["flow"] = {"flow_scale": FLOW_SCALE, "reference_niter": 200}
+    (out_dir / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"wrote {onnx_path} ({len(blob)} bytes) and {args.name}.json", flush=True)
+    return card
