@@ -483,6 +483,7 @@ static void frame() {
   refresh_texture();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui::NewFrame();
+  cd::platform_after_new_frame(&p);
 
   float w = io.DisplaySize.x, h = io.DisplaySize.y;
   float status_h = ImGui::GetFontSize() + 12.0f;

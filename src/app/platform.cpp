@@ -3,6 +3,7 @@
 #include <emscripten.h>
 #include <emscripten/html5.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -44,6 +45,20 @@ static void set_mouse_from_client(ImGuiIO& io, long client_x, long client_y) {
   io.MousePos = ImVec2(float(client_x - g_platform->canvas_left), float(client_y - g_platform->canvas_top));
 }
 
+static void press_button(ImGuiIO& io, int b) {
+  io.MouseDown[b] = true;
+  g_platform->button_pressed_this_frame[b] = true;
+  g_platform->button_release_pending[b] = false;
+}
+
+static void release_button(ImGuiIO& io, int b) {
+  if (g_platform->button_pressed_this_frame[b]) {
+    g_platform->button_release_pending[b] = true;  // let the next frame see the press first
+  } else {
+    io.MouseDown[b] = false;
+  }
+}
+
 static int imgui_button(unsigned short dom_button) {
   switch (dom_button) {
     case 0: return 0;  // left
@@ -64,12 +79,12 @@ static EM_BOOL on_mouse(int type, const EmscriptenMouseEvent* e, void*) {
     case EMSCRIPTEN_EVENT_MOUSEDOWN: {
       set_mouse_from_client(io, e->clientX, e->clientY);
       int b = imgui_button(e->button);
-      if (b >= 0) io.MouseDown[b] = true;
+      if (b >= 0) press_button(io, b);
       return EM_TRUE;  // no text selection or focus change while dragging the image
     }
     case EMSCRIPTEN_EVENT_MOUSEUP: {
       int b = imgui_button(e->button);
-      if (b >= 0) io.MouseDown[b] = false;
+      if (b >= 0) release_button(io, b);
       return EM_FALSE;
     }
     case EMSCRIPTEN_EVENT_MOUSELEAVE:
@@ -117,7 +132,18 @@ static EM_BOOL on_key(int type, const EmscriptenKeyboardEvent* e, void*) {
   int key = int(e->keyCode);
   if (key == 13 && e->location == DOM_KEY_LOCATION_NUMPAD) key = kKeypadEnter;
   bool down = type == EMSCRIPTEN_EVENT_KEYDOWN;
-  if (key >= 0 && key < int(IM_ARRAYSIZE(io.KeysDown))) io.KeysDown[key] = down;
+  if (key >= 0 && key < int(IM_ARRAYSIZE(io.KeysDown))) {
+    Platform* p = g_platform;
+    if (down) {
+      io.KeysDown[key] = true;
+      p->key_pressed_this_frame[key] = true;
+      p->key_release_pending[key] = false;
+    } else if (p->key_pressed_this_frame[key]) {
+      p->key_release_pending[key] = true;  // let the next frame see the press first
+    } else {
+      io.KeysDown[key] = false;
+    }
+  }
   bool typing = io.WantTextInput;
   if (down && typing && !e->ctrlKey && !e->metaKey && is_single_character(e->key)) io.AddInputCharactersUTF8(e->key);
   // Only a text field that is being edited keeps keys from the browser (Tab, Backspace, ...);
@@ -168,7 +194,8 @@ static EM_BOOL on_touch(int type, const EmscriptenTouchEvent* e, void*) {
     p->pinch_distance = 0.0;
     if (n == 1) io.MousePos = ImVec2(float(xs[0]), float(ys[0]));
   }
-  io.MouseDown[0] = n > 0;
+  if (n > 0 && !io.MouseDown[0]) press_button(io, 0);
+  if (n == 0 && io.MouseDown[0]) release_button(io, 0);
   p->touch_count = n;
   for (int i = 0; i < n; i++) {
     p->touch_id[i] = ids[i];
@@ -240,6 +267,26 @@ bool platform_new_frame(Platform* p) {
   io.DeltaTime = float(dt > 1e-5 ? dt : 1e-5);  // ImGui asserts on zero; frames may be far apart when idle
   p->last_time = now;
   return dpr_changed;
+}
+
+void platform_after_new_frame(Platform* p) {
+  ImGuiIO& io = ImGui::GetIO();
+  for (int k = 0; k < 512; k++) {
+    if (p->key_release_pending[k]) {
+      io.KeysDown[k] = false;
+      p->frames_wanted = std::max(p->frames_wanted, 2);  // a frame must see the release too
+    }
+    p->key_release_pending[k] = false;
+    p->key_pressed_this_frame[k] = false;
+  }
+  for (int b = 0; b < 5; b++) {
+    if (p->button_release_pending[b]) {
+      io.MouseDown[b] = false;
+      p->frames_wanted = std::max(p->frames_wanted, 2);
+    }
+    p->button_release_pending[b] = false;
+    p->button_pressed_this_frame[b] = false;
+  }
 }
 
 void platform_set_cursor(const char* css_cursor) { js_set_cursor(g_platform->canvas, css_cursor); }

@@ -28,6 +28,14 @@ struct Platform {
   // an idle page costs nothing.
   int frames_wanted = 3;
 
+  // Dear ImGui 1.86 samples key and button state once per frame, so a press and release that both
+  // arrive between two frames (a quick tap, a scripted click) would go unseen. A release of
+  // something pressed since the last frame is held back until that frame has seen it down.
+  bool key_pressed_this_frame[512] = {};
+  bool key_release_pending[512] = {};
+  bool button_pressed_this_frame[5] = {};
+  bool button_release_pending[5] = {};
+
   // Touch state: up to two fingers, by identifier.
   int touch_count = 0;
   long touch_id[2] = {-1, -1};
@@ -43,6 +51,9 @@ void platform_init(Platform* p);
 // io.DisplaySize, io.DisplayFramebufferScale and io.DeltaTime. Returns true when the device pixel
 // ratio changed since the last call (the caller rebuilds its fonts at the new resolution).
 bool platform_new_frame(Platform* p);
+
+// Applies the releases held back for the frame that just began; call right after ImGui::NewFrame().
+void platform_after_new_frame(Platform* p);
 
 // The CSS cursor over the canvas ("default", "grab", "crosshair", ...); cheap to call every frame.
 void platform_set_cursor(const char* css_cursor);

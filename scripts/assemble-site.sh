@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Assembles CellDrop's static site, ready for any static host or scripts/serve.mjs:
+#   $CELLDROP_BUILD/site/            site/* (landing page, lessons)
+#   $CELLDROP_BUILD/site/app/        web/* + celldrop-app.js/.wasm from $CELLDROP_BUILD/wasm
+#   $CELLDROP_BUILD/site/models/     models/*.onnx + models/*.json, when there are any
+#   $CELLDROP_BUILD/site/lessons/instance-masks/media/   lesson figures, drawn now from the CLI's sample
+# The site is built in a scratch folder and swapped in at the end, so a failed run never leaves a
+# half-assembled site behind for the server.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${CELLDROP_BUILD:-$ROOT/build}
+OUT=$BUILD/site
+WASM=$BUILD/wasm
+
+for f in celldrop-app.js celldrop-app.wasm; do
+  [ -f "$WASM/$f" ] || { echo "assemble-site: $WASM/$f is missing: run scripts/build.sh wasm first" >&2; exit 1; }
+done
+
+STAGE=$(mktemp -d "$BUILD/.site-stage.XXXXXX")
+trap 'rm -rf "$STAGE"' EXIT
+
+cp -R "$ROOT/site/." "$STAGE/"
+mkdir -p "$STAGE/app"
+cp -R "$ROOT/web/." "$STAGE/app/"
+cp "$WASM/celldrop-app.js" "$WASM/celldrop-app.wasm" "$STAGE/app/"
+
+shopt -s nullglob
+models=("$ROOT"/models/*.onnx "$ROOT"/models/*.json)
+if [ ${#models[@]} -gt 0 ]; then
+  mkdir -p "$STAGE/models"
+  cp "${models[@]}" "$STAGE/models/"
+fi
+
+# Lesson figures: the same synthetic nuclei the app shows, with their exact ground truth, drawn by
+# the CLI (the core through Node) and coloured for teaching by a small Pillow script.
+/usr/bin/python3 "$ROOT/scripts/lesson-figures.py" "$STAGE"
+
+rm -rf "$OUT.old"
+[ -d "$OUT" ] && mv "$OUT" "$OUT.old"
+mv "$STAGE" "$OUT"
+rm -rf "$OUT.old"
+trap - EXIT
+echo "assemble-site: $OUT"

@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""Makes the figures of the lesson "What is an instance mask?" at site-assembly time.
+
+    /usr/bin/python3 scripts/lesson-figures.py SITE_DIR
+
+The image and its exact ground truth come from CellDrop's CLI (`celldrop synth`, the C++ core
+through Node), seed 1: the very sample the app opens with. This script only colours them for
+teaching and writes the numbers the lesson quotes into its page, so the text always matches the
+pictures. Needs numpy and Pillow (Debian: python3-numpy, python3-pil).
+"""
+import colorsys
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SEED = 1
+LESSON = "lessons/instance-masks"
+
+
+def fail(message):
+    sys.exit(f"lesson-figures: {message}")
+
+
+def read_image(path):
+    if path.suffix.lower() in (".tif", ".tiff"):
+        import tifffile  # only when the CLI writes TIFF
+        return np.asarray(tifffile.imread(path))
+    return np.asarray(Image.open(path))
+
+
+def make_sample(workdir):
+    cli = ROOT / "cli" / "celldrop.mjs"
+    if not cli.exists():
+        fail(f"{cli} is missing: the lesson figures are drawn by the CLI")
+    cmd = ["node", "--no-experimental-fetch", str(cli), "synth", "--seed", str(SEED), "--out", str(workdir)]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        fail(f"{' '.join(cmd)} failed:\n{run.stdout}{run.stderr}")
+    files = [p for p in sorted(workdir.iterdir()) if p.suffix.lower() in (".png", ".tif", ".tiff")]
+    labels = [p for p in files if "label" in p.name.lower()]
+    images = [p for p in files if "label" not in p.name.lower()]
+    if len(labels) != 1 or len(images) != 1:
+        fail(f"expected one image and one label image from the CLI in {workdir}, found {[p.name for p in files]}")
+    image, labels = read_image(images[0]), read_image(labels[0])
+    if image.ndim == 3:
+        image = image[..., 0]
+    if image.shape != labels.shape:
+        fail(f"image {image.shape} and labels {labels.shape} differ in size")
+    return image, labels.astype(np.int64)
+
+
+def stretch(image):
+    """8-bit display copy, 0.1th..99.9th percentile, as the app's Auto contrast."""
+    lo, hi = np.percentile(image, [0.1, 99.9])
+    return (np.clip((image.astype(np.float64) - lo) / max(hi - lo, 1e-9), 0, 1) * 255).round().astype(np.uint8)
+
+
+def label_colours(n):
+    """n + 1 RGB colours, 0 black; hues stepped by the golden angle so neighbouring ids differ."""
+    table = np.zeros((n + 1, 3), np.uint8)
+    for i in range(1, n + 1):
+        r, g, b = colorsys.hsv_to_rgb((i * 0.6180339887) % 1.0, 0.62, 0.98)
+        table[i] = (round(r * 255), round(g * 255), round(b * 255))
+    return table
+
+
+def touching_pairs(labels):
+    """All (a, b), a < b, of different nuclei sharing a pixel edge."""
+    pairs = set()
+    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
+        m = (a > 0) & (b > 0) & (a != b)
+        for x, y in zip(a[m].tolist(), b[m].tolist()):
+            pairs.add((min(x, y), max(x, y)))
+    return pairs
+
+
+def blobs(labels, pairs):
+    """Connected white regions of the semantic mask, as groups of nucleus ids (union-find)."""
+    ids = [int(v) for v in np.unique(labels) if v > 0]
+    parent = {i: i for i in ids}
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    groups = {}
+    for i in ids:
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def outline(labels):
+    """Pixels of a nucleus with a 4-neighbour of another id (background included)."""
+    p = np.pad(labels, 1, mode="edge")
+    c = p[1:-1, 1:-1]
+    edge = (c != p[:-2, 1:-1]) | (c != p[2:, 1:-1]) | (c != p[1:-1, :-2]) | (c != p[1:-1, 2:])
+    return edge & (c > 0)
+
+
+def patch_table(labels, pairs, rows=9, cols=13):
+    """An HTML table of label numbers around the longest border between two touching nuclei."""
+    best = None
+    for a, b in pairs:
+        contact = ((labels[:, :-1] == a) & (labels[:, 1:] == b)) | ((labels[:, :-1] == b) & (labels[:, 1:] == a))
+        n = int(contact.sum())
+        if n and (best is None or n > best[0]):
+            ys, xs = np.nonzero(contact)
+            k = len(ys) // 2
+            best = (n, a, b, int(ys[k]), int(xs[k]))
+    if best is None:
+        fail("the sample has no touching nuclei to show")
+    _, a, b, y, x = best
+    h, w = labels.shape
+    y0 = min(max(0, y - rows // 2), h - rows)
+    x0 = min(max(0, x - cols // 2), w - cols)
+    patch = labels[y0:y0 + rows, x0:x0 + cols]
+    out = [f'<table class="labels"><caption>Label numbers of pixels x = {x0} to {x0 + cols - 1}, '
+           f'y = {y0} to {y0 + rows - 1}: nucleus {a} meets nucleus {b}; 0 is background.</caption>']
+    for r in patch.tolist():
+        cells = []
+        for v in r:
+            cls = "a" if v == a else "b" if v == b else "z" if v == 0 else "o"
+            cells.append(f'<td class="{cls}">{v}</td>')
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def fill_facts(page, facts):
+    text = page.read_text(encoding="utf-8")
+    for key, value in facts.items():
+        pattern = re.compile(rf'(<(span|div)[^>]*\sdata-fact="{key}"[^>]*>)(.*?)(</\2>)', re.S)
+        text, n = pattern.subn(lambda m: m.group(1) + value + m.group(4), text)
+        if n == 0:
+            fail(f'{page} has no data-fact="{key}" element')
+    left = re.findall(r'data-fact="([^"]+)"', text)
+    unfilled = [k for k in left if k not in facts]
+    if unfilled:
+        fail(f"{page} asks for facts this script does not make: {unfilled}")
+    page.write_text(text, encoding="utf-8")
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: lesson-figures.py SITE_DIR")
+    site = pathlib.Path(sys.argv[1])
+    lesson = site / LESSON
+    media = lesson / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        image, labels = make_sample(pathlib.Path(tmp))
+    n = int(labels.max())
+    grey = stretch(image)
+    colours = label_colours(n)
+    pairs = touching_pairs(labels)
+    groups = blobs(labels, pairs)
+    merged = sum(len(g) for g in groups if len(g) > 1)
+
+    Image.fromarray(grey).save(media / "nuclei.png", optimize=True)
+    Image.fromarray(((labels > 0) * 255).astype(np.uint8)).save(media / "semantic.png", optimize=True)
+    Image.fromarray(colours[labels]).save(media / "instance.png", optimize=True)
+    overlay = np.repeat(grey[..., None], 3, axis=2)
+    edge = outline(labels)
+    overlay[edge] = colours[labels[edge]]
+    Image.fromarray(overlay).save(media / "overlay.png", optimize=True)
+
+    h, w = labels.shape
+    bits = 16 if image.dtype.itemsize == 2 else 8 * image.dtype.itemsize
+    fill_facts(lesson / "index.html", {
+        "size": f"{w} by {h}",
+        "bits": str(bits),
+        "nuclei": str(len(np.unique(labels)) - 1),
+        "blobs": f"{len(groups)}",
+        "merged": f"{merged} of the {len(np.unique(labels)) - 1}",
+        "seed": str(SEED),
+        "patch": patch_table(labels, pairs),
+    })
+    print(f"lesson-figures: {n} nuclei, {len(groups)} blobs, {merged} in touching groups -> {media}")
+
+
+if __name__ == "__main__":
+    main()
