@@ -1,0 +1,106 @@
+// Exports: what a user takes away from a segmentation, written to memory (the page offers the bytes
+// as downloads, the CLI writes them to files). One file per format: export_tiff.cpp (label TIFF),
+// export_csv.cpp, export_geojson.cpp, export_roi.cpp (ImageJ ROI zip), export_zip.cpp,
+// export_record.cpp (JSON run record). The 16-bit label PNG is png_write.h's write_labels_png.
+// Outlines come from contours.h (one simple polygon per object on pixel corners).
+//
+// Every writer returns false and sets *error (a sentence a user can act on) when it cannot write.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/contours.h"
+#include "core/image.h"
+
+namespace celldrop {
+
+// --- label image as TIFF -------------------------------------------------------------------------
+// One page, one channel, unsigned integers: 16-bit when every label is <= 65535, else 32-bit;
+// Deflate-compressed (Adobe Deflate, compression 8, no predictor), strips of about 64 KiB. ImageJ,
+// Fiji, tifffile and libtiff read it. With a pixel size, the resolution tags hold pixels per
+// micrometre and an ImageJ description says "unit=micron", so ImageJ shows calibrated sizes.
+struct LabelTiffOptions {
+  double pixel_size_um = 0.0;  // > 0: write the calibration; square pixels assumed
+  int compression_level = 6;   // zlib level 1..9
+};
+bool write_labels_tiff(const Labels& labels, const LabelTiffOptions& options, std::vector<uint8_t>* out,
+                       std::string* error);
+
+// --- measurement table as CSV ---------------------------------------------------------------------
+// A table of numbers with one row per object, whatever produced it (measure.h's per-object table).
+struct MeasurementTable {
+  std::vector<std::string> columns;
+  std::vector<std::vector<double>> rows;  // each as long as `columns`
+};
+// RFC 4180: a header line, then one line per row, "\r\n" line ends. Integral values print without a
+// decimal point, others as the shortest text that reads back exactly, NaN as an empty cell. Names
+// holding a comma, quote or line break are quoted.
+bool write_csv(const MeasurementTable& table, std::string* out, std::string* error);
+
+// --- polygons as GeoJSON (QuPath) -------------------------------------------------------------------
+// A FeatureCollection with one Feature per contour: geometry a Polygon (one closed exterior ring,
+// pixel-corner coordinates in image pixels, x right, y down, as QuPath uses them), properties
+// {"objectType": "detection", "name": "<label>", "classification": {"name", "color"} when
+// classification_name is set, "measurements": {column: value} when a table is given}. QuPath 0.4+
+// imports it with File > Import objects (or by drag and drop) as detections with their measurements.
+struct GeoJsonOptions {
+  std::string classification_name;          // "" = unclassified
+  uint8_t classification_color[3] = {200, 0, 0};
+  const MeasurementTable* measurements = nullptr;  // optional; rows matched by the id column
+  std::string id_column = "label";          // the table's column holding each row's label
+};
+bool write_geojson(const std::vector<Contour>& contours, const GeoJsonOptions& options, std::string* out,
+                   std::string* error);
+
+// --- ImageJ ROI zip -----------------------------------------------------------------------------------
+// One polygon ROI per contour in ImageJ's binary .roi format (as RoiDecoder reads it: "Iout", version
+// 228, type polygon, bounds, vertex count, vertices as int16 offsets from the bounds' top-left; images
+// wider or taller than 32767 px add float coordinates), named "<index>-<y>-<x>.roi" like ImageJ's own
+// ("0001-0123-0456.roi", the centre of the bounds) and stored in a zip the ROI Manager opens.
+bool write_imagej_roi_zip(const std::vector<Contour>& contours, std::vector<uint8_t>* out, std::string* error);
+// One ROI file alone (what the zip holds), with the given name embedded nowhere: ImageJ takes the
+// name from the zip entry.
+bool write_imagej_roi(const Contour& contour, std::vector<uint8_t>* out, std::string* error);
+
+// --- zip container --------------------------------------------------------------------------------------
+// A plain zip (no zip64: at most 65535 entries, each and the whole under 4 GiB), entries stored or
+// deflated, with CRC-32s; readable by Java's ZipInputStream (ImageJ), unzip and Python's zipfile.
+struct ZipEntry {
+  std::string name;
+  std::vector<uint8_t> data;
+};
+bool write_zip(const std::vector<ZipEntry>& entries, bool deflate, std::vector<uint8_t>* out,
+               std::string* error);
+
+// --- the run record ---------------------------------------------------------------------------------------
+// Everything needed to reproduce or audit a result: app version, model, every parameter, the input
+// image's fingerprint, timings. Written as one JSON object:
+// {"app": "CellDrop", "app_version", "started_at"?, "image": {"name", "sha256", "width", "height",
+//  "channels"}, "model": {"name", "sha256"}, "parameters": {...}, "timings_s": {...}, "objects"}.
+struct RecordValue {
+  enum class Kind { Number, Text, Flag, Null } kind = Kind::Null;
+  double number = 0.0;
+  std::string text;
+  bool flag = false;
+  static RecordValue of(double v) { RecordValue r; r.kind = Kind::Number; r.number = v; return r; }
+  static RecordValue of(int v) { return of(double(v)); }
+  static RecordValue of(bool v) { RecordValue r; r.kind = Kind::Flag; r.flag = v; return r; }
+  static RecordValue of(const std::string& v) { RecordValue r; r.kind = Kind::Text; r.text = v; return r; }
+  static RecordValue of(const char* v) { return of(std::string(v)); }
+};
+struct RunRecord {
+  std::string app_version = CELLDROP_VERSION;
+  std::string started_at;  // ISO 8601 from the caller's clock; "" = omitted
+  std::string image_name, image_sha256;
+  int image_width = 0, image_height = 0, image_channels = 0;
+  std::string model_name, model_sha256;
+  std::vector<std::pair<std::string, RecordValue>> parameters;  // in the order given
+  std::vector<std::pair<std::string, double>> timings_s;        // stage -> seconds
+  int objects = -1;                                             // < 0: omitted
+};
+std::string write_run_record(const RunRecord& record);
+
+}  // namespace celldrop

@@ -1,0 +1,73 @@
+// Contours (+ optional measurements) -> GeoJSON FeatureCollection in QuPath's conventions.
+#include <cmath>
+#include <unordered_map>
+
+#include "core/export.h"
+#include "core/json_writer.h"
+
+namespace celldrop {
+
+bool write_geojson(const std::vector<Contour>& contours, const GeoJsonOptions& options, std::string* out,
+                   std::string* error) {
+  // Rows of the measurement table by label, so features and rows may come in any order.
+  std::unordered_map<uint32_t, size_t> row_of;
+  const MeasurementTable* table = options.measurements;
+  if (table) {
+    size_t id_col = table->columns.size();
+    for (size_t c = 0; c < table->columns.size(); ++c)
+      if (table->columns[c] == options.id_column) id_col = c;
+    if (id_col == table->columns.size()) {
+      *error = "GeoJSON: the measurement table has no column \"" + options.id_column +
+               "\" to match its rows to objects";
+      return false;
+    }
+    for (size_t r = 0; r < table->rows.size(); ++r) {
+      if (table->rows[r].size() != table->columns.size()) {
+        *error = "GeoJSON: measurement row " + std::to_string(r + 1) + " does not match the columns";
+        return false;
+      }
+      const double id = table->rows[r][id_col];
+      if (id >= 0 && id <= 4294967295.0 && id == std::floor(id)) row_of[uint32_t(id)] = r;
+    }
+  }
+
+  JsonWriter w;
+  w.begin_object().key("type").value("FeatureCollection").key("features").begin_array();
+  for (const Contour& c : contours) {
+    if (c.points.size() < 3) {
+      *error = "GeoJSON: object " + std::to_string(c.label) + " has no outline";
+      return false;
+    }
+    w.begin_object().key("type").value("Feature");
+    w.key("geometry").begin_object().key("type").value("Polygon").key("coordinates").begin_array();
+    w.begin_array();
+    for (size_t i = 0; i <= c.points.size(); ++i) {  // GeoJSON rings repeat the first position
+      const CornerPoint& p = c.points[i % c.points.size()];
+      w.begin_array().value(int64_t(p.x)).value(int64_t(p.y)).end_array();
+    }
+    w.end_array().end_array().end_object();
+    w.key("properties").begin_object().key("objectType").value("detection");
+    w.key("name").value(std::to_string(c.label));
+    if (!options.classification_name.empty()) {
+      w.key("classification").begin_object().key("name").value(options.classification_name);
+      w.key("color").begin_array();
+      for (uint8_t v : options.classification_color) w.value(int(v));
+      w.end_array().end_object();
+    }
+    if (table) {
+      auto it = row_of.find(c.label);
+      if (it != row_of.end()) {
+        w.key("measurements").begin_object();
+        for (size_t col = 0; col < table->columns.size(); ++col)
+          w.key(table->columns[col]).value(table->rows[it->second][col]);
+        w.end_object();
+      }
+    }
+    w.end_object().end_object();
+  }
+  w.end_array().end_object();
+  *out = w.str();
+  return true;
+}
+
+}  // namespace celldrop

@@ -1,0 +1,35 @@
+// The JSON run record; see export.h for its fields.
+#include "core/export.h"
+#include "core/json_writer.h"
+
+namespace celldrop {
+
+std::string write_run_record(const RunRecord& r) {
+  JsonWriter w;
+  w.begin_object();
+  w.key("app").value("CellDrop").key("app_version").value(r.app_version);
+  if (!r.started_at.empty()) w.key("started_at").value(r.started_at);
+  w.key("image").begin_object().key("name").value(r.image_name).key("sha256").value(r.image_sha256);
+  w.key("width").value(r.image_width).key("height").value(r.image_height).key("channels").value(r.image_channels);
+  w.end_object();
+  w.key("model").begin_object().key("name").value(r.model_name).key("sha256").value(r.model_sha256).end_object();
+  w.key("parameters").begin_object();
+  for (const auto& p : r.parameters) {
+    w.key(p.first);
+    switch (p.second.kind) {
+      case RecordValue::Kind::Number: w.value(p.second.number); break;
+      case RecordValue::Kind::Text: w.value(p.second.text); break;
+      case RecordValue::Kind::Flag: w.value(p.second.flag); break;
+      case RecordValue::Kind::Null: w.null(); break;
+    }
+  }
+  w.end_object();
+  w.key("timings_s").begin_object();
+  for (const auto& t : r.timings_s) w.key(t.first).value(t.second);
+  w.end_object();
+  if (r.objects >= 0) w.key("objects").value(r.objects);
+  w.end_object();
+  return w.str() + "\n";
+}
+
+}  // namespace celldrop

@@ -1,0 +1,38 @@
+// Run record: every field present, strings escaped, parameter order kept.
+#include <gtest/gtest.h>
+
+#include "core/export.h"
+#include "core/sha256.h"
+
+namespace celldrop {
+namespace {
+
+TEST(ExportRecord, HoldsEverythingToReproduceARun) {
+  RunRecord r;
+  r.started_at = "2026-01-02T03:04:05Z";
+  const std::string image = "pixels";
+  r.image_name = "dir/cells \"1\".tif";
+  r.image_sha256 = sha256_hex(image.data(), image.size());
+  r.image_width = 512;
+  r.image_height = 256;
+  r.image_channels = 1;
+  r.model_name = "nuclei-flow";
+  r.model_sha256 = std::string(64, 'a');
+  r.parameters = {{"diameter", RecordValue::of(17.5)}, {"auto_diameter", RecordValue::of(true)},
+                  {"channel", RecordValue::of("gray")}, {"tile", RecordValue::of(512)},
+                  {"pixel_size_um", RecordValue()}};
+  r.timings_s = {{"decode", 0.01}, {"inference", 0.25}};
+  r.objects = 42;
+  const std::string json = write_run_record(r);
+  EXPECT_EQ(json,
+            "{\"app\":\"CellDrop\",\"app_version\":\"" CELLDROP_VERSION "\",\"started_at\":\"2026-01-02T03:04:05Z\","
+            "\"image\":{\"name\":\"dir/cells \\\"1\\\".tif\",\"sha256\":\"" + r.image_sha256 + "\","
+            "\"width\":512,\"height\":256,\"channels\":1},"
+            "\"model\":{\"name\":\"nuclei-flow\",\"sha256\":\"" + r.model_sha256 + "\"},"
+            "\"parameters\":{\"diameter\":17.5,\"auto_diameter\":true,\"channel\":\"gray\",\"tile\":512,"
+            "\"pixel_size_um\":null},"
+            "\"timings_s\":{\"decode\":0.01,\"inference\":0.25},\"objects\":42}\n");
+}
+
+}  // namespace
+}  // namespace celldrop
