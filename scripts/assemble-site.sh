@@ -17,6 +17,7 @@ for f in celldrop-app.js celldrop-app.wasm; do
 done
 
 STAGE=$(mktemp -d "$BUILD/.site-stage.XXXXXX")
+chmod 755 "$STAGE"  # mktemp makes it private; a web server must read it
 trap 'rm -rf "$STAGE"' EXIT
 
 cp -R "$ROOT/site/." "$STAGE/"

@@ -28,10 +28,13 @@ def fail(message):
 
 
 def read_image(path):
+    """Samples and the bits per sample stored in the file (Pillow widens 16-bit PNGs to 32-bit)."""
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile  # only when the CLI writes TIFF
-        return np.asarray(tifffile.imread(path))
-    return np.asarray(Image.open(path))
+        a = np.asarray(tifffile.imread(path))
+        return a, 8 * a.dtype.itemsize
+    data = path.read_bytes()
+    return np.asarray(Image.open(path)), data[24]  # PNG: IHDR bit depth
 
 
 def make_sample(workdir):
@@ -47,12 +50,12 @@ def make_sample(workdir):
     images = [p for p in files if "label" not in p.name.lower()]
     if len(labels) != 1 or len(images) != 1:
         fail(f"expected one image and one label image from the CLI in {workdir}, found {[p.name for p in files]}")
-    image, labels = read_image(images[0]), read_image(labels[0])
+    (image, bits), (labels, _) = read_image(images[0]), read_image(labels[0])
     if image.ndim == 3:
         image = image[..., 0]
     if image.shape != labels.shape:
         fail(f"image {image.shape} and labels {labels.shape} differ in size")
-    return image, labels.astype(np.int64)
+    return image, bits, labels.astype(np.int64)
 
 
 def stretch(image):
@@ -108,21 +111,21 @@ def outline(labels):
 
 
 def patch_table(labels, pairs, rows=9, cols=13):
-    """An HTML table of label numbers around the longest border between two touching nuclei."""
-    best = None
-    for a, b in pairs:
+    """An HTML table of label numbers where two touching nuclei and the background all show."""
+    h, w = labels.shape
+    best = None  # (score, a, b, y0, x0): score = the fewest cells of nucleus a, nucleus b, background
+    for a, b in sorted(pairs):
         contact = ((labels[:, :-1] == a) & (labels[:, 1:] == b)) | ((labels[:, :-1] == b) & (labels[:, 1:] == a))
-        n = int(contact.sum())
-        if n and (best is None or n > best[0]):
-            ys, xs = np.nonzero(contact)
-            k = len(ys) // 2
-            best = (n, a, b, int(ys[k]), int(xs[k]))
+        for y, x in zip(*np.nonzero(contact)):
+            y0 = min(max(0, int(y) - rows // 2), h - rows)
+            x0 = min(max(0, int(x) - cols // 2), w - cols)
+            patch = labels[y0:y0 + rows, x0:x0 + cols]
+            score = min(int((patch == a).sum()), int((patch == b).sum()), int((patch == 0).sum()))
+            if best is None or score > best[0]:
+                best = (score, a, b, y0, x0)
     if best is None:
         fail("the sample has no touching nuclei to show")
-    _, a, b, y, x = best
-    h, w = labels.shape
-    y0 = min(max(0, y - rows // 2), h - rows)
-    x0 = min(max(0, x - cols // 2), w - cols)
+    _, a, b, y0, x0 = best
     patch = labels[y0:y0 + rows, x0:x0 + cols]
     out = [f'<table class="labels"><caption>Label numbers of pixels x = {x0} to {x0 + cols - 1}, '
            f'y = {y0} to {y0 + rows - 1}: nucleus {a} meets nucleus {b}; 0 is background.</caption>']
@@ -158,7 +161,7 @@ def main():
     media = lesson / "media"
     media.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        image, labels = make_sample(pathlib.Path(tmp))
+        image, bits, labels = make_sample(pathlib.Path(tmp))
     n = int(labels.max())
     grey = stretch(image)
     colours = label_colours(n)
@@ -175,7 +178,6 @@ def main():
     Image.fromarray(overlay).save(media / "overlay.png", optimize=True)
 
     h, w = labels.shape
-    bits = 16 if image.dtype.itemsize == 2 else 8 * image.dtype.itemsize
     fill_facts(lesson / "index.html", {
         "size": f"{w} by {h}",
         "bits": str(bits),

@@ -300,7 +300,7 @@ static void side_panel(float width, float height) {
   heading("IMAGE");
   ImGui::TextUnformatted(a.image_title.c_str());
   if (!a.image.empty()) {
-    ImGui::Text("%d x %d px, %d channel%s, %s", a.image.width, a.image.height, a.image.channels,
+    ImGui::Text("%d \xC3\x97 %d px, %d channel%s, %s", a.image.width, a.image.height, a.image.channels,
                 a.image.channels == 1 ? "" : "s", cd::sample_type_name(a.image.type));
     if (a.ground_truth_count > 0) ImGui::Text("%d nuclei in its ground truth", a.ground_truth_count);
     ImGui::TextDisabled("%s", a.image_note.c_str());

@@ -152,6 +152,10 @@ test('the app starts isolated and clean, and shows the synthetic sample', async 
   assert.ok(r.x0 >= v.x0 && r.y0 >= v.y0 && r.x1 <= v.x1 + 0.5 && r.y1 <= v.y1 + 0.5, JSON.stringify(s));
   assert.ok(Math.min(v.x1 - v.x0 - (r.x1 - r.x0), v.y1 - v.y0 - (r.y1 - r.y0)) <= 2 * 16 + 1);
 
+  // Point at a nucleus so the status line shows what the README should show: coordinates and value.
+  const top0 = await page.evaluate(() => document.getElementById('canvas').getBoundingClientRect().top);
+  await page.mouse.move(Math.round((r.x0 + r.x1) / 2), Math.round((r.y0 + r.y1) / 2 + top0));
+  await waitForShell(page, (st) => st.hover !== null, 'the pointer to read a pixel');
   const file = path.join(SHOTS, 'app-sample-fit.png');
   const png = await page.screenshot({ path: file });
   fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
