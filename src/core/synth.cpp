@@ -190,10 +190,11 @@ std::vector<Nucleus> layout(const SynthParams& p) {
   Grid grid(2.0 * max_extent, p.width, p.height);
 
   std::vector<Nucleus> placed;
-  placed.reserve(size_t(target));
-  int failures = 0;
-  const int max_failures = 200 + 20 * target;
-  while (int(placed.size()) < target && failures < max_failures) {
+  placed.reserve(size_t(std::min(target, 100000)));
+  // Once the field is full (a count or density beyond what the overlap limit allows), every try
+  // fails: stop after a run of failures rather than after a number proportional to the target.
+  int failures_in_a_row = 0;
+  while (int(placed.size()) < target && failures_in_a_row < 300) {
     Nucleus n = make_nucleus(shape_rng, p);
     bool ok = false;
     for (int attempt = 0; attempt < 12 && !ok; ++attempt) {
@@ -215,9 +216,10 @@ std::vector<Nucleus> layout(const SynthParams& p) {
       ok = fits(n, placed, grid, p.overlap);
     }
     if (!ok) {
-      ++failures;
+      ++failures_in_a_row;
       continue;
     }
+    failures_in_a_row = 0;
     grid.buckets[size_t(grid.row(n.cy)) * size_t(grid.cols) + size_t(grid.col(n.cx))].push_back(int(placed.size()));
     placed.push_back(std::move(n));
   }
