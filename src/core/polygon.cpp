@@ -29,29 +29,40 @@ void prepare_polygon(const Point2* pts, int n, PreparedPolygon* out) {
     out->max_y = std::max(out->max_y, p.y);
     if (p.x == q.x) continue;  // a vertical edge has nothing under it
     if (p.x < q.x)
-      out->edges.push_back({p.x, q.x, p.y, q.y, -1.0});
+      out->edges.push_back({p.x, q.x, p.y, q.y, (q.y - p.y) / (q.x - p.x), -1.0});
     else
-      out->edges.push_back({q.x, p.x, q.y, p.y, +1.0});
+      out->edges.push_back({q.x, p.x, q.y, p.y, (p.y - q.y) / (p.x - q.x), +1.0});
   }
-  std::sort(out->edges.begin(), out->edges.end(),
-            [](const PreparedPolygon::Edge& a, const PreparedPolygon::Edge& b) { return a.x0 < b.x0; });
+  // Insertion sort: a few dozen edges, and star polygons come partly ordered already.
+  auto& e = out->edges;
+  for (size_t i = 1; i < e.size(); ++i) {
+    PreparedPolygon::Edge v = e[i];
+    size_t j = i;
+    for (; j > 0 && e[j - 1].x0 > v.x0; --j) e[j] = e[j - 1];
+    e[j] = v;
+  }
 }
 
 namespace {
 
-// Integral over [lo, hi] of min(e(x), f(x)) - base, for two edges whose x-ranges contain [lo, hi].
-inline double area_under_lower(const PreparedPolygon::Edge& e, const PreparedPolygon::Edge& f,
-                               double lo, double hi, double base) {
-  const double se = (e.y1 - e.y0) / (e.x1 - e.x0), sf = (f.y1 - f.y0) / (f.x1 - f.x0);
-  const double el = e.y0 + se * (lo - e.x0), eh = e.y0 + se * (hi - e.x0);
-  const double fl = f.y0 + sf * (lo - f.x0), fh = f.y0 + sf * (hi - f.x0);
+// Signed area under min(e, f) - base over the overlap of the x-ranges of e and f, where f starts
+// no later than e (f.x0 <= e.x0) and ends after e starts (f.x1 > e.x0).
+inline double pair_term(const PreparedPolygon::Edge& e, const PreparedPolygon::Edge& f, double base) {
+  const double lo = e.x0, hi = std::min(e.x1, f.x1);
+  const double el = e.y0, eh = e.y0 + e.slope * (hi - e.x0);
+  const double fl = f.y0 + f.slope * (lo - f.x0), fh = f.y0 + f.slope * (hi - f.x0);
   const double dl = el - fl, dh = eh - fh;
   const double ml = std::min(el, fl) - base, mh = std::min(eh, fh) - base;
-  if ((dl <= 0 && dh <= 0) || (dl >= 0 && dh >= 0)) return 0.5 * (hi - lo) * (ml + mh);
-  // The edges cross inside: the lower one changes at xc, where both have height yc.
-  const double xc = lo + (hi - lo) * dl / (dl - dh);
-  const double yc = el + se * (xc - lo) - base;
-  return 0.5 * (xc - lo) * (ml + yc) + 0.5 * (hi - xc) * (yc + mh);
+  double area;
+  if ((dl <= 0 && dh <= 0) || (dl >= 0 && dh >= 0)) {
+    area = 0.5 * (hi - lo) * (ml + mh);
+  } else {
+    // The edges cross inside: the lower one changes at xc, where both have height yc.
+    const double xc = lo + (hi - lo) * dl / (dl - dh);
+    const double yc = el + e.slope * (xc - lo) - base;
+    area = 0.5 * (xc - lo) * (ml + yc) + 0.5 * (hi - xc) * (yc + mh);
+  }
+  return e.sign * f.sign * area;
 }
 
 }  // namespace
@@ -62,13 +73,51 @@ double intersection_area(const PreparedPolygon& a, const PreparedPolygon& b) {
   // A baseline under both polygons keeps the summed terms small (the baseline's own contribution
   // cancels exactly, since each polygon crosses every vertical line as often leftwards as rightwards).
   const double base = std::min(a.min_y, b.min_y);
+  // Sweep both edge lists in order of their left ends. Each edge, when it starts, meets the other
+  // polygon's edges that started before it and have not ended yet (the "active" ones), so every pair
+  // with overlapping x-ranges is summed exactly once.
+  constexpr int kMaxActive = 64;  // star shapes have 2-6 edges over any x; larger ones spill
+  const PreparedPolygon::Edge* active[2][kMaxActive];
+  int n_active[2] = {0, 0};
+  std::vector<const PreparedPolygon::Edge*> spill[2];
+  bool spilled[2] = {false, false};
+  const std::vector<PreparedPolygon::Edge>* lists[2] = {&a.edges, &b.edges};
+  size_t next[2] = {0, 0};
   double sum = 0.0;
-  for (const auto& e : a.edges) {
-    for (const auto& f : b.edges) {
-      if (f.x0 >= e.x1) break;  // b's edges are sorted by x0: the rest start further right
-      if (f.x1 <= e.x0) continue;
-      const double lo = std::max(e.x0, f.x0), hi = std::min(e.x1, f.x1);
-      sum += e.sign * f.sign * area_under_lower(e, f, lo, hi, base);
+  while (next[0] < a.edges.size() || next[1] < b.edges.size()) {
+    int side;
+    if (next[0] == a.edges.size())
+      side = 1;
+    else if (next[1] == b.edges.size())
+      side = 0;
+    else
+      side = (*lists[0])[next[0]].x0 <= (*lists[1])[next[1]].x0 ? 0 : 1;
+    const PreparedPolygon::Edge& e = (*lists[side])[next[side]++];
+    const int other = 1 - side;
+    if (!spilled[other]) {
+      int kept = 0;
+      for (int i = 0; i < n_active[other]; ++i) {
+        const PreparedPolygon::Edge* f = active[other][i];
+        if (f->x1 <= e.x0) continue;  // ended before e starts: never needed again
+        active[other][kept++] = f;
+        sum += pair_term(e, *f, base);
+      }
+      n_active[other] = kept;
+    } else {
+      size_t kept = 0;
+      for (const PreparedPolygon::Edge* f : spill[other]) {
+        if (f->x1 <= e.x0) continue;
+        spill[other][kept++] = f;
+        sum += pair_term(e, *f, base);
+      }
+      spill[other].resize(kept);
+    }
+    if (!spilled[side] && n_active[side] < kMaxActive) {
+      active[side][n_active[side]++] = &e;
+    } else {
+      if (!spilled[side]) spill[side].assign(active[side], active[side] + n_active[side]);
+      spilled[side] = true;
+      spill[side].push_back(&e);
     }
   }
   // Both orientations give the same magnitude; rounding may leave a tiny negative for disjoint pairs.

@@ -24,6 +24,7 @@ struct PreparedPolygon {
   struct Edge {
     double x0, x1;   // x0 < x1
     double y0, y1;   // y at x0 and at x1
+    double slope;    // (y1 - y0) / (x1 - x0)
     double sign;     // +1 if the polygon walks this edge towards -x, -1 towards +x
   };
   std::vector<Edge> edges;
@@ -39,7 +40,7 @@ void prepare_polygon(const Point2* pts, int n, PreparedPolygon* out);
 // pairs of signed areas under min(edge a, edge b) where their x-ranges overlap. Each term is the
 // integral of the minimum of two linear functions, which depends continuously on the vertices: shared
 // or collinear edges and vertices lying on the other polygon need no special cases.
-// Cost O(n * m) in the worst case; edges are sorted so pairs far apart in x are skipped.
+// A sweep over x visits only edge pairs whose x-ranges overlap: about O(n + m) pairs for star shapes.
 double intersection_area(const PreparedPolygon& a, const PreparedPolygon& b);
 
 // Convenience for one-off queries.
