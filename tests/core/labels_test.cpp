@@ -1,0 +1,128 @@
+#include "core/labels.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace celldrop {
+namespace {
+
+// Builds labels from rows of characters: '.' = 0, '1'..'9' = that id, letters a..z = 10..35.
+Labels parse(const std::vector<std::string>& rows) {
+  Labels l;
+  l.height = int(rows.size());
+  l.width = int(rows[0].size());
+  for (const std::string& r : rows)
+    for (char c : r) l.data.push_back(c == '.' ? 0u : c <= '9' ? uint32_t(c - '0') : uint32_t(c - 'a' + 10));
+  return l;
+}
+
+std::vector<std::string> show(const Labels& l) {
+  std::vector<std::string> rows;
+  for (int y = 0; y < l.height; ++y) {
+    std::string r;
+    for (int x = 0; x < l.width; ++x) {
+      uint32_t v = l.at(x, y);
+      r += v == 0 ? '.' : v <= 9 ? char('0' + v) : char('a' + v - 10);
+    }
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+TEST(Labels, IndexObjectsListsIdsInOrderForDenseAndSparseIds) {
+  Labels l = parse({"3.7", "7.3"});
+  ObjectIndex i = index_objects(l);
+  ASSERT_EQ(i.ids, (std::vector<uint32_t>{3, 7}));
+  EXPECT_EQ(i.pixel_index, (std::vector<int32_t>{0, -1, 1, 1, -1, 0}));
+  l.data[0] = 4000000000u;  // a huge id takes the hash-map path
+  l.data[5] = 4000000000u;
+  i = index_objects(l);
+  ASSERT_EQ(i.ids, (std::vector<uint32_t>{7, 4000000000u}));
+  EXPECT_EQ(i.pixel_index, (std::vector<int32_t>{1, -1, 0, 0, -1, 1}));
+  EXPECT_EQ(index_objects(parse({"..", ".."})).count(), 0);
+}
+
+TEST(Labels, RelabelSequentialKeepsIdOrder) {
+  Labels l = parse({"9..4", "9.a.", "...4"});
+  EXPECT_EQ(relabel_sequential(l), 3);
+  EXPECT_EQ(show(l), (std::vector<std::string>{"2..1", "2.3.", "...1"}));
+  Labels seq = parse({"12", "3."});
+  Labels before = seq;
+  EXPECT_EQ(relabel_sequential(seq), 3);
+  EXPECT_EQ(seq.data, before.data);
+}
+
+TEST(Labels, RemoveSmallObjects) {
+  Labels l = parse({"11.2", "11.2", "...3", "4..."});
+  EXPECT_EQ(remove_small_objects(l, 2), 2);  // 3 and 4 have one pixel each
+  EXPECT_EQ(show(l), (std::vector<std::string>{"11.2", "11.2", "....", "...."}));
+  EXPECT_EQ(remove_small_objects(l, 3), 1);  // 2 has two pixels
+  EXPECT_EQ(remove_small_objects(l, 4), 0);  // 1 has four
+  EXPECT_EQ(show(l), (std::vector<std::string>{"11..", "11..", "....", "...."}));
+}
+
+TEST(Labels, FillHolesEnclosedByOneObjectOnly) {
+  Labels l = parse({
+      "........",
+      ".111.2..",
+      ".1.1.2.2",  // a hole in 1; 2's gap opens to the border through the top right
+      ".111.222",
+      "..33444.",
+      "..3..4..",  // the gap between 3 and 4 is bordered by two objects: not a hole
+      "..3444..",
+      "........",
+  });
+  EXPECT_EQ(fill_holes(l), 1);
+  EXPECT_EQ(show(l), (std::vector<std::string>{
+                         "........",
+                         ".111.2..",
+                         ".111.2.2",
+                         ".111.222",
+                         "..33444.",
+                         "..3..4..",
+                         "..3444..",
+                         "........",
+                     }));
+  // A large hole, and a hole whose only diagonal link to the outside does not count (4-connected).
+  Labels ring = parse({
+      "55555.",
+      "5...5.",
+      "5...5.",
+      "55555.",
+      "......",
+      "6.....",
+  });
+  EXPECT_EQ(fill_holes(ring), 6);
+  EXPECT_EQ(ring.at(2, 1), 5u);
+  Labels diag = parse({".7.", "7.7", ".7."});  // the centre touches the corners only diagonally
+  EXPECT_EQ(fill_holes(diag), 1);
+  EXPECT_EQ(diag.at(1, 1), 7u);
+}
+
+TEST(Labels, OutlinesMarkObjectBoundariesAndTheImageBorder) {
+  Labels l = parse({
+      "11111...",
+      "11111.22",
+      "11111.22",
+      "........",
+  });
+  std::vector<uint8_t> o = outlines(l);
+  std::string got;
+  for (int y = 0; y < l.height; ++y) {
+    for (int x = 0; x < l.width; ++x) got += o[size_t(y) * 8 + size_t(x)] ? '#' : '.';
+    got += '/';
+  }
+  EXPECT_EQ(got, "#####.../#...#.##/#####.##/......../");
+  // Touching objects both get an outline along their shared border.
+  Labels t = parse({"111222", "111222", "111222"});
+  std::vector<uint8_t> ot = outlines(t);
+  EXPECT_EQ(ot[1 * 6 + 1], 0);
+  EXPECT_EQ(ot[1 * 6 + 2], 1);
+  EXPECT_EQ(ot[1 * 6 + 3], 1);
+  EXPECT_EQ(ot[1 * 6 + 4], 0);
+}
+
+}  // namespace
+}  // namespace celldrop
