@@ -1,6 +1,6 @@
 // Exports: what a user takes away from a segmentation, written to memory (the page offers the bytes
 // as downloads, the CLI writes them to files). One file per format: export_tiff.cpp (label TIFF),
-// export_csv.cpp, export_geojson.cpp, export_roi.cpp (ImageJ ROI zip), export_zip.cpp,
+// export_table.cpp (measurements -> table), export_csv.cpp, export_geojson.cpp, export_roi.cpp (ImageJ ROI zip), export_zip.cpp,
 // export_record.cpp (JSON run record). The 16-bit label PNG is png_write.h's write_labels_png.
 // Outlines come from contours.h (one simple polygon per object on pixel corners).
 //
@@ -35,6 +35,13 @@ struct MeasurementTable {
   std::vector<std::string> columns;
   std::vector<std::vector<double>> rows;  // each as long as `columns`
 };
+// measure.h's per-object table as a MeasurementTable, the shape the CSV and GeoJSON writers take.
+// Columns: label, area_px, area_um2 (empty when the image has no pixel size), centroid_x,
+// centroid_y, bbox_x0, bbox_y0, bbox_x1, bbox_y1 (x1/y1 one past the last pixel), perimeter_px,
+// circularity, eccentricity, then per channel i (1-based): mean_i, min_i, max_i, integrated_i.
+struct ObjectMeasurements;
+MeasurementTable measurements_table(const std::vector<ObjectMeasurements>& objects);
+
 // RFC 4180: a header line, then one line per row, "\r\n" line ends. Integral values print without a
 // decimal point, others as the shortest text that reads back exactly, NaN as an empty cell. Names
 // holding a comma, quote or line break are quoted.

@@ -1,0 +1,52 @@
+// measure.h's objects -> table columns and values; an uncalibrated image leaves area_um2 empty.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/export.h"
+#include "core/measure.h"
+
+namespace celldrop {
+namespace {
+
+TEST(ExportTable, ColumnsPerChannelAndValues) {
+  ObjectMeasurements a;
+  a.id = 4;
+  a.area_px = 10;
+  a.centroid_x = 1.5;
+  a.bbox_x1 = 3;
+  a.perimeter_px = 9.5;
+  a.mean = {1, 2};
+  a.min = {0, 1};
+  a.max = {2, 3};
+  a.integrated = {10, 20};
+  const MeasurementTable t = measurements_table({a});
+  ASSERT_EQ(t.columns.size(), 12u + 8u);
+  EXPECT_EQ(t.columns[0], "label");
+  EXPECT_EQ(t.columns[12], "mean_1");
+  EXPECT_EQ(t.columns[19], "integrated_2");
+  ASSERT_EQ(t.rows.size(), 1u);
+  EXPECT_EQ(t.rows[0][0], 4.0);
+  EXPECT_EQ(t.rows[0][1], 10.0);
+  EXPECT_TRUE(std::isnan(t.rows[0][2]));  // no pixel size: no µm² area
+  EXPECT_EQ(t.rows[0][3], 1.5);
+  EXPECT_EQ(t.rows[0][7], 3.0);
+  EXPECT_EQ(t.rows[0][9], 9.5);
+  EXPECT_EQ(t.rows[0][16], 2.0);  // mean_2
+  std::string csv, error;
+  ASSERT_TRUE(write_csv(t, &csv, &error)) << error;
+  EXPECT_EQ(csv.substr(csv.find("\r\n") + 2, 8), "4,10,,1.");
+}
+
+TEST(ExportTable, CalibratedAreaIsKept) {
+  ObjectMeasurements a;
+  a.id = 1;
+  a.area_px = 4;
+  a.area_um2 = 0.25;
+  const MeasurementTable t = measurements_table({a});
+  EXPECT_EQ(t.columns.size(), 12u);
+  EXPECT_EQ(t.rows[0][2], 0.25);
+}
+
+}  // namespace
+}  // namespace celldrop
