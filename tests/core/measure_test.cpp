@@ -1,0 +1,129 @@
+#include "core/measure.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace celldrop {
+namespace {
+
+const double kPi = 3.14159265358979323846;
+const double kSqrt2 = std::sqrt(2.0);
+const double kKulpa = kPi * (1 + kSqrt2) / 8;  // see measure.h
+
+Labels blank(int w, int h) {
+  Labels l;
+  l.width = w;
+  l.height = h;
+  l.data.assign(size_t(w) * size_t(h), 0);
+  return l;
+}
+
+void rect(Labels& l, int x0, int y0, int x1, int y1, uint32_t id) {  // [x0,x1) x [y0,y1)
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x) l.at(x, y) = id;
+}
+
+std::vector<ObjectMeasurements> measure(const Labels& l, const Image* img = nullptr) {
+  std::vector<ObjectMeasurements> m;
+  std::string error;
+  EXPECT_TRUE(measure_objects(l, img, &m, &error)) << error;
+  return m;
+}
+
+TEST(Measure, RectangleByHand) {
+  // 5 x 3 rectangle at columns 2..6, rows 1..3; image channel 0 = x + 10 y, channel 1 = 7.
+  Labels l = blank(10, 6);
+  rect(l, 2, 1, 7, 4, 4);
+  Image img = make_image(10, 6, 2, SampleType::U16);
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 10; ++x) {
+      samples<uint16_t>(img)[(y * 10 + x) * 2] = uint16_t(x + 10 * y);
+      samples<uint16_t>(img)[(y * 10 + x) * 2 + 1] = 7;
+    }
+  img.pixel_size_x_um = 0.5;
+  img.pixel_size_y_um = 0.25;
+  auto m = measure(l, &img);
+  ASSERT_EQ(m.size(), 1u);
+  const ObjectMeasurements& r = m[0];
+  EXPECT_EQ(r.id, 4u);
+  EXPECT_EQ(r.area_px, 15);
+  EXPECT_DOUBLE_EQ(r.area_um2, 15 * 0.125);
+  EXPECT_DOUBLE_EQ(r.centroid_x, 4.0);
+  EXPECT_DOUBLE_EQ(r.centroid_y, 2.0);
+  EXPECT_EQ(r.bbox_x0, 2);
+  EXPECT_EQ(r.bbox_y0, 1);
+  EXPECT_EQ(r.bbox_x1, 7);
+  EXPECT_EQ(r.bbox_y1, 4);
+  const double perimeter = kKulpa * (2 * 4 + 2 * 2 + 2 * kSqrt2);  // straight runs, 4 corner cuts
+  EXPECT_NEAR(r.perimeter_px, perimeter, 1e-12);
+  EXPECT_NEAR(r.circularity, 4 * kPi * 15 / (perimeter * perimeter), 1e-12);
+  // Pixel-centre variances: (5^2 - 1) / 12 = 2 across, (3^2 - 1) / 12 = 2/3 down.
+  EXPECT_NEAR(r.eccentricity, std::sqrt(1 - (2.0 / 3.0) / 2.0), 1e-12);
+  ASSERT_EQ(r.mean.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.mean[0], 4 + 10 * 2);
+  EXPECT_DOUBLE_EQ(r.min[0], 2 + 10 * 1);
+  EXPECT_DOUBLE_EQ(r.max[0], 6 + 10 * 3);
+  EXPECT_DOUBLE_EQ(r.integrated[0], 15 * 24);
+  EXPECT_DOUBLE_EQ(r.mean[1], 7);
+  EXPECT_DOUBLE_EQ(r.integrated[1], 105);
+}
+
+TEST(Measure, DiskAgreesWithTheory) {
+  const int R = 30;
+  Labels l = blank(80, 70);
+  for (int y = 0; y < 70; ++y)
+    for (int x = 0; x < 80; ++x)
+      if ((x - 40) * (x - 40) + (y - 33) * (y - 33) <= R * R) l.at(x, y) = 1;
+  auto m = measure(l);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_NEAR(double(m[0].area_px), kPi * R * R, 0.01 * kPi * R * R);
+  EXPECT_DOUBLE_EQ(m[0].centroid_x, 40.0);  // symmetric
+  EXPECT_DOUBLE_EQ(m[0].centroid_y, 33.0);
+  const double circumference = 2 * std::sqrt(kPi * double(m[0].area_px));  // of the equal-area disk
+  EXPECT_NEAR(m[0].perimeter_px, circumference, 0.015 * circumference);
+  EXPECT_GT(m[0].circularity, 0.97);
+  EXPECT_LT(m[0].eccentricity, 0.05);
+  EXPECT_TRUE(m[0].mean.empty());
+  EXPECT_DOUBLE_EQ(m[0].area_um2, 0.0);
+}
+
+TEST(Measure, NeighboursHolesAndTinyObjects) {
+  Labels l = blank(12, 8);
+  rect(l, 1, 1, 4, 4, 2);   // 3x3 ...
+  rect(l, 4, 1, 7, 4, 9);   // ... touching a second 3x3
+  rect(l, 8, 1, 11, 6, 5);  // 3x5 with a one-pixel hole
+  l.at(9, 3) = 0;
+  l.at(1, 6) = 3;           // a single pixel
+  for (int x = 3; x < 7; ++x) l.at(x, 6) = 7;  // a 4-pixel line
+  auto m = measure(l);
+  ASSERT_EQ(m.size(), 5u);
+  const double square = kKulpa * (2 * 2 + 2 * 2 + 2 * kSqrt2);
+  EXPECT_EQ(m[0].id, 2u);
+  EXPECT_NEAR(m[0].perimeter_px, square, 1e-12);  // the neighbour does not shorten it
+  EXPECT_EQ(m[4].id, 9u);
+  EXPECT_NEAR(m[4].perimeter_px, square, 1e-12);
+  EXPECT_EQ(m[2].id, 5u);  // outer contour of a 3x5 plus the hole's diamond (4 corner cuts)
+  EXPECT_EQ(m[2].area_px, 14);
+  EXPECT_NEAR(m[2].perimeter_px, kKulpa * ((2 * 2 + 2 * 4 + 2 * kSqrt2) + 2 * kSqrt2), 1e-12);
+  EXPECT_EQ(m[1].id, 3u);  // single pixel: a diamond of four corner cuts
+  EXPECT_NEAR(m[1].perimeter_px, kKulpa * 2 * kSqrt2, 1e-12);
+  EXPECT_DOUBLE_EQ(m[1].circularity, 1.0);  // capped
+  EXPECT_DOUBLE_EQ(m[1].eccentricity, 0.0);
+  EXPECT_EQ(m[3].id, 7u);
+  EXPECT_NEAR(m[3].eccentricity, 1.0, 1e-12);  // a line
+  EXPECT_NEAR(m[3].perimeter_px, kKulpa * (2 * 3 + 2 * kSqrt2), 1e-12);
+}
+
+TEST(Measure, RejectsAnImageOfAnotherSize) {
+  Labels l = blank(4, 4);
+  Image img = make_image(5, 4, 1, SampleType::U8);
+  std::vector<ObjectMeasurements> m;
+  std::string error;
+  EXPECT_FALSE(measure_objects(l, &img, &m, &error));
+  EXPECT_NE(error.find("5x4"), std::string::npos) << error;
+  EXPECT_TRUE(measure(blank(3, 3)).empty());
+}
+
+}  // namespace
+}  // namespace celldrop
