@@ -180,8 +180,11 @@ EndPoints follow_flows(const FlowField& flow, const std::vector<uint8_t>& foregr
   size_t count = 0;
   for (size_t i = 0; i < npix; ++i) {
     const float keep = foreground[i] ? inv : 0.0f;
-    field[2 * i] = flow.dy()[i] * keep;
-    field[2 * i + 1] = flow.dx()[i] * keep;
+    // A network may emit NaN or infinity (fp16 overflow, a bad tile): such a pixel gets no flow,
+    // rather than a position that is not a number.
+    const float dy = flow.dy()[i] * keep, dx = flow.dx()[i] * keep;
+    field[2 * i] = std::isfinite(dy) ? dy : 0.0f;
+    field[2 * i + 1] = std::isfinite(dx) ? dx : 0.0f;
     count += foreground[i] != 0;
   }
   EndPoints ends;
@@ -389,7 +392,7 @@ Labels flow_postprocess(const float* cellprob, const FlowField& flow, const Flow
   if (params.flow_threshold > 0.0f) {
     const std::vector<float> err = flow_errors(masks, flow, params.flow_scale);
     for (uint32_t& v : masks.data)
-      if (v && err[v] > params.flow_threshold) v = 0;
+      if (v && !(err[v] <= params.flow_threshold)) v = 0;  // NaN flows: no evidence, dropped
   }
   fill_holes(masks);
   remove_small_objects(masks, params.min_size);

@@ -262,6 +262,29 @@ TEST(Flow, RoundTripSyntheticNuclei) {
   }
 }
 
+TEST(Flow, NonFiniteNetworkOutputsAreHarmless) {
+  Labels l = blank(50, 40);
+  paint_ellipse(l, 15, 20, 9, 9, 0, 1);
+  paint_ellipse(l, 36, 20, 9, 9, 0, 2);
+  FlowField f = masks_to_flows(l);
+  std::vector<float> prob = ideal_cellprob(l);
+  for (size_t i = 0; i < l.data.size(); i += 7) {
+    if (l.data[i] != 2) continue;
+    f.dy()[i] = std::nanf("");
+    f.dx()[i] = INFINITY;
+  }
+  prob[0] = std::nanf("");  // background either way
+  FlowParams p;
+  p.flow_threshold = 0;  // the NaN flows would (rightly) fail the QC; here only the dynamics matter
+  const Labels out = flow_postprocess(prob.data(), f, p);
+  EXPECT_GE(match_labels(l, out, 0.5).tp, 2);
+  EXPECT_EQ(out.data[0], 0u);
+  // With the QC on, the object whose flows are partly not numbers has no valid flow error: dropped.
+  const Labels checked = flow_postprocess(prob.data(), f, FlowParams());
+  EXPECT_EQ(count_objects(checked), 1);
+  EXPECT_NE(checked.at(15, 20), 0u);
+}
+
 TEST(Flow, EmptyInputsGiveEmptyLabels) {
   Labels l = blank(16, 12);
   const Labels out = round_trip(l);
