@@ -88,6 +88,46 @@ void png_pixel_size(const uint8_t* b, size_t n, double* x_um, double* y_um) {
   }
 }
 
+// stb_image 2.27 (Debian 12's) builds a Huffman table from a DHT segment without checking that its 16
+// code counts add up to at most 256 symbols, and then writes past the table (found by fuzz_jpeg;
+// tests/fuzz/regressions/fuzz_jpeg/dht-counts-over-256). Before stb sees a JPEG, walk its marker segments
+// as stb does, entropy-coded data included (progressive files define tables between scans), and refuse
+// any table that declares more symbols than exist. A structure too broken to walk is left to stb,
+// which rejects it on its own.
+bool jpeg_huffman_tables_fit(const uint8_t* b, size_t n) {
+  size_t pos = 2;  // after SOI
+  while (pos + 1 < n) {
+    if (b[pos] != 0xFF) return true;
+    while (pos < n && b[pos] == 0xFF) ++pos;  // fill bytes
+    if (pos >= n) return true;
+    const uint8_t marker = b[pos++];
+    if (marker == 0xD9) return true;                                       // EOI
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
+    if (pos + 2 > n) return true;
+    const size_t length = (size_t(b[pos]) << 8) | b[pos + 1];
+    if (length < 2 || pos + length > n) return true;
+    const size_t end = pos + length;
+    if (marker == 0xC4) {  // read exactly as stb does: tables may run past the segment's end
+      size_t t = pos + 2;
+      long left = long(length) - 2;
+      while (left > 0) {
+        size_t symbols = 0;
+        for (size_t i = 1; i <= 16; ++i) symbols += t + i < n ? b[t + i] : 0;  // stb reads 0 past EOF
+        if (symbols > 256) return false;
+        t += 17 + symbols;
+        left -= long(17 + symbols);
+      }
+      if (left != 0) return true;  // stb rejects the segment itself
+    }
+    pos = end;
+    if (marker == 0xDA) {  // entropy-coded data follows up to the next marker (not FF00, not RSTn)
+      while (pos + 1 < n && !(b[pos] == 0xFF && b[pos + 1] != 0x00 && !(b[pos + 1] >= 0xD0 && b[pos + 1] <= 0xD7)))
+        ++pos;
+    }
+  }
+  return true;
+}
+
 // The header as stb reads it, plus our checks. Channels are the ones stb delivers when asked for
 // exactly that many: palette PNGs expand to RGB(A), CMYK JPEGs convert to RGB, and a tRNS chunk on a
 // grey or RGB PNG is ignored (stb's info does not count it; microscopy has no use for colour-key alpha).
@@ -96,6 +136,10 @@ bool stb_read_header(const char* format, const uint8_t* bytes, size_t size, Imag
   const std::string label = format_label(format);
   if (size > size_t(INT_MAX)) {
     *error = label + ": files over 2 GB are not supported";
+    return false;
+  }
+  if (strcmp(format, "jpeg") == 0 && !jpeg_huffman_tables_fit(bytes, size)) {
+    *error = "JPEG: a Huffman table declares more than 256 codes; the file is damaged";
     return false;
   }
   int w = 0, h = 0, comp = 0;

@@ -245,6 +245,24 @@ TEST(DecodeJpeg, HeaderCutShortFails) {
   EXPECT_EQ(error.compare(0, 6, "JPEG: "), 0) << error;
 }
 
+// stb_image 2.27 writes past its Huffman table when a DHT segment declares more than 256 codes (found by
+// fuzz_jpeg); the decoder must refuse such a file before stb builds the table.
+TEST(DecodeJpeg, HuffmanTableWithTooManyCodesIsRefused) {
+  std::vector<uint8_t> px = smooth_rgb(16, 16, 3), jpg;
+  ASSERT_TRUE(stbi_write_jpg_to_func(append_bytes, &jpg, 16, 16, 3, px.data(), 90));
+  size_t dht = 0;
+  for (size_t i = 2; i + 1 < jpg.size(); ++i)
+    if (jpg[i] == 0xFF && jpg[i + 1] == 0xC4) { dht = i; break; }
+  ASSERT_GT(dht, 0u);
+  for (size_t i = 0; i < 16; ++i) jpg[dht + 5 + i] = 0x20;  // 16 x 32 = 512 codes in the first table
+  ImageInfo info;
+  Image img;
+  std::string error;
+  EXPECT_FALSE(probe_image(jpg.data(), jpg.size(), &info, &error));
+  EXPECT_NE(error.find("Huffman table declares more than 256 codes"), std::string::npos) << error;
+  EXPECT_FALSE(decode_image(jpg.data(), jpg.size(), DecodeOptions(), &img, &error));
+}
+
 TEST(DecodeBmp, RgbAndRgbaAreExact) {
   for (int C : {3, 4}) {
     const int w = 13, h = 5;  // odd width: BMP rows are padded to 4 bytes

@@ -1,0 +1,7 @@
+// libFuzzer target: PNG (src/core/decode_stb.cpp through decode.h).
+#include "fuzz_decode.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (!celldrop_fuzz::starts_with(data, size, "\x89PNG\r\n\x1a\n", 8)) return -1;
+  return celldrop_fuzz::fuzz_decode(data, size);
+}
