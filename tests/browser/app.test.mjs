@@ -5,7 +5,7 @@
 // Needs the site assembled first (scripts/test.sh does it): bash scripts/build.sh wasm site
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,7 +159,7 @@ test('the app starts isolated and clean, and shows the synthetic sample', async 
   const file = path.join(SHOTS, 'app-sample-fit.png');
   const png = await page.screenshot({ path: file });
   // The README's picture is refreshed on request only, so a test run leaves the work tree clean:
-  //   CELLDROP_UPDATE_DOCS=1 node --no-experimental-fetch --test tests/browser/
+  //   CELLDROP_UPDATE_DOCS=1 node --test tests/browser/
   if (process.env.CELLDROP_UPDATE_DOCS === '1') {
     fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
     fs.copyFileSync(file, path.join(ROOT, 'docs', 'screenshot.png'));
@@ -315,23 +315,4 @@ test('the landing page and the lesson load, with no broken links', async () => {
 });
 }
 
-// playwright-core needs Node's fetch classes (Headers, Request, ...), which the project's test
-// command removes with --no-experimental-fetch for Emscripten 3.1.6's Node glue (toolchain notes).
-// In such a Node this file runs itself again in a plain Node and passes or fails with it.
-if (typeof globalThis.Headers === 'function') {
-  defineTests();
-} else {
-  test('browser end to end (rerun in a Node with fetch, for playwright-core)', (t) => {
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;  // else node:test in the child thinks it is nested and runs nothing
-    const run = spawnSync(process.execPath, ['--test-reporter=tap', fileURLToPath(import.meta.url)],
-      { encoding: 'utf8', env, timeout: 15 * 60_000 });
-    const output = `${run.stdout}${run.stderr}`;
-    // The outcome of each browser test shows in the report; all of the child's output on failure.
-    for (const line of output.split('\n')) if (/^(not )?ok \d+ /.test(line)) t.diagnostic(line);
-    const count = (what) => Number((new RegExp(`^# ${what} (\\d+)$`, 'm').exec(output) || [])[1] ?? NaN);
-    assert.equal(run.status, 0, `browser tests failed:\n${output}`);
-    assert.ok(count('pass') > 0 && count('fail') === 0 && count('skipped') === 0 && count('cancelled') === 0,
-      `browser tests did not all run and pass:\n${output}`);
-  });
-}
+defineTests();
