@@ -1,6 +1,6 @@
 // The CLI end to end: `celldrop` run as a user runs it, over the WebAssembly build of the core, with
 // files from independent writers (Python's tifffile and PIL, libtiff's tiffcp).
-// Run: node --no-experimental-fetch --test tests/   (after scripts/build.sh wasm)
+// Run: node --test tests/cli/   (after scripts/build.sh wasm; plain Node works: the CLI loads the .wasm itself)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
