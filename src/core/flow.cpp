@@ -198,7 +198,7 @@ EndPoints follow_flows(const FlowField& flow, const std::vector<uint8_t>& foregr
   // of the field they sample stays in cache for all their steps. Within a block all moving pixels
   // advance together, one step at a time: a pixel's steps form a chain of dependent loads and
   // multiplies, and independent pixels side by side keep the CPU busy where one chain would wait.
-  // Every 8 steps, settled pixels leave.
+  // Every 4 steps, settled pixels leave.
   const int block = 64;
   for (int by = 0; by < h; by += block)
     for (int bx = 0; bx < w; bx += block) {
@@ -239,13 +239,13 @@ EndPoints follow_flows(const FlowField& flow, const std::vector<uint8_t>& foregr
           px[k] = std::min(std::max(x + sx, 0.0f), xmax);
           path[k] += std::fabs(sy) + std::fabs(sx);
         }
-        if ((it & 7) != 7) continue;
+        if ((it & 3) != 3) continue;
         size_t kept = 0;
         for (uint32_t k : active) {
           // Oscillating (or stuck against the image edge), or settled on a fixed point (a smooth
           // approach to the centre slows down geometrically): more steps would not move it away.
           const float net = std::fabs(py[k] - win_y[k]) + std::fabs(px[k] - win_x[k]);
-          if (net <= 0.25f * path[k] || path[k] < 0.05f) continue;
+          if (net <= 0.25f * path[k] || path[k] < 0.025f) continue;
           win_y[k] = py[k];
           win_x[k] = px[k];
           path[k] = 0.0f;

@@ -59,10 +59,11 @@ FlowField masks_to_flows(const Labels& labels);
 // Dynamics: end positions of the foreground pixels after `niter` Euler steps of size |flow| along
 // the flow field, bilinearly sampled from the field masked to the foreground (a pixel that drifts
 // into background stops there), positions clamped to the image. `flow_scale` divides the field.
-// A pixel whose net displacement over 8 steps falls below a quarter of its path length over them
-// is oscillating about its end point, and one whose path over 8 steps is under 0.05 px has settled
-// (at that pace 200 steps move it about 1 px): either stops there instead of spending the
-// remaining steps, which makes the cost follow the object size rather than niter.
+// A pixel whose net displacement over 4 steps falls below a quarter of its path length over them
+// is oscillating about its end point (typically between an object's centre pixel, whose flow is a
+// normalised near-zero gradient, and a neighbour), and one whose path over 4 steps is under
+// 0.025 px has settled (at that pace 200 steps move it about 1 px): either stops there instead of
+// spending the remaining steps, which makes the cost follow the object size rather than niter.
 struct EndPoints {
   std::vector<uint32_t> pixel;  // index y * width + x of each foreground pixel (in 64x64 blocks)
   std::vector<float> y;         // its end position
