@@ -43,6 +43,14 @@ void prepare_polygon(const Point2* pts, int n, PreparedPolygon* out);
 // A sweep over x visits only edge pairs whose x-ranges overlap: about O(n + m) pairs for star shapes.
 double intersection_area(const PreparedPolygon& a, const PreparedPolygon& b);
 
+// The same area, faster, for the common case in NMS: both polygons strictly star-shaped about one
+// point o (each edge seen from o turns by a positive angle below pi, once around in all), vertices in
+// order of increasing angle atan2(y - o.y, x - o.x) as star.h's rays are. Then the intersection, seen
+// from o, is bounded by the nearer of the two boundaries in every direction, and its area is a sum of
+// triangles over the angular sectors between the vertices of both: O(na + nb), no sorting.
+// Returns false, leaving *area alone, when the polygons are not of that kind (use intersection_area).
+bool star_intersection_area(const Point2* a, int na, const Point2* b, int nb, Point2 o, double* area);
+
 // Convenience for one-off queries.
 double polygon_intersection_area(const Point2* a, int na, const Point2* b, int nb);
 

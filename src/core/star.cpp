@@ -174,11 +174,18 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
           // of the bounding boxes. Most neighbours are ruled out here without exact geometry.
           const double bound = std::min(ox * oy, std::min(area, other.area));
           if (bound <= nms * (area + other.area - bound)) continue;
-          if (!prepared) {
-            prepare_polygon(pts.data(), n_rays, &cand);
-            prepared = true;
+          // Exact area: usually both polygons are star-shaped about one of the two centres, which
+          // allows the linear-time path; otherwise the general sweep.
+          const Kept& kk = kept[size_t(j)];
+          double inter;
+          if (!star_intersection_area(pts.data(), n_rays, kk.pts.data(), n_rays, {kk.cx, kk.cy}, &inter) &&
+              !star_intersection_area(pts.data(), n_rays, kk.pts.data(), n_rays, {cx, cy}, &inter)) {
+            if (!prepared) {
+              prepare_polygon(pts.data(), n_rays, &cand);
+              prepared = true;
+            }
+            inter = intersection_area(cand, other);
           }
-          const double inter = intersection_area(cand, other);
           if (inter > nms * (area + other.area - inter)) {
             suppressed = true;
             break;

@@ -188,6 +188,42 @@ TEST(Polygon, IntersectionMatchesSlicingOnStarConvexPairs) {
   }
 }
 
+TEST(Polygon, StarShapedFastPathAgreesWithTheGeneralMethod) {
+  TestRng rng{17};
+  int used = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    // Pairs like NMS sees: the second centre near the first, sometimes far.
+    const double spread = trial % 4 == 0 ? 12.0 : 3.0;
+    const Point2 ca{20, 20}, cb{20 + rng.range(-spread, spread), 20 + rng.range(-spread, spread)};
+    auto a = random_star(rng, ca.x, ca.y, rng.range(4, 10), 32);
+    auto b = random_star(rng, cb.x, cb.y, rng.range(4, 10), 32);
+    const double want = inter(a, b);
+    for (Point2 o : {ca, cb}) {
+      double got = -1;
+      if (!star_intersection_area(a.data(), 32, b.data(), 32, o, &got)) continue;
+      ++used;
+      EXPECT_NEAR(got, want, 1e-9 * (1 + want)) << "trial " << trial;
+      double swapped = -1;
+      ASSERT_TRUE(star_intersection_area(b.data(), 32, a.data(), 32, o, &swapped));
+      EXPECT_NEAR(swapped, want, 1e-9 * (1 + want)) << "trial " << trial;
+    }
+  }
+  EXPECT_GT(used, 300);  // it is the common case, not a rarity
+  // Different vertex counts, regular polygons sharing the centre: exact by the convex oracle.
+  auto p = regular(0, 0, 5, 7, 0.3), q = regular(0.5, -0.2, 4, 12, 0.1);
+  double got = 0;
+  ASSERT_TRUE(star_intersection_area(p.data(), 7, q.data(), 12, {0.1, 0.0}, &got));
+  auto clipped = clip_convex(p, q);
+  EXPECT_NEAR(got, polygon_area(clipped.data(), int(clipped.size())), 1e-9);
+  // Refused: o outside a polygon, or a polygon in the other orientation.
+  EXPECT_FALSE(star_intersection_area(p.data(), 7, q.data(), 12, {4.9, 4.9}, &got));
+  std::vector<Point2> reversed(p.rbegin(), p.rend());
+  EXPECT_FALSE(star_intersection_area(reversed.data(), 7, q.data(), 12, {0, 0}, &got));
+  // An L shape is not star-shaped about a point in its far arm.
+  std::vector<Point2> ell{{0, 0}, {3, 0}, {3, 1}, {1, 1}, {1, 3}, {0, 3}};
+  EXPECT_FALSE(star_intersection_area(ell.data(), 6, q.data(), 12, {2.8, 0.5}, &got));
+}
+
 TEST(Polygon, FillUsesPixelCentresWithHalfOpenEdges) {
   Labels l = blank(8, 6);
   // Corners on pixel centres: centres on the left/top edges are in, on the right/bottom edges out.
