@@ -285,6 +285,32 @@ TEST(Flow, NonFiniteNetworkOutputsAreHarmless) {
   EXPECT_NE(checked.at(15, 20), 0u);
 }
 
+TEST(Flow, NoisyFlowsStillGiveTheObjects) {
+  // A network's flows are not ideal: perturb each component by up to +-0.35 and the length by
+  // 0.6..1.4. The masks should still be found, and still pass the QC.
+  SynthParams sp;
+  sp.seed = 5;
+  sp.width = 256;
+  sp.height = 256;
+  const SynthResult s = synthesize_nuclei(sp);
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  FlowField f = masks_to_flows(s.labels);
+  uint32_t state = 99;
+  auto uniform = [&]() {
+    state = state * 1664525u + 1013904223u;
+    return double(state >> 8) / double(1u << 24);
+  };
+  for (size_t i = 0; i < s.labels.data.size(); ++i) {
+    const double gain = 0.6 + 0.8 * uniform();
+    f.dy()[i] = float(f.dy()[i] * gain + (uniform() - 0.5) * 0.7);
+    f.dx()[i] = float(f.dx()[i] * gain + (uniform() - 0.5) * 0.7);
+  }
+  const std::vector<float> prob = ideal_cellprob(s.labels);
+  const Labels out = flow_postprocess(prob.data(), f, FlowParams());
+  const MatchCounts m = match_labels(s.labels, out, 0.5);
+  EXPECT_GE(m.ap(), 0.99) << "tp " << m.tp << " fp " << m.fp << " fn " << m.fn;
+}
+
 TEST(Flow, EmptyInputsGiveEmptyLabels) {
   Labels l = blank(16, 12);
   const Labels out = round_trip(l);
