@@ -140,6 +140,37 @@ bool jpeg_huffman_tables_fit(const uint8_t* b, size_t n) {
   return true;
 }
 
+uint32_t read_le(const uint8_t* p, int bytes) {
+  uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// stb_image reads past the end of a BMP as zeros and reports success, so a truncated download would
+// decode to an image with a black band. For the uncompressed layouts (all but RLE, which stb refuses
+// anyway) the pixel array's size follows from the header: check the file holds it.
+bool bmp_pixels_present(const uint8_t* b, size_t n) {
+  if (n < 26) return true;  // too short for a header: stb reports that itself
+  const uint32_t pixel_offset = read_le(b + 10, 4), header_size = read_le(b + 14, 4);
+  uint64_t width = 0, height = 0, bits = 0, compression = 0;
+  if (header_size == 12) {
+    width = read_le(b + 18, 2);
+    height = read_le(b + 20, 2);
+    bits = read_le(b + 24, 2);
+  } else if (header_size >= 40 && n >= 34) {
+    const int32_t w = int32_t(read_le(b + 18, 4)), h = int32_t(read_le(b + 22, 4));
+    width = w < 0 ? 0 : uint64_t(w);
+    height = h < 0 ? uint64_t(-int64_t(h)) : uint64_t(h);  // negative height: rows stored top-down
+    bits = read_le(b + 28, 2);
+    compression = read_le(b + 30, 4);
+  } else {
+    return true;
+  }
+  if (compression != 0 && compression != 3 && compression != 6) return true;  // RLE etc.: stb decides
+  const uint64_t row_bytes = (width * bits + 31) / 32 * 4;
+  return uint64_t(pixel_offset) + row_bytes * height <= n;
+}
+
 // The header as stb reads it, plus our checks. Channels are the ones stb delivers when asked for
 // exactly that many: palette PNGs expand to RGB(A), CMYK JPEGs convert to RGB, and a tRNS chunk on a
 // grey or RGB PNG is ignored (stb's info does not count it; microscopy has no use for colour-key alpha).
@@ -211,6 +242,10 @@ bool stb_decode(const char* format, const uint8_t* bytes, size_t size, const Dec
     *error = label + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " x " +
              std::to_string(info.channels) + " samples exceed the limit of " +
              std::to_string(options.max_samples) + "; raise the sample limit to open it";
+    return false;
+  }
+  if (strcmp(format, "bmp") == 0 && !bmp_pixels_present(bytes, size)) {
+    *error = "BMP: the file ends before its pixel data does; it is truncated";
     return false;
   }
   const size_t bytes_per_sample = info.type == SampleType::U16 ? 2 : 1;

@@ -431,6 +431,12 @@ void offset_signed(Image* img) {
   }
 }
 
+// Largest single allocation libtiff may make. We always hand it our own pixel buffers, so what it
+// allocates is raw (compressed) strip data, at most the file, and per-strip arrays, which a directory
+// can only make huge by declaring a huge image without StripByteCounts (libtiff then estimates one
+// count per strip): this cap stops that before our sample budget is even consulted.
+uint64_t libtiff_alloc_cap(uint64_t file_size) { return (uint64_t(256) << 20) + 2 * file_size; }
+
 }  // namespace
 
 bool tiff_probe(const uint8_t* bytes, size_t size, ImageInfo* info, std::string* error) {
@@ -440,8 +446,7 @@ bool tiff_probe(const uint8_t* bytes, size_t size, ImageInfo* info, std::string*
   session.data = bytes;
   session.size = size;
   TiffHandle handle;
-  // Probing decodes no pixels; libtiff only needs room for the directory's own arrays.
-  if (!open_tiff(&session, uint64_t(256) << 20, &handle, error)) return false;
+  if (!open_tiff(&session, libtiff_alloc_cap(size), &handle, error)) return false;
   PageLayout layout;
   return describe_page(handle.tif, session, pages, info, &layout, error);
 }
@@ -459,9 +464,7 @@ bool tiff_decode(const uint8_t* bytes, size_t size, const DecodeOptions& options
   session.data = bytes;
   session.size = size;
   TiffHandle handle;
-  // libtiff's largest honest allocation is one decoded strip or tile, which fits in the image itself.
-  const uint64_t max_alloc = options.max_samples * 4 + (uint64_t(16) << 20);
-  if (!open_tiff(&session, max_alloc, &handle, error)) return false;
+  if (!open_tiff(&session, libtiff_alloc_cap(size), &handle, error)) return false;
   if (options.page > 0 && !TIFFSetDirectory(handle.tif, tdir_t(options.page))) {
     *error = with_detail("cannot read page " + std::to_string(options.page), session);
     return false;

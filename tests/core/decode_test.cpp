@@ -279,6 +279,15 @@ TEST(DecodeBmp, RgbAndRgbaAreExact) {
   }
 }
 
+TEST(DecodeBmp, TruncatedPixelDataFails) {
+  std::vector<uint8_t> px = smooth_rgb(13, 5, 3), bmp;
+  ASSERT_TRUE(stbi_write_bmp_to_func(append_bytes, &bmp, 13, 5, 3, px.data()));
+  Image img;
+  std::string error;
+  EXPECT_FALSE(decode_image(bmp.data(), bmp.size() - 1, DecodeOptions(), &img, &error));
+  EXPECT_NE(error.find("BMP: the file ends before its pixel data does"), std::string::npos) << error;
+}
+
 TEST(Decode, UnknownEmptyAndSinglePageFormatsGiveClearErrors) {
   ImageInfo info;
   Image img;

@@ -328,6 +328,21 @@ TEST(TiffReader, DeclaredSizeBeyondTheBudgetFailsBeforeAllocating) {
   EXPECT_NE(error.find("13 x 11 x 1 samples exceed the limit of 100"), std::string::npos) << error;
 }
 
+TEST(TiffReader, HugeImageWithoutStripByteCountsFailsCheaply) {
+  // 2^31 one-row strips and no StripByteCounts: were libtiff to estimate the counts it would need a
+  // 16 GB array. It refuses the directory (with the per-handle allocation cap as a backstop), quickly,
+  // even under a sample budget that would allow the image.
+  auto file = hand_tiff({{256, 4, 1, 1}, {257, 4, 1, 0x7FFFFFFF}, {258, 3, 1, 8}, {273, 4, 1, tail_offset(5)},
+                         {278, 4, 1, 1}},
+                        0, std::vector<uint8_t>(16, 0));
+  Image img;
+  std::string error;
+  DecodeOptions generous;
+  generous.max_samples = uint64_t(1) << 40;
+  EXPECT_FALSE(decode_image(file.data(), file.size(), generous, &img, &error));
+  EXPECT_NE(error.find("StripByteCounts"), std::string::npos) << error;
+}
+
 TEST(TiffReader, UnsupportedSampleWidthsNameThemselves) {
   auto entries = gray8_entries(1, 1, 1, tail_offset(10), 8);
   entries[2].value = 64;                  // BitsPerSample
