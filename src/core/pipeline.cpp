@@ -455,6 +455,19 @@ bool run_pipeline(const Image& image, const ModelCard& card, const NetworkFn& ne
     return fail("tile size " + std::to_string(params.tile_size) + " px is below the model's input divisor (" +
                 std::to_string(card.input.divisor) + " px)");
   if (params.overlap < 0) return fail("the tile overlap must not be negative");
+  // parse_model_card guarantees these; a card built in code might not, and would index outputs wrongly.
+  {
+    const bool star = card.kind == ModelKind::Star;
+    const int a = card.output_index(star ? "prob" : "cellprob"), b = card.output_index(star ? "dist" : "flow");
+    const int grid = star ? card.star.grid : 1;
+    const bool consistent =
+        card.outputs.size() == 2 && a >= 0 && b >= 0 && card.input.divisor >= 1 && grid >= 1 &&
+        card.input.divisor % grid == 0 && card.outputs[size_t(a)].channels == 1 &&
+        card.outputs[size_t(b)].channels == (star ? card.star.n_rays : 2) &&
+        card.outputs[size_t(a)].grid == grid && card.outputs[size_t(b)].grid == grid && card.diameter > 0 &&
+        (star || card.flow.flow_scale > 0);
+    if (!consistent) return fail("the model card is inconsistent (read cards with parse_model_card, which names the field)");
+  }
 
   PipelineResult& r = *result;
   r.percentile_low = params.percentile_low.value_or(card.percentile_low);

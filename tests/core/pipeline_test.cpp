@@ -502,6 +502,8 @@ TEST(Pipeline, ParameterErrors) {
   bad.diameter = -3;
   EXPECT_EQ(run_err(s.image, bad), "the diameter must be 0 (automatic) or a positive number of px");
   EXPECT_EQ(run_err(Image(), p), "the image is empty");
+  card.outputs[1].channels = 16;  // a card built in code, not through parse_model_card
+  EXPECT_NE(run_err(s.image, p).find("the model card is inconsistent"), std::string::npos);
 }
 
 TEST(Pipeline, AutomaticDiameterWithNothingFoundKeepsScaleOne) {
