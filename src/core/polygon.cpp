@@ -171,8 +171,11 @@ inline double sector_area(Point2 k0, Point2 c0, Point2 k1, Point2 c1) {
 
 }  // namespace
 
-bool star_intersection_area(const Point2* a, int na, const Point2* b, int nb, Point2 o, double* area) {
-  if (!strictly_star_about(a, na, o) || !strictly_star_about(b, nb, o)) return false;
+bool is_strictly_star_about(const Point2* p, int n, Point2 o) { return strictly_star_about(p, n, o); }
+
+bool star_intersection_area(const Point2* a, int na, const Point2* b, int nb, Point2 o, double* area,
+                            double enough, bool b_checked) {
+  if (!strictly_star_about(a, na, o) || (!b_checked && !strictly_star_about(b, nb, o))) return false;
   auto rel = [o](const Point2& p) { return Point2{p.x - o.x, p.y - o.y}; };
   // Walk around o once, starting at b's vertex 0, through the merged sequence of both polygons'
   // vertex directions. Each polygon's vertices are in angular order and every edge spans less than
@@ -207,6 +210,7 @@ bool star_intersection_area(const Point2* a, int na, const Point2* b, int nb, Po
       cq = jb;
     }
     sum += sector_area(kp, cp, kq, cq);
+    if (sum > enough) break;
     kp = kq;
     cp = cq;
     if (order >= 0) ++k;

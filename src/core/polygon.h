@@ -5,6 +5,7 @@
 // [x - 0.5, x + 0.5] x [y - 0.5, y + 0.5]), y pointing down as in the image.
 #pragma once
 
+#include <cmath>
 #include <vector>
 
 #include "core/image.h"
@@ -49,7 +50,12 @@ double intersection_area(const PreparedPolygon& a, const PreparedPolygon& b);
 // from o, is bounded by the nearer of the two boundaries in every direction, and its area is a sum of
 // triangles over the angular sectors between the vertices of both: O(na + nb), no sorting.
 // Returns false, leaving *area alone, when the polygons are not of that kind (use intersection_area).
-bool star_intersection_area(const Point2* a, int na, const Point2* b, int nb, Point2 o, double* area);
+// The sectors only add area, so a caller that merely asks "is it more than `enough`?" (NMS) lets it
+// stop at the first partial sum above `enough` and return that. A caller comparing one polygon with
+// many may check `b` once with is_strictly_star_about and pass b_checked = true.
+bool star_intersection_area(const Point2* a, int na, const Point2* b, int nb, Point2 o, double* area,
+                            double enough = HUGE_VAL, bool b_checked = false);
+bool is_strictly_star_about(const Point2* p, int n, Point2 o);
 
 // Convenience for one-off queries.
 double polygon_intersection_area(const Point2* a, int na, const Point2* b, int nb);

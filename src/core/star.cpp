@@ -103,6 +103,13 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
     std::sort(cands.begin(), cands.end(), more_probable);
   }
 
+  // The candidates' rays, gathered in processing order. The NMS loop below does much work per
+  // candidate, so a cache miss there per candidate (the full dist array is hundreds of MB at 2048^2)
+  // stalls it; a plain copy loop overlaps those misses instead.
+  std::vector<float> cand_dist(cands.size() * size_t(n_rays));
+  for (size_t i = 0; i < cands.size(); ++i)
+    std::copy_n(dist + size_t(cands[i].index) * size_t(n_rays), n_rays, &cand_dist[i * size_t(n_rays)]);
+
   std::vector<double> ray_cos(static_cast<size_t>(n_rays)), ray_sin(static_cast<size_t>(n_rays));
   for (int k = 0; k < n_rays; ++k) {
     ray_cos[size_t(k)] = std::cos(kTwoPi * k / n_rays);
@@ -115,7 +122,7 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
   double radius_sum = 0.0;
   const size_t sample = std::min<size_t>(cands.size(), 4096);
   for (size_t i = 0; i < sample; ++i) {
-    const float* d = dist + size_t(cands[i].index) * size_t(n_rays);
+    const float* d = &cand_dist[i * size_t(n_rays)];
     double m = 0.0;
     for (int k = 0; k < n_rays; ++k) m = std::max(m, clean_distance(d[k]));
     radius_sum += m;
@@ -134,6 +141,7 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
     double cx, cy;
     std::vector<Point2> pts;
     PreparedPolygon prep;
+    bool star_about_centre;  // all rays > 0: the fast intersection about its centre applies
   };
   std::vector<Kept> kept;
   std::vector<int> last_checked;  // per kept polygon: the last candidate compared with it
@@ -143,7 +151,7 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
   for (int ci = 0; ci < int(cands.size()); ++ci) {
     const int gy = cands[size_t(ci)].index / grid_width, gx = cands[size_t(ci)].index % grid_width;
     const double cy = double(gy) * grid, cx = double(gx) * grid;
-    const float* d = dist + size_t(cands[size_t(ci)].index) * size_t(n_rays);
+    const float* d = &cand_dist[size_t(ci) * size_t(n_rays)];
     double min_x = cx, max_x = cx, min_y = cy, max_y = cy;
     for (int k = 0; k < n_rays; ++k) {
       const double r = clean_distance(d[k]);
@@ -177,16 +185,20 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
           // Exact area: usually both polygons are star-shaped about one of the two centres, which
           // allows the linear-time path; otherwise the general sweep.
           const Kept& kk = kept[size_t(j)];
+          // IoU > nms  <=>  intersection > nms (A + B) / (1 + nms), so the fast path may stop there.
+          const double enough = nms * (area + other.area) / (1.0 + nms);
           double inter;
-          if (!star_intersection_area(pts.data(), n_rays, kk.pts.data(), n_rays, {kk.cx, kk.cy}, &inter) &&
-              !star_intersection_area(pts.data(), n_rays, kk.pts.data(), n_rays, {cx, cy}, &inter)) {
+          if (!(kk.star_about_centre &&
+                star_intersection_area(pts.data(), n_rays, kk.pts.data(), n_rays, {kk.cx, kk.cy}, &inter,
+                                       enough, true)) &&
+              !star_intersection_area(pts.data(), n_rays, kk.pts.data(), n_rays, {cx, cy}, &inter, enough)) {
             if (!prepared) {
               prepare_polygon(pts.data(), n_rays, &cand);
               prepared = true;
             }
             inter = intersection_area(cand, other);
           }
-          if (inter > nms * (area + other.area - inter)) {
+          if (inter > enough) {
             suppressed = true;
             break;
           }
@@ -200,6 +212,7 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
     k.cx = cx;
     k.cy = cy;
     k.pts = pts;
+    k.star_about_centre = is_strictly_star_about(pts.data(), n_rays, {cx, cy});
     if (prepared)
       k.prep = cand;
     else

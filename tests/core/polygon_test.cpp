@@ -206,6 +206,15 @@ TEST(Polygon, StarShapedFastPathAgreesWithTheGeneralMethod) {
       double swapped = -1;
       ASSERT_TRUE(star_intersection_area(b.data(), 32, a.data(), 32, o, &swapped));
       EXPECT_NEAR(swapped, want, 1e-9 * (1 + want)) << "trial " << trial;
+      double prechecked = -1;
+      ASSERT_TRUE(is_strictly_star_about(b.data(), 32, o));
+      ASSERT_TRUE(star_intersection_area(a.data(), 32, b.data(), 32, o, &prechecked, HUGE_VAL, true));
+      EXPECT_EQ(prechecked, got);
+      // Asked only whether it exceeds half of it: may stop early, but never below that.
+      double partial = -1;
+      ASSERT_TRUE(star_intersection_area(a.data(), 32, b.data(), 32, o, &partial, 0.5 * want));
+      if (want > 0) EXPECT_GT(partial, 0.5 * want);
+      EXPECT_LE(partial, want + 1e-9);
     }
   }
   EXPECT_GT(used, 300);  // it is the common case, not a rarity
