@@ -79,7 +79,7 @@ EndPoints follow_flows(const FlowField& flow, const std::vector<uint8_t>& foregr
 Labels get_masks(const EndPoints& ends, int width, int height, float max_size_fraction = 0.4f);
 
 // Per-label flow error (see the conventions above), indexed by label value (entry 0 unused, -1 for
-// labels absent from the image).
+// labels absent from the image), so meant for labels numbered 1..N (relabel_sequential).
 std::vector<float> flow_errors(const Labels& labels, const FlowField& network_flow,
                                float flow_scale = 1.0f);
 
