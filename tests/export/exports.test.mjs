@@ -61,6 +61,14 @@ test('shapely accepts every GeoJSON polygon, one QuPath detection per object', (
   assert.equal(pieces.area, 36);
 });
 
+test('outlines of random pixel noise are valid polygons too', () => {
+  assert.equal(seen.noise.length, 4);
+  for (const f of seen.noise) {
+    assert.ok(f.valid, 'a polygon traced from noise is not valid for shapely');
+    assert.ok(f.area >= 1);
+  }
+});
+
 test('the CSV loads with one row per object and the right areas', () => {
   assert.deepEqual(seen.csv.columns, ['label', 'area_px', 'polygon_area_px', 'pieces']);
   assert.equal(seen.csv.rows, fx.objects);

@@ -46,6 +46,10 @@ for f in gj["features"]:
     })
 out["geojson"] = {"type": gj["type"], "features": polys}
 
+noise = json.load(open(f"{d}/noise.geojson"))
+out["noise"] = [{"valid": bool(shape(f["geometry"]).is_valid), "area": float(shape(f["geometry"]).area)}
+                for f in noise["features"]]
+
 with open(f"{d}/objects.csv", newline="") as fh:
     rows = list(csv.DictReader(fh))
 out["csv"] = {

@@ -1,8 +1,8 @@
 // Writes every CellDrop export of one synthetic label image into a folder, for the real-reader tests
 // in tests/export (tifffile, shapely, Python's csv, ImageJ). Usage: export_fixture OUT_DIR
 // Files: labels.tif (16-bit), labels32.tif (ids above 65535), labels.u32 (the expected labels, raw
-// little-endian uint32), objects.csv, objects.geojson, rois.zip, record.json, fixture.json (sizes
-// and counts the tests compare against).
+// little-endian uint32), objects.csv, objects.geojson, rois.zip, record.json, noise.geojson (outlines
+// of random pixel noise), fixture.json (sizes and counts the tests compare against).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -96,6 +96,20 @@ int main(int argc, char** argv) {
   r.objects = objects;
   text = write_run_record(r);
   if (!save(dir + "/record.json", text.data(), text.size())) return fail("cannot write record.json");
+
+  // Pathological shapes for the tracer: each pixel of a 48x40 patch takes one of 4 labels or
+  // background at random, so objects come in many pieces, with holes and corner-only contacts.
+  Labels noise;
+  noise.width = 48;
+  noise.height = 40;
+  noise.data.resize(size_t(noise.width) * size_t(noise.height));
+  uint32_t state = 2024;
+  for (uint32_t& v : noise.data) {
+    state = state * 1664525u + 1013904223u;
+    v = (state >> 16) % 5;
+  }
+  if (!write_geojson(trace_contours(noise), GeoJsonOptions(), &text, &error)) return fail(error);
+  if (!save(dir + "/noise.geojson", text.data(), text.size())) return fail("cannot write noise.geojson");
 
   char info[256];
   std::snprintf(info, sizeof info,
