@@ -111,6 +111,30 @@ TEST(Contours, SeveralPiecesKeepTheLargest) {
   EXPECT_EQ(c[0].points[0].y, 2);
 }
 
+TEST(Contours, RandomPixelNoiseGivesSimpleRings) {
+  // Dense random labels: sprawling pieces full of holes and corner-only contacts.
+  for (uint32_t seed = 1; seed <= 30; ++seed) {
+    Labels l;
+    l.width = 33;
+    l.height = 29;
+    l.data.resize(size_t(l.width) * size_t(l.height));
+    uint32_t state = seed;
+    for (uint32_t& v : l.data) {
+      state = state * 1664525u + 1013904223u;
+      const uint32_t r = (state >> 16) % 10;
+      v = r < 6 ? 1 : r < 8 ? 2 : r < 9 ? 3 : 0;
+    }
+    for (const Contour& c : trace_contours(l)) {
+      expect_simple_rectilinear(c);
+      EXPECT_DOUBLE_EQ(signed_area(c.points), double(c.piece_area)) << "seed " << seed;
+      long long inside = 0;
+      for (int y = 0; y < l.height; ++y)
+        for (int x = 0; x < l.width; ++x) inside += centre_inside(c.points, x, y);
+      EXPECT_EQ(inside, c.piece_area) << "seed " << seed << " label " << c.label;
+    }
+  }
+}
+
 TEST(Contours, SyntheticNucleiOutlinesEncloseExactlyTheirPixels) {
   SynthParams sp;
   sp.seed = 7;
