@@ -51,8 +51,9 @@ bool write_csv(const MeasurementTable& table, std::string* out, std::string* err
 // A FeatureCollection with one Feature per contour: geometry a Polygon (one closed exterior ring,
 // pixel-corner coordinates in image pixels, x right, y down, as QuPath uses them), properties
 // {"objectType": "detection", "name": "<label>", "classification": {"name", "color"} when
-// classification_name is set, "measurements": {column: value} when a table is given}. QuPath 0.4+
-// imports it with File > Import objects (or by drag and drop) as detections with their measurements.
+// classification_name is set, "measurements": {column: value} when a table is given}: the layout
+// QuPath 0.4+ itself exports for detections (not checked against QuPath here: it is not installed;
+// tests check GeoJSON validity with shapely).
 struct GeoJsonOptions {
   std::string classification_name;          // "" = unclassified
   uint8_t classification_color[3] = {200, 0, 0};
