@@ -80,76 +80,104 @@ struct StitchedMaps {  // network scale; see PipelineMaps for the layouts
   FlowField flow;
 };
 
-class Runner {
- public:
-  Runner(const Image& image, const ModelCard& card, const NetworkFn& network, const PipelineParams& params,
-         PipelineResult* result, std::string* error)
-      : image_(image), card_(card), network_(network), params_(params), r_(result), error_(error) {}
+enum class RunPhase : uint8_t { Idle, Tiles, Done, Failed, Finished };
 
-  bool run();
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
 
- private:
-  const Image& image_;  // after channel selection
-  const ModelCard& card_;
-  const NetworkFn& network_;
-  const PipelineParams& params_;
-  PipelineResult* r_;
-  std::string* error_;
-  int passes_ = 1;
+}  // namespace
+
+// Everything a run holds between calls. The methods follow the chain in order: begin -> start_pass
+// -> prepare_tile / submit (per tile) -> end_pass -> (automatic diameter: start_pass(2)) -> Done.
+struct PipelineRun::State {
+  const Image* image = nullptr;  // after channel selection: the caller's image or `selected`
+  Image selected;
+  ModelCard card;
+  PipelineParams params;
+  PipelineResult r;
+  std::string error;
+  RunPhase phase = RunPhase::Idle;
+  Clock::time_point start;
+  int passes = 1;
+
+  // The pass under way.
+  int pass = 0;
+  double scale = 1.0;
+  double object_diameter_net = 0.0;  // expected object size at network scale; 0 = unknown
+  int nw = 0, nh = 0;                // network-scale image
+  std::vector<float> net;            // the normalised image at network scale, planar
+  StitchedMaps maps;
+  std::vector<Span> xs, ys;
+  int index = 0, count = 0;          // the tile waiting for the network, of `count`
+  std::vector<float> input;          // its data
+  NetworkTile tile;
+  Clock::time_point inference_start;
 
   bool fail(const std::string& message) {
-    if (error_) *error_ = message;
+    error = message;
+    phase = RunPhase::Failed;
     return false;
   }
   bool cancelled() {
-    if (params_.cancel && params_.cancel()) {
-      r_->cancelled = true;
+    if (params.cancel && params.cancel()) {
+      r.cancelled = true;
       return true;
     }
     return false;
   }
-  void report(PipelineStage stage, int pass, int tile = 0, int tiles = 0) {
-    if (!params_.progress) return;
+  void report(PipelineStage stage, int tile_done = 0, int tiles = 0) {
+    if (!params.progress) return;
     PipelineProgress p;
     p.stage = stage;
     p.pass = pass;
-    p.passes = passes_;
-    p.tile = tile;
+    p.passes = passes;
+    p.tile = tile_done;
     p.tiles = tiles;
-    params_.progress(p);
+    params.progress(p);
   }
-
   int64_t pixel_limit() const {
-    return std::max<int64_t>(params_.max_network_pixels, int64_t(image_.width) * image_.height);
+    return std::max<int64_t>(params.max_network_pixels, int64_t(image->width) * image->height);
   }
-  int64_t network_pixels(double scale) const {
-    return int64_t(scaled_size(image_.width, scale)) * scaled_size(image_.height, scale);
+  int64_t network_pixels(double s) const {
+    return int64_t(scaled_size(image->width, s)) * scaled_size(image->height, s);
   }
 
-  void normalize(int nw, int nh, std::vector<float>* net);
-  bool infer(const std::vector<float>& net, int nw, int nh, int pass, double scale, StitchedMaps* maps);
-  bool check_outputs(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy, int index,
-                     int count);
-  Labels postprocess(const StitchedMaps& maps, double object_diameter_net);
-  bool run_pass(int pass, double scale, double object_diameter_net, Labels* labels);
+  bool begin(const Image& source);
+  void normalize();
+  bool start_pass(int pass_number, double pass_scale, double diameter_net);
+  bool prepare_tile();
+  bool check_outputs(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy);
+  void stitch(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy);
+  bool submit(const std::vector<NetworkOutput>& outs);
+  Labels postprocess();
+  bool end_pass();
+  bool after_first_pass();
+  void set_done() {
+    phase = RunPhase::Done;
+    r.timings.total = seconds_since(start);
+  }
 };
 
 // Percentile normalisation and bilinear rescale in one sweep over the source rows, so no
 // normalised copy at the original size is ever made. Normalising is a per-channel affine map, which
 // commutes with linear interpolation: the result is that of normalize_percentiles then resizing.
-void Runner::normalize(int nw, int nh, std::vector<float>* net) {
-  const int W = image_.width, H = image_.height, C = image_.channels;
-  net->assign(size_t(C) * size_t(nw) * size_t(nh), 0.0f);
+void PipelineRun::State::normalize() {
+  const int W = image->width, H = image->height, C = image->channels;
+  std::vector<float>* out = &net;
+  out->assign(size_t(C) * size_t(nw) * size_t(nh), 0.0f);
   const LinearAxis ax = linear_axis(W, nw), ay = linear_axis(H, nh);
   std::vector<float> src0(static_cast<size_t>(W)), src1(static_cast<size_t>(W));
   std::vector<float> row0(static_cast<size_t>(nw)), row1(static_cast<size_t>(nw));
   for (int c = 0; c < C; ++c) {
-    const double lo = r_->levels[size_t(c)].low, hi = r_->levels[size_t(c)].high;
+    const double lo = r.levels[size_t(c)].low, hi = r.levels[size_t(c)].high;
     const double inv = hi > lo ? 1.0 / (hi - lo) : 1.0;  // normalize.h: a flat channel is only shifted
     int have0 = -1, have1 = -1;  // source rows held in src0 / src1
     auto load = [&](int sy, std::vector<float>& buf) {
       for (int x = 0; x < W; ++x) {
-        double v = image_.at(x, sy, c);
+        double v = image->at(x, sy, c);
         buf[size_t(x)] = std::isfinite(v) ? float((v - lo) * inv) : 0.0f;
       }
     };
@@ -159,7 +187,7 @@ void Runner::normalize(int nw, int nh, std::vector<float>* net) {
         out[size_t(x)] = s[size_t(ax.index0[size_t(x)])] * (1.0f - w) + s[size_t(ax.index1[size_t(x)])] * w;
       }
     };
-    float* plane = net->data() + size_t(c) * size_t(nw) * size_t(nh);
+    float* plane = out->data() + size_t(c) * size_t(nw) * size_t(nh);
     for (int y = 0; y < nh; ++y) {
       const int s0 = ay.index0[size_t(y)], s1 = ay.index1[size_t(y)];
       if (have0 != s0) {
@@ -184,17 +212,16 @@ void Runner::normalize(int nw, int nh, std::vector<float>* net) {
   }
 }
 
-bool Runner::check_outputs(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy, int index,
-                           int count) {
+bool PipelineRun::State::check_outputs(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy) {
   const std::string where = " for tile " + std::to_string(index + 1) + " of " + std::to_string(count);
-  if (outs.size() != card_.outputs.size()) {
+  if (outs.size() != card.outputs.size()) {
     std::string names;
-    for (const auto& o : card_.outputs) names += (names.empty() ? "" : ", ") + o.name;
+    for (const auto& o : card.outputs) names += (names.empty() ? "" : ", ") + o.name;
     return fail("the network returned " + std::to_string(outs.size()) + " outputs" + where +
-                "; the model card lists " + std::to_string(card_.outputs.size()) + " (" + names + ")");
+                "; the model card lists " + std::to_string(card.outputs.size()) + " (" + names + ")");
   }
   for (size_t k = 0; k < outs.size(); ++k) {
-    const ModelOutput& want = card_.outputs[k];
+    const ModelOutput& want = card.outputs[k];
     const NetworkOutput& got = outs[k];
     const int h = sy.length / want.grid, w = sx.length / want.grid;
     auto dims = [](int c, int hh, int ww) {
@@ -214,167 +241,175 @@ bool Runner::check_outputs(const std::vector<NetworkOutput>& outs, const Span& s
   return true;
 }
 
-bool Runner::infer(const std::vector<float>& net, int nw, int nh, int pass, double scale, StitchedMaps* maps) {
-  const int div = card_.input.divisor, C = image_.channels;
+// A pass: normalise at `pass_scale`, lay out the tiles, allocate the stitched maps, offer tile 1.
+bool PipelineRun::State::start_pass(int pass_number, double pass_scale, double diameter_net) {
+  pass = pass_number;
+  scale = pass_scale;
+  object_diameter_net = diameter_net;
+  nw = scaled_size(image->width, scale);
+  nh = scaled_size(image->height, scale);
+  if (cancelled()) return fail("cancelled");
+  report(PipelineStage::Normalize);
+  Clock::time_point t0 = Clock::now();
+  normalize();
+  r.timings.normalize += seconds_since(t0);
+
+  inference_start = Clock::now();
+  const int div = card.input.divisor;
   const int pw = round_up(nw, div), ph = round_up(nh, div);
-  const int tile = std::max(div, params_.tile_size / div * div);
-  const int margin = round_up(std::max(0, params_.overlap), div);
-  if ((pw > tile || ph > tile) && tile <= 2 * margin)
-    return fail("tile size " + std::to_string(tile) + " px leaves nothing between overlaps of " +
+  const int tile_px = std::max(div, params.tile_size / div * div);
+  const int margin = round_up(std::max(0, params.overlap), div);
+  if ((pw > tile_px || ph > tile_px) && tile_px <= 2 * margin)
+    return fail("tile size " + std::to_string(tile_px) + " px leaves nothing between overlaps of " +
                 std::to_string(margin) + " px on each side: use tiles larger than " +
                 std::to_string(2 * margin) + " px or a smaller overlap");
-  const std::vector<Span> xs = tile_spans(pw, tile, margin), ys = tile_spans(ph, tile, margin);
-  const int count = int(xs.size() * ys.size());
+  xs = tile_spans(pw, tile_px, margin);
+  ys = tile_spans(ph, tile_px, margin);
+  count = int(xs.size() * ys.size());
+  index = 0;
 
-  const bool star = card_.kind == ModelKind::Star;
-  maps->width = nw;
-  maps->height = nh;
-  if (star) {
-    const int g = card_.star.grid, R = card_.star.n_rays;
-    maps->grid = g;
-    maps->grid_width = star_grid_size(nw, g);
-    maps->grid_height = star_grid_size(nh, g);
-    const size_t cells = size_t(maps->grid_width) * size_t(maps->grid_height);
-    maps->prob.assign(cells, 0.0f);
-    maps->dist.assign(cells * size_t(R), 0.0f);
+  maps = StitchedMaps();
+  maps.width = nw;
+  maps.height = nh;
+  if (card.kind == ModelKind::Star) {
+    const int g = card.star.grid, R = card.star.n_rays;
+    maps.grid = g;
+    maps.grid_width = star_grid_size(nw, g);
+    maps.grid_height = star_grid_size(nh, g);
+    const size_t cells = size_t(maps.grid_width) * size_t(maps.grid_height);
+    maps.prob.assign(cells, 0.0f);
+    maps.dist.assign(cells * size_t(R), 0.0f);
   } else {
-    maps->cellprob.assign(size_t(nw) * size_t(nh), 0.0f);
-    maps->flow = make_flow_field(nw, nh);
+    maps.cellprob.assign(size_t(nw) * size_t(nh), 0.0f);
+    maps.flow = make_flow_field(nw, nh);
   }
+  return prepare_tile();
+}
 
-  std::vector<float> input;
-  std::vector<NetworkOutput> outs;
-  int index = 0;
-  for (const Span& sy : ys) {
-    for (const Span& sx : xs) {
-      if (cancelled()) return fail("cancelled");
-      report(PipelineStage::Inference, pass, index, count);
-      // The tile, reflected across the right and bottom edges where it reaches the padding.
-      input.resize(size_t(C) * size_t(sx.length) * size_t(sy.length));
-      std::vector<int> cols(static_cast<size_t>(sx.length));
-      for (int x = 0; x < sx.length; ++x) cols[size_t(x)] = reflect_index(sx.start + x, nw);
-      for (int c = 0; c < C; ++c) {
-        const float* plane = net.data() + size_t(c) * size_t(nw) * size_t(nh);
-        for (int y = 0; y < sy.length; ++y) {
-          const float* src = plane + size_t(reflect_index(sy.start + y, nh)) * size_t(nw);
-          float* dst = input.data() + (size_t(c) * size_t(sy.length) + size_t(y)) * size_t(sx.length);
-          for (int x = 0; x < sx.length; ++x) dst[x] = src[cols[size_t(x)]];
-        }
-      }
-      NetworkTile t;
-      t.data = input.data();
-      t.channels = C;
-      t.height = sy.length;
-      t.width = sx.length;
-      t.x = sx.start;
-      t.y = sy.start;
-      t.index = index;
-      t.count = count;
-      t.pass = pass;
-      t.scale = scale;
-      outs.clear();
-      std::string net_error;
-      if (!network_(t, &outs, &net_error))
-        return fail("the network failed on tile " + std::to_string(index + 1) + " of " + std::to_string(count) +
-                    (net_error.empty() ? std::string() : ": " + net_error));
-      if (!check_outputs(outs, sx, sy, index, count)) return false;
-      ++r_->tiles;
-
-      if (star) {
-        const int g = card_.star.grid, R = card_.star.n_rays;
-        const NetworkOutput& P = outs[size_t(card_.output_index("prob"))];
-        const NetworkOutput& D = outs[size_t(card_.output_index("dist"))];
-        const size_t plane = size_t(P.width) * size_t(P.height);
-        const int gy1 = std::min(sy.keep_end / g, maps->grid_height);
-        const int gx1 = std::min(sx.keep_end / g, maps->grid_width);
-        for (int gy = sy.keep_begin / g; gy < gy1; ++gy) {
-          const size_t ly = size_t(gy - sy.start / g);
-          for (int gx = sx.keep_begin / g; gx < gx1; ++gx) {
-            const size_t local = ly * size_t(P.width) + size_t(gx - sx.start / g);
-            const size_t cell = size_t(gy) * size_t(maps->grid_width) + size_t(gx);
-            maps->prob[cell] = P.data[local];
-            float* d = maps->dist.data() + cell * size_t(R);
-            for (int k = 0; k < R; ++k) d[k] = D.data[size_t(k) * plane + local];
-          }
-        }
-      } else {
-        const NetworkOutput& P = outs[size_t(card_.output_index("cellprob"))];
-        const NetworkOutput& F = outs[size_t(card_.output_index("flow"))];
-        const size_t plane = size_t(P.width) * size_t(P.height);
-        const int y1 = std::min(sy.keep_end, nh), x1 = std::min(sx.keep_end, nw);
-        for (int y = sy.keep_begin; y < y1; ++y) {
-          for (int x = sx.keep_begin; x < x1; ++x) {
-            const size_t local = size_t(y - sy.start) * size_t(P.width) + size_t(x - sx.start);
-            const size_t p = size_t(y) * size_t(nw) + size_t(x);
-            maps->cellprob[p] = P.data[local];
-            maps->flow.dy()[p] = F.data[local];
-            maps->flow.dx()[p] = F.data[plane + local];
-          }
-        }
-      }
-      ++index;
+// Cuts tile `index` out of the normalised image, reflected across the right and bottom edges where
+// it reaches the padding, and offers it.
+bool PipelineRun::State::prepare_tile() {
+  if (cancelled()) return fail("cancelled");
+  report(PipelineStage::Inference, index, count);
+  const Span& sx = xs[size_t(index) % xs.size()];
+  const Span& sy = ys[size_t(index) / xs.size()];
+  const int C = image->channels;
+  input.resize(size_t(C) * size_t(sx.length) * size_t(sy.length));
+  std::vector<int> cols(static_cast<size_t>(sx.length));
+  for (int x = 0; x < sx.length; ++x) cols[size_t(x)] = reflect_index(sx.start + x, nw);
+  for (int c = 0; c < C; ++c) {
+    const float* plane = net.data() + size_t(c) * size_t(nw) * size_t(nh);
+    for (int y = 0; y < sy.length; ++y) {
+      const float* src = plane + size_t(reflect_index(sy.start + y, nh)) * size_t(nw);
+      float* dst = input.data() + (size_t(c) * size_t(sy.length) + size_t(y)) * size_t(sx.length);
+      for (int x = 0; x < sx.length; ++x) dst[x] = src[cols[size_t(x)]];
     }
   }
-  report(PipelineStage::Inference, pass, count, count);
+  tile = NetworkTile();
+  tile.data = input.data();
+  tile.channels = C;
+  tile.height = sy.length;
+  tile.width = sx.length;
+  tile.x = sx.start;
+  tile.y = sy.start;
+  tile.index = index;
+  tile.count = count;
+  tile.pass = pass;
+  tile.scale = scale;
+  phase = RunPhase::Tiles;
   return true;
 }
 
-Labels Runner::postprocess(const StitchedMaps& maps, double object_diameter_net) {
-  if (card_.kind == ModelKind::Star) {
+// Copies the kept centre of a tile's outputs into the stitched maps.
+void PipelineRun::State::stitch(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy) {
+  if (card.kind == ModelKind::Star) {
+    const int g = card.star.grid, R = card.star.n_rays;
+    const NetworkOutput& P = outs[size_t(card.output_index("prob"))];
+    const NetworkOutput& D = outs[size_t(card.output_index("dist"))];
+    const size_t plane = size_t(P.width) * size_t(P.height);
+    const int gy1 = std::min(sy.keep_end / g, maps.grid_height);
+    const int gx1 = std::min(sx.keep_end / g, maps.grid_width);
+    for (int gy = sy.keep_begin / g; gy < gy1; ++gy) {
+      const size_t ly = size_t(gy - sy.start / g);
+      for (int gx = sx.keep_begin / g; gx < gx1; ++gx) {
+        const size_t local = ly * size_t(P.width) + size_t(gx - sx.start / g);
+        const size_t cell = size_t(gy) * size_t(maps.grid_width) + size_t(gx);
+        maps.prob[cell] = P.data[local];
+        float* d = maps.dist.data() + cell * size_t(R);
+        for (int k = 0; k < R; ++k) d[k] = D.data[size_t(k) * plane + local];
+      }
+    }
+  } else {
+    const NetworkOutput& P = outs[size_t(card.output_index("cellprob"))];
+    const NetworkOutput& F = outs[size_t(card.output_index("flow"))];
+    const size_t plane = size_t(P.width) * size_t(P.height);
+    const int y1 = std::min(sy.keep_end, nh), x1 = std::min(sx.keep_end, nw);
+    for (int y = sy.keep_begin; y < y1; ++y) {
+      for (int x = sx.keep_begin; x < x1; ++x) {
+        const size_t local = size_t(y - sy.start) * size_t(P.width) + size_t(x - sx.start);
+        const size_t p = size_t(y) * size_t(nw) + size_t(x);
+        maps.cellprob[p] = P.data[local];
+        maps.flow.dy()[p] = F.data[local];
+        maps.flow.dx()[p] = F.data[plane + local];
+      }
+    }
+  }
+}
+
+bool PipelineRun::State::submit(const std::vector<NetworkOutput>& outs) {
+  const Span& sx = xs[size_t(index) % xs.size()];
+  const Span& sy = ys[size_t(index) / xs.size()];
+  if (!check_outputs(outs, sx, sy)) return false;
+  ++r.tiles;
+  stitch(outs, sx, sy);
+  if (++index < count) return prepare_tile();
+  r.timings.inference += seconds_since(inference_start);
+  report(PipelineStage::Inference, count, count);
+  std::vector<float>().swap(net);  // the normalised image is not needed past inference
+  std::vector<float>().swap(input);
+  return end_pass();
+}
+
+Labels PipelineRun::State::postprocess() {
+  if (card.kind == ModelKind::Star) {
     StarParams sp;
-    sp.prob_thresh = float(r_->prob_threshold);
-    sp.nms_thresh = float(r_->nms_threshold);
+    sp.prob_thresh = float(r.prob_threshold);
+    sp.nms_thresh = float(r.nms_threshold);
     return star_postprocess(maps.prob.data(), maps.dist.data(), maps.grid_width, maps.grid_height,
-                            card_.star.n_rays, maps.grid, maps.width, maps.height, sp)
+                            card.star.n_rays, maps.grid, maps.width, maps.height, sp)
         .labels;
   }
   // Paths grow with the object size: reference_niter steps at the card's diameter, scaled from there.
   const int niter = object_diameter_net > 0
-                        ? std::max(1, int(std::lround(flow_niter_for_diameter(object_diameter_net, card_.diameter) *
-                                                      (card_.flow.reference_niter / 200.0))))
-                        : card_.flow.reference_niter;
-  r_->niter = niter;
+                        ? std::max(1, int(std::lround(flow_niter_for_diameter(object_diameter_net, card.diameter) *
+                                                      (card.flow.reference_niter / 200.0))))
+                        : card.flow.reference_niter;
+  r.niter = niter;
   FlowParams fp;
-  fp.cellprob_threshold = float(r_->cellprob_threshold);
-  fp.flow_threshold = float(r_->flow_threshold);
+  fp.cellprob_threshold = float(r.cellprob_threshold);
+  fp.flow_threshold = float(r.flow_threshold);
   fp.niter = niter;
-  fp.flow_scale = float(card_.flow.flow_scale);
+  fp.flow_scale = float(card.flow.flow_scale);
   return flow_postprocess(maps.cellprob.data(), maps.flow, fp);
 }
 
-// One pass at `scale`; `object_diameter_net` is the expected object size at network scale (0 =
-// unknown). Labels come back at the original size, numbered 1..N.
-bool Runner::run_pass(int pass, double scale, double object_diameter_net, Labels* labels) {
-  const int nw = scaled_size(image_.width, scale), nh = scaled_size(image_.height, scale);
+// Post-processes the stitched maps of the pass; labels come back at the original size, numbered 1..N.
+bool PipelineRun::State::end_pass() {
   if (cancelled()) return fail("cancelled");
-  report(PipelineStage::Normalize, pass);
+  report(PipelineStage::Postprocess);
   Clock::time_point t0 = Clock::now();
-  std::vector<float> net;
-  normalize(nw, nh, &net);
-  r_->timings.normalize += seconds_since(t0);
+  Labels small = postprocess();
+  r.labels = (nw == image->width && nh == image->height) ? std::move(small)
+                                                         : resize_labels_nearest(small, image->width, image->height);
+  r.count = relabel_sequential(r.labels);  // objects thinner than an original pixel may vanish
+  r.timings.postprocess += seconds_since(t0);
 
-  t0 = Clock::now();
-  StitchedMaps maps;
-  bool ok = infer(net, nw, nh, pass, scale, &maps);
-  r_->timings.inference += seconds_since(t0);
-  if (!ok) return false;
-  std::vector<float>().swap(net);  // the normalised image is not needed past inference
-
-  if (cancelled()) return fail("cancelled");
-  report(PipelineStage::Postprocess, pass);
-  t0 = Clock::now();
-  Labels small = postprocess(maps, object_diameter_net);
-  *labels = (nw == image_.width && nh == image_.height) ? std::move(small)
-                                                        : resize_labels_nearest(small, image_.width, image_.height);
-  r_->count = relabel_sequential(*labels);  // objects thinner than an original pixel may vanish
-  r_->timings.postprocess += seconds_since(t0);
-
-  r_->passes = pass;
-  r_->scale = scale;
-  r_->network_width = nw;
-  r_->network_height = nh;
-  if (params_.keep_maps) {
-    PipelineMaps& m = r_->maps;
+  r.passes = pass;
+  r.scale = scale;
+  r.network_width = nw;
+  r.network_height = nh;
+  if (params.keep_maps) {
+    PipelineMaps& m = r.maps;
     m.width = maps.width;
     m.height = maps.height;
     m.grid = maps.grid;
@@ -385,70 +420,47 @@ bool Runner::run_pass(int pass, double scale, double object_diameter_net, Labels
     m.cellprob = std::move(maps.cellprob);
     m.flow = std::move(maps.flow);
   }
+  maps = StitchedMaps();
+  if (pass == 1 && passes == 2) return after_first_pass();
+  set_done();
   return true;
 }
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
-}
-
-bool Runner::run() {
-  const double given = params_.diameter;
-  if (given > 0) {
-    const double scale = card_.diameter / given;
-    if (network_pixels(scale) > pixel_limit())
-      return fail("at a diameter of " + fmt(given) + " px the image would be rescaled by " + fmt(scale) +
-                  " to " + std::to_string(scaled_size(image_.width, scale)) + " x " +
-                  std::to_string(scaled_size(image_.height, scale)) + " px, more than the limit of " +
-                  std::to_string(params_.max_network_pixels) + " px: give a larger diameter or crop the image");
-    r_->diameter = given;
-    passes_ = 1;
-    return run_pass(1, scale, card_.diameter, &r_->labels);
-  }
-
-  // Automatic: segment at scale 1, measure, then segment again at the scale that measure asks for.
-  passes_ = 2;
-  if (!run_pass(1, 1.0, 0.0, &r_->labels)) return false;
-  const double estimate = median_object_diameter(r_->labels);
+// Automatic diameter: the first pass ran at scale 1; its median object sets the second pass's scale.
+bool PipelineRun::State::after_first_pass() {
+  const double estimate = median_object_diameter(r.labels);
   if (estimate <= 0) {
-    r_->diameter = card_.diameter;
-    r_->note = "no objects found at scale 1, so the diameter could not be estimated; kept scale 1 "
-               "(give the diameter to rescale)";
+    r.diameter = card.diameter;
+    r.note = "no objects found at scale 1, so the diameter could not be estimated; kept scale 1 "
+             "(give the diameter to rescale)";
+    set_done();
     return true;
   }
-  r_->diameter = estimate;
-  r_->diameter_estimated = true;
-  double scale = card_.diameter / estimate;
+  r.diameter = estimate;
+  r.diameter_estimated = true;
+  double s = card.diameter / estimate;
   const double lo = 1.0 / 8.0, hi = 8.0;
-  if (scale < lo || scale > hi) {
-    const double limited = std::min(std::max(scale, lo), hi);
-    r_->note = "estimated diameter " + fmt(estimate) + " px asks for a rescale by " + fmt(scale) +
-               "; limited to " + fmt(limited);
-    scale = limited;
+  if (s < lo || s > hi) {
+    const double limited = std::min(std::max(s, lo), hi);
+    r.note = "estimated diameter " + fmt(estimate) + " px asks for a rescale by " + fmt(s) + "; limited to " +
+             fmt(limited);
+    s = limited;
   }
-  while (network_pixels(scale) > pixel_limit()) {
-    scale *= 0.95;
-    r_->note = "rescale limited to " + fmt(scale) + " to stay within " + std::to_string(params_.max_network_pixels) +
-               " network pixels";
+  while (network_pixels(s) > pixel_limit()) {
+    s *= 0.95;
+    r.note = "rescale limited to " + fmt(s) + " to stay within " + std::to_string(params.max_network_pixels) +
+             " network pixels";
   }
-  if (std::fabs(scale - 1.0) <= 0.05) return true;  // the first pass was already at the right scale
-  return run_pass(2, scale, estimate * scale, &r_->labels);
+  if (std::fabs(s - 1.0) <= 0.05) {  // the first pass was already at the right scale
+    set_done();
+    return true;
+  }
+  return start_pass(2, s, estimate * s);
 }
 
-}  // namespace
-
-bool run_pipeline(const Image& image, const ModelCard& card, const NetworkFn& network,
-                  const PipelineParams& params, PipelineResult* result, std::string* error) {
-  const Clock::time_point start = Clock::now();
-  *result = PipelineResult();
-  auto fail = [&](const std::string& m) {
-    if (error) *error = m;
-    return false;
-  };
-  if (image.empty()) return fail("the image is empty");
-  if (!network) return fail("no network was given to the pipeline");
+bool PipelineRun::State::begin(const Image& source) {
+  start = Clock::now();
+  if (source.empty()) return fail("the image is empty");
   if (!(params.diameter >= 0) || !std::isfinite(params.diameter))
     return fail("the diameter must be 0 (automatic) or a positive number of px");
   if (params.tile_size < card.input.divisor)
@@ -469,7 +481,6 @@ bool run_pipeline(const Image& image, const ModelCard& card, const NetworkFn& ne
     if (!consistent) return fail("the model card is inconsistent (read cards with parse_model_card, which names the field)");
   }
 
-  PipelineResult& r = *result;
   r.percentile_low = params.percentile_low.value_or(card.percentile_low);
   r.percentile_high = params.percentile_high.value_or(card.percentile_high);
   if (!(r.percentile_low >= 0 && r.percentile_low < r.percentile_high && r.percentile_high <= 100))
@@ -484,29 +495,135 @@ bool run_pipeline(const Image& image, const ModelCard& card, const NetworkFn& ne
 
   // Channel selection; the image itself serves when it already has the model's channels.
   Clock::time_point t0 = Clock::now();
-  Image selected;
-  const Image* input = &image;
+  image = &source;
   if (!params.channels.channels.empty() || params.channels.merge) {
-    if (!select_channels(image, params.channels, &selected, error)) return false;
-    input = &selected;
+    std::string select_error;
+    if (!select_channels(source, params.channels, &selected, &select_error)) return fail(select_error);
+    image = &selected;
   }
-  if (input->channels != card.input.channels)
+  if (image->channels != card.input.channels)
     return fail("the model takes " + std::to_string(card.input.channels) + " input channel" +
                 (card.input.channels == 1 ? "" : "s") + " but the " +
-                (input == &image ? "image has " : "channel selection gives ") + std::to_string(input->channels) +
+                (image == &source ? "image has " : "channel selection gives ") + std::to_string(image->channels) +
                 (card.input.channels == 1 ? ": choose one channel, or merge them" : ": choose the channels"));
-  for (int c = 0; c < input->channels; ++c) {
+  for (int c = 0; c < image->channels; ++c) {
     ChannelLevels lv;
-    if (!channel_percentiles(*input, c, r.percentile_low, r.percentile_high, &lv.low, &lv.high))
+    if (!channel_percentiles(*image, c, r.percentile_low, r.percentile_high, &lv.low, &lv.high))
       return fail("channel " + std::to_string(c) + " of the image has no finite sample to normalise");
     r.levels.push_back(lv);
   }
   r.timings.normalize += seconds_since(t0);
 
-  Runner runner(*input, card, network, params, result, error);
-  const bool ok = runner.run();
-  r.timings.total = seconds_since(start);
+  const double given = params.diameter;
+  if (given > 0) {
+    const double s = card.diameter / given;
+    if (network_pixels(s) > pixel_limit())
+      return fail("at a diameter of " + fmt(given) + " px the image would be rescaled by " + fmt(s) + " to " +
+                  std::to_string(scaled_size(image->width, s)) + " x " +
+                  std::to_string(scaled_size(image->height, s)) + " px, more than the limit of " +
+                  std::to_string(params.max_network_pixels) + " px: give a larger diameter or crop the image");
+    r.diameter = given;
+    passes = 1;
+    return start_pass(1, s, card.diameter);
+  }
+  // Automatic: segment at scale 1, measure, then segment again at the scale that measure asks for.
+  passes = 2;
+  return start_pass(1, 1.0, 0.0);
+}
+
+PipelineRun::PipelineRun() : s_(new State) {}
+PipelineRun::~PipelineRun() { delete s_; }
+
+bool PipelineRun::begin(const Image& image, const ModelCard& card, const PipelineParams& params,
+                        std::string* error) {
+  delete s_;
+  s_ = new State;
+  s_->card = card;
+  s_->params = params;
+  if (s_->begin(image)) return true;
+  if (error) *error = s_->error;
+  return false;
+}
+
+const NetworkTile* PipelineRun::next_tile() const { return s_->phase == RunPhase::Tiles ? &s_->tile : nullptr; }
+
+bool PipelineRun::submit(const std::vector<NetworkOutput>& outputs, std::string* error) {
+  bool ok = false;
+  if (s_->phase == RunPhase::Tiles) {
+    ok = s_->submit(outputs);
+  } else if (s_->phase != RunPhase::Failed) {
+    s_->error = s_->phase == RunPhase::Idle ? "submit before begin: no tile was offered"
+                                            : "submit after the last tile: the run has no tile waiting";
+  }
+  if (!ok && error) *error = s_->error;
   return ok;
+}
+
+void PipelineRun::fail_tile(const std::string& message) {
+  if (s_->phase != RunPhase::Tiles) return;
+  s_->fail("the network failed on tile " + std::to_string(s_->index + 1) + " of " + std::to_string(s_->count) +
+           (message.empty() ? std::string() : ": " + message));
+}
+
+void PipelineRun::cancel() {
+  if (s_->phase == RunPhase::Failed || s_->phase == RunPhase::Finished) return;
+  s_->r.cancelled = true;
+  s_->fail("cancelled");
+}
+
+bool PipelineRun::done() const { return s_->phase == RunPhase::Done; }
+
+int PipelineRun::passes() const { return s_->passes; }
+
+bool PipelineRun::finish(PipelineResult* result, std::string* error) {
+  State& s = *s_;
+  std::string message;
+  switch (s.phase) {
+    case RunPhase::Done: break;
+    case RunPhase::Failed: message = s.error; break;
+    case RunPhase::Idle: message = "the run was not begun"; break;
+    case RunPhase::Tiles:
+      message = "the run is not done: tile " + std::to_string(s.index + 1) + " of " + std::to_string(s.count) +
+                " of pass " + std::to_string(s.pass) + " is waiting for the network";
+      break;
+    case RunPhase::Finished: message = "the run's result was already handed over"; break;
+  }
+  if (s.phase != RunPhase::Finished) {
+    if (s.phase != RunPhase::Done && s.start != Clock::time_point()) s.r.timings.total = seconds_since(s.start);
+    *result = std::move(s.r);
+    s.r = PipelineResult();
+  }
+  if (!message.empty()) {
+    if (error) *error = message;
+    if (s.phase == RunPhase::Done) s.phase = RunPhase::Finished;
+    return false;
+  }
+  s.phase = RunPhase::Finished;
+  return true;
+}
+
+bool run_pipeline(const Image& image, const ModelCard& card, const NetworkFn& network,
+                  const PipelineParams& params, PipelineResult* result, std::string* error) {
+  *result = PipelineResult();
+  if (!image.empty() && !network) {
+    if (error) *error = "no network was given to the pipeline";
+    return false;
+  }
+  PipelineRun run;
+  bool ok = run.begin(image, card, params, nullptr);
+  std::vector<NetworkOutput> outputs;
+  while (ok) {
+    const NetworkTile* tile = run.next_tile();
+    if (!tile) break;
+    outputs.clear();
+    std::string network_error;
+    if (!network(*tile, &outputs, &network_error)) {
+      run.fail_tile(network_error);
+      break;
+    }
+    ok = run.submit(outputs, nullptr);
+  }
+  return run.finish(result, error);
 }
 
 }  // namespace celldrop

@@ -133,8 +133,61 @@ struct PipelineResult {
   PipelineMaps maps;
 };
 
-// Runs the whole chain. False + error on a problem (the error is "cancelled" when the cancel hook
-// asked to stop, with result->cancelled set); `result` is then incomplete.
+// The pipeline as an explicit stepper, for callers whose network is asynchronous (ONNX Runtime's
+// session.run returns a promise in Node and in the browser): the caller pulls each tile, runs the
+// network however it likes, and pushes the outputs back. run_pipeline is a loop over it, so both
+// give the same labels bit for bit.
+//
+//   PipelineRun run;
+//   if (!run.begin(image, card, params, &error)) ...;       // checks, channels, levels, first pass
+//   while (const NetworkTile* t = run.next_tile()) {
+//     ... outputs = network(*t) ...                           // t->data stays valid until submit
+//     if (!run.submit(outputs, &error)) ...;                  // stitch; post-process after a pass's
+//   }                                                         // last tile; maybe start pass 2
+//   if (!run.finish(&result, &error)) ...;
+//
+// cancel() (or params.cancel, polled between stages and tiles) stops the run at any point; a failed
+// or cancelled run offers no more tiles and finish() reports its error. `image` must stay alive and
+// unchanged until finish() or the run's destruction; the card and params are copied.
+class PipelineRun {
+ public:
+  PipelineRun();
+  ~PipelineRun();
+  PipelineRun(const PipelineRun&) = delete;
+  PipelineRun& operator=(const PipelineRun&) = delete;
+
+  // Validates the parameters against the card, selects channels, measures the percentiles and
+  // prepares the first tile. False + error on a problem (the run is then failed).
+  bool begin(const Image& image, const ModelCard& card, const PipelineParams& params, std::string* error);
+
+  // The tile waiting for the network, or null when none is (not begun, done, failed, cancelled).
+  const NetworkTile* next_tile() const;
+
+  // The network's outputs for next_tile(), in the order of card.outputs. Checks their shapes,
+  // stitches them, and after a pass's last tile post-processes (and, for an automatic diameter,
+  // may start the second pass). False + error when the outputs are wrong or the run was cancelled.
+  bool submit(const std::vector<NetworkOutput>& outputs, std::string* error);
+
+  // Marks the network as failed on the current tile: the run stops with "the network failed on
+  // tile i of n: <message>".
+  void fail_tile(const std::string& message);
+
+  void cancel();      // stops now; finish() then says "cancelled" and result->cancelled is set
+  bool done() const;  // every pass is post-processed: finish() will succeed
+  int passes() const; // 1, or 2 while an automatic diameter may need a second pass
+
+  // Hands over the result (the whole of it when done(); else what there is, with cancelled set
+  // for a cancelled run). False + error unless done().
+  bool finish(PipelineResult* result, std::string* error);
+
+ private:
+  struct State;
+  State* s_ = nullptr;
+};
+
+// Runs the whole chain with a synchronous network: a loop over PipelineRun. False + error on a
+// problem (the error is "cancelled" when the cancel hook asked to stop, with result->cancelled set);
+// `result` is then incomplete.
 bool run_pipeline(const Image& image, const ModelCard& card, const NetworkFn& network,
                   const PipelineParams& params, PipelineResult* result, std::string* error);
 

@@ -535,3 +535,108 @@ TEST(Pipeline, ThresholdOverrides) {
   EXPECT_EQ(r.prob_threshold, 1.01);
   EXPECT_EQ(r.count, 0);
 }
+
+// The stepper, driven as an asynchronous caller drives it (tiles pulled, outputs pushed), gives
+// run_pipeline's labels bit for bit: automatic diameter (two passes) with several tiles per pass.
+TEST(Pipeline, StepperEqualsRunPipeline) {
+  SynthResult s = nuclei(256, 224, 40.0, 29);
+  for (ModelCard card : {star_card(), flow_card()}) {
+    Oracle o{s.labels, card};
+    PipelineParams p;  // automatic diameter
+    p.tile_size = 128;
+    p.overlap = 16;
+    PipelineResult a = run_ok(s.image, card, as_network(&o), p);
+    ASSERT_EQ(a.passes, 2) << model_kind_name(card.kind);
+
+    Oracle o2{s.labels, card};
+    PipelineRun run;
+    std::string error;
+    ASSERT_TRUE(run.begin(s.image, card, p, &error)) << error;
+    EXPECT_EQ(run.passes(), 2);
+    int tiles = 0, pass2 = 0;
+    std::vector<NetworkOutput> outs;
+    while (const NetworkTile* t = run.next_tile()) {
+      EXPECT_EQ(t->index, t->pass == 2 ? pass2 : tiles);  // tiles counted within their pass
+      if (t->pass == 2) ++pass2;
+      ++tiles;
+      outs.clear();
+      ASSERT_TRUE(o2(*t, &outs, nullptr));
+      ASSERT_TRUE(run.submit(outs, &error)) << error;
+    }
+    EXPECT_TRUE(run.done());
+    PipelineResult b;
+    ASSERT_TRUE(run.finish(&b, &error)) << error;
+    EXPECT_EQ(b.tiles, tiles);
+    EXPECT_EQ(a.tiles, b.tiles);
+    EXPECT_GT(pass2, 0);
+    EXPECT_EQ(a.count, b.count);
+    EXPECT_EQ(a.scale, b.scale);
+    EXPECT_EQ(a.diameter, b.diameter);
+    EXPECT_TRUE(a.labels.data == b.labels.data) << model_kind_name(card.kind);
+    // Handed over once.
+    EXPECT_FALSE(run.finish(&b, &error));
+    EXPECT_NE(error.find("already"), std::string::npos) << error;
+  }
+}
+
+TEST(Pipeline, StepperCancelFailAndMisuse) {
+  SynthResult s = nuclei(200, 150, 20.0, 31);
+  ModelCard card = star_card();
+  PipelineParams p;
+  p.diameter = 20.0;
+  p.tile_size = 64;
+  p.overlap = 8;
+  std::vector<NetworkOutput> outs;
+  std::string error;
+
+  // Cancel between tiles: no more tiles, finish says so and marks the result.
+  PipelineRun run;
+  ASSERT_TRUE(run.begin(s.image, card, p, &error)) << error;
+  ASSERT_NE(run.next_tile(), nullptr);
+  EXPECT_GT(run.next_tile()->count, 1);
+  ASSERT_TRUE(local_filter(card, *run.next_tile(), &outs));
+  ASSERT_TRUE(run.submit(outs, &error)) << error;
+  run.cancel();
+  EXPECT_EQ(run.next_tile(), nullptr);
+  EXPECT_FALSE(run.submit(outs, &error));
+  EXPECT_EQ(error, "cancelled");
+  PipelineResult r;
+  EXPECT_FALSE(run.finish(&r, &error));
+  EXPECT_EQ(error, "cancelled");
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_EQ(r.tiles, 1);
+
+  // A failing network names its tile.
+  PipelineRun failing;
+  ASSERT_TRUE(failing.begin(s.image, card, p, &error)) << error;
+  const int count = failing.next_tile()->count;
+  failing.fail_tile("session.run threw: out of memory");
+  EXPECT_EQ(failing.next_tile(), nullptr);
+  EXPECT_FALSE(failing.finish(&r, &error));
+  EXPECT_EQ(error, "the network failed on tile 1 of " + std::to_string(count) + ": session.run threw: out of memory");
+
+  // Wrong outputs fail the run with the same message run_pipeline gives.
+  PipelineRun wrong;
+  ASSERT_TRUE(wrong.begin(s.image, card, p, &error)) << error;
+  ASSERT_TRUE(local_filter(card, *wrong.next_tile(), &outs));
+  outs.pop_back();
+  EXPECT_FALSE(wrong.submit(outs, &error));
+  EXPECT_NE(error.find("the network returned 1 outputs for tile 1"), std::string::npos) << error;
+  EXPECT_EQ(wrong.next_tile(), nullptr);
+
+  // Finishing early, or submitting without a tile, is refused with a reason.
+  PipelineRun early;
+  EXPECT_FALSE(early.submit(outs, &error));
+  EXPECT_NE(error.find("before begin"), std::string::npos) << error;
+  ASSERT_TRUE(early.begin(s.image, card, p, &error)) << error;
+  EXPECT_FALSE(early.finish(&r, &error));
+  EXPECT_NE(error.find("is waiting for the network"), std::string::npos) << error;
+
+  // begin's own errors.
+  PipelineRun bad;
+  PipelineParams q = p;
+  q.diameter = -1;
+  EXPECT_FALSE(bad.begin(s.image, card, q, &error));
+  EXPECT_NE(error.find("diameter"), std::string::npos) << error;
+  EXPECT_EQ(bad.next_tile(), nullptr);
+}
