@@ -22,14 +22,13 @@ const char* sniff_format(const uint8_t* b, size_t n) {
   return nullptr;
 }
 
-bool unknown_format(const uint8_t* bytes, size_t size, std::string* error) {
+bool unknown_format(size_t size, std::string* error) {
   if (size == 0) {
     *error = "the file is empty";
   } else {
     *error = "not a supported image: expected TIFF, PNG, JPEG or BMP (the first bytes match none of "
              "them)";
   }
-  (void)bytes;
   return false;
 }
 
@@ -39,7 +38,7 @@ bool probe_image(const uint8_t* bytes, size_t size, ImageInfo* info, std::string
   *info = ImageInfo();
   error->clear();
   const char* format = sniff_format(bytes, size);
-  if (!format) return unknown_format(bytes, size, error);
+  if (!format) return unknown_format(size, error);
   if (strcmp(format, "tiff") == 0) return tiff_probe(bytes, size, info, error);
   return stb_probe(format, bytes, size, info, error);
 }
@@ -49,7 +48,7 @@ bool decode_image(const uint8_t* bytes, size_t size, const DecodeOptions& option
   *out = Image();
   error->clear();
   const char* format = sniff_format(bytes, size);
-  if (!format) return unknown_format(bytes, size, error);
+  if (!format) return unknown_format(size, error);
   if (options.page < 0) {
     *error = "page " + std::to_string(options.page) + " does not exist: pages count from 0";
     return false;

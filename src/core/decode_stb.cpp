@@ -97,13 +97,21 @@ void png_pixel_size(const uint8_t* b, size_t n, double* x_um, double* y_um) {
   }
 }
 
+// What a walk over a JPEG's marker segments found.
+struct JpegWalk {
+  bool tables_fit = true;     // every Huffman table declares at most 256 codes
+  bool ends_properly = false;  // an end-of-image marker follows the entropy-coded data
+};
+
 // stb_image 2.27 (Debian 12's) builds a Huffman table from a DHT segment without checking that its 16
 // code counts add up to at most 256 symbols, and then writes past the table (found by fuzz_jpeg;
-// tests/fuzz/regressions/fuzz_jpeg/dht-counts-over-256). Before stb sees a JPEG, walk its marker segments
-// as stb does, entropy-coded data included (progressive files define tables between scans), and refuse
-// any table that declares more symbols than exist. A structure too broken to walk is left to stb,
-// which rejects it on its own.
-bool jpeg_huffman_tables_fit(const uint8_t* b, size_t n) {
+// tests/fuzz/regressions/fuzz_jpeg/). Before stb sees a JPEG, walk its marker segments as stb does,
+// entropy-coded data included (progressive files define tables between scans), and refuse any table
+// that declares more symbols than exist. The same walk tells whether the file ends with EOI after its
+// scans: stb decodes a truncated JPEG without complaint, padding the missing part with grey.
+JpegWalk walk_jpeg(const uint8_t* b, size_t n) {
+  JpegWalk walk;
+  bool in_scan = false;
   size_t pos = 2;  // after SOI
   while (pos + 1 < n) {
     if (b[pos] != 0xFF) {  // stb skips stray bytes between segments one at a time: so do we
@@ -111,33 +119,39 @@ bool jpeg_huffman_tables_fit(const uint8_t* b, size_t n) {
       continue;
     }
     while (pos < n && b[pos] == 0xFF) ++pos;  // fill bytes
-    if (pos >= n) return true;
+    if (pos >= n) break;
     const uint8_t marker = b[pos++];
-    if (marker == 0xD9) return true;                                       // EOI
+    if (marker == 0xD9) {  // EOI
+      walk.ends_properly = in_scan;
+      break;
+    }
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
-    if (pos + 2 > n) return true;
+    if (pos + 2 > n) break;
     const size_t length = (size_t(b[pos]) << 8) | b[pos + 1];
-    if (length < 2) return true;
-    const size_t end = pos + length;
+    if (length < 2) break;  // stb rejects this itself
     if (marker == 0xC4) {  // read exactly as stb does: tables may run past the segment's end
       size_t t = pos + 2;
       long left = long(length) - 2;
       while (left > 0) {
         size_t symbols = 0;
         for (size_t i = 1; i <= 16; ++i) symbols += t + i < n ? b[t + i] : 0;  // stb reads 0 past EOF
-        if (symbols > 256) return false;
+        if (symbols > 256) {
+          walk.tables_fit = false;
+          return walk;
+        }
         t += 17 + symbols;
         left -= long(17 + symbols);
       }
-      if (left != 0) return true;  // stb rejects the segment itself
+      if (left != 0) break;  // stb rejects the segment itself
     }
-    pos = end;
+    pos += length;
     if (marker == 0xDA) {  // entropy-coded data follows up to the next marker (not FF00, not RSTn)
+      in_scan = true;
       while (pos + 1 < n && !(b[pos] == 0xFF && b[pos + 1] != 0x00 && !(b[pos + 1] >= 0xD0 && b[pos + 1] <= 0xD7)))
         ++pos;
     }
   }
-  return true;
+  return walk;
 }
 
 uint32_t read_le(const uint8_t* p, int bytes) {
@@ -181,7 +195,7 @@ bool stb_read_header(const char* format, const uint8_t* bytes, size_t size, Imag
     *error = label + ": files over 2 GB are not supported";
     return false;
   }
-  if (strcmp(format, "jpeg") == 0 && !jpeg_huffman_tables_fit(bytes, size)) {
+  if (strcmp(format, "jpeg") == 0 && !walk_jpeg(bytes, size).tables_fit) {
     *error = "JPEG: a Huffman table declares more than 256 codes; the file is damaged";
     return false;
   }
@@ -242,6 +256,10 @@ bool stb_decode(const char* format, const uint8_t* bytes, size_t size, const Dec
     *error = label + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " x " +
              std::to_string(info.channels) + " samples exceed the limit of " +
              std::to_string(options.max_samples) + "; raise the sample limit to open it";
+    return false;
+  }
+  if (strcmp(format, "jpeg") == 0 && !walk_jpeg(bytes, size).ends_properly) {
+    *error = "JPEG: the file ends before its image data does (no end-of-image marker); it is truncated";
     return false;
   }
   if (strcmp(format, "bmp") == 0 && !bmp_pixels_present(bytes, size)) {

@@ -236,13 +236,19 @@ TEST(DecodeJpeg, ColourDecodesCloseToTheOriginal) {
   }
 }
 
-TEST(DecodeJpeg, HeaderCutShortFails) {
-  std::vector<uint8_t> px = smooth_rgb(16, 16, 3), jpg;
-  ASSERT_TRUE(stbi_write_jpg_to_func(append_bytes, &jpg, 16, 16, 3, px.data(), 90));
+TEST(DecodeJpeg, TruncatedFilesFailAndTrailingBytesAreTolerated) {
+  std::vector<uint8_t> px = smooth_rgb(64, 64, 3), jpg;
+  ASSERT_TRUE(stbi_write_jpg_to_func(append_bytes, &jpg, 64, 64, 3, px.data(), 90));
   Image img;
   std::string error;
   EXPECT_FALSE(decode_image(jpg.data(), 30, DecodeOptions(), &img, &error));
   EXPECT_EQ(error.compare(0, 6, "JPEG: "), 0) << error;
+  // Cut inside the entropy-coded data: stb alone would pad it with grey and succeed.
+  EXPECT_FALSE(decode_image(jpg.data(), jpg.size() * 3 / 4, DecodeOptions(), &img, &error));
+  EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+  // Bytes after EOI (some cameras append data) do not matter.
+  jpg.insert(jpg.end(), {0x00, 0x11, 0xFF, 0x22});
+  EXPECT_TRUE(decode_image(jpg.data(), jpg.size(), DecodeOptions(), &img, &error)) << error;
 }
 
 // stb_image 2.27 writes past its Huffman table when a DHT segment declares more than 256 codes (found by
