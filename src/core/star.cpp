@@ -103,12 +103,18 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
     std::sort(cands.begin(), cands.end(), more_probable);
   }
 
-  // The candidates' rays, gathered in processing order. The NMS loop below does much work per
-  // candidate, so a cache miss there per candidate (the full dist array is hundreds of MB at 2048^2)
-  // stalls it; a plain copy loop overlaps those misses instead.
-  std::vector<float> cand_dist(cands.size() * size_t(n_rays));
-  for (size_t i = 0; i < cands.size(); ++i)
-    std::copy_n(dist + size_t(cands[i].index) * size_t(n_rays), n_rays, &cand_dist[i * size_t(n_rays)]);
+  // The candidates' rays are gathered in processing order, a block at a time. The NMS loop does much
+  // work per candidate, so fetching its rays there (scattered over a dist array of hundreds of MB at
+  // 2048^2) stalls on a cache miss per candidate; a plain copy loop overlaps those misses instead,
+  // and blocks keep the copy small.
+  const size_t block = 16384;
+  std::vector<float> block_dist(std::min(block, cands.size()) * size_t(n_rays));
+  auto gather_block = [&](size_t first) {
+    const size_t end = std::min(first + block, cands.size());
+    for (size_t i = first; i < end; ++i)
+      std::copy_n(dist + size_t(cands[i].index) * size_t(n_rays), n_rays,
+                  &block_dist[(i - first) * size_t(n_rays)]);
+  };
 
   std::vector<double> ray_cos(static_cast<size_t>(n_rays)), ray_sin(static_cast<size_t>(n_rays));
   for (int k = 0; k < n_rays; ++k) {
@@ -122,7 +128,7 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
   double radius_sum = 0.0;
   const size_t sample = std::min<size_t>(cands.size(), 4096);
   for (size_t i = 0; i < sample; ++i) {
-    const float* d = &cand_dist[i * size_t(n_rays)];
+    const float* d = dist + size_t(cands[i].index) * size_t(n_rays);
     double m = 0.0;
     for (int k = 0; k < n_rays; ++k) m = std::max(m, clean_distance(d[k]));
     radius_sum += m;
@@ -151,7 +157,8 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
   for (int ci = 0; ci < int(cands.size()); ++ci) {
     const int gy = cands[size_t(ci)].index / grid_width, gx = cands[size_t(ci)].index % grid_width;
     const double cy = double(gy) * grid, cx = double(gx) * grid;
-    const float* d = &cand_dist[size_t(ci) * size_t(n_rays)];
+    if (size_t(ci) % block == 0) gather_block(size_t(ci));
+    const float* d = &block_dist[(size_t(ci) % block) * size_t(n_rays)];
     double min_x = cx, max_x = cx, min_y = cy, max_y = cy;
     for (int k = 0; k < n_rays; ++k) {
       const double r = clean_distance(d[k]);

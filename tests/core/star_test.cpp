@@ -257,7 +257,7 @@ TEST(StarPostprocess, BadNetworkValuesAreHarmless) {
   EXPECT_FLOAT_EQ(r.objects[0].score, 0.8f);
 }
 
-void expect_round_trip(const Labels& truth, int grid, const char* what) {
+StarResult expect_round_trip(const Labels& truth, int grid, const char* what) {
   const int n = 32;
   std::vector<float> dist = star_distances(truth, n, grid);
   std::vector<float> prob = ideal_prob(truth, dist, n, grid);
@@ -271,6 +271,7 @@ void expect_round_trip(const Labels& truth, int grid, const char* what) {
   EXPECT_EQ(r.objects.size(), size_t(m.tp)) << what;
   // The polygons are not pixel-exact, but most objects should still match tightly.
   EXPECT_GT(match_labels(truth, r.labels, 0.75).ap(), 0.9) << what << " grid " << grid;
+  return r;
 }
 
 TEST(StarPostprocess, StarDistancesToLabelsReproduceStarConvexObjects) {
@@ -301,6 +302,13 @@ TEST(StarPostprocess, StarDistancesToLabelsReproduceSyntheticNuclei) {
       expect_round_trip(s.labels, 2, "synthetic nuclei");
     }
   }
+  // Large enough that the NMS loop works through several blocks of gathered candidates.
+  p.width = p.height = 512;
+  p.overlap = 0.15;
+  p.seed = 9;
+  SynthResult big = synthesize_nuclei(p);
+  ASSERT_TRUE(big.error.empty()) << big.error;
+  EXPECT_GT(expect_round_trip(big.labels, 1, "512x512 synthetic nuclei").candidates, 16384);
 }
 
 }  // namespace
