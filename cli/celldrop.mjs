@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // celldrop: the command line over CellDrop's WebAssembly core (the same code as the page).
-// No dependencies: Node's standard library and build/wasm/celldrop-node.{js,wasm} (src/api).
+// Node's standard library and build/wasm/celldrop-node.{js,wasm} (src/api); `segment` adds ONNX Runtime
+// (onnxruntime-node, or onnxruntime-web's WebAssembly build with --backend wasm), loaded only there.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +34,31 @@ Usage:
       --background F         background level relative to nuclei (default 0.08)
       --photons P            photons at full signal, sets shot noise (default 300; 0 = none)
       --read-noise R         camera read noise in photons (default 2)
+  celldrop segment FILE|DIR... --out DIR [options]
+      Segments each image (a DIR stands for its png, jpg, jpeg, bmp, tif and tiff files, sorted) and
+      writes DIR/<stem>.png (16-bit labels; above 65535 objects the TIFF instead) plus the exports
+      asked for. One JSON line per image: {"file","objects","diameter","diameter_estimated","scale",
+      "tiles","seconds","written"}, or {"file","error"}: a bad file is reported and skipped, and the
+      exit code is 1 at the end if any failed. A progress bar goes to stderr when it is a terminal.
+      --model NAME|PATH      NAME: <repo>/models/NAME.json; PATH: a model card (.json), or an .onnx
+                             with its card of the same stem beside it (default: nuclei-star)
+      --diameter D|auto      object diameter in px (default auto: estimated by a first pass)
+      --prob-thresh X --nms-thresh X           star models (default: the card's)
+      --cellprob-thresh X --flow-thresh X      flow models (default: the card's)
+      --channel N            use channel N (from 0) of multi-channel images (default: all)
+      --tile N               tile size in network px (default 512); --overlap N (default 64)
+      --percentiles LO,HI    normalisation percentiles (default: the card's)
+      --page N               page of multi-page TIFFs (default 0)
+      --max-megapixels N     refuse images above N megapixels
+      --export LIST          comma-separated: labels (the PNG, always written), tiff, csv, geojson,
+                             roi (ImageJ ROI zip), record (JSON run record), all
+      --backend native|wasm  onnxruntime-node (default) or onnxruntime-web's WebAssembly kernels,
+                             those of the page
+      --threads N            inference threads (default: up to 4)
+  celldrop eval --gt DIR --pred DIR [--json]
+      Scores predicted label images against ground-truth labels, paired by file stem: AP@0.5 and
+      AP@0.75 (TP / (TP + FP + FN) summed over the images), F1@0.5, and the DSB score (per image the
+      mean AP over IoU 0.50..0.95, then the mean over images). Unpaired files are reported.
   celldrop --version | --help
 
 Environment: CELLDROP_BUILD moves the build folder (default <repo>/build); the module is
@@ -71,7 +98,67 @@ async function loadCore() {
   };
   const withString = (s, fn) => withBytes(Buffer.from(s + '\0', 'utf8'), fn);
 
+  // Functions that hand back a handle through a void** out-parameter (4 bytes in wasm32).
+  const withHandle = (fn) => {
+    const out = m._cd_alloc(4) >>> 0;
+    try {
+      const json = takeJson(fn(out));
+      return { json, handle: json.error ? 0 : m.HEAPU32[out >>> 2] >>> 0 };
+    } finally {
+      m._cd_free(out);
+    }
+  };
+  const check = (json) => {
+    if (json.error) throw new Error(json.error);
+    return json;
+  };
+
   return {
+    modelOpen: (cardText) => withBytes(Buffer.from(cardText, 'utf8'), (p) => withHandle((out) => m._cd_model_open(p, Buffer.byteLength(cardText), out))),
+    modelCheckOnnx: (model, bytes) => check(withBytes(bytes, (p) => takeJson(m._cd_model_check_onnx(model, p, bytes.length)))),
+    modelCheckIo: (model, io) => check(withString(JSON.stringify(io), (p) => takeJson(m._cd_model_check_io(model, p)))),
+    modelFree: (model) => m._cd_model_free(model),
+    imageDecode: (bytes, page, maxMegapixels) =>
+      withBytes(bytes, (p) => withHandle((out) => m._cd_image_decode(p, bytes.length, page, maxMegapixels, out))),
+    imageFree: (image) => m._cd_image_free(image),
+    runStart: (model, image, params) =>
+      withString(JSON.stringify(params), (p) => withHandle((out) => m._cd_run_start(model, image, p, out))),
+    // The waiting tile, its floats copied out of the heap (ONNX Runtime keeps the tensor across an await).
+    runNextTile(run) {
+      const tile = check(takeJson(m._cd_run_next_tile(run)));
+      if (tile.done) return tile;
+      const n = tile.channels * tile.height * tile.width;
+      tile.data = new Float32Array(m.HEAPF32.buffer, tile.data >>> 0, n).slice();
+      return tile;
+    },
+    // outputs: [{channels, height, width, data: Float32Array}] in the card's order.
+    runSubmit(run, outputs) {
+      outputs.forEach((o, k) => {
+        const ptr = m._cd_run_output(run, k, o.channels, o.height, o.width) >>> 0;
+        if (!ptr) throw new Error(`output ${k} (${o.channels} x ${o.height} x ${o.width}) was refused by the core`);
+        m.HEAPF32.set(o.data, ptr >>> 2);  // a fresh view: cd_run_output may have grown the heap
+      });
+      return check(takeJson(m._cd_run_submit(run)));
+    },
+    runFail: (run, message) => (message === null ? m._cd_run_fail(run, 0) : withString(message, (p) => m._cd_run_fail(run, p))),
+    runFinish: (run) => withHandle((out) => m._cd_run_finish(run, out)),
+    runFree: (run) => m._cd_run_free(run),
+    resultExport(result, format, options = {}) {
+      const out = m._cd_alloc(8) >>> 0;  // bytes pointer, size
+      try {
+        const json = withString(JSON.stringify(options), (p) =>
+          withString(format, (f) => takeJson(m._cd_result_export(result, f, p, out, out + 4))));
+        if (json.error) return { error: json.error };
+        const ptr = m.HEAPU32[out >>> 2] >>> 0, size = m.HEAPU32[(out + 4) >>> 2] >>> 0;
+        const bytes = Buffer.from(m.HEAPU8.subarray(ptr, ptr + size));
+        m._cd_free(ptr);
+        return { bytes };
+      } finally {
+        m._cd_free(out);
+      }
+    },
+    resultFree: (result) => m._cd_result_free(result),
+    evalPair: (gt, pred) => withBytes(gt, (g) => withBytes(pred, (p) => takeJson(m._cd_eval_pair(g, gt.length, p, pred.length)))),
     version: () => m.UTF8ToString(m._cd_version() >>> 0),
     info: (bytes, maxMegapixels) => withBytes(bytes, (ptr) => takeJson(m._cd_info(ptr, bytes.length, maxMegapixels))),
     synth(params) {
@@ -113,6 +200,11 @@ function parseArgs(command, args, spec) {
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     if (!(name in spec)) throw new UsageError(`${command}: unknown option --${name}`);
+    if (spec[name] === flag) {
+      if (eq >= 0) throw new UsageError(`${command}: --${name} takes no value`);
+      options[name] = true;
+      continue;
+    }
     let value;
     if (eq >= 0) value = arg.slice(eq + 1);
     else if (i + 1 < args.length && !args[i + 1].startsWith('--')) value = args[++i];
@@ -135,6 +227,7 @@ function integer(value, flag, command) {
   return n;
 }
 const text = (value) => value;
+const flag = () => true;  // an option without a value
 
 // --- commands ---------------------------------------------------------------------------------
 async function info(args) {
@@ -197,6 +290,398 @@ async function synth(args) {
   return 0;
 }
 
+// --- segment ------------------------------------------------------------------------------------
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff']);
+const EXPORTS = ['labels', 'tiff', 'csv', 'geojson', 'roi', 'record'];
+const DEFAULT_MODEL = 'nuclei-star';
+
+// FILE arguments as given; DIR arguments as their image files (not recursive), sorted by name.
+function expandInputs(inputs) {
+  const files = [];
+  for (const input of inputs) {
+    let stat;
+    try {
+      stat = fs.statSync(input);
+    } catch {
+      files.push(input);  // reported as missing when its turn comes
+      continue;
+    }
+    if (!stat.isDirectory()) {
+      files.push(input);
+      continue;
+    }
+    const names = fs.readdirSync(input)
+      .filter((name) => IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase()))
+      .filter((name) => fs.statSync(path.join(input, name)).isFile())
+      .sort();
+    files.push(...names.map((name) => path.join(input, name)));
+  }
+  return files;
+}
+
+// NAME -> <repo>/models/NAME.json; a .json path is the card; an .onnx path has its card beside it.
+function resolveModel(spec) {
+  const isPath = spec.includes('/') || spec.includes(path.sep) || /\.(json|onnx)$/i.test(spec);
+  let card;
+  if (!isPath) {
+    card = path.join(ROOT, 'models', `${spec}.json`);
+    if (!fs.existsSync(card)) {
+      const known = fs.existsSync(path.join(ROOT, 'models'))
+        ? fs.readdirSync(path.join(ROOT, 'models')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5))
+        : [];
+      throw new Error(`no model named "${spec}": ${card} does not exist` +
+        (known.length ? ` (models here: ${known.join(', ')})` : ' (no models in models/ yet: pass --model PATH to a card)'));
+    }
+  } else if (/\.onnx$/i.test(spec)) {
+    card = spec.replace(/\.onnx$/i, '.json');
+    if (!fs.existsSync(card)) throw new Error(`the model ${spec} has no card: expected ${card} beside it (models/README.md says what a card holds)`);
+  } else {
+    card = spec;
+    if (!fs.existsSync(card)) throw new Error(`model card not found: ${card}`);
+  }
+  return card;
+}
+
+async function loadOrt(backend, threads) {
+  const require = createRequire(import.meta.url);
+  if (backend === 'native') {
+    let ort;
+    try {
+      ort = (await import('onnxruntime-node')).default;
+    } catch (e) {
+      throw new Error(`onnxruntime-node could not be loaded (${e.message.split('\n')[0]}); install it with ` +
+        `"ONNXRUNTIME_NODE_INSTALL=skip npm install" in ${ROOT}, or use --backend wasm`);
+    }
+    return { ort, options: { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 } };
+  }
+  let entry;
+  try {
+    entry = require.resolve('onnxruntime-web');  // the package's Node build (dist/ort.node.min.js)
+  } catch {
+    throw new Error(`onnxruntime-web is not installed: run "npm install" in ${ROOT}`);
+  }
+  const mod = await import('onnxruntime-web');
+  const ort = mod.default ?? mod;
+  // The same WebAssembly kernels the page runs, read from the package's own dist/ (never fetched).
+  ort.env.wasm.wasmPaths = path.dirname(entry) + path.sep;
+  ort.env.wasm.numThreads = threads;
+  return { ort, options: { executionProviders: ['wasm'] } };
+}
+
+// The model: card checked by the core, ONNX bytes against the card, then the session's names.
+async function openModel(core, spec, backend, threads) {
+  const cardPath = resolveModel(spec);
+  const cardText = fs.readFileSync(cardPath, 'utf8');
+  const { json: card, handle } = core.modelOpen(cardText);
+  if (card.error) throw new Error(`${cardPath}: ${card.error}`);
+  try {
+    const onnxPath = path.join(path.dirname(cardPath), card.onnx.file);
+    let bytes;
+    try {
+      bytes = fs.readFileSync(onnxPath);
+    } catch {
+      throw new Error(`${cardPath}: its ONNX file ${onnxPath} is missing`);
+    }
+    try {
+      core.modelCheckOnnx(handle, bytes);
+    } catch (e) {
+      throw new Error(`${onnxPath}: ${e.message}`);
+    }
+    const { ort, options } = await loadOrt(backend, threads);
+    let session;
+    try {
+      session = await ort.InferenceSession.create(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), options);
+    } catch (e) {
+      throw new Error(`${onnxPath}: ONNX Runtime (${backend}) could not load it: ${e.message}`);
+    }
+    const channels = (meta) => (meta ?? []).map((m) => (Array.isArray(m?.shape) && typeof m.shape[1] === 'number' ? m.shape[1] : null));
+    try {
+      core.modelCheckIo(handle, {
+        inputs: [...session.inputNames], outputs: [...session.outputNames],
+        input_channels: channels(session.inputMetadata), output_channels: channels(session.outputMetadata),
+      });
+    } catch (e) {
+      throw new Error(`${onnxPath}: ${e.message}`);
+    }
+    return { card, cardPath, handle, session, ort };
+  } catch (e) {
+    core.modelFree(handle);
+    throw e;
+  }
+}
+
+// Pulls tiles from the core, runs them through ONNX Runtime, pushes the outputs back.
+async function segmentImage(core, model, image, params, onTile) {
+  const { json: started, handle: run } = core.runStart(model.handle, image, params);
+  if (started.error) throw new Error(started.error);
+  try {
+    const outputNames = model.card.outputs.map((o) => o.name);
+    for (;;) {
+      const tile = core.runNextTile(run);
+      if (tile.done) break;
+      onTile(tile);
+      const input = new model.ort.Tensor('float32', tile.data, [1, tile.channels, tile.height, tile.width]);
+      let results;
+      try {
+        results = await model.session.run({ [model.card.input.name]: input }, outputNames);
+      } catch (e) {
+        core.runFail(run, e.message);
+        break;
+      }
+      const outputs = outputNames.map((name) => {
+        const t = results[name];
+        const d = t.dims.length === 4 ? t.dims : [1, 1, ...t.dims.slice(-2)];
+        return { channels: Number(d[1]), height: Number(d[2]), width: Number(d[3]), data: t.data };
+      });
+      for (const name of outputNames) results[name].dispose?.();
+      core.runSubmit(run, outputs);
+    }
+    const { json: summary, handle: result } = core.runFinish(run);
+    if (summary.error) throw new Error(summary.error);
+    return { summary, result };
+  } finally {
+    core.runFree(run);
+  }
+}
+
+function parseDiameter(value, flag, command) {
+  if (value === 'auto') return 0;
+  const n = number(value, flag, command);
+  if (!(n > 0)) throw new UsageError(`${command}: ${flag} must be "auto" or a diameter in px above 0, not "${value}"`);
+  return n;
+}
+function parsePercentiles(value, flag, command) {
+  const parts = value.split(',');
+  if (parts.length !== 2) throw new UsageError(`${command}: ${flag} takes LOW,HIGH (e.g. 1,99.8), not "${value}"`);
+  return parts.map((p) => number(p, flag, command));
+}
+function parseExports(value, flag, command) {
+  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const out = new Set();
+  for (const e of list) {
+    if (e === 'all') EXPORTS.forEach((x) => out.add(x));
+    else if (EXPORTS.includes(e)) out.add(e);
+    else throw new UsageError(`${command}: ${flag} knows ${EXPORTS.join(', ')} and all, not "${e}"`);
+  }
+  return out;
+}
+function parseBackend(value, flag, command) {
+  if (value !== 'native' && value !== 'wasm') throw new UsageError(`${command}: ${flag} must be native or wasm, not "${value}"`);
+  return value;
+}
+
+const SEGMENT_OPTIONS = {
+  out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
+  'cellprob-thresh': number, 'flow-thresh': number, channel: integer, tile: integer, overlap: integer,
+  percentiles: parsePercentiles, page: integer, 'max-megapixels': number, export: parseExports,
+  backend: parseBackend, threads: integer,
+};
+
+// A one-line progress bar, redrawn in place; only on a terminal.
+function progressBar(total) {
+  const tty = process.stderr.isTTY;
+  let last = '';
+  return {
+    update(done, file, tile) {
+      if (!tty) return;
+      const width = 24, filled = Math.round((width * done) / Math.max(1, total));
+      const tilePart = tile ? `  pass ${tile.pass}/${tile.passes} tile ${tile.index + 1}/${tile.count}` : '';
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${path.basename(file)}${tilePart}`;
+      if (line !== last) process.stderr.write(`\r${line.slice(0, (process.stderr.columns || 100) - 1)}\x1b[K`);
+      last = line;
+    },
+    clear() {
+      if (tty && last) process.stderr.write('\r\x1b[K');
+      last = '';
+    },
+  };
+}
+
+async function segment(args) {
+  const { options, positional } = parseArgs('segment', args, SEGMENT_OPTIONS);
+  if (positional.length === 0) throw new UsageError('segment: name at least one FILE or DIR');
+  if (options.out === undefined) throw new UsageError('segment: --out DIR is required');
+  if (options.threads === 0) throw new UsageError('segment: --threads must be at least 1');
+  if (options['max-megapixels'] !== undefined && !(options['max-megapixels'] > 0)) {
+    throw new UsageError('segment: --max-megapixels must be above 0');
+  }
+  const exports = options.export ?? new Set(['labels']);
+  const backend = options.backend ?? 'native';
+  const threads = options.threads ?? Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
+  const params = {};
+  if (options.diameter !== undefined) params.diameter = options.diameter;
+  if (options.channel !== undefined) params.channel = options.channel;
+  if (options.tile !== undefined) params.tile = options.tile;
+  if (options.overlap !== undefined) params.overlap = options.overlap;
+  if (options.percentiles) [params.percentile_low, params.percentile_high] = options.percentiles;
+  for (const [flag, key] of [['prob-thresh', 'prob_thresh'], ['nms-thresh', 'nms_thresh'],
+    ['cellprob-thresh', 'cellprob_thresh'], ['flow-thresh', 'flow_thresh']]) {
+    if (options[flag] !== undefined) params[key] = options[flag];
+  }
+
+  const files = expandInputs(positional);
+  if (files.length === 0) throw new Error(`no image files (${[...IMAGE_EXTENSIONS].join(', ')}) in ${positional.join(', ')}`);
+  const core = await loadCore();
+  const model = await openModel(core, options.model ?? DEFAULT_MODEL, backend, threads);
+  const outDir = options.out;
+  fs.mkdirSync(outDir, { recursive: true });
+
+  const bar = progressBar(files.length);
+  const stems = new Map();
+  let failed = 0;
+  try {
+    for (const [i, file] of files.entries()) {
+      const t0 = performance.now();
+      const stem = path.basename(file).replace(/\.[^.]*$/, '');
+      const line = { file };
+      let image = 0, result = 0;
+      try {
+        if (stems.has(stem)) throw new Error(`its outputs would overwrite those of ${stems.get(stem)} (same name ${stem}): rename one`);
+        stems.set(stem, file);
+        const target = (ext) => path.join(outDir, `${stem}${ext}`);
+        if (path.resolve(target('.png')) === path.resolve(file) || path.resolve(target('.tif')) === path.resolve(file)) {
+          throw new Error('its labels would overwrite the image itself: choose another --out');
+        }
+        bar.update(i, file);
+        let bytes;
+        try {
+          bytes = fs.readFileSync(file);
+        } catch (e) {
+          throw new Error(e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message);
+        }
+        const decoded = core.imageDecode(bytes, options.page ?? 0, options['max-megapixels'] ?? 0);
+        if (decoded.json.error) throw new Error(decoded.json.error);
+        image = decoded.handle;
+        const startedAt = new Date().toISOString();
+        const seg = await segmentImage(core, model, image, params, (tile) => bar.update(i, file, tile));
+        result = seg.result;
+        core.imageFree(image);
+        image = 0;
+
+        const written = [];
+        const write = (format, ext, opts) => {
+          const r = core.resultExport(result, format, opts);
+          if (r.error) throw new Error(`${format}: ${r.error}`);
+          fs.writeFileSync(target(ext), r.bytes);
+          written.push(target(ext));
+        };
+        const png = core.resultExport(result, 'labels_png');
+        if (png.error) {
+          if (!/65535/.test(png.error)) throw new Error(png.error);
+          line.note = `${seg.summary.objects} objects do not fit a 16-bit PNG: the labels are in the TIFF`;
+          write('labels_tiff', '.tif');
+        } else {
+          fs.writeFileSync(target('.png'), png.bytes);
+          written.push(target('.png'));
+          if (exports.has('tiff')) write('labels_tiff', '.tif');
+        }
+        if (exports.has('csv')) write('csv', '.csv');
+        if (exports.has('geojson')) write('geojson', '.geojson');
+        if (exports.has('roi')) write('roi', '.roi.zip');
+        if (exports.has('record')) {
+          write('record', '.json', { image_name: path.basename(file), started_at: startedAt });
+        }
+        const s = seg.summary;
+        Object.assign(line, {
+          objects: s.objects, diameter: Number(s.diameter.toFixed(2)), diameter_estimated: s.diameter_estimated,
+          scale: Number(s.scale.toFixed(4)), tiles: s.tiles, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
+          written,
+        });
+        if (s.note) line.note = line.note ? `${line.note}; ${s.note}` : s.note;
+      } catch (e) {
+        failed++;
+        line.error = e.message;
+      } finally {
+        if (result) core.resultFree(result);
+        if (image) core.imageFree(image);
+      }
+      bar.clear();
+      console.log(JSON.stringify(line));
+      if (!process.stderr.isTTY && files.length > 1) {
+        process.stderr.write(`[${i + 1}/${files.length}] ${file}: ${line.error ? `failed: ${line.error}` : `${line.objects} objects`}\n`);
+      }
+    }
+  } finally {
+    bar.clear();
+    core.modelFree(model.handle);
+    await model.session.release?.();
+  }
+  if (failed) process.stderr.write(`celldrop segment: ${failed} of ${files.length} image${files.length === 1 ? '' : 's'} failed\n`);
+  return failed ? 1 : 0;
+}
+
+// --- eval -----------------------------------------------------------------------------------------
+// Label files of a folder by stem; when a stem has several (x.png and x.tif), PNG is preferred.
+function labelFiles(dir, flag) {
+  let names;
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    throw new UsageError(`eval: ${flag} ${dir} is not a readable folder`);
+  }
+  const rank = { '.png': 0, '.tif': 1, '.tiff': 2 };
+  const byStem = new Map();
+  for (const name of names.sort()) {
+    const ext = path.extname(name).toLowerCase();
+    if (!(ext in rank)) continue;
+    const stem = name.slice(0, -ext.length);
+    const prev = byStem.get(stem);
+    if (!prev || rank[ext] < rank[path.extname(prev).toLowerCase()]) byStem.set(stem, name);
+  }
+  return new Map([...byStem].map(([stem, name]) => [stem, path.join(dir, name)]));
+}
+
+async function evaluate(args) {
+  const { options, positional } = parseArgs('eval', args, { gt: text, pred: text, json: flag });
+  if (positional.length) throw new UsageError(`eval: unexpected argument "${positional[0]}"`);
+  if (!options.gt || !options.pred) throw new UsageError('eval: --gt DIR and --pred DIR are required');
+  const gt = labelFiles(options.gt, '--gt'), pred = labelFiles(options.pred, '--pred');
+  const missingPred = [...gt.keys()].filter((s) => !pred.has(s));
+  const missingGt = [...pred.keys()].filter((s) => !gt.has(s));
+  const core = await loadCore();
+  const sums = Array.from({ length: 10 }, () => ({ tp: 0, fp: 0, fn: 0 }));
+  const dsb = [];
+  const errors = [];
+  for (const [stem, gtFile] of gt) {
+    if (!pred.has(stem)) continue;
+    const r = core.evalPair(fs.readFileSync(gtFile), fs.readFileSync(pred.get(stem)));
+    if (r.error) {
+      errors.push({ stem, error: r.error });
+      continue;
+    }
+    r.tp.forEach((v, k) => {
+      sums[k].tp += v;
+      sums[k].fp += r.fp[k];
+      sums[k].fn += r.fn[k];
+    });
+    dsb.push(r.dsb);
+  }
+  const ap = (c) => (c.tp + c.fp + c.fn === 0 ? 1 : c.tp / (c.tp + c.fp + c.fn));
+  const f1 = (c) => (2 * c.tp + c.fp + c.fn === 0 ? 1 : (2 * c.tp) / (2 * c.tp + c.fp + c.fn));
+  const report = {
+    images: dsb.length,
+    ap50: ap(sums[0]), ap75: ap(sums[5]), f1_50: f1(sums[0]),
+    dsb: dsb.length ? dsb.reduce((a, b) => a + b, 0) / dsb.length : null,
+    tp50: sums[0].tp, fp50: sums[0].fp, fn50: sums[0].fn,
+    missing_predictions: missingPred, missing_ground_truth: missingGt, errors,
+  };
+  if (options.json) {
+    console.log(JSON.stringify(report));
+  } else {
+    const f = (v) => (v === null ? '-' : v.toFixed(4));
+    console.log(`images ${report.images}  AP@0.5 ${f(report.ap50)}  AP@0.75 ${f(report.ap75)}  F1@0.5 ${f(report.f1_50)}  DSB ${f(report.dsb)}`);
+    console.log(`at IoU 0.5: TP ${report.tp50}  FP ${report.fp50}  FN ${report.fn50}`);
+    for (const s of missingPred) console.error(`no prediction for ${gt.get(s)}`);
+    for (const s of missingGt) console.error(`no ground truth for ${pred.get(s)}`);
+    for (const e of errors) console.error(`${e.stem}: ${e.error}`);
+  }
+  if (dsb.length === 0) {
+    console.error(`celldrop eval: no pair of files with the same name in ${options.gt} and ${options.pred}`);
+    return 1;
+  }
+  return errors.length ? 1 : 0;
+}
+
 async function main(argv) {
   const [command, ...args] = argv;
   if (command === undefined) {
@@ -224,7 +709,9 @@ async function main(argv) {
   }
   if (command === 'info') return info(args);
   if (command === 'synth') return synth(args);
-  throw new UsageError(`unknown command "${command}" (commands: info, synth)`);
+  if (command === 'segment') return segment(args);
+  if (command === 'eval') return evaluate(args);
+  throw new UsageError(`unknown command "${command}" (commands: info, synth, segment, eval)`);
 }
 
 try {

@@ -1,5 +1,6 @@
 #include "api/celldrop_api.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -8,8 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "core/contours.h"
 #include "core/decode.h"
+#include "core/export.h"
+#include "core/json.h"
+#include "core/json_writer.h"
+#include "core/label_io.h"
+#include "core/measure.h"
+#include "core/metrics.h"
+#include "core/model_card.h"
+#include "core/pipeline.h"
+#include "core/pipeline_json.h"
 #include "core/png_write.h"
+#include "core/sha256.h"
 #include "core/synth.h"
 
 using namespace celldrop;
@@ -36,12 +48,6 @@ std::string json_string(const std::string& s) {
     }
   }
   return out + "\"";
-}
-
-std::string json_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
 }
 
 // Hands a string to the caller as a cd_free-able heap block.
@@ -138,6 +144,97 @@ bool parse_synth_params(const char* text, SynthParams* p, std::string* error) {
   return true;
 }
 
+// --- handles --------------------------------------------------------------------------------------
+struct ModelHandle {
+  ModelCard card;
+  bool onnx_checked = false;
+};
+
+struct ImageHandle {
+  Image image;
+  std::string sha256;  // of the file's bytes
+};
+
+struct RunHandle {
+  const ModelHandle* model = nullptr;
+  const ImageHandle* image = nullptr;
+  PipelineParams params;
+  PipelineRun run;
+  std::vector<NetworkOutput> outputs;  // the current tile's, filled through cd_run_output
+};
+
+struct ResultHandle {
+  ModelCard card;
+  PipelineParams params;
+  PipelineResult result;  // labels included
+  std::vector<ObjectMeasurements> objects;
+  std::string image_sha256;
+  int image_width = 0, image_height = 0, image_channels = 0;
+  double pixel_size_um = 0.0;  // square pixels only; 0 = unknown
+  bool have_contours = false;
+  std::vector<Contour> contours;  // traced on the first export that needs them
+
+  const std::vector<Contour>& outlines() {
+    if (!have_contours) {
+      contours = trace_contours(result.labels);
+      have_contours = true;
+    }
+    return contours;
+  }
+};
+
+std::string model_summary(const ModelCard& c) {
+  JsonWriter w;
+  w.begin_object();
+  w.key("name").value(c.name);
+  w.key("kind").value(model_kind_name(c.kind));
+  w.key("diameter").value(c.diameter);
+  w.key("input").begin_object();
+  w.key("name").value(c.input.name).key("channels").value(c.input.channels).key("divisor").value(c.input.divisor);
+  w.end_object();
+  w.key("outputs").begin_array();
+  for (const ModelOutput& o : c.outputs)
+    w.begin_object().key("name").value(o.name).key("channels").value(o.channels).key("grid").value(o.grid).end_object();
+  w.end_array();
+  w.key("thresholds").begin_object();
+  if (c.kind == ModelKind::Star)
+    w.key("prob").value(c.star.prob_threshold).key("nms").value(c.star.nms_threshold);
+  else
+    w.key("cellprob").value(c.flow.cellprob_threshold).key("flow").value(c.flow.flow_threshold);
+  w.end_object();
+  w.key("onnx").begin_object();
+  w.key("file").value(c.onnx.file).key("sha256").value(c.onnx.sha256).key("bytes").value(int64_t(c.onnx.bytes));
+  w.end_object();
+  w.end_object();
+  return w.str();
+}
+
+// A JSON array of strings (names) or of integers / nulls (channel counts, null = -1 = unknown).
+bool read_names(const JsonValue* v, const char* key, std::vector<std::string>* out, std::string* error) {
+  if (!v || !v->is_array()) {
+    *error = std::string("session I/O: \"") + key + "\" must be a list of names";
+    return false;
+  }
+  for (const JsonValue& e : v->array) {
+    if (!e.is_string()) {
+      *error = std::string("session I/O: \"") + key + "\" must hold names (strings)";
+      return false;
+    }
+    out->push_back(e.string);
+  }
+  return true;
+}
+
+bool read_counts(const JsonValue* v, const char* key, std::vector<int64_t>* out, std::string* error) {
+  if (!v) return true;
+  if (!v->is_array()) {
+    *error = std::string("session I/O: \"") + key + "\" must be a list of channel counts";
+    return false;
+  }
+  for (const JsonValue& e : v->array) out->push_back(e.is_number() ? int64_t(e.number) : -1);
+  return true;
+}
+
 }  // namespace
 
 extern "C" {
@@ -212,6 +309,294 @@ char* cd_synth(const char* params, uint8_t** image_png, size_t* image_png_size, 
   return give("{\"seed\":\"" + std::to_string(p.seed) + "\",\"width\":" + std::to_string(p.width) +
               ",\"height\":" + std::to_string(p.height) + ",\"bits\":" + std::to_string(p.bits) +
               ",\"count\":" + std::to_string(r.count) + ",\"overlapped\":" + std::to_string(r.overlapped) + "}");
+}
+
+// --- models ---------------------------------------------------------------------------------------
+
+char* cd_model_open(const char* card_json, size_t size, void** model) {
+  if (!model) return give_error("cd_model_open: the out-parameter must not be NULL");
+  *model = nullptr;
+  if (!card_json && size) return give_error("no model card text");
+  auto* m = new ModelHandle;
+  std::string error;
+  if (!parse_model_card(card_json ? card_json : "", size, &m->card, &error)) {
+    delete m;
+    return give_error(error);
+  }
+  *model = m;
+  return give(model_summary(m->card));
+}
+
+char* cd_model_check_onnx(void* model, const uint8_t* bytes, size_t size) {
+  auto* m = static_cast<ModelHandle*>(model);
+  if (!m) return give_error("cd_model_check_onnx: no model");
+  if (!bytes && size) return give_error("no ONNX bytes");
+  std::string error;
+  m->onnx_checked = false;
+  if (!check_model_bytes(m->card, bytes, size, &error)) return give_error(error);
+  m->onnx_checked = true;
+  return give("{\"ok\":true,\"sha256\":" + json_string(m->card.onnx.sha256) + "}");
+}
+
+char* cd_model_check_io(void* model, const char* io_json) {
+  auto* m = static_cast<ModelHandle*>(model);
+  if (!m) return give_error("cd_model_check_io: no model");
+  JsonValue io;
+  std::string error;
+  const std::string text = io_json ? io_json : "";
+  if (!json_parse(text, &io, &error)) return give_error("session I/O: " + error);
+  std::vector<std::string> inputs, outputs;
+  std::vector<int64_t> input_channels, output_channels;
+  if (!read_names(io.find("inputs"), "inputs", &inputs, &error) ||
+      !read_names(io.find("outputs"), "outputs", &outputs, &error) ||
+      !read_counts(io.find("input_channels"), "input_channels", &input_channels, &error) ||
+      !read_counts(io.find("output_channels"), "output_channels", &output_channels, &error))
+    return give_error(error);
+  if (!validate_model_io(m->card, inputs, outputs, &error, input_channels, output_channels))
+    return give_error(error);
+  return give("{\"ok\":true}");
+}
+
+void cd_model_free(void* model) { delete static_cast<ModelHandle*>(model); }
+
+// --- images ---------------------------------------------------------------------------------------
+
+char* cd_image_decode(const uint8_t* bytes, size_t size, int page, double max_megapixels, void** image) {
+  if (!image) return give_error("cd_image_decode: the out-parameter must not be NULL");
+  *image = nullptr;
+  if (!bytes && size) return give_error("no input bytes");
+  ImageInfo info;
+  std::string error;
+  if (!probe_image(bytes, size, &info, &error)) return give_error(error);
+  if (page < 0 || page >= info.pages)
+    return give_error("page " + std::to_string(page) + " does not exist: the file has " + std::to_string(info.pages) +
+                      " page" + (info.pages == 1 ? "" : "s") + " (numbered from 0)");
+  DecodeOptions options;
+  options.page = page;
+  if (max_megapixels > 0.0) options.max_samples = uint64_t(max_megapixels * 1e6) * uint64_t(std::max(1, info.channels));
+  auto* h = new ImageHandle;
+  if (!decode_image(bytes, size, options, &h->image, &error)) {
+    delete h;
+    return give_error(error);
+  }
+  h->sha256 = sha256_hex(bytes, size);
+  const Image& im = h->image;
+  std::string pixel_size = "null";
+  if (im.pixel_size_x_um > 0.0 && im.pixel_size_y_um > 0.0)
+    pixel_size = "[" + json_number(im.pixel_size_x_um) + "," + json_number(im.pixel_size_y_um) + "]";
+  *image = h;
+  return give("{\"format\":" + json_string(info.format) + ",\"width\":" + std::to_string(im.width) +
+              ",\"height\":" + std::to_string(im.height) + ",\"channels\":" + std::to_string(im.channels) +
+              ",\"type\":" + json_string(sample_type_name(im.type)) + ",\"pages\":" + std::to_string(info.pages) +
+              ",\"pixel_size_um\":" + pixel_size + ",\"sha256\":" + json_string(h->sha256) + "}");
+}
+
+void cd_image_free(void* image) { delete static_cast<ImageHandle*>(image); }
+
+// --- runs -----------------------------------------------------------------------------------------
+
+char* cd_run_start(void* model, void* image, const char* params_json, void** run) {
+  if (!run) return give_error("cd_run_start: the out-parameter must not be NULL");
+  *run = nullptr;
+  auto* m = static_cast<ModelHandle*>(model);
+  auto* im = static_cast<ImageHandle*>(image);
+  if (!m || !im) return give_error("cd_run_start: no model or no image");
+  if (!m->onnx_checked)
+    return give_error("the model's ONNX file was not checked against its card (cd_model_check_onnx), so the "
+                      "run record could not vouch for it");
+  auto* r = new RunHandle;
+  r->model = m;
+  r->image = im;
+  std::string error;
+  const std::string text = params_json && *params_json ? params_json : "{}";
+  if (!parse_pipeline_params(text.data(), text.size(), &r->params, &error) ||
+      !r->run.begin(im->image, m->card, r->params, &error)) {
+    delete r;
+    return give_error(error);
+  }
+  *run = r;
+  return give("{\"passes\":" + std::to_string(r->run.passes()) + "}");
+}
+
+char* cd_run_next_tile(void* run) {
+  auto* r = static_cast<RunHandle*>(run);
+  if (!r) return give_error("cd_run_next_tile: no run");
+  const NetworkTile* t = r->run.next_tile();
+  if (!t) return give("{\"done\":true}");
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "{\"done\":false,\"data\":%lu,\"channels\":%d,\"height\":%d,\"width\":%d,\"index\":%d,"
+                "\"count\":%d,\"pass\":%d,\"passes\":%d}",
+                static_cast<unsigned long>(reinterpret_cast<uintptr_t>(t->data)), t->channels, t->height, t->width,
+                t->index, t->count, t->pass, r->run.passes());
+  return give(buf);
+}
+
+float* cd_run_output(void* run, int k, int channels, int height, int width) {
+  auto* r = static_cast<RunHandle*>(run);
+  if (!r || !r->run.next_tile() || k < 0 || k >= int(r->model->card.outputs.size())) return nullptr;
+  if (channels <= 0 || height <= 0 || width <= 0 || int64_t(channels) * height * width > (int64_t(1) << 30))
+    return nullptr;
+  if (r->outputs.size() != r->model->card.outputs.size()) r->outputs.resize(r->model->card.outputs.size());
+  NetworkOutput& o = r->outputs[size_t(k)];
+  o.channels = channels;
+  o.height = height;
+  o.width = width;
+  o.data.assign(size_t(channels) * size_t(height) * size_t(width), 0.0f);
+  return o.data.data();
+}
+
+char* cd_run_submit(void* run) {
+  auto* r = static_cast<RunHandle*>(run);
+  if (!r) return give_error("cd_run_submit: no run");
+  std::string error;
+  const bool ok = r->run.submit(r->outputs, &error);
+  for (NetworkOutput& o : r->outputs) o = NetworkOutput();  // each tile brings its own
+  if (!ok) return give_error(error);
+  return give(std::string("{\"ok\":true,\"done\":") + (r->run.next_tile() ? "false" : "true") + "}");
+}
+
+void cd_run_fail(void* run, const char* message) {
+  auto* r = static_cast<RunHandle*>(run);
+  if (!r) return;
+  if (message) r->run.fail_tile(message);
+  else r->run.cancel();
+}
+
+char* cd_run_finish(void* run, void** result) {
+  if (!result) return give_error("cd_run_finish: the out-parameter must not be NULL");
+  *result = nullptr;
+  auto* r = static_cast<RunHandle*>(run);
+  if (!r) return give_error("cd_run_finish: no run");
+  auto* h = new ResultHandle;
+  std::string error;
+  if (!r->run.finish(&h->result, &error)) {
+    delete h;
+    return give_error(error);
+  }
+  const Image& im = r->image->image;
+  if (!measure_objects(h->result.labels, &im, &h->objects, &error)) {
+    delete h;
+    return give_error(error);
+  }
+  h->card = r->model->card;
+  h->params = r->params;
+  h->image_sha256 = r->image->sha256;
+  h->image_width = im.width;
+  h->image_height = im.height;
+  h->image_channels = im.channels;
+  if (im.pixel_size_x_um > 0 && im.pixel_size_x_um == im.pixel_size_y_um) h->pixel_size_um = im.pixel_size_x_um;
+  *result = h;
+  return give(pipeline_summary_json(h->card, h->result));
+}
+
+void cd_run_free(void* run) { delete static_cast<RunHandle*>(run); }
+
+// --- results ----------------------------------------------------------------------------------------
+
+char* cd_result_export(void* result, const char* format, const char* options_json, uint8_t** bytes, size_t* size) {
+  if (!bytes || !size) return give_error("cd_result_export: the out-parameters must not be NULL");
+  *bytes = nullptr;
+  *size = 0;
+  auto* h = static_cast<ResultHandle*>(result);
+  if (!h) return give_error("cd_result_export: no result");
+  const std::string what = format ? format : "";
+  std::vector<uint8_t> out;
+  std::string text, error;
+  bool ok = true, is_text = false;
+  if (what == "labels_png") {
+    PngWriteOptions o;
+    o.pixel_size_x_um = o.pixel_size_y_um = h->pixel_size_um;
+    ok = write_labels_png(h->result.labels, o, &out, &error);
+  } else if (what == "labels_tiff") {
+    LabelTiffOptions o;
+    o.pixel_size_um = h->pixel_size_um;
+    ok = write_labels_tiff(h->result.labels, o, &out, &error);
+  } else if (what == "csv") {
+    is_text = true;
+    ok = write_csv(measurements_table(h->objects), &text, &error);
+  } else if (what == "geojson") {
+    is_text = true;
+    const MeasurementTable table = measurements_table(h->objects);
+    GeoJsonOptions o;
+    o.measurements = &table;
+    ok = write_geojson(h->outlines(), o, &text, &error);
+  } else if (what == "roi") {
+    ok = write_imagej_roi_zip(h->outlines(), &out, &error);
+  } else if (what == "record" || what == "summary") {
+    is_text = true;
+    if (what == "summary") {
+      text = pipeline_summary_json(h->card, h->result);
+    } else {
+      JsonValue options;
+      const std::string o = options_json && *options_json ? options_json : "{}";
+      if (!json_parse(o, &options, &error) || !options.is_object()) return give_error("record options: " + error);
+      RunRecord rec;
+      if (const JsonValue* v = options.find("image_name"); v && v->is_string()) rec.image_name = v->string;
+      if (const JsonValue* v = options.find("started_at"); v && v->is_string()) rec.started_at = v->string;
+      rec.image_sha256 = h->image_sha256;
+      rec.image_width = h->image_width;
+      rec.image_height = h->image_height;
+      rec.image_channels = h->image_channels;
+      rec.model_name = h->card.name;
+      rec.model_sha256 = h->card.onnx.sha256;
+      rec.parameters = pipeline_record_parameters(h->card, h->params, h->result);
+      rec.timings_s = pipeline_record_timings(h->result);
+      rec.objects = h->result.count;
+      text = write_run_record(rec);
+    }
+  } else {
+    return give_error("unknown export \"" + what + "\" (labels_png, labels_tiff, csv, geojson, roi, record, summary)");
+  }
+  if (!ok) return give_error(error);
+  if (is_text) out.assign(text.begin(), text.end());
+  uint8_t* p = give_bytes(out);
+  if (!p) return give_error("out of memory for the export");
+  *bytes = p;
+  *size = out.size();
+  return give("{\"bytes\":" + std::to_string(out.size()) + "}");
+}
+
+void cd_result_free(void* result) { delete static_cast<ResultHandle*>(result); }
+
+// --- evaluation ---------------------------------------------------------------------------------------
+
+char* cd_eval_pair(const uint8_t* gt, size_t gt_size, const uint8_t* pred, size_t pred_size) {
+  Labels a, b;
+  std::string error;
+  if (!decode_labels(gt, gt_size, &a, &error)) return give_error("ground truth: " + error);
+  if (!decode_labels(pred, pred_size, &b, &error)) return give_error("prediction: " + error);
+  if (a.width != b.width || a.height != b.height)
+    return give_error("the prediction is " + std::to_string(b.width) + " x " + std::to_string(b.height) +
+                      " px but the ground truth " + std::to_string(a.width) + " x " + std::to_string(a.height));
+  JsonWriter w;
+  w.begin_object();
+  auto objects = [](const Labels& l) {
+    std::vector<uint32_t> ids(l.data);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return int(ids.size()) - (ids.empty() || ids[0] != 0 ? 0 : 1);
+  };
+  w.key("gt_objects").value(objects(a));
+  w.key("pred_objects").value(objects(b));
+  std::vector<MatchCounts> counts;
+  w.key("thresholds").begin_array();
+  for (int i = 0; i < 10; ++i) {
+    const double t = 0.5 + 0.05 * i;
+    w.value(t);
+    counts.push_back(match_labels(a, b, t));
+  }
+  w.end_array();
+  w.key("tp").begin_array();
+  for (const MatchCounts& c : counts) w.value(c.tp);
+  w.end_array().key("fp").begin_array();
+  for (const MatchCounts& c : counts) w.value(c.fp);
+  w.end_array().key("fn").begin_array();
+  for (const MatchCounts& c : counts) w.value(c.fn);
+  w.end_array();
+  w.key("dsb").value(dsb_score(a, b));
+  w.end_object();
+  return give(w.str());
 }
 
 }  // extern "C"

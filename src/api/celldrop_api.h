@@ -48,6 +48,78 @@ CD_API char* cd_info(const uint8_t* bytes, size_t size, double max_megapixels);
 CD_API char* cd_synth(const char* params, uint8_t** image_png, size_t* image_png_size, uint8_t** labels_png,
                       size_t* labels_png_size);
 
+// --- segmentation -------------------------------------------------------------------------------
+// Handles (models, images, runs, results) are opaque pointers; each has its own *_free, which
+// accepts NULL. A run borrows its model and image: free the run before either. A result owns
+// everything it needs: the run, model and image may be freed once it exists. Functions that give
+// a handle through an out-parameter set it to NULL on error.
+//
+// A segmentation, as the CLI drives it (ONNX Runtime's session.run is asynchronous, so the core
+// offers tiles and waits for their outputs instead of calling the network itself):
+//   model = cd_model_open(card) ; cd_model_check_onnx(model, bytes) ; cd_model_check_io(model, names)
+//   image = cd_image_decode(file bytes)
+//   run = cd_run_start(model, image, params)
+//   loop: t = cd_run_next_tile(run)   {"done":true} ends the loop
+//         outputs = network(Float32Array view of t.data, [1, t.channels, t.height, t.width])
+//         for each card output k: copy it into cd_run_output(run, k, channels, height, width)
+//         cd_run_submit(run)
+//   result = cd_run_finish(run) ; cd_result_export(result, "labels_png", ...) ...
+// Memory may grow (and move, in WebAssembly) in any call that allocates: re-create typed-array views
+// of the heap after each call.
+
+// Reads and validates a model card (format 1, models/README.md). Returns a summary:
+//   {"name","kind","diameter","input":{"name","channels","divisor"},"outputs":[{"name","channels","grid"}],
+//    "thresholds":{...},"onnx":{"file","sha256","bytes"}}
+CD_API char* cd_model_open(const char* card_json, size_t size, void** model);
+// Checks the ONNX file's bytes against the card's size and SHA-256: {"ok":true,"sha256":"..."}. A run
+// can start only after this succeeded, so the run record's model fingerprint is the file that ran.
+CD_API char* cd_model_check_onnx(void* model, const uint8_t* bytes, size_t size);
+// Checks the inference session's input and output names (and, where known, channel counts: -1 or
+// null = unknown) against the card: io_json is
+//   {"inputs":["image"],"outputs":["prob","dist"],"input_channels":[1],"output_channels":[1,32]}
+CD_API char* cd_model_check_io(void* model, const char* io_json);
+CD_API void cd_model_free(void* model);
+
+// Decodes page `page` of an image file (max_megapixels <= 0: the core's default budget). Returns
+//   {"format","width","height","channels","type","pages","pixel_size_um","sha256"}  (of the file's bytes)
+CD_API char* cd_image_decode(const uint8_t* bytes, size_t size, int page, double max_megapixels, void** image);
+CD_API void cd_image_free(void* image);
+
+// Starts a run: params_json as parse_pipeline_params reads it (src/core/pipeline_json.h; NULL or
+// "{}" = the card's defaults and an automatic diameter). Returns {"passes":1|2}.
+CD_API char* cd_run_start(void* model, void* image, const char* params_json, void** run);
+// The tile waiting for the network:
+//   {"done":false,"data":<float* address>,"channels","height","width","index","count","pass","passes"}
+// or {"done":true} when the run has every output it needs. The tile's floats (NCHW, N = 1) stay
+// valid until cd_run_submit / cd_run_cancel / cd_run_free.
+CD_API char* cd_run_next_tile(void* run);
+// A buffer of channels x height x width floats for the current tile's output k (the card's order),
+// to copy the network's output into; NULL when k is out of range or the run has no tile waiting.
+CD_API float* cd_run_output(void* run, int k, int channels, int height, int width);
+// Hands the outputs in: {"ok":true,"done":false|true} or the error (wrong shapes, cancelled).
+CD_API char* cd_run_submit(void* run);
+// Stops the run: the network failed (message says how; the run's error names the tile), or the
+// user cancelled (message NULL: the error is "cancelled").
+CD_API void cd_run_fail(void* run, const char* message);
+// The run's result and its summary (pipeline_summary_json) once every tile is in; else the error.
+CD_API char* cd_run_finish(void* run, void** result);
+CD_API void cd_run_free(void* run);
+
+// Writes one export of a result into *bytes (a cd_free-able block) and returns {"bytes":N} or the
+// error. format: "labels_png" (16-bit; refused above 65535 objects: use "labels_tiff"),
+// "labels_tiff" (16 or 32-bit), "csv" (measurements), "geojson" (QuPath), "roi" (ImageJ ROI zip),
+// "record" (JSON run record), "summary" (the run summary JSON). options_json may be NULL; "record"
+// reads {"image_name": "...", "started_at": "ISO 8601"} from it.
+CD_API char* cd_result_export(void* result, const char* format, const char* options_json, uint8_t** bytes,
+                              size_t* size);
+CD_API void cd_result_free(void* result);
+
+// --- evaluation ------------------------------------------------------------------------------------
+// Compares a predicted label image with the ground truth (both files: 16-bit PNG, 8/16/32-bit TIFF,
+// one channel, same size) by one-to-one matching at IoU > t (src/core/metrics.h):
+//   {"gt_objects","pred_objects","thresholds":[0.5,...,0.95],"tp":[...],"fp":[...],"fn":[...],"dsb":x}
+CD_API char* cd_eval_pair(const uint8_t* gt, size_t gt_size, const uint8_t* pred, size_t pred_size);
+
 #ifdef __cplusplus
 }
 #endif
