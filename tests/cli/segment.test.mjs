@@ -1,0 +1,352 @@
+// `celldrop segment` and `celldrop eval` end to end, with a model made at test time: the training
+// recipe (models/train) runs two steps on synthetic nuclei and exports an ONNX file and its card, so
+// no shared data and no committed weights are needed. The model is barely trained, so the tests
+// check the plumbing (files, formats, fingerprints, errors, backends agreeing), not accuracy.
+// Run: node --test tests/cli/   (after scripts/build.sh native wasm: the recipe needs
+// libcelldrop_train.so, the CLI the WebAssembly module)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = path.join(ROOT, 'cli', 'celldrop.mjs');
+const BUILD = process.env.CELLDROP_BUILD ? path.resolve(process.env.CELLDROP_BUILD) : path.join(ROOT, 'build');
+const PYTHON = '/usr/bin/python3';  // Debian's, with torch, numpy and PIL (scripts/setup.sh)
+
+let tmp, card, cardPath, onnxPath, images;
+
+function celldrop(...args) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CELLDROP_BUILD: BUILD } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.split('\n').filter(Boolean) };
+}
+const json = (line) => JSON.parse(line);
+const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function synth(dir, seed, size = ['160', '128']) {
+  const r = celldrop('synth', '--seed', String(seed), '--out', dir, '--width', size[0], '--height', size[1], '--bits', '8',
+    '--diameter', '14');
+  assert.equal(r.code, 0, r.stderr);
+  return json(r.lines[0]);
+}
+
+before(() => {
+  for (const f of [path.join(BUILD, 'wasm', 'celldrop-node.wasm'), path.join(BUILD, 'native', 'libcelldrop_train.so')]) {
+    assert.ok(fs.existsSync(f), `${f} is missing: run "bash scripts/build.sh native wasm" first`);
+  }
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-segment-'));
+  // A training set of four synthetic images, then two steps of the star recipe.
+  const data = path.join(tmp, 'data');
+  fs.mkdirSync(path.join(data, 'images'), { recursive: true });
+  fs.mkdirSync(path.join(data, 'labels'), { recursive: true });
+  const rows = ['id,width,height,channels,modality,nuclei,split'];
+  for (const seed of [1, 2, 3, 4]) {
+    const s = synth(data, seed, ['96', '80']);
+    fs.renameSync(s.image, path.join(data, 'images', `synth-${seed}.png`));
+    fs.renameSync(s.labels, path.join(data, 'labels', `synth-${seed}.png`));
+    rows.push(`synth-${seed},96,80,1,fluorescence,${s.count},${seed < 4 ? 'train' : 'val'}`);
+  }
+  fs.writeFileSync(path.join(data, 'manifest.csv'), rows.join('\n') + '\n');
+  const models = path.join(tmp, 'models');
+  const train = spawnSync(PYTHON, [path.join(ROOT, 'models/train/train.py'), '--data', data, '--kind', 'star',
+    '--name', 'test-star', '--out', models, '--work', path.join(tmp, 'work'), '--steps', '2', '--batch', '2',
+    '--crop', '64', '--diameter', '14', '--val-every', '1000', '--threads', '1'],
+  { encoding: 'utf8', env: { ...process.env, CELLDROP_BUILD: BUILD } });
+  assert.equal(train.status, 0, `training recipe failed: ${train.stderr}`);
+  cardPath = path.join(models, 'test-star.json');
+  card = JSON.parse(fs.readFileSync(cardPath, 'utf8'));
+  onnxPath = path.join(models, card.onnx.file);
+
+  // The images to segment.
+  images = path.join(tmp, 'images');
+  for (const seed of [11, 12]) {
+    const s = synth(images, seed);
+    fs.rmSync(s.labels);
+  }
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+// A low probability threshold makes even a barely trained network propose objects.
+const LOW = ['--prob-thresh', '0.05'];
+
+test('segment writes 16-bit labels and every export, and each parses', () => {
+  const out = path.join(tmp, 'all');
+  const image = path.join(images, 'synth-11.png');
+  const r = celldrop('segment', image, '--out', out, '--model', cardPath, '--diameter', '14', ...LOW, '--export', 'all');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.lines.length, 1);
+  const line = json(r.lines[0]);
+  assert.equal(line.file, image);
+  assert.equal(line.error, undefined);
+  assert.ok(line.objects > 0, `no objects: ${r.stdout}`);
+  assert.equal(line.diameter, 14);
+  assert.equal(line.diameter_estimated, false);
+  assert.equal(line.scale, 1);
+  const stem = path.join(out, 'synth-11');
+  assert.deepEqual(line.written.sort(), ['.csv', '.geojson', '.json', '.png', '.roi.zip', '.tif'].map((e) => stem + e).sort());
+
+  // The label PNG and TIFF, read back by the CLI's own decoder.
+  const info = celldrop('info', `${stem}.png`, `${stem}.tif`);
+  assert.equal(info.code, 0, info.stdout);
+  for (const l of info.lines.map(json)) {
+    assert.deepEqual([l.width, l.height, l.channels, l.type], [160, 128, 1, 'uint16'], JSON.stringify(l));
+  }
+  // Labels 1..N, each present: gt vs itself scores 1 with N objects.
+  const self = path.join(tmp, 'self');
+  fs.mkdirSync(self);
+  fs.copyFileSync(`${stem}.png`, path.join(self, 'synth-11.png'));
+  const e = celldrop('eval', '--gt', self, '--pred', self, '--json');
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(json(e.lines[0]).tp50, line.objects);
+
+  // CSV: a header and one row per object, labels 1..N.
+  const rows = fs.readFileSync(`${stem}.csv`, 'utf8').split('\r\n').filter(Boolean);
+  assert.equal(rows[0].split(',')[0], 'label');
+  assert.equal(rows.length - 1, line.objects);
+  assert.deepEqual(rows.slice(1).map((row) => Number(row.split(',')[0])), Array.from({ length: line.objects }, (_, i) => i + 1));
+  // GeoJSON: one detection per object.
+  const geo = JSON.parse(fs.readFileSync(`${stem}.geojson`, 'utf8'));
+  assert.equal(geo.type, 'FeatureCollection');
+  assert.equal(geo.features.length, line.objects);
+  assert.equal(geo.features[0].properties.objectType, 'detection');
+  // ROI zip: one entry per object (the end-of-central-directory record's entry count).
+  const zip = fs.readFileSync(`${stem}.roi.zip`);
+  assert.equal(zip.readUInt32LE(zip.length - 22), 0x06054b50);
+  assert.equal(zip.readUInt16LE(zip.length - 22 + 10), line.objects);
+  // Run record: the model's and the image's fingerprints, the parameters as used, timings.
+  const record = JSON.parse(fs.readFileSync(`${stem}.json`, 'utf8'));
+  assert.equal(record.model.name, 'test-star');
+  assert.equal(record.model.sha256, card.onnx.sha256);
+  assert.equal(record.model.sha256, sha256(onnxPath));
+  assert.equal(record.image.sha256, sha256(image));
+  assert.equal(record.image.name, 'synth-11.png');
+  assert.equal(record.image.width, 160);
+  assert.equal(record.objects, line.objects);
+  assert.equal(record.parameters.prob_thresh, 0.05);
+  assert.equal(record.parameters.nms_thresh, card.thresholds.nms);
+  assert.equal(record.parameters.diameter, 14);
+  assert.equal(record.parameters.diameter_requested, 14);
+  assert.ok(record.timings_s.total > 0);
+  assert.match(record.started_at, /^\d{4}-\d\d-\d\dT/);
+});
+
+// A hand-made network with decisive outputs: prob = sigmoid(8 x (5x5 Gaussian blur of the image) - 4)
+// on grid 2, every ray 5 px. (A barely trained network is no use here: its outputs are so flat that
+// a change in the 7th digit reorders the NMS, as a 1e-7 relative perturbation of onnxruntime-node's
+// own outputs shows.) It is also a user's own ONNX + card, written by hand.
+const HAND_MADE = `
+import hashlib, json, sys
+import numpy as np
+import onnx
+from onnx import helper, TensorProto, numpy_helper
+out = sys.argv[1]
+g = np.exp(-((np.arange(5) - 2.0) ** 2) / 2.0)
+k = np.outer(g, g)
+k = (8.0 * k / k.sum()).astype(np.float32).reshape(1, 1, 5, 5)
+inits = [numpy_helper.from_array(k, 'wp'), numpy_helper.from_array(np.array([-4.0], np.float32), 'bp'),
+         numpy_helper.from_array(np.zeros((32, 1, 1, 1), np.float32), 'wd'),
+         numpy_helper.from_array(np.full(32, 5.0, np.float32), 'bd')]
+nodes = [helper.make_node('Conv', ['image', 'wp', 'bp'], ['logit'], kernel_shape=[5, 5], strides=[2, 2], pads=[2, 2, 2, 2]),
+         helper.make_node('Sigmoid', ['logit'], ['prob']),
+         helper.make_node('Conv', ['image', 'wd', 'bd'], ['dist'], kernel_shape=[1, 1], strides=[2, 2])]
+graph = helper.make_graph(nodes, 'blur-star',
+    [helper.make_tensor_value_info('image', TensorProto.FLOAT, [1, 1, 'H', 'W'])],
+    [helper.make_tensor_value_info('prob', TensorProto.FLOAT, [1, 1, 'h', 'w']),
+     helper.make_tensor_value_info('dist', TensorProto.FLOAT, [1, 32, 'h', 'w'])], inits)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+model.ir_version = 7
+onnx.checker.check_model(model)
+data = model.SerializeToString()
+open(out + '.onnx', 'wb').write(data)
+card = {'name': 'blur-star', 'kind': 'star', 'format': 1,
+        'input': {'name': 'image', 'channels': 1, 'layout': 'NCHW', 'dtype': 'float32', 'divisor': 8},
+        'normalization': {'percentile_low': 1.0, 'percentile_high': 99.8}, 'diameter': 14.0,
+        'outputs': [{'name': 'prob', 'channels': 1, 'grid': 2}, {'name': 'dist', 'channels': 32, 'grid': 2}],
+        'thresholds': {'prob': 0.5, 'nms': 0.4}, 'star': {'n_rays': 32, 'grid': 2},
+        'onnx': {'file': out.split('/')[-1] + '.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
+                 'bytes': len(data), 'opset': 13, 'weights': 'float32'}}
+json.dump(card, open(out + '.json', 'w'), indent=1)
+`;
+
+test('native and wasm backends give identical labels (several tiles, automatic diameter)', () => {
+  const base = path.join(tmp, 'hand', 'blur-star');
+  fs.mkdirSync(path.dirname(base));
+  const py = spawnSync(PYTHON, ['-c', HAND_MADE, base], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const image = path.join(images, 'synth-12.png');
+  const native = path.join(tmp, 'native'), wasm = path.join(tmp, 'wasm');
+  const args = [image, '--model', `${base}.json`, '--tile', '64', '--overlap', '16'];
+  const a = celldrop('segment', ...args, '--out', native, '--backend', 'native');
+  const b = celldrop('segment', ...args, '--out', wasm, '--backend', 'wasm', '--threads', '1');
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  const [la, lb] = [json(a.lines[0]), json(b.lines[0])];
+  assert.ok(la.objects > 10, a.stdout);
+  assert.ok(la.tiles > 4, a.stdout);
+  assert.equal(la.diameter_estimated, true);
+  assert.deepEqual([lb.objects, lb.tiles, lb.diameter, lb.scale], [la.objects, la.tiles, la.diameter, la.scale]);
+  assert.ok(fs.readFileSync(path.join(native, 'synth-12.png')).equals(fs.readFileSync(path.join(wasm, 'synth-12.png'))),
+    'the label PNGs differ');
+  const e = celldrop('eval', '--gt', native, '--pred', wasm, '--json');
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(json(e.lines[0]).dsb, 1);
+});
+
+test('a folder: images found and sorted, a corrupt file reported and skipped, exit code 1', () => {
+  const dir = path.join(tmp, 'batch');
+  fs.mkdirSync(dir);
+  for (const name of ['synth-11.png', 'synth-12.png']) fs.copyFileSync(path.join(images, name), path.join(dir, name));
+  const bytes = fs.readFileSync(path.join(images, 'synth-11.png'));
+  fs.writeFileSync(path.join(dir, 'broken.png'), bytes.subarray(0, bytes.length >> 1));
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'not an image, and not named like one');
+  const out = path.join(tmp, 'batch-out');
+  const r = celldrop('segment', dir, '--out', out, '--model', cardPath, '--diameter', '14', ...LOW, '--export', 'csv');
+  assert.equal(r.code, 1);
+  const lines = r.lines.map(json);
+  assert.deepEqual(lines.map((l) => path.basename(l.file)), ['broken.png', 'synth-11.png', 'synth-12.png']);
+  assert.match(lines[0].error, /truncated|damaged|corrupt/i);
+  for (const l of lines.slice(1)) assert.equal(l.error, undefined, l.error);
+  assert.deepEqual(fs.readdirSync(out).sort(), ['synth-11.csv', 'synth-11.png', 'synth-12.csv', 'synth-12.png']);
+  assert.match(r.stderr, /1 of 3 images failed/);
+});
+
+test('model errors are clear: missing, unknown name, bad card, sha256 mismatch, session I/O mismatch', () => {
+  const image = path.join(images, 'synth-11.png');
+  const out = path.join(tmp, 'errors');
+  const run = (model) => celldrop('segment', image, '--out', out, '--model', model);
+  const copy = (name, edit, onnxEdit) => {
+    const dir = path.join(tmp, `model-${name}`);
+    fs.mkdirSync(dir);
+    const c = JSON.parse(JSON.stringify(card));
+    edit?.(c);
+    fs.writeFileSync(path.join(dir, 'm.json'), JSON.stringify(c));
+    const bytes = Buffer.from(fs.readFileSync(onnxPath));
+    onnxEdit?.(bytes);
+    fs.writeFileSync(path.join(dir, card.onnx.file), bytes);
+    return path.join(dir, 'm.json');
+  };
+  const cases = [
+    [path.join(tmp, 'nowhere', 'm.json'), /model card not found: .*nowhere/],
+    ['no-such-model', /no model named "no-such-model"/],
+    [copy('kind', (c) => { c.kind = 'blob'; }), /model card: kind/],
+    [copy('typo', (c) => { c.normalization.percentile_hi = 99; }), /model card: .*percentile_hi/],
+    [copy('sha', null, (b) => { b[b.length >> 1] ^= 0xff; }), /SHA-256 is [0-9a-f]{64} but its model card \(onnx\.sha256\) says/],
+    [copy('io', (c) => { c.input.name = 'pixels'; }), /pixels/],
+    [copy('missing', (c) => { c.onnx.file = 'elsewhere.onnx'; }), /elsewhere\.onnx is missing/],
+  ];
+  for (const [model, message] of cases) {
+    const r = run(model);
+    assert.equal(r.code, 1, `${model}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, '');
+  }
+  // An .onnx path finds its card beside it.
+  const byOnnx = celldrop('segment', image, '--out', out, '--model', onnxPath, '--diameter', '14', ...LOW);
+  assert.equal(byOnnx.code, 0, byOnnx.stderr);
+});
+
+test('--diameter auto estimates by a first pass; a given diameter rescales once', () => {
+  const image = path.join(images, 'synth-11.png');
+  const auto = celldrop('segment', image, '--out', path.join(tmp, 'auto'), '--model', cardPath, ...LOW, '--export', 'record');
+  assert.equal(auto.code, 0, auto.stderr);
+  const a = json(auto.lines[0]);
+  const recA = JSON.parse(fs.readFileSync(path.join(tmp, 'auto', 'synth-11.json'), 'utf8'));
+  assert.equal(recA.parameters.diameter_requested, 'auto');
+  if (a.diameter_estimated) {
+    assert.ok(a.diameter > 0);
+    assert.equal(recA.parameters.diameter_estimated, true);
+    // The scale the estimate asks for, limited to 1/8..8, or 1 when within 5% (the summary rounds).
+    const wanted = Math.min(8, Math.max(1 / 8, card.diameter / a.diameter));
+    const expected = Math.abs(wanted - 1) <= 0.05 ? 1 : wanted;
+    assert.ok(Math.abs(a.scale - expected) <= 0.01 * expected, JSON.stringify(a));
+    assert.equal(recA.parameters.passes, expected === 1 ? 1 : 2);
+  } else {
+    assert.match(a.note, /could not be estimated/);
+  }
+  const given = celldrop('segment', image, '--out', path.join(tmp, 'given'), '--model', cardPath, ...LOW, '--diameter', '28',
+    '--export', 'record');
+  assert.equal(given.code, 0, given.stderr);
+  const g = json(given.lines[0]);
+  assert.equal(g.diameter, 28);
+  assert.equal(g.diameter_estimated, false);
+  assert.equal(g.scale, 0.5);  // the card's 14 px / 28 px
+  const recG = JSON.parse(fs.readFileSync(path.join(tmp, 'given', 'synth-11.json'), 'utf8'));
+  assert.equal(recG.parameters.passes, 1);
+  assert.equal(recG.parameters.network_width, 80);
+});
+
+test('segment usage errors', () => {
+  const image = path.join(images, 'synth-11.png');
+  const cases = [
+    [['segment', image], /--out DIR is required/],
+    [['segment', '--out', tmp], /at least one FILE or DIR/],
+    [['segment', image, '--out', tmp, '--backend', 'gpu'], /--backend must be native or wasm/],
+    [['segment', image, '--out', tmp, '--export', 'pdf'], /--export knows labels, tiff/],
+    [['segment', image, '--out', tmp, '--diameter', '-3'], /--diameter must be "auto" or a diameter/],
+    [['eval', '--gt', tmp], /--gt DIR and --pred DIR are required/],
+    [['eval', '--gt', tmp, '--pred', tmp, '--json=yes'], /--json takes no value/],
+  ];
+  for (const [args, message] of cases) {
+    const r = celldrop(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  // Parameters the core refuses come back with the core's words.
+  const r = celldrop('segment', image, '--out', path.join(tmp, 'refused'), '--model', cardPath, '--prob-thresh', '3');
+  assert.equal(r.code, 1);
+  assert.match(json(r.lines[0]).error, /prob_thresh must be a probability/);
+});
+
+test('eval: ground truth against itself scores 1, an empty prediction 0, unpaired files reported', () => {
+  const gt = path.join(tmp, 'eval-gt'), empty = path.join(tmp, 'eval-empty');
+  for (const seed of [21, 22]) {
+    const s = synth(gt, seed);  // the size of the segmented image below
+    fs.rmSync(s.image);
+    fs.renameSync(s.labels, path.join(gt, `img-${seed}.png`));
+  }
+  // An empty prediction: the labels of an image segmented with a threshold nothing passes.
+  const none = celldrop('segment', path.join(images, 'synth-11.png'), '--out', path.join(tmp, 'none'), '--model', cardPath,
+    '--diameter', '14', '--prob-thresh', '1');
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(json(none.lines[0]).objects, 0);
+  fs.mkdirSync(empty);
+  for (const name of ['img-21.png', 'img-22.png']) fs.copyFileSync(path.join(tmp, 'none', 'synth-11.png'), path.join(empty, name));
+
+  const self = celldrop('eval', '--gt', gt, '--pred', gt, '--json');
+  assert.equal(self.code, 0, self.stderr);
+  const s = json(self.lines[0]);
+  assert.deepEqual([s.images, s.ap50, s.ap75, s.f1_50, s.dsb], [2, 1, 1, 1, 1]);
+  assert.ok(s.tp50 > 10);
+
+  const zero = celldrop('eval', '--gt', gt, '--pred', empty, '--json');
+  assert.equal(zero.code, 0, zero.stderr);
+  const z = json(zero.lines[0]);
+  assert.deepEqual([z.ap50, z.ap75, z.f1_50, z.dsb, z.tp50, z.fp50, z.fn50], [0, 0, 0, 0, 0, 0, s.tp50]);
+
+  // Text output, and a ground truth without a prediction.
+  fs.rmSync(path.join(empty, 'img-22.png'));
+  fs.copyFileSync(path.join(gt, 'img-21.png'), path.join(empty, 'extra.png'));
+  const partial = celldrop('eval', '--gt', gt, '--pred', empty);
+  assert.equal(partial.code, 0, partial.stderr);
+  assert.match(partial.stdout, /images 1 {2}AP@0\.5 0\.0000 {2}AP@0\.75 0\.0000 {2}F1@0\.5 0\.0000 {2}DSB 0\.0000/);
+  assert.match(partial.stderr, /no prediction for .*img-22\.png/);
+  assert.match(partial.stderr, /no ground truth for .*extra\.png/);
+  const nothing = celldrop('eval', '--gt', gt, '--pred', path.join(tmp, 'images'));
+  assert.equal(nothing.code, 1);
+  assert.match(nothing.stderr, /no pair of files/);
+});
+
+test('the shipped model, when there is one, segments a synthetic image', (t) => {
+  const shipped = path.join(ROOT, 'models', 'nuclei-star.json');
+  if (!fs.existsSync(shipped)) {
+    t.skip('models/nuclei-star.json is not committed yet');
+    return;
+  }
+  const r = celldrop('segment', path.join(images, 'synth-11.png'), '--out', path.join(tmp, 'shipped'), '--model', 'nuclei-star');
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(json(r.lines[0]).objects > 0, r.stdout);
+});
