@@ -35,7 +35,10 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
   if (!root.is_object()) return fail(error, "expected a JSON object, not " + describe(root));
   PipelineParams p = *params;
   bool channel_given = false;
-  for (const auto& [key, v] : root.object) {
+  for (const auto& member : root.object) {
+    // Named references, not structured bindings: C++17 lambdas cannot capture those (clang refuses).
+    const std::string& key = member.first;
+    const JsonValue& v = member.second;
     auto number_in = [&](double lo, double hi, const char* what, double* out) {
       if (!v.is_number() || v.number < lo || v.number > hi)
         return fail(error, key + " must be " + what + ", not " + describe(v));
