@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Assembles CellDrop's static site, ready for any static host or scripts/serve.mjs:
 #   $CELLDROP_BUILD/site/            site/* (landing page, lessons)
-#   $CELLDROP_BUILD/site/app/        web/* + celldrop-app.js/.wasm from $CELLDROP_BUILD/wasm
-#   $CELLDROP_BUILD/site/models/     models/*.onnx + models/*.json, when there are any
+#   $CELLDROP_BUILD/site/app/        web/* + celldrop-app.js/.wasm and celldrop-worker.js/.wasm (the
+#                                    segmentation worker's core) from $CELLDROP_BUILD/wasm
+#   $CELLDROP_BUILD/site/app/ort/    ONNX Runtime Web's WebAssembly build, served from the same origin
+#   $CELLDROP_BUILD/site/models/     models/*.onnx + models/*.json, and index.json listing the cards
 #   $CELLDROP_BUILD/site/lessons/instance-masks/media/   lesson figures, drawn now from the CLI's sample
 # The site is built in a scratch folder and swapped in at the end, so a failed run never leaves a
 # half-assembled site behind for the server.
@@ -12,7 +14,7 @@ BUILD=${CELLDROP_BUILD:-$ROOT/build}
 OUT=$BUILD/site
 WASM=$BUILD/wasm
 
-for f in celldrop-app.js celldrop-app.wasm; do
+for f in celldrop-app.js celldrop-app.wasm celldrop-worker.js celldrop-worker.wasm; do
   [ -f "$WASM/$f" ] || { echo "assemble-site: $WASM/$f is missing: run scripts/build.sh wasm first" >&2; exit 1; }
 done
 
@@ -23,7 +25,15 @@ trap 'rm -rf "$STAGE"' EXIT
 cp -R "$ROOT/site/." "$STAGE/"
 mkdir -p "$STAGE/app"
 cp -R "$ROOT/web/." "$STAGE/app/"
-cp "$WASM/celldrop-app.js" "$WASM/celldrop-app.wasm" "$STAGE/app/"
+cp "$WASM/celldrop-app.js" "$WASM/celldrop-app.wasm" "$WASM/celldrop-worker.js" "$WASM/celldrop-worker.wasm" "$STAGE/app/"
+
+# ONNX Runtime Web, WebAssembly kernels only (SIMD + threads; one build serves both thread counts).
+ORT=$ROOT/node_modules/onnxruntime-web/dist
+for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do
+  [ -f "$ORT/$f" ] || { echo "assemble-site: $ORT/$f is missing: run npm install (or scripts/setup.sh)" >&2; exit 1; }
+done
+mkdir -p "$STAGE/app/ort"
+cp "$ORT/ort.wasm.min.mjs" "$ORT/ort-wasm-simd-threaded.mjs" "$ORT/ort-wasm-simd-threaded.wasm" "$STAGE/app/ort/"
 
 shopt -s nullglob
 models=("$ROOT"/models/*.onnx "$ROOT"/models/*.json)
@@ -31,6 +41,10 @@ if [ ${#models[@]} -gt 0 ]; then
   mkdir -p "$STAGE/models"
   cp "${models[@]}" "$STAGE/models/"
 fi
+# The page's model picker reads this list (always written: an empty list says "no models yet").
+mkdir -p "$STAGE/models"
+/usr/bin/python3 "$ROOT/scripts/model-index.py" "$STAGE/models"
+
 
 # Lesson figures: the same synthetic nuclei the app shows, with their exact ground truth, drawn by
 # the CLI (the core through Node) and coloured for teaching by a small Pillow script.

@@ -1,6 +1,8 @@
 // CellDrop page loader: checks what the page needs (WebAssembly, WebGL2), starts the Dear ImGui
 // module on the canvas, and turns every failure into a message a person can act on.
 // An ES module with no inline code anywhere, so the page's Content-Security-Policy can forbid it.
+// Segmentation runs in a worker; segment.js carries messages between it and the module.
+import { createSegmenter } from './segment.js';
 
 const canvas = document.getElementById('canvas');
 const message = document.getElementById('message');
@@ -45,6 +47,7 @@ async function start() {
   try {
     await createCellDropApp({
       canvas,
+      segmenter: createSegmenter(),
       print: (text) => console.log(text),
       printErr: (text) => console.warn(text),
     });

@@ -1,5 +1,7 @@
 // CellDrop's page: a Dear ImGui window over WebGL2 that shows an image in a pan/zoom viewer with
-// contrast controls. At start-up it shows the embedded sample: synthetic nuclei made by the core.
+// contrast controls, and segments it with a model in a worker (segmentation.h), drawing the masks'
+// outlines over it. At start-up it shows the embedded sample: synthetic nuclei made by the core,
+// segmented once with the default model when the site has one.
 //
 // One file for the loop and the UI; the viewer math (viewer.h), the display mapping (display.h),
 // the GL texture (texture.h) and the browser events (platform.h) live beside it.
@@ -15,9 +17,12 @@
 #include <vector>
 
 #include "app/display.h"
+#include "app/overlay.h"
 #include "app/platform.h"
+#include "app/segmentation.h"
 #include "app/texture.h"
 #include "app/viewer.h"
+#include "core/png_write.h"
 #include "core/synth.h"
 #include "imgui.h"
 #include "imgui_impl_opengl3.h"
@@ -30,10 +35,12 @@ constexpr float kPanelWidth = 300.0f;
 constexpr float kFontSize = 15.0f;
 constexpr double kFitMargin = 16.0;
 constexpr uint64_t kSampleSeed = 1;
+constexpr const char* kDefaultModel = "nuclei-star";  // segments the sample at start when present
+constexpr uint32_t kOutlineRgb = 0xFFD21E;           // yellow: reads on grey and on black
 constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
 
 // DOM keyCodes, which platform.cpp uses as ImGui key indices.
-enum : int { kKeyF = 'F', kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
+enum : int { kKeyF = 'F', kKeyR = 'R', kKeyO = 'O', kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
              kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173 };
 
 struct Hover {
@@ -51,6 +58,8 @@ struct App {
   std::string image_title;
   std::string image_note;  // one line of provenance under the title
   cd::Image image;
+  std::vector<uint8_t> image_file;  // the image as a file, what the worker decodes
+  std::string image_file_name;
   int ground_truth_count = 0;
   double make_ms = 0.0;  // time to synthesize the sample
 
@@ -68,6 +77,22 @@ struct App {
   bool fitted = true;  // re-fit on resize until the user pans or zooms
   bool view_valid = false;
   Hover hover;
+
+  // Segmentation: the chosen model and parameters, and the overlay of the last result.
+  int model = -1;  // index into segmentation().models
+  bool diameter_auto = true;
+  double diameter = 20.0;
+  std::vector<double> thresholds;  // the chosen model's, in its card's order (doubles: a run with the
+                                   // card's values must match the CLI's bit for bit)
+  bool auto_run_done = false;     // the sample's one automatic run has been started
+  bool show_outlines = true;
+  float overlay_opacity = 0.9f;
+  cd::GrayTexture overlay;
+  std::vector<uint8_t> overlay_rgba;
+  // Screen rectangles of the Segment panel's controls, published for the browser tests to click.
+  ImVec4 run_rect, cancel_rect, auto_diameter_rect, diameter_rect;
+  std::vector<ImVec4> model_rects;
+  uint32_t hover_object = 0;
 
   std::string error;  // shown over the viewer and published to the page
   int frames = 0;
@@ -110,6 +135,38 @@ EM_JS(void, js_fatal, (const char* message), {
   window.dispatchEvent(new CustomEvent('celldrop-fatal', {detail : UTF8ToString(message)}));
 });
 
+EM_JS(void, js_publish_segmentation,
+      (int models_known, const char* models_csv, const char* model, int running, const char* stage, int tile,
+       int tiles, int pass, int passes, double elapsed_s, const char* backend, int has_result, int objects,
+       int runs, double inference_s, double total_s, int threads, const char* error, int cancelled,
+       int show_outlines, double opacity, int hover_id, int hover_area, const float* rects, int n_rects),
+      {
+        const r = (i) => ({x0 : HEAPF32[(rects >> 2) + 4 * i], y0 : HEAPF32[(rects >> 2) + 4 * i + 1],
+                           x1 : HEAPF32[(rects >> 2) + 4 * i + 2], y1 : HEAPF32[(rects >> 2) + 4 * i + 3]});
+        const modelRects = [];
+        for (let i = 4; i < n_rects; i++) modelRects.push(r(i));
+        const models = UTF8ToString(models_csv);
+        window.celldropShell.segmentation = {
+          modelsKnown : !!models_known,
+          models : models ? models.split('\n') : [],
+          model : UTF8ToString(model) || null,
+          running : !!running,
+          progress : {stage : UTF8ToString(stage), tile : tile, tiles : tiles, pass : pass, passes : passes,
+                      elapsed : elapsed_s},
+          backend : UTF8ToString(backend) || null,
+          hasResult : !!has_result,
+          count : has_result ? objects : null,
+          runs : runs,
+          timings : has_result ? {inference : inference_s, total : total_s} : null,
+          threads : threads,
+          error : UTF8ToString(error) || null,
+          cancelled : !!cancelled,
+          outlines : {visible : !!show_outlines, opacity : opacity},
+          hoverObject : hover_id ? {id : hover_id, area : hover_area} : null,
+          ui : {run : r(0), cancel : r(1), autoDiameter : r(2), diameter : r(3), models : modelRects},
+        };
+      });
+
 static void publish_state() {
   const App& a = g_app;
   const cd::Platform& p = a.platform;
@@ -120,6 +177,17 @@ static void publish_state() {
                    a.viewport.min.y, a.viewport.max.x, a.viewport.max.y, p.device_pixel_ratio, p.css_width,
                    p.css_height, p.pixel_width, p.pixel_height, a.contrast.low, a.contrast.high, a.stats.min,
                    a.stats.max, a.hover.inside, a.hover.x, a.hover.y, a.hover.value, a.error.c_str());
+  const cd::Segmentation& s = cd::segmentation();
+  std::string names;
+  for (const cd::ModelChoice& m : s.models) names += (names.empty() ? "" : "\n") + m.name;
+  std::vector<ImVec4> rects = {a.run_rect, a.cancel_rect, a.auto_diameter_rect, a.diameter_rect};
+  rects.insert(rects.end(), a.model_rects.begin(), a.model_rects.end());
+  const char* model = a.model >= 0 && a.model < int(s.models.size()) ? s.models[size_t(a.model)].name.c_str() : "";
+  uint32_t area = a.hover_object < s.areas.size() ? s.areas[a.hover_object] : 0;
+  js_publish_segmentation(s.models_known, names.c_str(), model, s.running, s.stage.c_str(), s.tile, s.tiles, s.pass,
+                          s.passes, s.elapsed_s, s.backend.c_str(), s.has_result, s.objects, s.runs_finished,
+                          s.inference_s, s.total_s, s.threads, s.error.c_str(), s.cancelled, a.show_outlines,
+                          a.overlay_opacity, int(a.hover_object), int(area), &rects[0].x, int(rects.size()));
 }
 
 // --- fonts and style -------------------------------------------------------------------------------------
@@ -188,6 +256,13 @@ static void load_sample() {
   }
   a.image = std::move(sample.image);
   a.ground_truth_count = sample.count;
+  // The worker decodes files: the sample goes to it as the same 16-bit PNG the CLI's
+  // `synth --seed 1` writes (compression only changes the size, not the pixels).
+  cd::PngWriteOptions png;
+  png.compression = 1;
+  std::string why;
+  if (!cd::write_png(a.image, png, &a.image_file, &why)) a.image_file.clear();
+  a.image_file_name = "sample-seed-1.png";
   a.image_title = "Sample: synthetic nuclei";
   char note[160];
   std::snprintf(note, sizeof note, "Made in this tab in %.0f ms (seed %llu)", a.make_ms,
@@ -288,6 +363,137 @@ static void zoom_center(double factor) {
   a.fitted = false;
 }
 
+// --- segmentation ------------------------------------------------------------------------------------------
+static void choose_model(int index) {
+  App& a = g_app;
+  const cd::Segmentation& s = cd::segmentation();
+  if (index < 0 || index >= int(s.models.size())) return;
+  a.model = index;
+  a.thresholds.clear();
+  for (const auto& t : s.models[size_t(index)].thresholds) a.thresholds.push_back(t.second);
+}
+
+static bool can_run() {
+  const App& a = g_app;
+  const cd::Segmentation& s = cd::segmentation();
+  return !s.running && a.model >= 0 && a.model < int(s.models.size()) && !a.image_file.empty();
+}
+
+static void run_segmentation() {
+  App& a = g_app;
+  if (!can_run()) return;
+  const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
+  // Parameters as cd_run_start reads them; %.17g keeps every double exact.
+  std::string params = "{\"diameter\":";
+  char num[32];
+  std::snprintf(num, sizeof num, "%.17g", a.diameter_auto ? 0.0 : a.diameter);
+  params += num;
+  for (size_t i = 0; i < m.thresholds.size() && i < a.thresholds.size(); i++) {
+    std::snprintf(num, sizeof num, "%.17g", a.thresholds[i]);
+    params += ",\"" + m.thresholds[i].first + "\":" + num;
+  }
+  params += "}";
+  cd::segmentation_start(m.name, a.image_file, a.image_file_name.c_str(), params);
+}
+
+// A new result: the outline texture is rebuilt once; opacity is applied when drawing.
+static void refresh_overlay() {
+  App& a = g_app;
+  cd::Segmentation& s = cd::segmentation();
+  if (!s.result_changed) return;
+  s.result_changed = false;
+  cd::outline_rgba(s.labels, kOutlineRgb, &a.overlay_rgba);
+  std::string why;
+  if (!cd::upload_rgba_texture(&a.overlay, a.overlay_rgba.data(), s.labels.width, s.labels.height, &why)) {
+    s.error = "the masks cannot be shown: " + why + ".";
+    s.has_result = false;
+  }
+}
+
+static ImVec4 item_rect() {
+  ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
+  return ImVec4(lo.x, lo.y, hi.x, hi.y);
+}
+
+static void segment_section() {
+  App& a = g_app;
+  cd::Segmentation& s = cd::segmentation();
+  heading("SEGMENT");
+  a.model_rects.clear();
+  if (!s.models_known) {
+    ImGui::TextDisabled("Looking for models\xE2\x80\xA6");
+  } else if (s.models.empty()) {
+    ImGui::TextWrapped("This site has no models yet: segmentation needs a model in its models/ folder.");
+  } else {
+    ImGui::TextDisabled("Model");
+    for (size_t i = 0; i < s.models.size(); i++) {
+      ImGui::BeginDisabled(s.running);
+      if (ImGui::RadioButton(s.models[i].name.c_str(), a.model == int(i))) choose_model(int(i));
+      ImGui::EndDisabled();
+      a.model_rects.push_back(item_rect());
+      if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
+        ImGui::SetTooltip("%s model, trained at %.0f px object diameter", s.models[i].kind.c_str(), s.models[i].diameter);
+      }
+    }
+    ImGui::BeginDisabled(s.running);
+    ImGui::Checkbox("Automatic diameter", &a.diameter_auto);
+    a.auto_diameter_rect = item_rect();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("A first pass measures the objects and rescales the image to the model's size");
+    ImGui::PushItemWidth(-110.0f);
+    a.diameter_rect = ImVec4(0, 0, 0, 0);
+    if (!a.diameter_auto) {
+      const double lo = 4.0, hi = 200.0;
+      ImGui::SliderScalar("Diameter px", ImGuiDataType_Double, &a.diameter, &lo, &hi, "%.1f", ImGuiSliderFlags_Logarithmic);
+      a.diameter_rect = item_rect();
+    }
+    if (a.model >= 0 && a.model < int(s.models.size())) {
+      const cd::ModelChoice& m = s.models[size_t(a.model)];
+      for (size_t i = 0; i < m.thresholds.size() && i < a.thresholds.size(); i++) {
+        bool logit = m.thresholds[i].first == "cellprob_thresh";  // a logit, not a probability
+        const double lo = logit ? -6.0 : 0.0, hi = logit ? 6.0 : 1.0;
+        ImGui::SliderScalar(m.thresholds[i].first.c_str(), ImGuiDataType_Double, &a.thresholds[i], &lo, &hi, "%.3f");
+      }
+    }
+    ImGui::PopItemWidth();
+    ImGui::EndDisabled();
+  }
+
+  ImGui::BeginDisabled(!can_run());
+  if (ImGui::Button("Run  (R)")) run_segmentation();
+  ImGui::EndDisabled();
+  a.run_rect = item_rect();
+  a.cancel_rect = ImVec4(0, 0, 0, 0);
+  if (s.running) {
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel  (Esc)")) cd::segmentation_cancel();
+    a.cancel_rect = item_rect();
+    char label[96];
+    if (s.stage == "tiles" && s.tiles > 0) {
+      std::snprintf(label, sizeof label, "%stile %d of %d  %.1f s", s.passes > 1 ? (s.pass == 1 ? "pass 1: " : "pass 2: ") : "",
+                    s.tile, s.tiles, s.elapsed_s);
+    } else {
+      std::snprintf(label, sizeof label, "loading model  %.1f s", s.elapsed_s);
+    }
+    float fraction = s.tiles > 0 ? float(s.tile - 1) / float(s.tiles) : 0.0f;
+    ImGui::ProgressBar(fraction, ImVec2(-1.0f, 0.0f), label);
+    ImGui::TextDisabled("Backend: %s", s.backend.empty() ? "starting" : s.backend.c_str());
+  }
+  if (!s.error.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.6f, 0.55f, 1.0f));
+    ImGui::TextWrapped("Segmentation failed: %s", s.error.c_str());
+    ImGui::PopStyleColor();
+  } else if (s.cancelled) {
+    ImGui::TextDisabled("Cancelled: the masks shown (if any) are from the run before.");
+  }
+  if (s.has_result) {
+    ImGui::Text("%d objects (%s)", s.objects, s.model_name.c_str());
+    ImGui::Checkbox("Outlines  (O)", &a.show_outlines);
+    ImGui::PushItemWidth(-110.0f);
+    ImGui::SliderFloat("Opacity", &a.overlay_opacity, 0.0f, 1.0f, "%.2f");
+    ImGui::PopItemWidth();
+  }
+}
+
 static void side_panel(float width, float height) {
   App& a = g_app;
   ImGui::SetNextWindowPos(ImVec2(0, 0));
@@ -305,6 +511,10 @@ static void side_panel(float width, float height) {
     if (a.ground_truth_count > 0) ImGui::Text("%d nuclei in its ground truth", a.ground_truth_count);
     ImGui::TextDisabled("%s", a.image_note.c_str());
   }
+
+  // Segmenting is what the page is for: its section comes right after the image, where its
+  // progress and errors are in view without scrolling.
+  segment_section();
 
   heading("VIEW");
   if (ImGui::Button("Fit  (F)")) fit_view();
@@ -361,13 +571,24 @@ static void status_bar(float y, float width, float height) {
   ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                            ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
   ImGui::Begin("Status", nullptr, flags);
+  const cd::Segmentation& s = cd::segmentation();
   if (a.hover.inside) {
     ImGui::Text("x %d   y %d   value %s", a.hover.x, a.hover.y, format_value(a.hover.value).c_str());
+    if (a.hover_object != 0) {
+      ImGui::SameLine(0.0f, 24.0f);
+      ImGui::Text("object %u   area %u px", a.hover_object, s.areas[a.hover_object]);
+    }
   } else {
     ImGui::TextDisabled("Point at the image to read pixel coordinates and values");
   }
-  char right[96];
-  std::snprintf(right, sizeof right, "Zoom %.0f%%", a.view.zoom * a.platform.device_pixel_ratio * 100.0);
+  char right[192];
+  double zoom_percent = a.view.zoom * a.platform.device_pixel_ratio * 100.0;
+  if (s.has_result) {
+    std::snprintf(right, sizeof right, "%d objects   inference %.2f s   total %.2f s   %s%s   Zoom %.0f%%", s.objects,
+                  s.inference_s, s.total_s, s.backend.c_str(), s.threads > 1 ? " (threads)" : "", zoom_percent);
+  } else {
+    std::snprintf(right, sizeof right, "Zoom %.0f%%", zoom_percent);
+  }
   float rw = ImGui::CalcTextSize(right).x;
   ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 20.0f, width - rw - 14.0f));
   ImGui::TextUnformatted(right);
@@ -420,6 +641,9 @@ static void viewer_window(vw::Rect rect) {
   bool plain = !io.WantTextInput && !io.KeyCtrl && !io.KeyAlt && !io.KeySuper;
   if (plain) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
+    if (ImGui::IsKeyPressed(kKeyR, false)) run_segmentation();
+    if (ImGui::IsKeyPressed(kKeyO, false)) a.show_outlines = !a.show_outlines;
+    if (ImGui::IsKeyPressed(kKeyEscape, false)) cd::segmentation_cancel();
     if (ImGui::IsKeyPressed(kKey1, false) || ImGui::IsKeyPressed(kKeypad1, false)) one_to_one();
     if (ImGui::IsKeyPressed(kKeyPlus) || ImGui::IsKeyPressed(kKeypadPlus) || ImGui::IsKeyPressed(kKeyEquals))
       zoom_center(1.25);
@@ -436,6 +660,13 @@ static void viewer_window(vw::Rect rect) {
     ImVec2 i0(float(ir.min.x), float(ir.min.y)), i1(float(ir.max.x), float(ir.max.y));
     dl->AddRect(ImVec2(i0.x - 1, i0.y - 1), ImVec2(i1.x + 1, i1.y + 1), IM_COL32(70, 75, 82, 255));
     dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(a.texture.id)), i0, i1);
+    const cd::Segmentation& s = cd::segmentation();
+    bool overlay_fits = s.labels.width == a.image.width && s.labels.height == a.image.height;
+    if (a.show_outlines && s.has_result && overlay_fits && a.overlay.id != 0) {
+      ImU32 tint = IM_COL32(255, 255, 255, int(std::lround(a.overlay_opacity * 255.0f)));
+      dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(a.overlay.id)), i0, i1, ImVec2(0, 0),
+                   ImVec2(1, 1), tint);
+    }
   }
   if (!a.error.empty()) {
     ImVec2 size = ImGui::CalcTextSize(a.error.c_str(), nullptr, false, float(rect.width()) - 40.0f);
@@ -449,6 +680,12 @@ static void viewer_window(vw::Rect rect) {
     if (vw::pixel_under(a.view, mouse, a.image.width, a.image.height, &px, &py)) {
       a.hover = {true, px, py, sample_value(px, py)};
     }
+  }
+  const cd::Segmentation& seg = cd::segmentation();
+  a.hover_object = 0;
+  if (a.hover.inside && seg.has_result && seg.labels.width == a.image.width && seg.labels.height == a.image.height) {
+    a.hover_object = seg.labels.at(a.hover.x, a.hover.y);
+    if (a.hover_object >= seg.areas.size()) a.hover_object = 0;
   }
   const char* cursor = dragging && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 0.0f) ? "grabbing"
                        : hovered ? (a.hover.inside ? "crosshair" : "grab")
@@ -476,11 +713,26 @@ static void frame() {
   }
   ImGuiIO& io = ImGui::GetIO();
   // Idle pages draw nothing: the canvas keeps showing the last frame.
+  cd::Segmentation& seg = cd::segmentation();
+  if (seg.dirty) {
+    seg.dirty = false;
+    p.frames_wanted = std::max(p.frames_wanted, 2);
+  }
+  // The sample is segmented once with the default model (or the only one) when the site has one.
+  if (!a.auto_run_done && seg.models_known && a.ready) {
+    a.auto_run_done = true;
+    for (size_t i = 0; i < seg.models.size(); i++) {
+      if (seg.models[i].name == kDefaultModel) choose_model(int(i));
+    }
+    if (a.model < 0 && !seg.models.empty()) choose_model(0);
+    if (can_run()) run_segmentation();
+  }
   bool busy = p.frames_wanted > 0 || a.texture_dirty || io.WantTextInput || !a.ready;
   if (!busy) return;
   if (p.frames_wanted > 0) p.frames_wanted--;
 
   refresh_texture();
+  refresh_overlay();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui::NewFrame();
   cd::platform_after_new_frame(&p);
@@ -535,6 +787,7 @@ int main() {
 
   load_sample();
   publish_state();
+  cd::segmentation_init();
   emscripten_set_main_loop(frame, 0, false);
   return 0;
 }

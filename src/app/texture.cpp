@@ -47,6 +47,38 @@ bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int h
   return true;
 }
 
+bool upload_rgba_texture(GrayTexture* tex, const uint8_t* rgba, int width, int height, std::string* error) {
+  GLint max_size = 0;
+  glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
+  if (width <= 0 || height <= 0 || width > max_size || height > max_size) {
+    *error = "the overlay does not fit this browser's largest texture (" + std::to_string(max_size) + " px)";
+    return false;
+  }
+  for (int i = 0; i < 8 && glGetError() != GL_NO_ERROR; i++) {
+  }
+  bool same_size = tex->id != 0 && tex->width == width && tex->height == height;
+  if (tex->id == 0) glGenTextures(1, &tex->id);
+  glBindTexture(GL_TEXTURE_2D, tex->id);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  if (same_size) {
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+  } else {
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+  }
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+  GLenum gl_error = glGetError();
+  if (gl_error != GL_NO_ERROR) {
+    *error = "the graphics driver refused the overlay texture (GL error " + std::to_string(gl_error) + ")";
+    return false;
+  }
+  tex->width = width;
+  tex->height = height;
+  return true;
+}
+
 void destroy_texture(GrayTexture* tex) {
   if (tex->id != 0) glDeleteTextures(1, &tex->id);
   *tex = GrayTexture();

@@ -17,6 +17,10 @@ struct GrayTexture {
 // zoomed-out image is averaged rather than aliased. Returns false with a reason in *error.
 bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int height, std::string* error);
 
+// Creates or refills `tex` with width x height RGBA pixels (the mask overlay). Nearest-neighbour both
+// ways and no mipmaps: an outline stays one image pixel wide and never smears into its neighbours.
+bool upload_rgba_texture(GrayTexture* tex, const uint8_t* rgba, int width, int height, std::string* error);
+
 void destroy_texture(GrayTexture* tex);
 
 }  // namespace celldrop

@@ -1,0 +1,185 @@
+#include "app/segmentation.h"
+
+#include <emscripten.h>
+
+#include "app/overlay.h"
+#include "core/label_io.h"
+
+namespace celldrop {
+
+Segmentation& segmentation() {
+  static Segmentation s;
+  return s;
+}
+
+}  // namespace celldrop
+
+namespace cd = celldrop;
+
+// Module.segmenter is web/segment.js's object, given to the module factory by web/app.js. Its
+// callbacks copy what the worker sent into the heap and call the exported functions below.
+EM_JS(void, js_segmenter_init, (), {
+  const seg = Module.segmenter;
+  if (!seg) return;
+  const str = (s) => {
+    const n = lengthBytesUTF8(s) + 1;
+    const p = _malloc(n);
+    stringToUTF8(s, p, n);
+    return p;
+  };
+  const call = (fn, strings, build) => {
+    const ptrs = strings.map(str);
+    try {
+      build(ptrs);
+    } finally {
+      ptrs.forEach((p) => _free(p));
+    }
+  };
+  seg.onModels = (models) => {
+    _cd_app_models_begin();
+    for (const m of models) {
+      call(null, [m.name, m.kind || ""], ([name, kind]) => _cd_app_model_add(name, kind, Number(m.diameter) || 0));
+      for (const key of Object.keys(m.thresholds || {})) {
+        const value = m.thresholds[key];
+        if (typeof value !== 'number') continue;
+        call(null, [key + '_thresh'], ([k]) => _cd_app_model_threshold(k, value));
+      }
+    }
+    _cd_app_models_end();
+  };
+  seg.onProgress = (m) => {
+    call(null, [m.stage || "", m.backend || ""], ([stage, backend]) =>
+      _cd_app_progress(stage, m.tile, m.tiles, m.pass, m.passes, m.elapsed_s, backend));
+  };
+  seg.onDone = (bytes, m) => {
+    const p = _malloc(bytes.length);
+    HEAPU8.set(bytes, p);
+    try {
+      call(null, [m.model || "", m.backend || ""], ([model, backend]) =>
+        _cd_app_done(p, bytes.length, model, backend, m.threads || 0, m.timings.model_s, m.timings.inference_s,
+                     m.timings.total_s));
+    } finally {
+      _free(p);
+    }
+  };
+  seg.onError = (message, cancelled) => {
+    call(null, [message], ([msg]) => _cd_app_error(msg, cancelled ? 1 : 0));
+  };
+  seg.loadModels();
+});
+
+EM_JS(void, js_segmenter_start, (const char* model, const uint8_t* bytes, int size, const char* name, const char* params), {
+  const seg = Module.segmenter;
+  if (!seg) {
+    _cd_app_error_static(1);
+    return;
+  }
+  seg.start(UTF8ToString(model), HEAPU8.slice(bytes, bytes + size), UTF8ToString(name), UTF8ToString(params));
+});
+
+EM_JS(void, js_segmenter_cancel, (), {
+  if (Module.segmenter) Module.segmenter.cancel();
+});
+
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE void cd_app_models_begin() { cd::segmentation().models.clear(); }
+
+EMSCRIPTEN_KEEPALIVE void cd_app_model_add(const char* name, const char* kind, double diameter) {
+  cd::ModelChoice m;
+  m.name = name;
+  m.kind = kind;
+  m.diameter = diameter;
+  cd::segmentation().models.push_back(m);
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_model_threshold(const char* key, double value) {
+  auto& models = cd::segmentation().models;
+  if (!models.empty()) models.back().thresholds.push_back({key, value});
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_models_end() {
+  cd::segmentation().models_known = true;
+  cd::segmentation().dirty = true;
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_progress(const char* stage, int tile, int tiles, int pass, int passes, double elapsed_s,
+                                          const char* backend) {
+  cd::Segmentation& s = cd::segmentation();
+  s.dirty = true;
+  if (!s.running) return;
+  s.stage = stage;
+  s.tile = tile;
+  s.tiles = tiles;
+  s.pass = pass;
+  s.passes = passes;
+  s.elapsed_s = elapsed_s;
+  s.backend = backend;
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char* model, const char* backend,
+                                      int threads, double model_s, double inference_s, double total_s) {
+  cd::Segmentation& s = cd::segmentation();
+  s.dirty = true;
+  s.running = false;
+  cd::Labels labels;
+  std::string why;
+  if (!cd::decode_labels(bytes, size_t(size), &labels, &why)) {
+    s.error = "the worker's labels could not be read: " + why;
+    return;
+  }
+  s.labels = std::move(labels);
+  s.areas = cd::label_areas(s.labels);
+  s.objects = cd::count_objects(s.areas);
+  if (*model) s.model_name = model;
+  s.backend = backend;
+  s.threads = threads;
+  s.model_s = model_s;
+  s.inference_s = inference_s;
+  s.total_s = total_s;
+  s.error.clear();
+  s.cancelled = false;
+  s.has_result = true;
+  s.result_changed = true;
+  s.runs_finished++;
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_error(const char* message, int cancelled) {
+  cd::Segmentation& s = cd::segmentation();
+  s.dirty = true;
+  s.running = false;
+  s.cancelled = cancelled != 0;
+  s.error = s.cancelled ? "" : message;
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_error_static(int) {
+  cd::Segmentation& s = cd::segmentation();
+  s.dirty = true;
+  s.running = false;
+  s.error = "it is not available on this page (its script did not start). Reload the page.";
+}
+
+}  // extern "C"
+
+namespace celldrop {
+
+void segmentation_init() { js_segmenter_init(); }
+
+void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
+                        const std::string& params_json) {
+  Segmentation& s = segmentation();
+  s.running = true;
+  s.stage = "loading";
+  s.tile = s.tiles = s.pass = s.passes = 0;
+  s.elapsed_s = 0.0;
+  s.error.clear();
+  s.cancelled = false;
+  s.model_name = model;
+  js_segmenter_start(model.c_str(), image_file.data(), int(image_file.size()), image_name, params_json.c_str());
+}
+
+void segmentation_cancel() {
+  if (segmentation().running) js_segmenter_cancel();
+}
+
+}  // namespace celldrop

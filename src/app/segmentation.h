@@ -1,0 +1,58 @@
+// Segmentation as the page's module sees it: the worker (web/worker.js, through web/segment.js)
+// does the work; this is the state the UI shows and the two calls it makes. The worker's messages
+// arrive through the exported cd_app_* callbacks in segmentation.cpp, between frames.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+
+namespace celldrop {
+
+struct ModelChoice {
+  std::string name;
+  std::string kind;  // "star" or "flow"
+  double diameter = 0.0;
+  // The card's thresholds as run parameters ("prob_thresh", ...) with their defaults.
+  std::vector<std::pair<std::string, double>> thresholds;
+};
+
+struct Segmentation {
+  bool models_known = false;  // index.json has been read (possibly listing none)
+  std::vector<ModelChoice> models;
+
+  bool running = false;
+  std::string stage;  // "loading" (core, ONNX Runtime, model) or "tiles"
+  int tile = 0, tiles = 0, pass = 0, passes = 0;
+  double elapsed_s = 0.0;
+  std::string backend;
+
+  std::string error;     // the last run's failure, a sentence for the user; empty after a success
+  bool cancelled = false;  // the last run was cancelled by the user
+
+  // The last result, for the image it was made from.
+  bool has_result = false;
+  bool result_changed = false;  // set on arrival; the UI rebuilds the overlay and clears it
+  Labels labels;
+  std::vector<uint32_t> areas;
+  int objects = 0;
+  std::string model_name;
+  int threads = 0;
+  double model_s = 0.0, inference_s = 0.0, total_s = 0.0;
+  int runs_finished = 0;  // successful runs since the page opened
+  bool dirty = false;  // a message arrived: the page must draw a frame to show it
+};
+
+Segmentation& segmentation();
+
+// Asks the page for the list of models (the answer arrives later).
+void segmentation_init();
+// Starts a run of `model` on an encoded image file; params_json as the C API's cd_run_start reads it.
+void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
+                        const std::string& params_json);
+void segmentation_cancel();
+
+}  // namespace celldrop

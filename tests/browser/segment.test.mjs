@@ -1,0 +1,234 @@
+// Segmentation in the page, end to end on the WASM backend (WebGPU is off in this Chromium): a
+// hand-made star model and a copy of it with a wrong sha256 are put into a copy of the assembled
+// site's models/, the page segments its embedded sample in the worker, and its object count must
+// equal the CLI's with --backend wasm on the same image (synth seed 1, which the sample is).
+// Cancel, a bad model, the outline toggle and hovering an object are checked through the real UI.
+//
+// Needs: bash scripts/build.sh wasm site (the site, the CLI's module), Debian's python3-onnx.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
+const SITE = path.join(BUILD, 'site');
+const SHOTS = path.join(BUILD, 'screenshots');
+const CLI = path.join(ROOT, 'cli', 'celldrop.mjs');
+const PYTHON = '/usr/bin/python3';
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const READY_TIMEOUT_MS = 90_000;
+const RUN_TIMEOUT_MS = 120_000;
+
+// A network with decisive outputs (as in tests/cli/segment.test.mjs): prob = sigmoid(8 x blur - 4)
+// on grid 2, every ray 5 px; diameter 14 in its card. Written with python3-onnx, by hand.
+const HAND_MADE = `
+import hashlib, json, sys
+import numpy as np
+import onnx
+from onnx import helper, TensorProto, numpy_helper
+out, name, slow = sys.argv[1], sys.argv[2], len(sys.argv) > 3
+g = np.exp(-((np.arange(5) - 2.0) ** 2) / 2.0)
+k = np.outer(g, g)
+k = (8.0 * k / k.sum()).astype(np.float32).reshape(1, 1, 5, 5)
+inits = [numpy_helper.from_array(k, 'wp'), numpy_helper.from_array(np.array([-4.0], np.float32), 'bp'),
+         numpy_helper.from_array(np.zeros((32, 1, 1, 1), np.float32), 'wd'),
+         numpy_helper.from_array(np.full(32, 5.0, np.float32), 'bd')]
+nodes = [helper.make_node('Conv', ['image', 'wp', 'bp'], ['logit'], kernel_shape=[5, 5], strides=[2, 2], pads=[2, 2, 2, 2]),
+         helper.make_node('Sigmoid', ['logit'], ['prob']),
+         helper.make_node('Conv', ['image', 'wd', 'bd'], ['dist0' if slow else 'dist'], kernel_shape=[1, 1], strides=[2, 2])]
+if slow:
+    # The same outputs plus 0 x (eight 32-channel 3x3 convolutions): seconds per tile, for Cancel.
+    inits += [numpy_helper.from_array(np.full((32, 32, 3, 3), 0.01, np.float32), 'wh'),
+              numpy_helper.from_array(np.zeros(1, np.float32), 'zero')]
+    prev = 'dist0'
+    for i in range(8):
+        nodes.append(helper.make_node('Conv', [prev, 'wh'], [f'h{i}'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+        prev = f'h{i}'
+    nodes += [helper.make_node('Mul', [prev, 'zero'], ['hz']), helper.make_node('Add', ['dist0', 'hz'], ['dist'])]
+graph = helper.make_graph(nodes, 'blur-star',
+    [helper.make_tensor_value_info('image', TensorProto.FLOAT, [1, 1, 'H', 'W'])],
+    [helper.make_tensor_value_info('prob', TensorProto.FLOAT, [1, 1, 'h', 'w']),
+     helper.make_tensor_value_info('dist', TensorProto.FLOAT, [1, 32, 'h', 'w'])], inits)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+model.ir_version = 7
+onnx.checker.check_model(model)
+data = model.SerializeToString()
+open(f'{out}/{name}.onnx', 'wb').write(data)
+card = {'name': name, 'kind': 'star', 'format': 1,
+        'input': {'name': 'image', 'channels': 1, 'layout': 'NCHW', 'dtype': 'float32', 'divisor': 8},
+        'normalization': {'percentile_low': 1.0, 'percentile_high': 99.8}, 'diameter': 14.0,
+        'outputs': [{'name': 'prob', 'channels': 1, 'grid': 2}, {'name': 'dist', 'channels': 32, 'grid': 2}],
+        'thresholds': {'prob': 0.5, 'nms': 0.4}, 'star': {'n_rays': 32, 'grid': 2},
+        'onnx': {'file': name + '.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
+                 'bytes': len(data), 'opset': 13, 'weights': 'float32'}}
+json.dump(card, open(f'{out}/{name}.json', 'w'), indent=1)
+`;
+
+let chromium, browser, server, origin, tmp, expected;
+
+function startServer(root) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', root, '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${out}`)), 15_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /CellDrop is running at (http:\/\/127\.0\.0\.1:\d+)\/app\//.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, origin: m[1] });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve.mjs exited with ${code}: ${out}`));
+    });
+  });
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, CELLDROP_BUILD: BUILD } });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+before(async () => {
+  ({ chromium } = await import('playwright-core'));
+  assert.ok(fs.existsSync(path.join(SITE, 'app', 'worker.js')), `${SITE} holds no assembled site: run bash scripts/build.sh wasm site first`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-page-segment-'));
+  // The site with two test models: blur-star, and corrupt-star whose card names another sha256.
+  const site = path.join(tmp, 'site');
+  fs.cpSync(SITE, site, { recursive: true });
+  const models = path.join(site, 'models');
+  fs.mkdirSync(models, { recursive: true });
+  run(PYTHON, ['-c', HAND_MADE, models, 'blur-star']);
+  run(PYTHON, ['-c', HAND_MADE, models, 'corrupt-star']);
+  run(PYTHON, ['-c', HAND_MADE, models, 'slow-star', 'slow']);
+  const badCard = path.join(models, 'corrupt-star.json');
+  const card = JSON.parse(fs.readFileSync(badCard, 'utf8'));
+  card.onnx.sha256 = card.onnx.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+  fs.writeFileSync(badCard, JSON.stringify(card, null, 1));
+  run(PYTHON, [path.join(ROOT, 'scripts', 'model-index.py'), models]);
+
+  // What the CLI finds on the same image with the same model and default parameters.
+  const images = path.join(tmp, 'images');
+  run(process.execPath, [CLI, 'synth', '--seed', '1', '--out', images]);
+  const out = run(process.execPath, [CLI, 'segment', path.join(images, 'synth-1.png'), '--out', path.join(tmp, 'cli'),
+    '--model', path.join(models, 'blur-star.json'), '--backend', 'wasm', '--threads', '1']);
+  expected = JSON.parse(out.trim().split('\n')[0]);
+  assert.ok(expected.objects > 20, `the CLI should find many objects: ${out}`);
+
+  fs.mkdirSync(SHOTS, { recursive: true });
+  ({ child: server, origin } = await startServer(site));
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const seg = (page) => page.evaluate(() => window.celldropShell?.segmentation ?? null);
+
+async function waitForSeg(page, predicate, what, timeout = RUN_TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let s;
+  while (Date.now() < deadline) {
+    s = await seg(page);
+    if (s && predicate(s)) return s;
+    await page.waitForTimeout(100);
+  }
+  assert.fail(`timed out waiting for ${what}; last state: ${JSON.stringify(s)}`);
+}
+
+// Clicks the middle of a rectangle the page published (canvas CSS pixels).
+async function clickRect(page, r) {
+  const box = await page.locator('#canvas').boundingBox();
+  await page.mouse.click(box.x + (r.x0 + r.x1) / 2, box.y + (r.y0 + r.y1) / 2);
+}
+
+test('the page segments the sample in its worker: the CLI\'s count, outlines, hover, cancel, a bad model', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('request', (r) => { if (new URL(r.url()).origin !== origin && !/^(data|blob):/.test(r.url())) problems.push(`foreign ${r.url()}`); });
+  await page.goto(`${origin}/app/`);
+  await page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS });
+  assert.equal(await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter())), false,
+    'WebGPU must be unavailable here (no adapter), so the WASM backend is what runs');
+
+  // Opening the page segments the sample once with the first model (no nuclei-star here).
+  let s = await waitForSeg(page, (x) => x.runs >= 1 || x.error, 'the automatic first run');
+  assert.equal(s.error, null);
+  assert.deepEqual(s.models, ['blur-star', 'corrupt-star', 'slow-star']);
+  assert.equal(s.model, 'blur-star');
+  assert.equal(s.backend, 'wasm');
+  assert.equal(s.count, expected.objects, 'the page and the CLI (--backend wasm) must find the same objects');
+  assert.ok(s.timings.inference > 0 && s.timings.total >= s.timings.inference, JSON.stringify(s.timings));
+  assert.equal(s.outlines.visible, true);
+
+  // Hovering: some point of the image lies on an object, and reports its id and area.
+  const box = await page.locator('#canvas').boundingBox();
+  const r = (await page.evaluate(() => window.celldropShell.imageRect));
+  let hovered = null;
+  for (let i = 1; i < 40 && !hovered; i++) {
+    const fx = ((i * 7) % 40) / 40, fy = ((i * 13) % 40) / 40;
+    await page.mouse.move(box.x + r.x0 + (r.x1 - r.x0) * fx, box.y + r.y0 + (r.y1 - r.y0) * fy);
+    await page.waitForTimeout(60);
+    hovered = (await seg(page)).hoverObject;
+  }
+  assert.ok(hovered, 'no object under any of the probed points');
+  assert.ok(hovered.id >= 1 && hovered.id <= s.count && hovered.area > 0, JSON.stringify({ hovered, count: s.count }));
+  await page.screenshot({ path: path.join(SHOTS, 'segmented-sample.png') });
+
+  // O hides and shows the outlines.
+  await page.keyboard.press('o');
+  await waitForSeg(page, (x) => !x.outlines.visible, 'outlines hidden', 5000);
+  await page.keyboard.press('o');
+  await waitForSeg(page, (x) => x.outlines.visible, 'outlines shown', 5000);
+
+  // Cancel, on a model that takes seconds per tile (two passes: the automatic diameter's first):
+  // the run stops before its next tile, the masks from before stay.
+  await clickRect(page, s.ui.models[2]);
+  s = await waitForSeg(page, (x) => x.model === 'slow-star', 'the slow model chosen', 5000);
+  await page.keyboard.press('r');
+  s = await waitForSeg(page, (x) => x.running && x.progress.stage === 'tiles', 'the slow run\'s first tile');
+  assert.equal(s.progress.passes, 2);
+  const cancelledAt = Date.now();
+  await clickRect(page, s.ui.cancel);
+  s = await waitForSeg(page, (x) => !x.running, 'the cancel', 30_000);
+  assert.equal(s.cancelled, true, JSON.stringify(s));
+  assert.equal(s.error, null);
+  assert.equal(s.runs, 1, 'the cancelled run must not count as finished');
+  assert.equal(s.count, expected.objects, 'the masks before the cancelled run stay');
+  assert.ok(Date.now() - cancelledAt < 20_000, 'Cancel took too long');
+
+  // A model whose file does not match its card's sha256: a clear error, and the app stays usable.
+  await clickRect(page, s.ui.models[1]);
+  s = await waitForSeg(page, (x) => x.model === 'corrupt-star', 'the bad model chosen', 5000);
+  await clickRect(page, s.ui.run);
+  s = await waitForSeg(page, (x) => !x.running && x.error, 'the bad model\'s error');
+  assert.match(s.error, /corrupt-star/);
+  assert.match(s.error, /sha-?256/i);
+  await page.screenshot({ path: path.join(SHOTS, 'segment-bad-model.png') });
+  await clickRect(page, s.ui.models[0]);
+  await waitForSeg(page, (x) => x.model === 'blur-star', 'the good model chosen', 5000);
+  const runs = s.runs;
+  await page.keyboard.press('r');
+  s = await waitForSeg(page, (x) => x.runs > runs || (x.error && !/corrupt-star/.test(x.error)), 'a run after the error');
+  assert.equal(s.error, null);
+  assert.equal(s.count, expected.objects);
+
+  assert.deepEqual(problems, [], 'console errors, uncaught exceptions or requests outside the origin');
+  await context.close();
+});
