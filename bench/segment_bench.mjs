@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Post-processing ÷ inference for a real model, through the CLI's full pipeline (the same C++ core and
+// ONNX Runtime kernels as everywhere else). For each image size and backend it runs `celldrop segment`
+// on a synthetic nuclei image REPEATS times and reports the median stage times from the run record.
+//
+//   node bench/segment_bench.mjs [--model NAME|PATH] [--repeats N] [--sizes 512,2048] [--backends native,wasm]
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'cli/celldrop.mjs');
+const opt = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def; };
+const model = opt('model', 'nuclei-star');
+const repeats = Number(opt('repeats', '3'));
+const sizes = opt('sizes', '512,2048').split(',').map(Number);
+const backends = opt('backends', 'native,wasm').split(',');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-bench-'));
+console.log(`model ${model}, ${repeats} repeats, ${os.cpus().length} CPUs (${os.cpus()[0].model})`);
+console.log('| image | backend | objects | normalise s | inference s | post-processing s | post ÷ inference |');
+console.log('|---|---|---|---|---|---|---|');
+for (const size of sizes) {
+  execFileSync('node', [cli, 'synth', '--seed', '1', '--width', String(size), '--height', String(size), '--out', tmp]);
+  const image = path.join(tmp, 'synth-1.png');
+  for (const backend of backends) {
+    const runs = [];
+    for (let r = 0; r < repeats; r++) {
+      const out = path.join(tmp, `out-${size}-${backend}-${r}`);
+      execFileSync('node', [cli, 'segment', image, '--out', out, '--model', model, '--backend', backend,
+        '--diameter', '22', '--export', 'record'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      runs.push(JSON.parse(fs.readFileSync(path.join(out, 'synth-1.json'), 'utf8')));
+    }
+    const t = (k) => median(runs.map((x) => x.timings_s[k]));
+    console.log(`| ${size}² | ${backend} | ${runs[0].objects} | ${t('normalize').toFixed(3)} | ${t('inference').toFixed(3)} | ` +
+      `${t('postprocess').toFixed(3)} | ${(100 * t('postprocess') / t('inference')).toFixed(1)}% |`);
+  }
+}
+fs.rmSync(tmp, { recursive: true, force: true });
