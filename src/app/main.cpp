@@ -138,6 +138,7 @@ EM_JS(void, js_fatal, (const char* message), {
 EM_JS(void, js_publish_segmentation,
       (int models_known, const char* models_csv, const char* model, int running, const char* stage, int tile,
        int tiles, int pass, int passes, double elapsed_s, const char* backend, int has_result, int objects,
+       double checksum,
        int runs, double inference_s, double total_s, int threads, const char* error, int cancelled,
        int show_outlines, double opacity, int hover_id, int hover_area, const float* rects, int n_rects),
       {
@@ -156,6 +157,7 @@ EM_JS(void, js_publish_segmentation,
           backend : UTF8ToString(backend) || null,
           hasResult : !!has_result,
           count : has_result ? objects : null,
+          labelsChecksum : has_result ? checksum : null,
           runs : runs,
           timings : has_result ? {inference : inference_s, total : total_s} : null,
           threads : threads,
@@ -185,7 +187,7 @@ static void publish_state() {
   const char* model = a.model >= 0 && a.model < int(s.models.size()) ? s.models[size_t(a.model)].name.c_str() : "";
   uint32_t area = a.hover_object < s.areas.size() ? s.areas[a.hover_object] : 0;
   js_publish_segmentation(s.models_known, names.c_str(), model, s.running, s.stage.c_str(), s.tile, s.tiles, s.pass,
-                          s.passes, s.elapsed_s, s.backend.c_str(), s.has_result, s.objects, s.runs_finished,
+                          s.passes, s.elapsed_s, s.backend.c_str(), s.has_result, s.objects, double(s.checksum), s.runs_finished,
                           s.inference_s, s.total_s, s.threads, s.error.c_str(), s.cancelled, a.show_outlines,
                           a.overlay_opacity, int(a.hover_object), int(area), &rects[0].x, int(rects.size()));
 }

@@ -131,6 +131,8 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char
   s.labels = std::move(labels);
   s.areas = cd::label_areas(s.labels);
   s.objects = cd::count_objects(s.areas);
+  s.checksum = 0;
+  for (size_t i = 0; i < s.labels.data.size(); i++) s.checksum += s.labels.data[i] * (uint32_t(i) * 2654435761u + 1u);
   if (*model) s.model_name = model;
   s.backend = backend;
   s.threads = threads;

@@ -39,6 +39,9 @@ struct Segmentation {
   Labels labels;
   std::vector<uint32_t> areas;
   int objects = 0;
+  // A position-weighted checksum of the labels, sum of id x (index x 2654435761 + 1) mod 2^32,
+  // published so tests can compare the page's labels with another program's, pixel for pixel.
+  uint32_t checksum = 0;
   std::string model_name;
   int threads = 0;
   double model_s = 0.0, inference_s = 0.0, total_s = 0.0;

@@ -70,7 +70,17 @@ card = {'name': name, 'kind': 'star', 'format': 1,
 json.dump(card, open(f'{out}/{name}.json', 'w'), indent=1)
 `;
 
-let chromium, browser, server, origin, tmp, expected;
+// The page's label checksum (src/app/segmentation.h), computed over a label PNG by numpy.
+const CHECKSUM = `
+import sys
+import numpy as np
+from PIL import Image
+a = np.array(Image.open(sys.argv[1])).astype(np.uint64).ravel()
+w = (np.arange(a.size, dtype=np.uint64) * 2654435761 + 1) % 2**32
+print(int((a * w % 2**32).sum() % 2**32))
+`;
+
+let chromium, browser, server, origin, tmp, expected, expectedChecksum;
 
 function startServer(root) {
   return new Promise((resolve, reject) => {
@@ -124,6 +134,7 @@ before(async () => {
     '--model', path.join(models, 'blur-star.json'), '--backend', 'wasm', '--threads', '1']);
   expected = JSON.parse(out.trim().split('\n')[0]);
   assert.ok(expected.objects > 20, `the CLI should find many objects: ${out}`);
+  expectedChecksum = Number(run(PYTHON, ['-c', CHECKSUM, path.join(tmp, 'cli', 'synth-1.png')]).trim());
 
   fs.mkdirSync(SHOTS, { recursive: true });
   ({ child: server, origin } = await startServer(site));
@@ -174,6 +185,7 @@ test('the page segments the sample in its worker: the CLI\'s count, outlines, ho
   assert.equal(s.model, 'blur-star');
   assert.equal(s.backend, 'wasm');
   assert.equal(s.count, expected.objects, 'the page and the CLI (--backend wasm) must find the same objects');
+  assert.equal(s.labelsChecksum, expectedChecksum, 'the page\'s labels must be the CLI\'s, pixel for pixel');
   assert.ok(s.timings.inference > 0 && s.timings.total >= s.timings.inference, JSON.stringify(s.timings));
   assert.equal(s.outlines.visible, true);
 
@@ -192,16 +204,16 @@ test('the page segments the sample in its worker: the CLI\'s count, outlines, ho
   await page.screenshot({ path: path.join(SHOTS, 'segmented-sample.png') });
 
   // O hides and shows the outlines.
-  await page.keyboard.press('o');
+  await page.keyboard.press('o', { delay: 60 });
   await waitForSeg(page, (x) => !x.outlines.visible, 'outlines hidden', 5000);
-  await page.keyboard.press('o');
+  await page.keyboard.press('o', { delay: 60 });
   await waitForSeg(page, (x) => x.outlines.visible, 'outlines shown', 5000);
 
   // Cancel, on a model that takes seconds per tile (two passes: the automatic diameter's first):
   // the run stops before its next tile, the masks from before stay.
   await clickRect(page, s.ui.models[2]);
   s = await waitForSeg(page, (x) => x.model === 'slow-star', 'the slow model chosen', 5000);
-  await page.keyboard.press('r');
+  await page.keyboard.press('r', { delay: 60 });
   s = await waitForSeg(page, (x) => x.running && x.progress.stage === 'tiles', 'the slow run\'s first tile');
   assert.equal(s.progress.passes, 2);
   const cancelledAt = Date.now();
@@ -224,7 +236,7 @@ test('the page segments the sample in its worker: the CLI\'s count, outlines, ho
   await clickRect(page, s.ui.models[0]);
   await waitForSeg(page, (x) => x.model === 'blur-star', 'the good model chosen', 5000);
   const runs = s.runs;
-  await page.keyboard.press('r');
+  await page.keyboard.press('r', { delay: 60 });
   s = await waitForSeg(page, (x) => x.runs > runs || (x.error && !/corrupt-star/.test(x.error)), 'a run after the error');
   assert.equal(s.error, null);
   assert.equal(s.count, expected.objects);
