@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodePng } from './png.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
@@ -147,6 +148,23 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+// Pixels of the outline colour (yellow, src/app/main.cpp) inside the image on screen: grey image
+// pixels never have red and green far above blue.
+async function yellowPixels(page, file) {
+  const box = await page.locator('#canvas').boundingBox();
+  const r = await page.evaluate(() => window.celldropShell.imageRect);
+  const buf = await page.screenshot({ path: path.join(SHOTS, file) });
+  const img = decodePng(buf);
+  let n = 0;
+  for (let y = Math.ceil(box.y + r.y0); y < Math.floor(box.y + r.y1); y++) {
+    for (let x = Math.ceil(box.x + r.x0); x < Math.floor(box.x + r.x1); x++) {
+      const i = (y * img.width + x) * img.channels;
+      if (img.data[i] > 180 && img.data[i + 1] > 140 && img.data[i + 2] < 90) n++;
+    }
+  }
+  return n;
+}
+
 const seg = (page) => page.evaluate(() => window.celldropShell?.segmentation ?? null);
 
 async function waitForSeg(page, predicate, what, timeout = RUN_TIMEOUT_MS) {
@@ -201,11 +219,15 @@ test('the page segments the sample in its worker: the CLI\'s count, outlines, ho
   }
   assert.ok(hovered, 'no object under any of the probed points');
   assert.ok(hovered.id >= 1 && hovered.id <= s.count && hovered.area > 0, JSON.stringify({ hovered, count: s.count }));
-  await page.screenshot({ path: path.join(SHOTS, 'segmented-sample.png') });
+  const shown = await yellowPixels(page, 'segmented-sample.png');
+  assert.ok(shown > 5000, `outlines should be drawn over the image: ${shown} yellow pixels`);
 
   // O hides and shows the outlines.
   await page.keyboard.press('o', { delay: 60 });
   await waitForSeg(page, (x) => !x.outlines.visible, 'outlines hidden', 5000);
+  await page.waitForTimeout(200);  // the frame after the state is on screen
+  const hidden = await yellowPixels(page, 'segmented-sample-no-outlines.png');
+  assert.ok(hidden < 50, `O should hide the outlines: ${hidden} yellow pixels left`);
   await page.keyboard.press('o', { delay: 60 });
   await waitForSeg(page, (x) => x.outlines.visible, 'outlines shown', 5000);
 
