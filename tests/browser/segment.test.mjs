@@ -82,6 +82,7 @@ print(int((a * w % 2**32).sum() % 2**32))
 `;
 
 let chromium, browser, server, origin, tmp, expected, expectedChecksum;
+let brokenServer, brokenOrigin;  // the same site without ONNX Runtime's files
 
 function startServer(root) {
   return new Promise((resolve, reject) => {
@@ -139,12 +140,17 @@ before(async () => {
 
   fs.mkdirSync(SHOTS, { recursive: true });
   ({ child: server, origin } = await startServer(site));
+  const broken = path.join(tmp, 'broken-site');
+  fs.cpSync(site, broken, { recursive: true });
+  fs.rmSync(path.join(broken, 'app', 'ort'), { recursive: true });
+  ({ child: brokenServer, origin: brokenOrigin } = await startServer(broken));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 after(async () => {
   await browser?.close();
   server?.kill();
+  brokenServer?.kill();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -264,5 +270,27 @@ test('the page segments the sample in its worker: the CLI\'s count, outlines, ho
   assert.equal(s.count, expected.objects);
 
   assert.deepEqual(problems, [], 'console errors, uncaught exceptions or requests outside the origin');
+  await context.close();
+});
+
+test('a site without ONNX Runtime\'s files says so, and the page stays usable', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${brokenOrigin}/app/`);
+  await page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS });
+  // The automatic first run meets the missing file.
+  let s = await waitForSeg(page, (x) => !x.running && x.error, 'the error of the automatic run');
+  assert.match(s.error, /ONNX Runtime Web/);
+  assert.match(s.error, /scripts\/build\.sh site/);
+  assert.equal(s.hasResult, false);
+  await page.screenshot({ path: path.join(SHOTS, 'segment-no-runtime.png') });
+  // The viewer still answers: F fits, the shell keeps publishing.
+  const frames = (await page.evaluate(() => window.celldropShell.frames));
+  await page.keyboard.press('f', { delay: 60 });
+  await page.waitForFunction((f) => window.celldropShell.frames > f, frames, { timeout: 10_000 });
+  assert.equal((await page.evaluate(() => window.celldropShell.error)), null);
+  assert.deepEqual(pageErrors, []);
   await context.close();
 });
