@@ -138,7 +138,7 @@ EM_JS(void, js_fatal, (const char* message), {
 EM_JS(void, js_publish_segmentation,
       (int models_known, const char* models_csv, const char* model, int running, const char* stage, int tile,
        int tiles, int pass, int passes, double elapsed_s, const char* backend, int has_result, int objects,
-       double checksum,
+       double checksum, double diameter, int diameter_estimated, int tiles_run,
        int runs, double inference_s, double total_s, int threads, const char* error, int cancelled,
        int show_outlines, double opacity, int hover_id, int hover_area, const float* rects, int n_rects),
       {
@@ -158,6 +158,9 @@ EM_JS(void, js_publish_segmentation,
           hasResult : !!has_result,
           count : has_result ? objects : null,
           labelsChecksum : has_result ? checksum : null,
+          diameter : has_result ? diameter : null,
+          diameterEstimated : !!diameter_estimated,
+          tilesRun : tiles_run,
           runs : runs,
           timings : has_result ? {inference : inference_s, total : total_s} : null,
           threads : threads,
@@ -187,7 +190,8 @@ static void publish_state() {
   const char* model = a.model >= 0 && a.model < int(s.models.size()) ? s.models[size_t(a.model)].name.c_str() : "";
   uint32_t area = a.hover_object < s.areas.size() ? s.areas[a.hover_object] : 0;
   js_publish_segmentation(s.models_known, names.c_str(), model, s.running, s.stage.c_str(), s.tile, s.tiles, s.pass,
-                          s.passes, s.elapsed_s, s.backend.c_str(), s.has_result, s.objects, double(s.checksum), s.runs_finished,
+                          s.passes, s.elapsed_s, s.backend.c_str(), s.has_result, s.objects, double(s.checksum), s.diameter,
+                          s.diameter_estimated, s.tiles_run, s.runs_finished,
                           s.inference_s, s.total_s, s.threads, s.error.c_str(), s.cancelled, a.show_outlines,
                           a.overlay_opacity, int(a.hover_object), int(area), &rects[0].x, int(rects.size()));
 }
@@ -489,6 +493,9 @@ static void segment_section() {
   }
   if (s.has_result) {
     ImGui::Text("%d objects (%s)", s.objects, s.model_name.c_str());
+    ImGui::TextDisabled("Diameter %.1f px (%s), %d tile%s", s.diameter, s.diameter_estimated ? "estimated" : "given",
+                        s.tiles_run, s.tiles_run == 1 ? "" : "s");
+    if (!s.note.empty()) ImGui::TextWrapped("%s", s.note.c_str());
     ImGui::Checkbox("Outlines  (O)", &a.show_outlines);
     ImGui::PushItemWidth(-110.0f);
     ImGui::SliderFloat("Opacity", &a.overlay_opacity, 0.0f, 1.0f, "%.2f");

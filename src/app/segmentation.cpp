@@ -2,7 +2,10 @@
 
 #include <emscripten.h>
 
+#include <cstring>
+
 #include "app/overlay.h"
+#include "core/json.h"
 #include "core/label_io.h"
 
 namespace celldrop {
@@ -55,9 +58,9 @@ EM_JS(void, js_segmenter_init, (), {
     const p = _malloc(bytes.length);
     HEAPU8.set(bytes, p);
     try {
-      call(null, [m.model || "", m.backend || ""], ([model, backend]) =>
-        _cd_app_done(p, bytes.length, model, backend, m.threads || 0, m.timings.model_s, m.timings.inference_s,
-                     m.timings.total_s));
+      call(null, [m.model || "", m.backend || "", JSON.stringify(m.summary || {})], ([model, backend, summary]) =>
+        _cd_app_done(p, bytes.length, model, backend, summary, m.threads || 0, m.timings.model_s,
+                     m.timings.inference_s, m.timings.total_s));
     } finally {
       _free(p);
     }
@@ -118,7 +121,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_progress(const char* stage, int tile, int tiles
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char* model, const char* backend,
-                                      int threads, double model_s, double inference_s, double total_s) {
+                                      const char* summary_json, int threads, double model_s, double inference_s, double total_s) {
   cd::Segmentation& s = cd::segmentation();
   s.dirty = true;
   s.running = false;
@@ -136,6 +139,19 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char
   if (*model) s.model_name = model;
   s.backend = backend;
   s.threads = threads;
+  // The summary only adds what the UI shows beside the masks; a summary it cannot read costs nothing else.
+  cd::JsonValue summary;
+  std::string summary_error;
+  s.diameter = 0.0;
+  s.diameter_estimated = false;
+  s.tiles_run = 0;
+  s.note.clear();
+  if (cd::json_parse(summary_json, std::strlen(summary_json), &summary, &summary_error)) {
+    if (const cd::JsonValue* v = summary.find("diameter"); v && v->is_number()) s.diameter = v->number;
+    if (const cd::JsonValue* v = summary.find("diameter_estimated"); v && v->is_bool()) s.diameter_estimated = v->boolean;
+    if (const cd::JsonValue* v = summary.find("tiles"); v && v->is_number()) s.tiles_run = int(v->number);
+    if (const cd::JsonValue* v = summary.find("note"); v && v->is_string()) s.note = v->string;
+  }
   s.model_s = model_s;
   s.inference_s = inference_s;
   s.total_s = total_s;

@@ -44,6 +44,11 @@ struct Segmentation {
   uint32_t checksum = 0;
   std::string model_name;
   int threads = 0;
+  // From the run's summary (pipeline_summary_json): the diameter used and how it was chosen.
+  double diameter = 0.0;
+  bool diameter_estimated = false;
+  int tiles_run = 0;
+  std::string note;  // the core's remark on the run, if any
   double model_s = 0.0, inference_s = 0.0, total_s = 0.0;
   int runs_finished = 0;  // successful runs since the page opened
   bool dirty = false;  // a message arrived: the page must draw a frame to show it

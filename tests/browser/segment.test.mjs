@@ -210,6 +210,9 @@ test('the page segments the sample in its worker: the CLI\'s count, outlines, ho
   assert.equal(s.backend, 'wasm');
   assert.equal(s.count, expected.objects, 'the page and the CLI (--backend wasm) must find the same objects');
   assert.equal(s.labelsChecksum, expectedChecksum, 'the page\'s labels must be the CLI\'s, pixel for pixel');
+  assert.equal(Number(s.diameter.toFixed(2)), expected.diameter);
+  assert.equal(s.diameterEstimated, true);
+  assert.equal(s.tilesRun, expected.tiles);
   assert.ok(s.timings.inference > 0 && s.timings.total >= s.timings.inference, JSON.stringify(s.timings));
   assert.equal(s.outlines.visible, true);
 
