@@ -30,7 +30,7 @@ EM_JS(void, js_segmenter_init, (), {
     stringToUTF8(s, p, n);
     return p;
   };
-  const call = (fn, strings, build) => {
+  const call = (strings, build) => {
     const ptrs = strings.map(str);
     try {
       build(ptrs);
@@ -41,24 +41,24 @@ EM_JS(void, js_segmenter_init, (), {
   seg.onModels = (models) => {
     _cd_app_models_begin();
     for (const m of models) {
-      call(null, [m.name, m.kind || ""], ([name, kind]) => _cd_app_model_add(name, kind, Number(m.diameter) || 0));
+      call([m.name, m.kind || ""], ([name, kind]) => _cd_app_model_add(name, kind, Number(m.diameter) || 0));
       for (const key of Object.keys(m.thresholds || {})) {
         const value = m.thresholds[key];
         if (typeof value !== 'number') continue;
-        call(null, [key + '_thresh'], ([k]) => _cd_app_model_threshold(k, value));
+        call([key + '_thresh'], ([k]) => _cd_app_model_threshold(k, value));
       }
     }
     _cd_app_models_end();
   };
   seg.onProgress = (m) => {
-    call(null, [m.stage || "", m.backend || ""], ([stage, backend]) =>
+    call([m.stage || "", m.backend || ""], ([stage, backend]) =>
       _cd_app_progress(stage, m.tile, m.tiles, m.pass, m.passes, m.elapsed_s, backend));
   };
   seg.onDone = (bytes, m) => {
     const p = _malloc(bytes.length);
     HEAPU8.set(bytes, p);
     try {
-      call(null, [m.model || "", m.backend || "", JSON.stringify(m.summary || {})], ([model, backend, summary]) =>
+      call([m.model || "", m.backend || "", JSON.stringify(m.summary || {})], ([model, backend, summary]) =>
         _cd_app_done(p, bytes.length, model, backend, summary, m.threads || 0, m.timings.model_s,
                      m.timings.inference_s, m.timings.total_s));
     } finally {
@@ -66,7 +66,7 @@ EM_JS(void, js_segmenter_init, (), {
     }
   };
   seg.onError = (message, cancelled) => {
-    call(null, [message], ([msg]) => _cd_app_error(msg, cancelled ? 1 : 0));
+    call([message], ([msg]) => _cd_app_error(msg, cancelled ? 1 : 0));
   };
   seg.loadModels();
 });
