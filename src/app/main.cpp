@@ -464,11 +464,12 @@ static void segment_section() {
     ImGui::EndDisabled();
   }
 
+  a.run_rect = a.cancel_rect = ImVec4(0, 0, 0, 0);
+  if (s.models.empty()) return;  // no Run button that could never work: the line above says why
   ImGui::BeginDisabled(!can_run());
   if (ImGui::Button("Run  (R)")) run_segmentation();
   ImGui::EndDisabled();
   a.run_rect = item_rect();
-  a.cancel_rect = ImVec4(0, 0, 0, 0);
   if (s.running) {
     ImGui::SameLine();
     if (ImGui::Button("Cancel  (Esc)")) cd::segmentation_cancel();
