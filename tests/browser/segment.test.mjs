@@ -115,10 +115,12 @@ before(async () => {
   ({ chromium } = await import('playwright-core'));
   assert.ok(fs.existsSync(path.join(SITE, 'app', 'worker.js')), `${SITE} holds no assembled site: run bash scripts/build.sh wasm site first`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-page-segment-'));
-  // The site with two test models: blur-star, and corrupt-star whose card names another sha256.
+  // The site with only the test models (the shipped ones removed): blur-star, corrupt-star whose card
+  // names another sha256, and slow-star.
   const site = path.join(tmp, 'site');
   fs.cpSync(SITE, site, { recursive: true });
   const models = path.join(site, 'models');
+  fs.rmSync(models, { recursive: true, force: true });
   fs.mkdirSync(models, { recursive: true });
   run(PYTHON, ['-c', HAND_MADE, models, 'blur-star']);
   run(PYTHON, ['-c', HAND_MADE, models, 'corrupt-star']);
