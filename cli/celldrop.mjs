@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { bindCore, checkSession, segmentTiles } from '../src/api/celldrop_api.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BUILD = process.env.CELLDROP_BUILD ? path.resolve(process.env.CELLDROP_BUILD) : path.join(ROOT, 'build');
@@ -79,106 +80,7 @@ async function loadCore() {
   const createCellDrop = require(MODULE_JS);
   // Emscripten 3.1.6's loader would fetch() the .wasm, which Node 20 refuses for local paths.
   const m = await createCellDrop({ wasmBinary: fs.readFileSync(MODULE_WASM) });
-
-  const takeJson = (ptr) => {
-    ptr >>>= 0;
-    const text = m.UTF8ToString(ptr);
-    m._cd_free(ptr);
-    return JSON.parse(text);
-  };
-  const withBytes = (bytes, fn) => {
-    const ptr = m._cd_alloc(bytes.length) >>> 0;
-    if (!ptr) throw new Error(`out of memory for ${bytes.length} bytes`);
-    try {
-      m.HEAPU8.set(bytes, ptr);
-      return fn(ptr);
-    } finally {
-      m._cd_free(ptr);
-    }
-  };
-  const withString = (s, fn) => withBytes(Buffer.from(s + '\0', 'utf8'), fn);
-
-  // Functions that hand back a handle through a void** out-parameter (4 bytes in wasm32).
-  const withHandle = (fn) => {
-    const out = m._cd_alloc(4) >>> 0;
-    try {
-      const json = takeJson(fn(out));
-      return { json, handle: json.error ? 0 : m.HEAPU32[out >>> 2] >>> 0 };
-    } finally {
-      m._cd_free(out);
-    }
-  };
-  const check = (json) => {
-    if (json.error) throw new Error(json.error);
-    return json;
-  };
-
-  return {
-    modelOpen: (cardText) => withBytes(Buffer.from(cardText, 'utf8'), (p) => withHandle((out) => m._cd_model_open(p, Buffer.byteLength(cardText), out))),
-    modelCheckOnnx: (model, bytes) => check(withBytes(bytes, (p) => takeJson(m._cd_model_check_onnx(model, p, bytes.length)))),
-    modelCheckIo: (model, io) => check(withString(JSON.stringify(io), (p) => takeJson(m._cd_model_check_io(model, p)))),
-    modelFree: (model) => m._cd_model_free(model),
-    imageDecode: (bytes, page, maxMegapixels) =>
-      withBytes(bytes, (p) => withHandle((out) => m._cd_image_decode(p, bytes.length, page, maxMegapixels, out))),
-    imageFree: (image) => m._cd_image_free(image),
-    runStart: (model, image, params) =>
-      withString(JSON.stringify(params), (p) => withHandle((out) => m._cd_run_start(model, image, p, out))),
-    // The waiting tile, its floats copied out of the heap (ONNX Runtime keeps the tensor across an await).
-    runNextTile(run) {
-      const tile = check(takeJson(m._cd_run_next_tile(run)));
-      if (tile.done) return tile;
-      const n = tile.channels * tile.height * tile.width;
-      tile.data = new Float32Array(m.HEAPF32.buffer, tile.data >>> 0, n).slice();
-      return tile;
-    },
-    // outputs: [{channels, height, width, data: Float32Array}] in the card's order.
-    runSubmit(run, outputs) {
-      outputs.forEach((o, k) => {
-        const ptr = m._cd_run_output(run, k, o.channels, o.height, o.width) >>> 0;
-        if (!ptr) throw new Error(`output ${k} (${o.channels} x ${o.height} x ${o.width}) was refused by the core`);
-        m.HEAPF32.set(o.data, ptr >>> 2);  // a fresh view: cd_run_output may have grown the heap
-      });
-      return check(takeJson(m._cd_run_submit(run)));
-    },
-    runFail: (run, message) => (message === null ? m._cd_run_fail(run, 0) : withString(message, (p) => m._cd_run_fail(run, p))),
-    runFinish: (run) => withHandle((out) => m._cd_run_finish(run, out)),
-    runFree: (run) => m._cd_run_free(run),
-    resultExport(result, format, options = {}) {
-      const out = m._cd_alloc(8) >>> 0;  // bytes pointer, size
-      try {
-        const json = withString(JSON.stringify(options), (p) =>
-          withString(format, (f) => takeJson(m._cd_result_export(result, f, p, out, out + 4))));
-        if (json.error) return { error: json.error };
-        const ptr = m.HEAPU32[out >>> 2] >>> 0, size = m.HEAPU32[(out + 4) >>> 2] >>> 0;
-        const bytes = Buffer.from(m.HEAPU8.subarray(ptr, ptr + size));
-        m._cd_free(ptr);
-        return { bytes };
-      } finally {
-        m._cd_free(out);
-      }
-    },
-    resultFree: (result) => m._cd_result_free(result),
-    evalPair: (gt, pred) => withBytes(gt, (g) => withBytes(pred, (p) => takeJson(m._cd_eval_pair(g, gt.length, p, pred.length)))),
-    version: () => m.UTF8ToString(m._cd_version() >>> 0),
-    info: (bytes, maxMegapixels) => withBytes(bytes, (ptr) => takeJson(m._cd_info(ptr, bytes.length, maxMegapixels))),
-    synth(params) {
-      const out = m._cd_alloc(16) >>> 0;  // image ptr, image size, labels ptr, labels size (wasm32)
-      try {
-        const summary = withString(params, (p) => takeJson(m._cd_synth(p, out, out + 4, out + 8, out + 12)));
-        if (summary.error) return { summary };
-        const u32 = m.HEAPU32;
-        const copy = (at) => {
-          const ptr = u32[at >>> 2] >>> 0, size = u32[(at + 4) >>> 2] >>> 0;
-          const bytes = Buffer.from(m.HEAPU8.subarray(ptr, ptr + size));
-          m._cd_free(ptr);
-          return bytes;
-        };
-        return { summary, image: copy(out), labels: copy(out + 8) };
-      } finally {
-        m._cd_free(out);
-      }
-    },
-  };
+  return bindCore(m);
 }
 
 // --- argument parsing -------------------------------------------------------------------------
@@ -394,12 +296,8 @@ async function openModel(core, spec, backend, threads) {
     } catch (e) {
       throw new Error(`${onnxPath}: ONNX Runtime (${backend}) could not load it: ${e.message}`);
     }
-    const channels = (meta) => (meta ?? []).map((m) => (Array.isArray(m?.shape) && typeof m.shape[1] === 'number' ? m.shape[1] : null));
     try {
-      core.modelCheckIo(handle, {
-        inputs: [...session.inputNames], outputs: [...session.outputNames],
-        input_channels: channels(session.inputMetadata), output_channels: channels(session.outputMetadata),
-      });
+      checkSession(core, handle, session);
     } catch (e) {
       throw new Error(`${onnxPath}: ${e.message}`);
     }
@@ -407,40 +305,6 @@ async function openModel(core, spec, backend, threads) {
   } catch (e) {
     core.modelFree(handle);
     throw e;
-  }
-}
-
-// Pulls tiles from the core, runs them through ONNX Runtime, pushes the outputs back.
-async function segmentImage(core, model, image, params, onTile) {
-  const { json: started, handle: run } = core.runStart(model.handle, image, params);
-  if (started.error) throw new Error(started.error);
-  try {
-    const outputNames = model.card.outputs.map((o) => o.name);
-    for (;;) {
-      const tile = core.runNextTile(run);
-      if (tile.done) break;
-      onTile(tile);
-      const input = new model.ort.Tensor('float32', tile.data, [1, tile.channels, tile.height, tile.width]);
-      let results;
-      try {
-        results = await model.session.run({ [model.card.input.name]: input }, outputNames);
-      } catch (e) {
-        core.runFail(run, e.message);
-        break;
-      }
-      const outputs = outputNames.map((name) => {
-        const t = results[name];
-        const d = t.dims.length === 4 ? t.dims : [1, 1, ...t.dims.slice(-2)];
-        return { channels: Number(d[1]), height: Number(d[2]), width: Number(d[3]), data: t.data };
-      });
-      for (const name of outputNames) results[name].dispose?.();
-      core.runSubmit(run, outputs);
-    }
-    const { json: summary, handle: result } = core.runFinish(run);
-    if (summary.error) throw new Error(summary.error);
-    return { summary, result };
-  } finally {
-    core.runFree(run);
   }
 }
 
@@ -553,7 +417,7 @@ async function segment(args) {
         if (decoded.json.error) throw new Error(decoded.json.error);
         image = decoded.handle;
         const startedAt = new Date().toISOString();
-        const seg = await segmentImage(core, model, image, params, (tile) => bar.update(i, file, tile));
+        const seg = await segmentTiles(core, model.ort, model, image, params, { onTile: (tile) => bar.update(i, file, tile) });
         result = seg.result;
         core.imageFree(image);
         image = 0;

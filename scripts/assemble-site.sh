@@ -26,6 +26,7 @@ cp -R "$ROOT/site/." "$STAGE/"
 mkdir -p "$STAGE/app"
 cp -R "$ROOT/web/." "$STAGE/app/"
 cp "$WASM/celldrop-app.js" "$WASM/celldrop-app.wasm" "$WASM/celldrop-worker.js" "$WASM/celldrop-worker.wasm" "$STAGE/app/"
+cp "$ROOT/src/api/celldrop_api.mjs" "$STAGE/app/"  # the C API's JS binding, shared with the CLI
 
 # ONNX Runtime Web, WebAssembly kernels only (SIMD + threads; one build serves both thread counts).
 ORT=$ROOT/node_modules/onnxruntime-web/dist

@@ -1,0 +1,160 @@
+// The JavaScript face of the C API (celldrop_api.h), shared by the CLI (celldrop-node) and the page's
+// worker (celldrop-worker): one place that knows the memory contract, so the two shells cannot drift.
+//   - Inputs are copied into the WebAssembly heap with cd_alloc and freed after the call.
+//   - Every char* coming back is JSON, freed with cd_free after parsing.
+//   - The heap may grow (and move) in any call that allocates: views are taken afresh every time.
+//   - Handles come back through a void** out-parameter (4 bytes in wasm32).
+// No Node or DOM API is used here; bytes are Uint8Arrays.
+
+// m: an instantiated Emscripten module exporting the cd_* functions, UTF8ToString and the HEAP views.
+export function bindCore(m) {
+  const enc = new TextEncoder();
+  const takeJson = (ptr) => {
+    ptr >>>= 0;
+    const text = m.UTF8ToString(ptr);
+    m._cd_free(ptr);
+    return JSON.parse(text);
+  };
+  const withBytes = (bytes, fn) => {
+    const ptr = m._cd_alloc(bytes.length) >>> 0;
+    if (!ptr) throw new Error(`out of memory for ${bytes.length} bytes`);
+    try {
+      m.HEAPU8.set(bytes, ptr);
+      return fn(ptr);
+    } finally {
+      m._cd_free(ptr);
+    }
+  };
+  const withString = (s, fn) => withBytes(enc.encode(s + '\0'), fn);
+  const withHandle = (fn) => {
+    const out = m._cd_alloc(4) >>> 0;
+    try {
+      const json = takeJson(fn(out));
+      return { json, handle: json.error ? 0 : m.HEAPU32[out >>> 2] >>> 0 };
+    } finally {
+      m._cd_free(out);
+    }
+  };
+  const check = (json) => {
+    if (json.error) throw new Error(json.error);
+    return json;
+  };
+  // A (pointer, size) pair the core wrote at `at`: the bytes copied out, the core's buffer freed.
+  const takeBuffer = (at) => {
+    const ptr = m.HEAPU32[at >>> 2] >>> 0, size = m.HEAPU32[(at + 4) >>> 2] >>> 0;
+    const bytes = m.HEAPU8.slice(ptr, ptr + size);
+    m._cd_free(ptr);
+    return bytes;
+  };
+
+  return {
+    version: () => m.UTF8ToString(m._cd_version() >>> 0),
+    info: (bytes, maxMegapixels = 0) => withBytes(bytes, (p) => takeJson(m._cd_info(p, bytes.length, maxMegapixels))),
+    synth(params) {
+      const out = m._cd_alloc(16) >>> 0;  // image ptr, image size, labels ptr, labels size (wasm32)
+      try {
+        const summary = withString(params, (p) => takeJson(m._cd_synth(p, out, out + 4, out + 8, out + 12)));
+        if (summary.error) return { summary };
+        return { summary, image: takeBuffer(out), labels: takeBuffer(out + 8) };
+      } finally {
+        m._cd_free(out);
+      }
+    },
+    modelOpen(cardText) {
+      const bytes = enc.encode(cardText);
+      return withBytes(bytes, (p) => withHandle((out) => m._cd_model_open(p, bytes.length, out)));
+    },
+    modelCheckOnnx: (model, bytes) => check(withBytes(bytes, (p) => takeJson(m._cd_model_check_onnx(model, p, bytes.length)))),
+    modelCheckIo: (model, io) => check(withString(JSON.stringify(io), (p) => takeJson(m._cd_model_check_io(model, p)))),
+    modelFree: (model) => m._cd_model_free(model),
+    imageDecode: (bytes, page = 0, maxMegapixels = 0) =>
+      withBytes(bytes, (p) => withHandle((out) => m._cd_image_decode(p, bytes.length, page, maxMegapixels, out))),
+    imageFree: (image) => m._cd_image_free(image),
+    runStart: (model, image, params) =>
+      withString(JSON.stringify(params), (p) => withHandle((out) => m._cd_run_start(model, image, p, out))),
+    // The waiting tile, its floats copied out of the heap (ONNX Runtime keeps the tensor across an await).
+    runNextTile(run) {
+      const tile = check(takeJson(m._cd_run_next_tile(run)));
+      if (tile.done) return tile;
+      tile.data = new Float32Array(m.HEAPF32.buffer, tile.data >>> 0, tile.channels * tile.height * tile.width).slice();
+      return tile;
+    },
+    // outputs: [{channels, height, width, data: Float32Array}] in the card's order.
+    runSubmit(run, outputs) {
+      outputs.forEach((o, k) => {
+        const ptr = m._cd_run_output(run, k, o.channels, o.height, o.width) >>> 0;
+        if (!ptr) throw new Error(`the network's output ${k} (${o.channels} x ${o.height} x ${o.width}) does not fit the model card`);
+        m.HEAPF32.set(o.data, ptr >>> 2);  // a fresh view: cd_run_output may have grown the heap
+      });
+      return check(takeJson(m._cd_run_submit(run)));
+    },
+    runFail: (run, message) => (message === null ? m._cd_run_fail(run, 0) : withString(message, (p) => m._cd_run_fail(run, p))),
+    runFinish: (run) => withHandle((out) => m._cd_run_finish(run, out)),
+    runFree: (run) => m._cd_run_free(run),
+    resultExport(result, format, options = {}) {
+      const out = m._cd_alloc(8) >>> 0;  // bytes pointer, size
+      try {
+        const json = withString(JSON.stringify(options), (p) =>
+          withString(format, (f) => takeJson(m._cd_result_export(result, f, p, out, out + 4))));
+        return json.error ? { error: json.error } : { bytes: takeBuffer(out) };
+      } finally {
+        m._cd_free(out);
+      }
+    },
+    resultFree: (result) => m._cd_result_free(result),
+    evalPair: (gt, pred) => withBytes(gt, (g) => withBytes(pred, (p) => takeJson(m._cd_eval_pair(g, gt.length, p, pred.length)))),
+  };
+}
+
+// The session's declared input/output names and channel counts, checked by the core against the card.
+export function checkSession(core, model, session) {
+  const channels = (meta) => (meta ?? []).map((x) => (Array.isArray(x?.shape) && typeof x.shape[1] === 'number' ? x.shape[1] : null));
+  core.modelCheckIo(model, {
+    inputs: [...session.inputNames], outputs: [...session.outputNames],
+    input_channels: channels(session.inputMetadata), output_channels: channels(session.outputMetadata),
+  });
+}
+
+// One segmentation: pulls tiles from the core, runs each through the ONNX Runtime session, pushes the
+// outputs back, and returns {summary, result, inferenceMs} (result: a handle for resultExport, which
+// the caller frees). hooks.beforeTile (async, optional) returns true to stop (a cancel): then the
+// core's run ends with its "cancelled" error; hooks.onTile(tile) reports progress.
+export async function segmentTiles(core, ort, model, image, params, hooks = {}) {
+  const { json: started, handle: run } = core.runStart(model.handle, image, params);
+  if (started.error) throw new Error(started.error);
+  let inferenceMs = 0;
+  try {
+    const outputNames = model.card.outputs.map((o) => o.name);
+    for (;;) {
+      if (hooks.beforeTile && (await hooks.beforeTile())) {
+        core.runFail(run, null);
+        break;
+      }
+      const tile = core.runNextTile(run);
+      if (tile.done) break;
+      hooks.onTile?.(tile);
+      const input = new ort.Tensor('float32', tile.data, [1, tile.channels, tile.height, tile.width]);
+      let results;
+      const t0 = performance.now();
+      try {
+        results = await model.session.run({ [model.card.input.name]: input }, outputNames);
+      } catch (e) {
+        core.runFail(run, `ONNX Runtime failed: ${e && e.message ? e.message : e}`);
+        break;
+      }
+      inferenceMs += performance.now() - t0;
+      const outputs = outputNames.map((name) => {
+        const t = results[name];
+        const d = t.dims.length === 4 ? t.dims : [1, 1, ...t.dims.slice(-2)];
+        return { channels: Number(d[1]), height: Number(d[2]), width: Number(d[3]), data: t.data };
+      });
+      for (const name of outputNames) results[name].dispose?.();
+      core.runSubmit(run, outputs);
+    }
+    const { json: summary, handle: result } = core.runFinish(run);
+    if (summary.error) throw new Error(summary.error);
+    return { summary, result, inferenceMs };
+  } finally {
+    core.runFree(run);
+  }
+}
