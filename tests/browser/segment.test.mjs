@@ -26,50 +26,8 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--use-angle=swiftshade
 const READY_TIMEOUT_MS = 90_000;
 const RUN_TIMEOUT_MS = 120_000;
 
-// A network with decisive outputs (as in tests/cli/segment.test.mjs): prob = sigmoid(8 x blur - 4)
-// on grid 2, every ray 5 px; diameter 14 in its card. Written with python3-onnx, by hand.
-const HAND_MADE = `
-import hashlib, json, sys
-import numpy as np
-import onnx
-from onnx import helper, TensorProto, numpy_helper
-out, name, slow = sys.argv[1], sys.argv[2], len(sys.argv) > 3
-g = np.exp(-((np.arange(5) - 2.0) ** 2) / 2.0)
-k = np.outer(g, g)
-k = (8.0 * k / k.sum()).astype(np.float32).reshape(1, 1, 5, 5)
-inits = [numpy_helper.from_array(k, 'wp'), numpy_helper.from_array(np.array([-4.0], np.float32), 'bp'),
-         numpy_helper.from_array(np.zeros((32, 1, 1, 1), np.float32), 'wd'),
-         numpy_helper.from_array(np.full(32, 5.0, np.float32), 'bd')]
-nodes = [helper.make_node('Conv', ['image', 'wp', 'bp'], ['logit'], kernel_shape=[5, 5], strides=[2, 2], pads=[2, 2, 2, 2]),
-         helper.make_node('Sigmoid', ['logit'], ['prob']),
-         helper.make_node('Conv', ['image', 'wd', 'bd'], ['dist0' if slow else 'dist'], kernel_shape=[1, 1], strides=[2, 2])]
-if slow:
-    # The same outputs plus 0 x (eight 32-channel 3x3 convolutions): seconds per tile, for Cancel.
-    inits += [numpy_helper.from_array(np.full((32, 32, 3, 3), 0.01, np.float32), 'wh'),
-              numpy_helper.from_array(np.zeros(1, np.float32), 'zero')]
-    prev = 'dist0'
-    for i in range(8):
-        nodes.append(helper.make_node('Conv', [prev, 'wh'], [f'h{i}'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
-        prev = f'h{i}'
-    nodes += [helper.make_node('Mul', [prev, 'zero'], ['hz']), helper.make_node('Add', ['dist0', 'hz'], ['dist'])]
-graph = helper.make_graph(nodes, 'blur-star',
-    [helper.make_tensor_value_info('image', TensorProto.FLOAT, [1, 1, 'H', 'W'])],
-    [helper.make_tensor_value_info('prob', TensorProto.FLOAT, [1, 1, 'h', 'w']),
-     helper.make_tensor_value_info('dist', TensorProto.FLOAT, [1, 32, 'h', 'w'])], inits)
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
-model.ir_version = 7
-onnx.checker.check_model(model)
-data = model.SerializeToString()
-open(f'{out}/{name}.onnx', 'wb').write(data)
-card = {'name': name, 'kind': 'star', 'format': 1,
-        'input': {'name': 'image', 'channels': 1, 'layout': 'NCHW', 'dtype': 'float32', 'divisor': 8},
-        'normalization': {'percentile_low': 1.0, 'percentile_high': 99.8}, 'diameter': 14.0,
-        'outputs': [{'name': 'prob', 'channels': 1, 'grid': 2}, {'name': 'dist', 'channels': 32, 'grid': 2}],
-        'thresholds': {'prob': 0.5, 'nms': 0.4}, 'star': {'n_rays': 32, 'grid': 2},
-        'onnx': {'file': name + '.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
-                 'bytes': len(data), 'opset': 13, 'weights': 'float32'}}
-json.dump(card, open(f'{out}/{name}.json', 'w'), indent=1)
-`;
+// The hand-made network with decisive outputs (tests/fixtures/hand_made_star.py).
+const HAND_MADE = path.join(ROOT, 'tests', 'fixtures', 'hand_made_star.py');
 
 // The page's label checksum (src/app/segmentation.h), computed over a label PNG by numpy.
 const CHECKSUM = `
@@ -122,9 +80,9 @@ before(async () => {
   const models = path.join(site, 'models');
   fs.rmSync(models, { recursive: true, force: true });
   fs.mkdirSync(models, { recursive: true });
-  run(PYTHON, ['-c', HAND_MADE, models, 'blur-star']);
-  run(PYTHON, ['-c', HAND_MADE, models, 'corrupt-star']);
-  run(PYTHON, ['-c', HAND_MADE, models, 'slow-star', 'slow']);
+  run(PYTHON, [HAND_MADE, models, 'blur-star']);
+  run(PYTHON, [HAND_MADE, models, 'corrupt-star']);
+  run(PYTHON, [HAND_MADE, models, 'slow-star', 'slow']);
   const badCard = path.join(models, 'corrupt-star.json');
   const card = JSON.parse(fs.readFileSync(badCard, 'utf8'));
   card.onnx.sha256 = card.onnx.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));

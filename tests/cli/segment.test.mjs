@@ -134,48 +134,13 @@ test('segment writes 16-bit labels and every export, and each parses', () => {
   assert.match(record.started_at, /^\d{4}-\d\d-\d\dT/);
 });
 
-// A hand-made network with decisive outputs: prob = sigmoid(8 x (5x5 Gaussian blur of the image) - 4)
-// on grid 2, every ray 5 px. (A barely trained network is no use here: its outputs are so flat that
-// a change in the 7th digit reorders the NMS, as a 1e-7 relative perturbation of onnxruntime-node's
-// own outputs shows.) It is also a user's own ONNX + card, written by hand.
-const HAND_MADE = `
-import hashlib, json, sys
-import numpy as np
-import onnx
-from onnx import helper, TensorProto, numpy_helper
-out = sys.argv[1]
-g = np.exp(-((np.arange(5) - 2.0) ** 2) / 2.0)
-k = np.outer(g, g)
-k = (8.0 * k / k.sum()).astype(np.float32).reshape(1, 1, 5, 5)
-inits = [numpy_helper.from_array(k, 'wp'), numpy_helper.from_array(np.array([-4.0], np.float32), 'bp'),
-         numpy_helper.from_array(np.zeros((32, 1, 1, 1), np.float32), 'wd'),
-         numpy_helper.from_array(np.full(32, 5.0, np.float32), 'bd')]
-nodes = [helper.make_node('Conv', ['image', 'wp', 'bp'], ['logit'], kernel_shape=[5, 5], strides=[2, 2], pads=[2, 2, 2, 2]),
-         helper.make_node('Sigmoid', ['logit'], ['prob']),
-         helper.make_node('Conv', ['image', 'wd', 'bd'], ['dist'], kernel_shape=[1, 1], strides=[2, 2])]
-graph = helper.make_graph(nodes, 'blur-star',
-    [helper.make_tensor_value_info('image', TensorProto.FLOAT, [1, 1, 'H', 'W'])],
-    [helper.make_tensor_value_info('prob', TensorProto.FLOAT, [1, 1, 'h', 'w']),
-     helper.make_tensor_value_info('dist', TensorProto.FLOAT, [1, 32, 'h', 'w'])], inits)
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
-model.ir_version = 7
-onnx.checker.check_model(model)
-data = model.SerializeToString()
-open(out + '.onnx', 'wb').write(data)
-card = {'name': 'blur-star', 'kind': 'star', 'format': 1,
-        'input': {'name': 'image', 'channels': 1, 'layout': 'NCHW', 'dtype': 'float32', 'divisor': 8},
-        'normalization': {'percentile_low': 1.0, 'percentile_high': 99.8}, 'diameter': 14.0,
-        'outputs': [{'name': 'prob', 'channels': 1, 'grid': 2}, {'name': 'dist', 'channels': 32, 'grid': 2}],
-        'thresholds': {'prob': 0.5, 'nms': 0.4}, 'star': {'n_rays': 32, 'grid': 2},
-        'onnx': {'file': out.split('/')[-1] + '.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
-                 'bytes': len(data), 'opset': 13, 'weights': 'float32'}}
-json.dump(card, open(out + '.json', 'w'), indent=1)
-`;
+// The hand-made network with decisive outputs (tests/fixtures/hand_made_star.py).
+const HAND_MADE = path.join(ROOT, 'tests', 'fixtures', 'hand_made_star.py');
 
 test('native and wasm backends give identical labels (several tiles, automatic diameter)', () => {
   const base = path.join(tmp, 'hand', 'blur-star');
   fs.mkdirSync(path.dirname(base));
-  const py = spawnSync(PYTHON, ['-c', HAND_MADE, base], { encoding: 'utf8' });
+  const py = spawnSync(PYTHON, [HAND_MADE, path.dirname(base), path.basename(base)], { encoding: 'utf8' });
   assert.equal(py.status, 0, py.stderr);
   const image = path.join(images, 'synth-12.png');
   const native = path.join(tmp, 'native'), wasm = path.join(tmp, 'wasm');
