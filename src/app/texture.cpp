@@ -4,15 +4,19 @@
 
 namespace celldrop {
 
-bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int height, std::string* error) {
+namespace {
+
+// The upload both textures share; `what` names the texture in errors ("image", "overlay").
+bool upload_texture(GrayTexture* tex, const uint8_t* pixels, int width, int height, GLenum format,
+                    GLint internal_format, bool mipmaps, const char* what, std::string* error) {
   GLint max_size = 0;
   glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
   if (width <= 0 || height <= 0) {
-    *error = "the image is empty";
+    *error = std::string("the ") + what + " is empty";
     return false;
   }
   if (width > max_size || height > max_size) {
-    *error = "this image is " + std::to_string(width) + " x " + std::to_string(height) +
+    *error = "this " + std::string(what) + " is " + std::to_string(width) + " x " + std::to_string(height) +
              " pixels, but this browser's graphics can show at most " + std::to_string(max_size) +
              " pixels on a side";
     return false;
@@ -25,21 +29,20 @@ bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int h
   if (tex->id == 0) glGenTextures(1, &tex->id);
   glBindTexture(GL_TEXTURE_2D, tex->id);
   glPixelStorei(GL_UNPACK_ALIGNMENT, 1);  // rows of odd widths are not padded to 4 bytes
-  // LUMINANCE samples as (v, v, v, 1), so ImGui's own shader draws grey without a custom one; WebGL2
-  // has no texture swizzle to do the same with R8.
   if (same_size) {
-    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, width, height, GL_LUMINANCE, GL_UNSIGNED_BYTE, gray);
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, width, height, format, GL_UNSIGNED_BYTE, pixels);
   } else {
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_LUMINANCE, width, height, 0, GL_LUMINANCE, GL_UNSIGNED_BYTE, gray);
+    glTexImage2D(GL_TEXTURE_2D, 0, internal_format, width, height, 0, format, GL_UNSIGNED_BYTE, pixels);
   }
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR_MIPMAP_LINEAR);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, mipmaps ? GL_LINEAR_MIPMAP_LINEAR : GL_NEAREST);
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-  glGenerateMipmap(GL_TEXTURE_2D);
+  if (mipmaps) glGenerateMipmap(GL_TEXTURE_2D);
   GLenum gl_error = glGetError();
   if (gl_error != GL_NO_ERROR) {
-    *error = "the graphics driver refused the image texture (GL error " + std::to_string(gl_error) + ")";
+    *error = std::string("the graphics driver refused the ") + what + " texture (GL error " +
+             std::to_string(gl_error) + ")";
     return false;
   }
   tex->width = width;
@@ -47,36 +50,16 @@ bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int h
   return true;
 }
 
+}  // namespace
+
+bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int height, std::string* error) {
+  // LUMINANCE samples as (v, v, v, 1), so ImGui's own shader draws grey without a custom one; WebGL2
+  // has no texture swizzle to do the same with R8.
+  return upload_texture(tex, gray, width, height, GL_LUMINANCE, GL_LUMINANCE, true, "image", error);
+}
+
 bool upload_rgba_texture(GrayTexture* tex, const uint8_t* rgba, int width, int height, std::string* error) {
-  GLint max_size = 0;
-  glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
-  if (width <= 0 || height <= 0 || width > max_size || height > max_size) {
-    *error = "the overlay does not fit this browser's largest texture (" + std::to_string(max_size) + " px)";
-    return false;
-  }
-  for (int i = 0; i < 8 && glGetError() != GL_NO_ERROR; i++) {
-  }
-  bool same_size = tex->id != 0 && tex->width == width && tex->height == height;
-  if (tex->id == 0) glGenTextures(1, &tex->id);
-  glBindTexture(GL_TEXTURE_2D, tex->id);
-  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-  if (same_size) {
-    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
-  } else {
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
-  }
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-  GLenum gl_error = glGetError();
-  if (gl_error != GL_NO_ERROR) {
-    *error = "the graphics driver refused the overlay texture (GL error " + std::to_string(gl_error) + ")";
-    return false;
-  }
-  tex->width = width;
-  tex->height = height;
-  return true;
+  return upload_texture(tex, rgba, width, height, GL_RGBA, GL_RGBA8, false, "overlay", error);
 }
 
 void destroy_texture(GrayTexture* tex) {
