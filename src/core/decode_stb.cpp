@@ -100,6 +100,7 @@ void png_pixel_size(const uint8_t* b, size_t n, double* x_um, double* y_um) {
 // What a walk over a JPEG's marker segments found.
 struct JpegWalk {
   bool tables_fit = true;     // every Huffman table declares at most 256 codes
+  bool tables_defined = true; // every scan uses only Huffman tables defined before it
   bool ends_properly = false;  // an end-of-image marker follows the entropy-coded data
 };
 
@@ -107,11 +108,16 @@ struct JpegWalk {
 // code counts add up to at most 256 symbols, and then writes past the table (found by fuzz_jpeg;
 // tests/fuzz/regressions/fuzz_jpeg/). Before stb sees a JPEG, walk its marker segments as stb does,
 // entropy-coded data included (progressive files define tables between scans), and refuse any table
-// that declares more symbols than exist. The same walk tells whether the file ends with EOI after its
-// scans: stb decodes a truncated JPEG without complaint, padding the missing part with grey.
+// that declares more symbols than exist. stb also decodes a scan with a Huffman table that no DHT
+// defined, reading its uninitialised memory as a table and indexing far outside it (found by fuzz_jpeg
+// too): the walk checks that each scan's tables were defined before it, in the roles the scan uses them.
+// The same walk tells whether the file ends with EOI after its scans: stb decodes a truncated JPEG
+// without complaint, padding the missing part with grey.
 JpegWalk walk_jpeg(const uint8_t* b, size_t n) {
   JpegWalk walk;
   bool in_scan = false;
+  bool progressive = false;
+  bool defined[2][4] = {};  // [class: 0 DC, 1 AC][table id]
   size_t pos = 2;  // after SOI
   while (pos + 1 < n) {
     if (b[pos] != 0xFF) {  // stb skips stray bytes between segments one at a time: so do we
@@ -133,6 +139,7 @@ JpegWalk walk_jpeg(const uint8_t* b, size_t n) {
       size_t t = pos + 2;
       long left = long(length) - 2;
       while (left > 0) {
+        if (t < n && (b[t] >> 4) <= 1 && (b[t] & 15) <= 3) defined[b[t] >> 4][b[t] & 15] = true;
         size_t symbols = 0;
         for (size_t i = 1; i <= 16; ++i) symbols += t + i < n ? b[t + i] : 0;  // stb reads 0 past EOF
         if (symbols > 256) {
@@ -143,6 +150,23 @@ JpegWalk walk_jpeg(const uint8_t* b, size_t n) {
         left -= long(17 + symbols);
       }
       if (left != 0) break;  // stb rejects the segment itself
+    }
+    if (marker == 0xC2) progressive = true;
+    if (marker == 0xDA && pos + 3 <= n) {  // SOS: Ns, then Ns x (component, DC/AC table ids), Ss, Se, Ah/Al
+      const size_t count = b[pos + 2], end = pos + 3 + 2 * count;
+      if (end + 3 <= n) {
+        const int ss = b[end], ah = b[end + 2] >> 4;
+        // Baseline scans use both tables; a progressive DC scan its DC table (the first pass only), a
+        // progressive AC scan its AC table.
+        const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss != 0;
+        for (size_t c = 0; c < count; ++c) {
+          const int dc = b[pos + 4 + 2 * c] >> 4, ac = b[pos + 4 + 2 * c] & 15;
+          if ((uses_dc && dc <= 3 && !defined[0][dc]) || (uses_ac && ac <= 3 && !defined[1][ac])) {
+            walk.tables_defined = false;
+            return walk;
+          }
+        }
+      }
     }
     pos += length;
     if (marker == 0xDA) {  // entropy-coded data follows up to the next marker (not FF00, not RSTn)
@@ -195,9 +219,16 @@ bool stb_read_header(const char* format, const uint8_t* bytes, size_t size, Imag
     *error = label + ": files over 2 GB are not supported";
     return false;
   }
-  if (strcmp(format, "jpeg") == 0 && !walk_jpeg(bytes, size).tables_fit) {
-    *error = "JPEG: a Huffman table declares more than 256 codes; the file is damaged";
-    return false;
+  if (strcmp(format, "jpeg") == 0) {
+    const JpegWalk walk = walk_jpeg(bytes, size);
+    if (!walk.tables_fit) {
+      *error = "JPEG: a Huffman table declares more than 256 codes; the file is damaged";
+      return false;
+    }
+    if (!walk.tables_defined) {
+      *error = "JPEG: a scan uses a Huffman table the file never defines; the file is damaged";
+      return false;
+    }
   }
   int w = 0, h = 0, comp = 0;
   StbAllocCap cap(size_t(64) << 20);  // header parsing allocates little (PNG: the palette at most)
