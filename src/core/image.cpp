@@ -34,6 +34,14 @@ Image make_image(int width, int height, int channels, SampleType type) {
   return img;
 }
 
+Labels make_labels(int width, int height) {
+  Labels labels;
+  labels.width = width;
+  labels.height = height;
+  labels.data.assign(size_t(width) * size_t(height), 0);
+  return labels;
+}
+
 float Image::at(int x, int y, int c) const {
   size_t i = (size_t(y) * size_t(width) + size_t(x)) * size_t(channels) + size_t(c);
   switch (type) {

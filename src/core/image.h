@@ -57,4 +57,7 @@ struct Labels {
   uint32_t& at(int x, int y) { return data[size_t(y) * size_t(width) + size_t(x)]; }
 };
 
+// A width x height label image of background (0).
+Labels make_labels(int width, int height);
+
 }  // namespace celldrop

@@ -48,10 +48,7 @@ void resize_bilinear(const float* src, int src_width, int src_height, float* dst
 }
 
 Labels resize_labels_nearest(const Labels& in, int width, int height) {
-  Labels out;
-  out.width = width;
-  out.height = height;
-  out.data.assign(size_t(width) * size_t(height), 0);
+  Labels out = make_labels(width, height);
   if (in.width <= 0 || in.height <= 0) return out;
   std::vector<int> xs(static_cast<size_t>(width));
   for (int x = 0; x < width; ++x)

@@ -77,9 +77,7 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
                             int n_rays, int grid, int out_width, int out_height,
                             const StarParams& params) {
   StarResult result;
-  result.labels.width = std::max(out_width, 0);
-  result.labels.height = std::max(out_height, 0);
-  result.labels.data.assign(size_t(result.labels.width) * size_t(result.labels.height), 0);
+  result.labels = make_labels(std::max(out_width, 0), std::max(out_height, 0));
   if (n_rays < 3 || grid < 1 || grid_width <= 0 || grid_height <= 0 || result.labels.data.empty())
     return result;
 

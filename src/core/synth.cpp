@@ -467,9 +467,7 @@ SynthResult synthesize_nuclei(const SynthParams& p) {
   if (!check(p, &result.error)) return result;
 
   std::vector<Nucleus> nuclei = layout(p);
-  result.labels.width = p.width;
-  result.labels.height = p.height;
-  result.labels.data.assign(size_t(p.width) * size_t(p.height), 0u);
+  result.labels = make_labels(p.width, p.height);
   result.overlapped = settle_labels(&nuclei, &result.labels, p.mean_diameter);
   result.count = int(nuclei.size());
 

@@ -13,14 +13,6 @@
 namespace celldrop {
 namespace {
 
-Labels blank(int w, int h) {
-  Labels l;
-  l.width = w;
-  l.height = h;
-  l.data.assign(size_t(w) * size_t(h), 0);
-  return l;
-}
-
 // Pixels whose centre lies inside the ellipse (axes a, b, rotated by `angle`) take `id`, overwriting.
 void paint_ellipse(Labels& l, double cx, double cy, double a, double b, double angle, uint32_t id) {
   const double c = std::cos(angle), s = std::sin(angle);
@@ -61,7 +53,7 @@ int count_objects(const Labels& l) {
 }
 
 TEST(Flow, MasksToFlowsGivesUnitVectorsPointingToTheCentre) {
-  Labels l = blank(48, 40);
+  Labels l = make_labels(48, 40);
   paint_ellipse(l, 20, 18, 11, 11, 0, 7);
   const FlowField f = masks_to_flows(l);
   ASSERT_EQ(f.width, 48);
@@ -87,7 +79,7 @@ TEST(Flow, MasksToFlowsGivesUnitVectorsPointingToTheCentre) {
 }
 
 TEST(Flow, HeatReachesEveryPixelOfANonConvexObject) {
-  Labels l = blank(64, 64);
+  Labels l = make_labels(64, 64);
   paint_c(l, 32, 32, 12, 22, 1);
   const FlowField f = masks_to_flows(l);
   int zero = 0, total = 0;
@@ -102,7 +94,7 @@ TEST(Flow, HeatReachesEveryPixelOfANonConvexObject) {
 
 TEST(Flow, HeatReachesTheFarEndsOfALongThinObject) {
   // 3 x 201 px: the heat at the ends is ~1e-30 of the centre's, beyond what floats hold.
-  Labels l = blank(220, 9);
+  Labels l = make_labels(220, 9);
   for (int x = 10; x <= 210; ++x)
     for (int y = 3; y <= 5; ++y) l.at(x, y) = 4;
   const FlowField f = masks_to_flows(l);
@@ -117,7 +109,7 @@ TEST(Flow, HeatReachesTheFarEndsOfALongThinObject) {
 }
 
 TEST(Flow, DynamicsMoveAtMostOnePixelPerStep) {
-  Labels l = blank(60, 60);
+  Labels l = make_labels(60, 60);
   paint_ellipse(l, 30, 30, 25, 25, 0, 1);
   const FlowField f = masks_to_flows(l);
   std::vector<uint8_t> fg(l.data.size());
@@ -139,7 +131,7 @@ TEST(Flow, DynamicsMoveAtMostOnePixelPerStep) {
 }
 
 TEST(Flow, FlowScaleDividesTheNetworkFlows) {
-  Labels l = blank(40, 40);
+  Labels l = make_labels(40, 40);
   paint_ellipse(l, 20, 20, 12, 8, 0.3, 1);
   FlowField f = masks_to_flows(l);
   for (float& v : f.data) v *= 5.0f;
@@ -154,7 +146,7 @@ TEST(Flow, FlowScaleDividesTheNetworkFlows) {
 }
 
 TEST(Flow, RoundTripDisksOfManySizes) {
-  Labels l = blank(200, 120);
+  Labels l = make_labels(200, 120);
   uint32_t id = 1;
   const double radii[] = {3, 4, 6, 9, 14, 20, 30};
   double x = 6;
@@ -170,7 +162,7 @@ TEST(Flow, RoundTripDisksOfManySizes) {
 }
 
 TEST(Flow, RoundTripTouchingEllipsesAndACShape) {
-  Labels l = blank(160, 120);
+  Labels l = make_labels(160, 120);
   paint_ellipse(l, 30, 30, 18, 10, 0.4, 1);
   paint_ellipse(l, 52, 40, 14, 9, -0.7, 2);  // overlaps ellipse 1: touching objects
   paint_ellipse(l, 45, 62, 12, 12, 0, 3);    // touches both
@@ -184,7 +176,7 @@ TEST(Flow, RoundTripTouchingEllipsesAndACShape) {
 }
 
 TEST(Flow, RoundTripKeepsObjectsCutByTheImageBorder) {
-  Labels l = blank(64, 48);
+  Labels l = make_labels(64, 48);
   paint_ellipse(l, 0, 10, 12, 9, 0, 1);
   paint_ellipse(l, 63, 47, 14, 11, 0.5, 2);
   paint_ellipse(l, 30, 0, 10, 10, 0, 3);
@@ -193,14 +185,14 @@ TEST(Flow, RoundTripKeepsObjectsCutByTheImageBorder) {
 }
 
 TEST(Flow, HolesAreFilledAndSizeLimitsApply) {
-  Labels ring = blank(60, 60);
+  Labels ring = make_labels(60, 60);
   paint_ellipse(ring, 30, 30, 20, 20, 0, 1);
   paint_ellipse(ring, 30, 30, 5, 5, 0, 0);  // a hole in the middle
   const Labels out = round_trip(ring);
   ASSERT_EQ(count_objects(out), 1);
   EXPECT_NE(out.at(30, 30), 0u);  // the hole is filled
 
-  Labels small = blank(40, 40);
+  Labels small = make_labels(40, 40);
   paint_ellipse(small, 10, 10, 2, 2, 0, 1);   // 13 px: below the default min size of 15
   paint_ellipse(small, 28, 28, 6, 6, 0, 2);
   const Labels kept = round_trip(small);
@@ -208,7 +200,7 @@ TEST(Flow, HolesAreFilledAndSizeLimitsApply) {
   EXPECT_EQ(kept.at(10, 10), 0u);
   EXPECT_NE(kept.at(28, 28), 0u);
 
-  Labels big = blank(40, 40);
+  Labels big = make_labels(40, 40);
   paint_ellipse(big, 20, 20, 16, 16, 0, 1);  // ~50% of the image
   EXPECT_EQ(count_objects(round_trip(big)), 0);
   FlowParams allow;
@@ -217,7 +209,7 @@ TEST(Flow, HolesAreFilledAndSizeLimitsApply) {
 }
 
 TEST(Flow, QualityControlDropsAMaskWithScrambledFlows) {
-  Labels l = blank(80, 40);
+  Labels l = make_labels(80, 40);
   paint_ellipse(l, 20, 20, 12, 12, 0, 1);
   paint_ellipse(l, 58, 20, 12, 12, 0, 2);
   FlowField f = masks_to_flows(l);
@@ -263,7 +255,7 @@ TEST(Flow, RoundTripSyntheticNuclei) {
 }
 
 TEST(Flow, NonFiniteNetworkOutputsAreHarmless) {
-  Labels l = blank(50, 40);
+  Labels l = make_labels(50, 40);
   paint_ellipse(l, 15, 20, 9, 9, 0, 1);
   paint_ellipse(l, 36, 20, 9, 9, 0, 2);
   FlowField f = masks_to_flows(l);
@@ -312,7 +304,7 @@ TEST(Flow, NoisyFlowsStillGiveTheObjects) {
 }
 
 TEST(Flow, EmptyInputsGiveEmptyLabels) {
-  Labels l = blank(16, 12);
+  Labels l = make_labels(16, 12);
   const Labels out = round_trip(l);
   EXPECT_EQ(out.width, 16);
   EXPECT_EQ(out.height, 12);

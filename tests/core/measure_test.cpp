@@ -11,14 +11,6 @@ const double kPi = 3.14159265358979323846;
 const double kSqrt2 = std::sqrt(2.0);
 const double kKulpa = kPi * (1 + kSqrt2) / 8;  // see measure.h
 
-Labels blank(int w, int h) {
-  Labels l;
-  l.width = w;
-  l.height = h;
-  l.data.assign(size_t(w) * size_t(h), 0);
-  return l;
-}
-
 void rect(Labels& l, int x0, int y0, int x1, int y1, uint32_t id) {  // [x0,x1) x [y0,y1)
   for (int y = y0; y < y1; ++y)
     for (int x = x0; x < x1; ++x) l.at(x, y) = id;
@@ -33,7 +25,7 @@ std::vector<ObjectMeasurements> measure(const Labels& l, const Image* img = null
 
 TEST(Measure, RectangleByHand) {
   // 5 x 3 rectangle at columns 2..6, rows 1..3; image channel 0 = x + 10 y, channel 1 = 7.
-  Labels l = blank(10, 6);
+  Labels l = make_labels(10, 6);
   rect(l, 2, 1, 7, 4, 4);
   Image img = make_image(10, 6, 2, SampleType::U16);
   for (int y = 0; y < 6; ++y)
@@ -71,7 +63,7 @@ TEST(Measure, RectangleByHand) {
 
 TEST(Measure, DiskAgreesWithTheory) {
   const int R = 30;
-  Labels l = blank(80, 70);
+  Labels l = make_labels(80, 70);
   for (int y = 0; y < 70; ++y)
     for (int x = 0; x < 80; ++x)
       if ((x - 40) * (x - 40) + (y - 33) * (y - 33) <= R * R) l.at(x, y) = 1;
@@ -89,7 +81,7 @@ TEST(Measure, DiskAgreesWithTheory) {
 }
 
 TEST(Measure, NeighboursHolesAndTinyObjects) {
-  Labels l = blank(12, 8);
+  Labels l = make_labels(12, 8);
   rect(l, 1, 1, 4, 4, 2);   // 3x3 ...
   rect(l, 4, 1, 7, 4, 9);   // ... touching a second 3x3
   rect(l, 8, 1, 11, 6, 5);  // 3x5 with a one-pixel hole
@@ -116,13 +108,13 @@ TEST(Measure, NeighboursHolesAndTinyObjects) {
 }
 
 TEST(Measure, RejectsAnImageOfAnotherSize) {
-  Labels l = blank(4, 4);
+  Labels l = make_labels(4, 4);
   Image img = make_image(5, 4, 1, SampleType::U8);
   std::vector<ObjectMeasurements> m;
   std::string error;
   EXPECT_FALSE(measure_objects(l, &img, &m, &error));
   EXPECT_NE(error.find("5x4"), std::string::npos) << error;
-  EXPECT_TRUE(measure(blank(3, 3)).empty());
+  EXPECT_TRUE(measure(make_labels(3, 3)).empty());
 }
 
 }  // namespace

@@ -5,21 +5,13 @@
 namespace celldrop {
 namespace {
 
-Labels blank(int w, int h) {
-  Labels l;
-  l.width = w;
-  l.height = h;
-  l.data.assign(size_t(w) * size_t(h), 0);
-  return l;
-}
-
 void rect(Labels& l, int x0, int y0, int x1, int y1, uint32_t id) {  // [x0,x1) x [y0,y1)
   for (int y = y0; y < y1; ++y)
     for (int x = x0; x < x1; ++x) l.at(x, y) = id;
 }
 
 TEST(Metrics, IdenticalLabelsScorePerfectly) {
-  Labels gt = blank(64, 48);
+  Labels gt = make_labels(64, 48);
   rect(gt, 2, 2, 12, 9, 1);
   rect(gt, 12, 2, 20, 9, 2);  // touching the first
   rect(gt, 30, 30, 33, 31, 3);
@@ -36,9 +28,9 @@ TEST(Metrics, IdenticalLabelsScorePerfectly) {
 TEST(Metrics, ShiftedObjectMatchesOnlyAboveThreshold) {
   // A 30x10 rectangle shifted by s px has IoU (30 - s) / (30 + s): s = 10 gives exactly 0.5, which
   // does not match (IoU must exceed t); s = 9 gives 21/39 = 0.538, which does.
-  Labels gt = blank(80, 20);
+  Labels gt = make_labels(80, 20);
   rect(gt, 10, 5, 40, 15, 1);
-  Labels exact = blank(80, 20), above = blank(80, 20);
+  Labels exact = make_labels(80, 20), above = make_labels(80, 20);
   rect(exact, 20, 5, 50, 15, 7);
   rect(above, 19, 5, 49, 15, 7);
   MatchCounts at_half = match_labels(gt, exact, 0.5);
@@ -55,7 +47,7 @@ TEST(Metrics, ShiftedObjectMatchesOnlyAboveThreshold) {
 }
 
 TEST(Metrics, SplitAndMergeMatchAtMostOnce) {
-  Labels whole = blank(40, 20), halves = blank(40, 20);
+  Labels whole = make_labels(40, 20), halves = make_labels(40, 20);
   rect(whole, 10, 5, 30, 15, 1);
   rect(halves, 10, 5, 20, 15, 1);
   rect(halves, 20, 5, 30, 15, 2);
@@ -77,7 +69,7 @@ TEST(Metrics, SplitAndMergeMatchAtMostOnce) {
 }
 
 TEST(Metrics, EmptyImagesAndUnmatchedObjects) {
-  Labels empty = blank(16, 16), one = blank(16, 16), other = blank(16, 16);
+  Labels empty = make_labels(16, 16), one = make_labels(16, 16), other = make_labels(16, 16);
   rect(one, 1, 1, 5, 5, 3);
   rect(other, 9, 9, 14, 14, 8);
   MatchCounts none = match_labels(empty, empty, 0.5);
@@ -99,7 +91,7 @@ TEST(Metrics, LowThresholdFindsTheLargestMatching) {
   // One row of pixels: gt A = [0,10), B = [10,13); pred Y = [0,3), X = [3,13).
   // IoU(A,X) = 7/13, IoU(A,Y) = 3/10, IoU(B,X) = 3/10. Greedy by IoU takes A-X and stops at one
   // match; the best one-to-one matching at t = 0.25 is A-Y plus B-X.
-  Labels gt = blank(16, 1), pred = blank(16, 1);
+  Labels gt = make_labels(16, 1), pred = make_labels(16, 1);
   rect(gt, 0, 0, 10, 1, 1);
   rect(gt, 10, 0, 13, 1, 2);
   rect(pred, 0, 0, 3, 1, 1);
@@ -110,7 +102,7 @@ TEST(Metrics, LowThresholdFindsTheLargestMatching) {
 }
 
 TEST(Metrics, ArbitraryIdsGiveTheSameCounts) {
-  Labels gt = blank(32, 32), pred = blank(32, 32), pred_big_ids = blank(32, 32);
+  Labels gt = make_labels(32, 32), pred = make_labels(32, 32), pred_big_ids = make_labels(32, 32);
   rect(gt, 0, 0, 10, 10, 1);
   rect(gt, 20, 20, 30, 30, 2);
   rect(pred, 1, 0, 11, 10, 1);

@@ -10,14 +10,6 @@
 namespace celldrop {
 namespace {
 
-Labels blank(int w, int h) {
-  Labels l;
-  l.width = w;
-  l.height = h;
-  l.data.assign(size_t(w) * size_t(h), 0);
-  return l;
-}
-
 // Small deterministic generator so the random shapes are the same with every standard library.
 struct TestRng {
   uint64_t s;
@@ -234,7 +226,7 @@ TEST(Polygon, StarShapedFastPathAgreesWithTheGeneralMethod) {
 }
 
 TEST(Polygon, FillUsesPixelCentresWithHalfOpenEdges) {
-  Labels l = blank(8, 6);
+  Labels l = make_labels(8, 6);
   // Corners on pixel centres: centres on the left/top edges are in, on the right/bottom edges out.
   auto b = box(1, 1, 4, 3);
   EXPECT_EQ(fill_polygon(b.data(), 4, l, 5, false), 6);
@@ -257,7 +249,7 @@ TEST(Polygon, FillUsesPixelCentresWithHalfOpenEdges) {
 TEST(Polygon, FillAgreesWithPointInPolygonOnRandomStars) {
   TestRng rng{3};
   for (int trial = 0; trial < 30; ++trial) {
-    Labels l = blank(40, 40);
+    Labels l = make_labels(40, 40);
     auto p = random_star(rng, rng.range(5, 35), rng.range(5, 35), rng.range(3, 15), 32);
     long long n = fill_polygon(p.data(), 32, l, 1, false);
     long long count = 0;

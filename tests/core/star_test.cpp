@@ -14,14 +14,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-Labels blank(int w, int h) {
-  Labels l;
-  l.width = w;
-  l.height = h;
-  l.data.assign(size_t(w) * size_t(h), 0);
-  return l;
-}
-
 struct TestRng {  // same sequence with every standard library
   uint64_t s;
   double uniform() {
@@ -85,7 +77,7 @@ std::vector<float> ideal_prob(const Labels& labels, const std::vector<float>& di
 TEST(StarDistances, SquareIsExactFromEveryPixel) {
   // A 9x9 square: its pixel squares cover [5.5, 14.5]^2, so a ray from (x, y) leaves it exactly
   // where it meets that box.
-  Labels l = blank(24, 20);
+  Labels l = make_labels(24, 20);
   for (int y = 6; y <= 14; ++y)
     for (int x = 6; x <= 14; ++x) l.at(x, y) = 3;
   const int n = 32;
@@ -107,7 +99,7 @@ TEST(StarDistances, SquareIsExactFromEveryPixel) {
 }
 
 TEST(StarDistances, DiskFromItsCentreAndTheImageBorder) {
-  Labels l = blank(41, 41);
+  Labels l = make_labels(41, 41);
   const int R = 12;
   for (int y = 0; y < 41; ++y)
     for (int x = 0; x < 41; ++x)
@@ -122,7 +114,7 @@ TEST(StarDistances, DiskFromItsCentreAndTheImageBorder) {
   for (int k = 0; k < n; ++k) EXPECT_NEAR(c[k], R + 0.5, 1.0) << "ray " << k;
 
   // An object filling the image: every ray ends at the image border.
-  Labels full = blank(10, 6);
+  Labels full = make_labels(10, 6);
   std::fill(full.data.begin(), full.data.end(), 7u);
   std::vector<float> f = star_distances(full, 4, 1);
   const float* p = &f[(2 * 10 + 3) * 4];  // pixel (3, 2)
@@ -133,7 +125,7 @@ TEST(StarDistances, DiskFromItsCentreAndTheImageBorder) {
 }
 
 TEST(StarDistances, GridSamplesEveryGthPixel) {
-  Labels l = blank(7, 5);  // grid 2: 4 x 3 cells
+  Labels l = make_labels(7, 5);  // grid 2: 4 x 3 cells
   TestRng rng{5};
   for (auto& v : l.data) v = rng.uniform() < 0.7 ? 1 + uint32_t(rng.uniform() * 3) : 0;
   std::vector<float> full = star_distances(l, 8, 1), coarse = star_distances(l, 8, 2);
@@ -150,11 +142,11 @@ TEST(StarDistances, GridSamplesEveryGthPixel) {
 TEST(StarDistances, AugmentationsPermuteRaysAsDocumented) {
   // Recompute the targets on transformed labels and compare with the documented ray permutations,
   // so a training script that follows star.h cannot silently learn rotated rays.
-  Labels l = blank(37, 29);
+  Labels l = make_labels(37, 29);
   TestRng rng{21};
   paint_star_objects(l, rng, 8, 4, 9);
   const int n = 32, W = l.width, H = l.height;
-  Labels rot = blank(H, W), hflip = blank(W, H), vflip = blank(W, H);
+  Labels rot = make_labels(H, W), hflip = make_labels(W, H), vflip = make_labels(W, H);
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) {
       rot.at(H - 1 - y, x) = l.at(x, y);  // clockwise on screen, np.rot90(image, -1)
@@ -276,7 +268,7 @@ StarResult expect_round_trip(const Labels& truth, int grid, const char* what) {
 
 TEST(StarPostprocess, StarDistancesToLabelsReproduceStarConvexObjects) {
   for (uint64_t seed = 1; seed <= 4; ++seed) {
-    Labels truth = blank(160, 128);
+    Labels truth = make_labels(160, 128);
     TestRng rng{seed};
     int placed = paint_star_objects(truth, rng, 30, 5, 14);
     ASSERT_GT(placed, 15);
