@@ -114,6 +114,25 @@ CD_API char* cd_result_export(void* result, const char* format, const char* opti
                               size_t* size);
 CD_API void cd_result_free(void* result);
 
+// --- flow dynamics (src/core/flow.h), one step at a time --------------------------------------------
+// For the GPU path (shaders/flow_follow.wgsl replaces cd_flow_follow) and its tests: the same inputs
+// go to the C++ reference and to the shader, and either's end points go on to the clustering.
+// Arrays are row-major, width x height; a flow field is planar 2 x height x width floats (the dy
+// plane, then dx). Each returns JSON: {"error"} on a bad size, else what it says below.
+
+// Unit flows toward each object's centre from a label image (0 = background): masks_to_flows, the
+// training target; writes 2 x width x height floats to `flow`. Returns {"ok":true}.
+CD_API char* cd_flow_from_labels(const uint32_t* labels, int width, int height, float* flow);
+// The reference dynamics (follow_flows): every pixel with foreground[i] != 0 moves `niter` Euler
+// steps along flow / flow_scale. Writes each pixel's end position to end_y[i], end_x[i] (background
+// pixels: their own position). Returns {"foreground":N}.
+CD_API char* cd_flow_follow(const float* flow, const uint8_t* foreground, int width, int height, int niter,
+                            float flow_scale, float* end_y, float* end_x);
+// The clustering (get_masks) of the foreground pixels' end points, from cd_flow_follow or a shader:
+// writes labels (0 = no cluster) to `labels`. Returns {"max_label":N}; a non-finite end point is an error.
+CD_API char* cd_flow_masks(const float* end_y, const float* end_x, const uint8_t* foreground, int width, int height,
+                           float max_size_fraction, uint32_t* labels);
+
 // --- evaluation ------------------------------------------------------------------------------------
 // Compares a predicted label image with the ground truth (both files: 16-bit PNG, 8/16/32-bit TIFF,
 // one channel, same size) by one-to-one matching at IoU > t (src/core/metrics.h):

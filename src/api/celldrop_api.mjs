@@ -25,6 +25,30 @@ export function bindCore(m) {
       m._cd_free(ptr);
     }
   };
+  // Typed arrays copied into the heap, plus output arrays ([Type, length] pairs) allocated there: fn
+  // gets the input addresses and the output addresses, and the outputs come back copied out (one
+  // array, or a list of them). Everything is freed afterwards.
+  const withArrays = (inputs, outputSpecs, fn) => {
+    const blocks = [];
+    try {
+      const alloc = (bytes) => {
+        const ptr = m._cd_alloc(bytes) >>> 0;
+        if (!ptr) throw new Error(`out of memory for ${bytes} bytes`);
+        blocks.push(ptr);
+        return ptr;
+      };
+      const ins = inputs.map((a) => alloc(a.byteLength));
+      const outs = [];
+      for (let i = 0; i < outputSpecs.length; i += 2) outs.push({ Type: outputSpecs[i], n: outputSpecs[i + 1] });
+      const outPtrs = outs.map((o) => alloc(o.n * o.Type.BYTES_PER_ELEMENT));
+      inputs.forEach((a, i) => m.HEAPU8.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), ins[i]));
+      fn(ins, ...outPtrs);
+      const copies = outs.map((o, i) => new o.Type(m.HEAPU8.buffer, outPtrs[i], o.n).slice());
+      return copies.length === 1 ? copies[0] : copies;
+    } finally {
+      for (const p of blocks) m._cd_free(p);
+    }
+  };
   const withString = (s, fn) => withBytes(enc.encode(s + '\0'), fn);
   const withHandle = (fn) => {
     const out = m._cd_alloc(4) >>> 0;
@@ -102,6 +126,21 @@ export function bindCore(m) {
       }
     },
     resultFree: (result) => m._cd_result_free(result),
+    // Flow dynamics one step at a time (typed arrays in, typed arrays out; see celldrop_api.h).
+    flowFromLabels(labels, width, height) {
+      return withArrays([labels], [Float32Array, 2 * width * height], ([l], out) =>
+        check(takeJson(m._cd_flow_from_labels(l, width, height, out))));
+    },
+    flowFollow(flow, foreground, width, height, niter, flowScale = 1) {
+      const n = width * height;
+      const [endY, endX] = withArrays([flow, foreground], [Float32Array, n, Float32Array, n], ([f, g], y, x) =>
+        check(takeJson(m._cd_flow_follow(f, g, width, height, niter, flowScale, y, x))));
+      return { endY, endX };
+    },
+    flowMasks(endY, endX, foreground, width, height, maxSizeFraction = 0.4) {
+      return withArrays([endY, endX, foreground], [Uint32Array, width * height], ([y, x, g], out) =>
+        check(takeJson(m._cd_flow_masks(y, x, g, width, height, maxSizeFraction, out))));
+    },
     evalPair: (gt, pred) => withBytes(gt, (g) => withBytes(pred, (p) => takeJson(m._cd_eval_pair(g, gt.length, p, pred.length)))),
   };
 }
