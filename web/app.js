@@ -1,8 +1,10 @@
 // CellDrop page loader: checks what the page needs (WebAssembly, WebGL2), starts the Dear ImGui
 // module on the canvas, and turns every failure into a message a person can act on.
 // An ES module with no inline code anywhere, so the page's Content-Security-Policy can forbid it.
-// Segmentation runs in a worker; segment.js carries messages between it and the module.
+// Segmentation runs in a worker; segment.js carries messages between it and the module. Images come
+// in here (drop anywhere, paste, the Open button's file chooser) and go to page_api.js's open().
 import { createSegmenter } from './segment.js';
+import { installPageApi } from './page_api.js';
 
 const canvas = document.getElementById('canvas');
 const message = document.getElementById('message');
@@ -19,6 +21,70 @@ function supportsWebGL2() {
   } catch {
     return false;
   }
+}
+
+// Drag and drop anywhere on the page, with a hint while something is dragged over it. dragenter and
+// dragleave fire for every child element crossed, so a counter tells when the drag really left.
+function acceptDrops(api) {
+  const hint = document.createElement('div');
+  hint.id = 'drop-hint';
+  hint.className = 'drop-hint';
+  hint.setAttribute('aria-hidden', 'true');
+  hint.textContent = 'Drop an image to open it (PNG, JPEG, TIFF). It stays on this computer.';
+  document.body.appendChild(hint);
+  let depth = 0;
+  const carriesFiles = (e) => Array.from(e.dataTransfer?.types || []).includes('Files');
+  const show = (on) => document.body.classList.toggle('dragging', on);
+  window.addEventListener('dragenter', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    depth++;
+    show(true);
+  });
+  window.addEventListener('dragover', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();  // without this the browser would open the file itself, leaving the page
+    e.dataTransfer.dropEffect = 'copy';
+  });
+  window.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) show(false);
+  });
+  window.addEventListener('drop', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    depth = 0;
+    show(false);
+    const file = e.dataTransfer.files[0];
+    if (file) api.open(file).catch(() => {});  // the page shows why it could not be opened
+  });
+}
+
+// Paste: an image file copied in a file manager, or image data copied from another program.
+function acceptPaste(api) {
+  window.addEventListener('paste', (e) => {
+    const items = Array.from(e.clipboardData?.items || []);
+    const item = items.find((i) => i.kind === 'file' && (i.type.startsWith('image/') || i.type === ''));
+    const file = item?.getAsFile() || e.clipboardData?.files?.[0];
+    if (!file) return;
+    e.preventDefault();
+    api.open(file).catch(() => {});
+  });
+}
+
+// The Open button (in the module's panel) clicks this hidden file chooser.
+function acceptChosenFiles(api) {
+  const input = document.createElement('input');
+  input.type = 'file';
+  input.id = 'celldrop-open';
+  input.accept = 'image/png,image/jpeg,image/tiff,image/bmp,.tif,.tiff,.png,.jpg,.jpeg,.bmp';
+  input.hidden = true;
+  input.addEventListener('change', () => {
+    const file = input.files[0];
+    input.value = '';  // choosing the same file again must open it again
+    if (file) api.open(file).catch(() => {});
+  });
+  document.body.appendChild(input);
 }
 
 // The module reports a failure it meets before its first frame (e.g. no WebGL2 context) this way.
@@ -45,12 +111,16 @@ async function start() {
     return;
   }
   try {
-    await createCellDropApp({
+    const module = await createCellDropApp({
       canvas,
       segmenter: createSegmenter(),
       print: (text) => console.log(text),
       printErr: (text) => console.warn(text),
     });
+    const api = installPageApi(module);
+    acceptDrops(api);
+    acceptPaste(api);
+    acceptChosenFiles(api);
   } catch (err) {
     showFatal(`CellDrop could not start: ${err && err.message ? err.message : err}. ` +
               'If you host CellDrop, check that celldrop-app.wasm is served as application/wasm; otherwise reload the page.');

@@ -1,7 +1,7 @@
 // The page's side of segmentation: lists the site's models (/models/index.json, written by
 // scripts/assemble-site.sh), starts the worker (worker.js) and passes messages between it and the
-// Dear ImGui module, which calls start()/cancel() and gets its callbacks (onModels, onProgress,
-// onDone, onError) set by the module itself. No pixels are handled here.
+// Dear ImGui module, which calls start()/cancel()/abandon() and gets its callbacks (onModels,
+// onProgress, onDone, onError) set by the module itself. No pixels are handled here.
 
 const MODELS = new URL('../models/', import.meta.url);
 
@@ -9,11 +9,12 @@ export function createSegmenter() {
   let worker = null;
   let nextId = 1;
   let running = 0;  // id of the run in progress, 0 = none
+  let runningSha256 = '';  // the ONNX sha256 its card names: the worker refuses any other file
   const cards = new Map();  // model name -> card text, fetched once
 
   const seg = {
     models: [],
-    // Set by the module (src/app/segment_bridge.cpp).
+    // Set by the module (src/app/segmentation.cpp).
     onModels: () => {},
     onProgress: () => {},
     onDone: () => {},
@@ -30,7 +31,7 @@ export function createSegmenter() {
         seg.onProgress(m);
       } else if (m.type === 'done') {
         running = 0;
-        seg.onDone(new Uint8Array(m.labels), m);
+        seg.onDone(new Uint8Array(m.labels), { ...m, modelSha256: m.modelSha256 || runningSha256 });
       } else if (m.type === 'error') {
         running = 0;
         seg.onError(m.message, !!m.cancelled);
@@ -47,7 +48,21 @@ export function createSegmenter() {
     return worker;
   }
 
-  // The list of shipped models; an empty list when the site has none (not an error).
+  async function cardText(modelName) {
+    let text = cards.get(modelName);
+    if (text === undefined) {
+      const r = await fetch(new URL(`${encodeURIComponent(modelName)}.json`, MODELS));
+      if (!r.ok) throw new Error(`its card could not be downloaded (HTTP ${r.status})`);
+      text = await r.text();
+      cards.set(modelName, text);
+    }
+    return text;
+  }
+
+  // The list of shipped models; an empty list when the site has none (not an error). Each card is
+  // read too (a few kB each): a share link names the ONNX file's sha256, and the parameters panel
+  // starts from the card's normalisation. A card that cannot be read leaves those out; running the
+  // model then says what is wrong with it.
   seg.loadModels = async () => {
     let list = [];
     try {
@@ -56,7 +71,16 @@ export function createSegmenter() {
     } catch {
       list = [];
     }
-    seg.models = list.filter((m) => typeof m?.name === 'string');
+    list = list.filter((m) => typeof m?.name === 'string');
+    seg.models = await Promise.all(list.map(async (m) => {
+      try {
+        const card = JSON.parse(await cardText(m.name));
+        return { ...m, sha256: card?.onnx?.sha256 ?? '', normalization: card?.normalization ?? {},
+                 inputChannels: card?.input?.channels ?? 1 };
+      } catch {
+        return m;
+      }
+    }));
     seg.onModels(seg.models);
     return seg.models;
   };
@@ -66,16 +90,12 @@ export function createSegmenter() {
     const id = nextId++;
     running = id;
     try {
-      let cardText = cards.get(modelName);
-      if (cardText === undefined) {
-        const r = await fetch(new URL(`${encodeURIComponent(modelName)}.json`, MODELS));
-        if (!r.ok) throw new Error(`its card could not be downloaded (HTTP ${r.status})`);
-        cardText = await r.text();
-        cards.set(modelName, cardText);
-      }
+      const text = await cardText(modelName);
       let onnxFile;
       try {
-        onnxFile = JSON.parse(cardText)?.onnx?.file;
+        const card = JSON.parse(text);
+        onnxFile = card?.onnx?.file;
+        runningSha256 = card?.onnx?.sha256 ?? '';
       } catch (e) {
         throw new Error(`its card is not JSON: ${e.message}`);
       }
@@ -84,7 +104,7 @@ export function createSegmenter() {
       const bytes = imageBytes.slice();  // ours to transfer
       ensureWorker().postMessage({
         type: 'run', id,
-        model: { name: modelName, cardText, onnxUrl: new URL(onnxFile, MODELS).href },
+        model: { name: modelName, cardText: text, onnxUrl: new URL(onnxFile, MODELS).href },
         image: { bytes: bytes.buffer, name: imageName },
         params: JSON.parse(paramsJson),
       }, [bytes.buffer]);
@@ -100,6 +120,14 @@ export function createSegmenter() {
   seg.cancel = () => {
     if (!running) return;
     worker?.postMessage({ type: 'cancel', id: running });
+  };
+
+  // Cancels the run in progress and drops whatever it still sends: the image it was started on has
+  // been replaced, so neither its masks nor its errors concern the page any more.
+  seg.abandon = () => {
+    if (!running) return;
+    worker?.postMessage({ type: 'cancel', id: running });
+    running = 0;
   };
 
   return seg;

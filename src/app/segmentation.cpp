@@ -42,6 +42,9 @@ EM_JS(void, js_segmenter_init, (), {
     _cd_app_models_begin();
     for (const m of models) {
       call([m.name, m.kind || ""], ([name, kind]) => _cd_app_model_add(name, kind, Number(m.diameter) || 0));
+      const n = m.normalization || {};
+      call([m.sha256 || ""], ([sha]) => _cd_app_model_card(sha, Number(n.percentile_low ?? 1), Number(n.percentile_high ?? 99.8),
+                                                             Number(m.inputChannels) || 1));
       for (const key of Object.keys(m.thresholds || {})) {
         const value = m.thresholds[key];
         if (typeof value !== 'number') continue;
@@ -58,8 +61,8 @@ EM_JS(void, js_segmenter_init, (), {
     const p = _malloc(bytes.length);
     HEAPU8.set(bytes, p);
     try {
-      call([m.model || "", m.backend || "", JSON.stringify(m.summary || {})], ([model, backend, summary]) =>
-        _cd_app_done(p, bytes.length, model, backend, summary, m.threads || 0, m.timings.model_s,
+      call([m.model || "", m.backend || "", JSON.stringify(m.summary || {}), m.modelSha256 || ""], ([model, backend, summary, sha]) =>
+        _cd_app_done(p, bytes.length, model, backend, summary, sha, m.threads || 0, m.timings.model_s,
                      m.timings.inference_s, m.timings.total_s));
     } finally {
       _free(p);
@@ -84,6 +87,10 @@ EM_JS(void, js_segmenter_cancel, (), {
   if (Module.segmenter) Module.segmenter.cancel();
 });
 
+EM_JS(void, js_segmenter_abandon, (), {
+  if (Module.segmenter) Module.segmenter.abandon();
+});
+
 extern "C" {
 
 EMSCRIPTEN_KEEPALIVE void cd_app_models_begin() { cd::segmentation().models.clear(); }
@@ -99,6 +106,16 @@ EMSCRIPTEN_KEEPALIVE void cd_app_model_add(const char* name, const char* kind, d
 EMSCRIPTEN_KEEPALIVE void cd_app_model_threshold(const char* key, double value) {
   auto& models = cd::segmentation().models;
   if (!models.empty()) models.back().thresholds.push_back({key, value});
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_model_card(const char* sha256, double percentile_low, double percentile_high,
+                                             int input_channels) {
+  auto& models = cd::segmentation().models;
+  if (models.empty()) return;
+  models.back().sha256 = sha256;
+  models.back().percentile_low = percentile_low;
+  models.back().percentile_high = percentile_high;
+  models.back().input_channels = input_channels;
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_models_end() {
@@ -121,7 +138,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_progress(const char* stage, int tile, int tiles
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char* model, const char* backend,
-                                      const char* summary_json, int threads, double model_s, double inference_s, double total_s) {
+                                      const char* summary_json, const char* model_sha256, int threads, double model_s, double inference_s, double total_s) {
   cd::Segmentation& s = cd::segmentation();
   s.dirty = true;
   s.running = false;
@@ -137,6 +154,9 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char
   s.checksum = 0;
   for (size_t i = 0; i < s.labels.data.size(); i++) s.checksum += s.labels.data[i] * (uint32_t(i) * 2654435761u + 1u);
   if (*model) s.model_name = model;
+  s.model_sha256 = model_sha256;
+  s.params_json = s.running_params;
+  s.summary_json = summary_json;
   s.backend = backend;
   s.threads = threads;
   // The summary only adds what the UI shows beside the masks; a summary it cannot read costs nothing else.
@@ -193,11 +213,27 @@ void segmentation_start(const std::string& model, const std::vector<uint8_t>& im
   s.error.clear();
   s.cancelled = false;
   s.model_name = model;
+  s.running_params = params_json;
   js_segmenter_start(model.c_str(), image_file.data(), int(image_file.size()), image_name, params_json.c_str());
 }
 
 void segmentation_cancel() {
   if (segmentation().running) js_segmenter_cancel();
+}
+
+void segmentation_forget() {
+  Segmentation& s = segmentation();
+  if (s.running) js_segmenter_abandon();
+  s.running = false;
+  s.has_result = false;
+  s.result_changed = false;
+  s.labels = Labels();
+  s.areas.clear();
+  s.objects = 0;
+  s.checksum = 0;
+  s.error.clear();
+  s.cancelled = false;
+  s.dirty = true;
 }
 
 }  // namespace celldrop

@@ -18,6 +18,12 @@ struct ModelChoice {
   double diameter = 0.0;
   // The card's thresholds as run parameters ("prob_thresh", ...) with their defaults.
   std::vector<std::pair<std::string, double>> thresholds;
+  // From the card itself (segment.js reads it beside index.json): the ONNX file's sha256, which a
+  // share link names, the normalisation defaults the parameters panel starts from, and how many
+  // channels the network takes (multichannel images must be reduced to that).
+  std::string sha256;
+  double percentile_low = 1.0, percentile_high = 99.8;
+  int input_channels = 1;
 };
 
 struct Segmentation {
@@ -30,6 +36,7 @@ struct Segmentation {
   double elapsed_s = 0.0;
   std::string backend;
 
+  std::string running_params;  // the parameters of the run in progress (params_json once it is done)
   std::string error;     // the last run's failure, a sentence for the user; empty after a success
   bool cancelled = false;  // the last run was cancelled by the user
 
@@ -43,6 +50,9 @@ struct Segmentation {
   // published so tests can compare the page's labels with another program's, pixel for pixel.
   uint32_t checksum = 0;
   std::string model_name;
+  std::string model_sha256;  // of the ONNX file that ran (the card's, which the worker checked)
+  std::string params_json;   // the parameters the run was started with, as sent to the worker
+  std::string summary_json;  // the run's summary (pipeline_summary_json), for the run record
   int threads = 0;
   // From the run's summary (pipeline_summary_json): the diameter used and how it was chosen.
   double diameter = 0.0;
@@ -62,5 +72,8 @@ void segmentation_init();
 void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
                         const std::string& params_json);
 void segmentation_cancel();
+// Cancels the run in progress and forgets it (its masks would belong to an image no longer shown),
+// and drops the last result: for a newly opened image.
+void segmentation_forget();
 
 }  // namespace celldrop

@@ -1,0 +1,142 @@
+#include "app/object_table.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "imgui.h"
+
+namespace celldrop {
+
+const std::vector<const char*>& object_table_columns() {
+  static const std::vector<const char*> columns = {"id", "area px", "x", "y", "perimeter", "circularity",
+                                                   "eccentricity", "mean"};
+  return columns;
+}
+
+double object_table_value(const ObjectMeasurements& m, int column) {
+  switch (column) {
+    case 0: return double(m.id);
+    case 1: return double(m.area_px);
+    case 2: return m.centroid_x;
+    case 3: return m.centroid_y;
+    case 4: return m.perimeter_px;
+    case 5: return m.circularity;
+    case 6: return m.eccentricity;
+    case 7: return m.mean.empty() ? 0.0 : m.mean[0];
+    default: return 0.0;
+  }
+}
+
+void object_table_reset(ObjectTable* t, std::vector<ObjectMeasurements> objects) {
+  t->objects = std::move(objects);
+  t->index_of_id.clear();
+  for (size_t i = 0; i < t->objects.size(); i++) {
+    uint32_t id = t->objects[i].id;
+    if (id >= t->index_of_id.size()) t->index_of_id.resize(size_t(id) + 1, -1);
+    t->index_of_id[id] = int(i);
+  }
+  t->selected = 0;
+  t->scroll_to_selected = false;
+  object_table_sort(t, t->sort_column, t->sort_ascending);
+}
+
+const ObjectMeasurements* object_table_find(const ObjectTable& t, uint32_t id) {
+  if (id == 0 || id >= t.index_of_id.size() || t.index_of_id[id] < 0) return nullptr;
+  return &t.objects[size_t(t.index_of_id[id])];
+}
+
+void object_table_sort(ObjectTable* t, int column, bool ascending) {
+  t->sort_column = column;
+  t->sort_ascending = ascending;
+  t->order.resize(t->objects.size());
+  for (size_t i = 0; i < t->order.size(); i++) t->order[i] = int(i);
+  std::stable_sort(t->order.begin(), t->order.end(), [&](int a, int b) {
+    double va = object_table_value(t->objects[size_t(a)], column), vb = object_table_value(t->objects[size_t(b)], column);
+    return ascending ? va < vb : va > vb;
+  });
+}
+
+std::string object_summary(const ObjectMeasurements& m) {
+  char text[320];
+  int n = std::snprintf(text, sizeof text,
+                        "Object %u\nArea %lld px\nCentroid %.1f, %.1f\nPerimeter %.1f px\nCircularity %.3f\n"
+                        "Eccentricity %.3f",
+                        m.id, m.area_px, m.centroid_x, m.centroid_y, m.perimeter_px, m.circularity, m.eccentricity);
+  std::string out(text, size_t(std::max(0, std::min(n, int(sizeof text) - 1))));
+  if (m.area_um2 > 0.0) {
+    std::snprintf(text, sizeof text, "\nArea %.2f \xC2\xB5m\xC2\xB2", m.area_um2);
+    out += text;
+  }
+  for (size_t c = 0; c < m.mean.size(); c++) {
+    std::snprintf(text, sizeof text, "\nChannel %zu: mean %.1f, min %.0f, max %.0f", c + 1, m.mean[c], m.min[c], m.max[c]);
+    out += text;
+  }
+  return out;
+}
+
+uint32_t object_table_draw(ObjectTable* t, float height) {
+  uint32_t clicked = 0;
+  const std::vector<const char*>& columns = object_table_columns();
+  ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
+                          ImGuiTableFlags_BordersOuter | ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollX;
+  if (!ImGui::BeginTable("objects", int(columns.size()), flags, ImVec2(0.0f, height))) return 0;
+  ImGui::TableSetupScrollFreeze(1, 1);  // the id column and the header stay in view
+  for (size_t c = 0; c < columns.size(); c++) {
+    ImGuiTableColumnFlags cf = c == 0 ? ImGuiTableColumnFlags_DefaultSort : ImGuiTableColumnFlags_None;
+    ImGui::TableSetupColumn(columns[c], cf, 0.0f, ImGuiID(c));
+  }
+  ImGui::TableHeadersRow();
+  if (ImGuiTableSortSpecs* specs = ImGui::TableGetSortSpecs()) {
+    if (specs->SpecsDirty && specs->SpecsCount > 0) {
+      const ImGuiTableColumnSortSpecs& s = specs->Specs[0];
+      object_table_sort(t, int(s.ColumnUserID), s.SortDirection != ImGuiSortDirection_Descending);
+      specs->SpecsDirty = false;
+    }
+  }
+  int selected_row = -1;
+  if (t->scroll_to_selected) {
+    for (size_t r = 0; r < t->order.size(); r++) {
+      if (t->objects[size_t(t->order[r])].id == t->selected) selected_row = int(r);
+    }
+  }
+  t->visible_rows.clear();
+  ImGuiListClipper clipper;
+  clipper.Begin(int(t->order.size()));
+  if (selected_row >= 0) clipper.ForceDisplayRangeByIndices(selected_row, selected_row + 1);
+  while (clipper.Step()) {
+    for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; r++) {
+      const ObjectMeasurements& m = t->objects[size_t(t->order[size_t(r)])];
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      char id[16];
+      std::snprintf(id, sizeof id, "%u", m.id);
+      bool is_selected = m.id == t->selected;
+      if (ImGui::Selectable(id, is_selected, ImGuiSelectableFlags_SpanAllColumns)) clicked = m.id;
+      ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
+      if (ImGui::IsRectVisible(lo, hi)) t->visible_rows.push_back({m.id, {lo.x, lo.y, hi.x, hi.y}});
+      if (is_selected && r == selected_row) {
+        ImGui::SetScrollHereY(0.5f);
+        t->scroll_to_selected = false;
+      }
+      ImGui::TableNextColumn();
+      ImGui::Text("%lld", m.area_px);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.1f", m.centroid_x);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.1f", m.centroid_y);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.1f", m.perimeter_px);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", m.circularity);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", m.eccentricity);
+      ImGui::TableNextColumn();
+      if (m.mean.empty()) ImGui::TextDisabled("-");
+      else ImGui::Text("%.1f", m.mean[0]);
+    }
+  }
+  ImGui::EndTable();
+  return clicked;
+}
+
+}  // namespace celldrop

@@ -1,0 +1,51 @@
+// The object table of the Segment panel: one row per object of the last result (measure.h), sortable
+// by any column, with one selected object shared with the viewer (click a row to select and centre
+// it, click an object in the image to select its row).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/measure.h"
+
+namespace celldrop {
+
+struct ObjectTable {
+  std::vector<ObjectMeasurements> objects;  // ascending id, as measure_objects gives them
+  std::vector<int> order;                   // row -> index into objects, in the current sort order
+  std::vector<int> index_of_id;             // id -> index into objects, -1 when absent
+  int sort_column = 0;
+  bool sort_ascending = true;
+  uint32_t selected = 0;           // object id; 0 = none
+  bool scroll_to_selected = false;  // set when the viewer selects: the table brings the row into view
+  // Rows drawn in the last frame, top to bottom: id and screen rectangle (x0, y0, x1, y1), published
+  // so the browser tests can click a row as a person would.
+  struct VisibleRow {
+    uint32_t id;
+    float rect[4];
+  };
+  std::vector<VisibleRow> visible_rows;
+};
+
+// Takes a new result's measurements (sorted by id, the default order); clears the selection.
+void object_table_reset(ObjectTable* table, std::vector<ObjectMeasurements> objects);
+
+// The measurements of object `id`, or nullptr.
+const ObjectMeasurements* object_table_find(const ObjectTable& table, uint32_t id);
+
+// Sorts the rows by column `column` of object_table_columns() (stable; ties keep id order).
+void object_table_sort(ObjectTable* table, int column, bool ascending);
+
+// The table's column names and each object's value in a column.
+const std::vector<const char*>& object_table_columns();
+double object_table_value(const ObjectMeasurements& m, int column);
+
+// Draws the table (ImGui) in a child region of `height`; returns the id of a row the user clicked,
+// 0 when none was.
+uint32_t object_table_draw(ObjectTable* table, float height);
+
+// One object's measurements as lines of text, for the hover tooltip.
+std::string object_summary(const ObjectMeasurements& m);
+
+}  // namespace celldrop

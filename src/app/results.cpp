@@ -1,0 +1,162 @@
+#include "app/results.h"
+
+#include <cmath>
+
+#include "core/export.h"
+#include "core/json.h"
+#include "core/png_write.h"
+
+namespace celldrop {
+
+const std::vector<ExportKind>& export_kinds() {
+  static const std::vector<ExportKind> kinds = {
+      {"labels_png", "labels.png", "image/png", "Labels PNG", "16-bit label image: 0 = background, 1..N = objects"},
+      {"labels_tiff", "labels.tiff", "image/tiff", "Labels TIFF",
+       "Label image as TIFF (16 or 32-bit, calibrated when the image is): opens in ImageJ/Fiji"},
+      {"csv", "objects.csv", "text/csv", "Table CSV", "One row per object: area, centroid, shape and intensities"},
+      {"geojson", "objects.geojson", "application/geo+json", "GeoJSON", "Object outlines for QuPath, with their measurements"},
+      {"roi", "rois.zip", "application/zip", "ImageJ ROIs", "One polygon ROI per object, for ImageJ's ROI Manager"},
+      {"record", "run.json", "application/json", "Run record",
+       "What produced this result: image and model fingerprints, every parameter, timings"},
+      {"overlay_png", "overlay.png", "image/png", "Overlay PNG", "The image as displayed, with the outlines drawn over it"},
+  };
+  return kinds;
+}
+
+const ExportKind* find_export_kind(const std::string& key) {
+  for (const ExportKind& k : export_kinds()) {
+    if (key == k.key) return &k;
+  }
+  return nullptr;
+}
+
+std::string export_file_name(const ExportKind& kind, const ResultSource& source) {
+  std::string model = source.model_name.empty() ? "model" : source.model_name;
+  for (char& c : model) {
+    if (std::string("/\\:*?\"<>| ").find(c) != std::string::npos) c = '_';
+  }
+  return (source.image_stem.empty() ? "image" : source.image_stem) + "_" + model + "_" + kind.suffix;
+}
+
+static double square_pixel_size(const Image& image) {
+  return image.pixel_size_x_um > 0 && image.pixel_size_x_um == image.pixel_size_y_um ? image.pixel_size_x_um : 0.0;
+}
+
+static RecordValue record_value(const JsonValue& v) {
+  if (v.is_number()) return RecordValue::of(v.number);
+  if (v.is_bool()) return RecordValue::of(v.boolean);
+  if (v.is_string()) return RecordValue::of(v.string);
+  if (v.is_null()) return RecordValue::of("all");  // "channel": null = every channel
+  return RecordValue();
+}
+
+std::string page_run_record(const ResultSource& source) {
+  RunRecord rec;
+  rec.started_at = source.started_at;
+  rec.image_name = source.image_name;
+  rec.image_sha256 = source.image_sha256;
+  if (source.image) {
+    rec.image_width = source.image->width;
+    rec.image_height = source.image->height;
+    rec.image_channels = source.image->channels;
+  }
+  rec.model_name = source.model_name;
+  rec.model_sha256 = source.model_sha256;
+  auto add = [&](const std::string& name, RecordValue v) { rec.parameters.emplace_back(name, std::move(v)); };
+  add("kind", RecordValue::of(source.model_kind));
+  add("backend", RecordValue::of(source.backend));
+  add("model_diameter", RecordValue::of(source.model_diameter));
+  JsonValue params, summary;
+  std::string ignored;
+  // Both texts come from this page (what it sent, what the worker's core wrote); a text that does not
+  // parse only leaves its entries out of the record.
+  if (json_parse(source.params_json, &params, &ignored) && params.is_object()) {
+    for (const auto& [key, value] : params.object) {
+      if (key == "diameter") {
+        add("diameter_requested", value.is_number() && value.number > 0 ? RecordValue::of(value.number) : RecordValue::of("auto"));
+      } else {
+        add(key, record_value(value));
+      }
+    }
+  }
+  if (json_parse(source.summary_json, &summary, &ignored) && summary.is_object()) {
+    for (const char* key : {"diameter", "diameter_estimated", "scale", "passes", "tiles", "network_width", "network_height"}) {
+      if (const JsonValue* v = summary.find(key)) add(key, record_value(*v));
+    }
+    if (const JsonValue* t = summary.find("thresholds"); t && t->is_object()) {
+      for (const auto& [key, value] : t->object) add(key + "_thresh_used", record_value(value));
+    }
+    if (const JsonValue* n = summary.find("note"); n && n->is_string() && !n->string.empty()) add("note", RecordValue::of(n->string));
+    if (const JsonValue* t = summary.find("timings_s"); t && t->is_object()) {
+      for (const auto& [stage, seconds] : t->object) {
+        if (seconds.is_number()) rec.timings_s.emplace_back(stage, seconds.number);
+      }
+    }
+  }
+  rec.objects = source.objects ? int(source.objects->size()) : -1;
+  return write_run_record(rec);
+}
+
+// The overlay as on screen: grey image, outline pixels blended towards the outline colour.
+static bool write_overlay_png(const ResultSource& s, std::vector<uint8_t>* out, std::string* error) {
+  const Labels& labels = *s.labels;
+  const size_t n = size_t(labels.width) * size_t(labels.height);
+  if (!s.display_gray || !s.outline_rgba || s.display_gray->size() != n || s.outline_rgba->size() != n * 4) {
+    *error = "the overlay is not ready yet: wait until the masks are shown, then save again";
+    return false;
+  }
+  Image rgb = make_image(labels.width, labels.height, 3, SampleType::U8);
+  uint8_t* p = samples<uint8_t>(rgb);
+  const float alpha = std::fmin(std::fmax(s.outline_opacity, 0.0f), 1.0f);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t g = (*s.display_gray)[i];
+    const uint8_t* o = &(*s.outline_rgba)[i * 4];
+    const float a = alpha * float(o[3]) / 255.0f;
+    for (int c = 0; c < 3; c++) p[i * 3 + size_t(c)] = uint8_t(std::lround(float(g) * (1.0f - a) + float(o[c]) * a));
+  }
+  PngWriteOptions options;
+  options.pixel_size_x_um = options.pixel_size_y_um = square_pixel_size(*s.image);
+  return write_png(rgb, options, out, error);
+}
+
+bool write_export(const ExportKind& kind, const ResultSource& s, std::vector<uint8_t>* out, std::string* error) {
+  out->clear();
+  if (!s.labels || !s.image || !s.objects || !s.contours || s.labels->data.empty()) {
+    *error = "there is no result to save yet: run the segmentation first";
+    return false;
+  }
+  const std::string key = kind.key;
+  std::string text;
+  bool ok = true;
+  if (key == "labels_png") {
+    PngWriteOptions o;
+    o.pixel_size_x_um = o.pixel_size_y_um = square_pixel_size(*s.image);
+    ok = write_labels_png(*s.labels, o, out, error);
+    if (!ok) *error += " (save the labels as TIFF instead)";
+    return ok;
+  } else if (key == "labels_tiff") {
+    LabelTiffOptions o;
+    o.pixel_size_um = square_pixel_size(*s.image);
+    return write_labels_tiff(*s.labels, o, out, error);
+  } else if (key == "csv") {
+    ok = write_csv(measurements_table(*s.objects), &text, error);
+  } else if (key == "geojson") {
+    const MeasurementTable table = measurements_table(*s.objects);
+    GeoJsonOptions o;
+    o.measurements = &table;
+    ok = write_geojson(*s.contours, o, &text, error);
+  } else if (key == "roi") {
+    return write_imagej_roi_zip(*s.contours, out, error);
+  } else if (key == "record") {
+    text = page_run_record(s);
+  } else if (key == "overlay_png") {
+    return write_overlay_png(s, out, error);
+  } else {
+    *error = "unknown export " + key;
+    return false;
+  }
+  if (ok) out->assign(text.begin(), text.end());
+  return ok;
+}
+
+}  // namespace celldrop

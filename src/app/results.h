@@ -1,0 +1,58 @@
+// Results out of the page: each export a user can download, made here in the tab by the core's
+// writers (png_write.h, export.h) from the labels the worker sent back. Nothing is uploaded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/contours.h"
+#include "core/image.h"
+#include "core/measure.h"
+
+namespace celldrop {
+
+struct ExportKind {
+  const char* key;     // "labels_png": what the page API and the tests ask for
+  const char* suffix;  // "labels.png": the file is named <image stem>_<model>_<suffix>
+  const char* mime;
+  const char* button;  // the panel's button label
+  const char* tooltip;
+};
+
+// Every export, in the order the panel lists them.
+const std::vector<ExportKind>& export_kinds();
+const ExportKind* find_export_kind(const std::string& key);
+
+// What the exports are made from: the image on show and the last result for it.
+struct ResultSource {
+  const Image* image = nullptr;
+  std::string image_name, image_stem, image_sha256;
+  const Labels* labels = nullptr;
+  const std::vector<ObjectMeasurements>* objects = nullptr;  // measure_objects of labels over image
+  const std::vector<Contour>* contours = nullptr;            // trace_contours of labels
+  std::string model_name, model_kind, model_sha256;
+  double model_diameter = 0.0;
+  std::string params_json;   // the parameters the run was started with
+  std::string summary_json;  // pipeline_summary_json of the run
+  std::string backend;
+  std::string started_at;    // ISO 8601, for the run record
+  // The overlay as drawn: the display's grey levels, the outline layer and its opacity.
+  const std::vector<uint8_t>* display_gray = nullptr;
+  const std::vector<uint8_t>* outline_rgba = nullptr;
+  float outline_opacity = 1.0f;
+};
+
+// <image stem>_<model>_<suffix>, e.g. "cells_nuclei-star_labels.tiff".
+std::string export_file_name(const ExportKind& kind, const ResultSource& source);
+
+// Writes one export into *out. False + a sentence when it cannot (e.g. more than 65535 objects for
+// the label PNG, which then names the TIFF instead).
+bool write_export(const ExportKind& kind, const ResultSource& source, std::vector<uint8_t>* out,
+                  std::string* error);
+
+// The run record's parameters as the page knows them: those it sent to the worker and what the run's
+// summary says it used (diameter, scale, tiles, thresholds), plus the backend.
+std::string page_run_record(const ResultSource& source);
+
+}  // namespace celldrop

@@ -1,0 +1,120 @@
+#include "app/share.h"
+
+#include <cstdio>
+
+namespace celldrop {
+
+static constexpr const char* kMarker = "celldrop";  // the first key, and the link format's version
+static constexpr const char* kFormat = "1";
+
+std::string percent_encode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                c == '_' || c == '~';
+    if (keep) {
+      out += char(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool percent_decode(const std::string& text, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < text.size(); i++) {
+    if (text[i] == '%') {
+      if (i + 2 >= text.size()) return false;
+      int hi = hex_digit(text[i + 1]), lo = hex_digit(text[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      *out += char(hi * 16 + lo);
+      i += 2;
+    } else if (text[i] == '+') {
+      *out += ' ';  // form encoding, as URLSearchParams writes spaces
+    } else {
+      *out += text[i];
+    }
+  }
+  return true;
+}
+
+std::string share_fragment(const ShareState& s) {
+  std::string out = std::string(kMarker) + "=" + kFormat;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (!value.empty()) out += "&" + percent_encode(key) + "=" + percent_encode(value);
+  };
+  add("app", s.app_version);
+  add("model", s.model);
+  add("model_sha256", s.model_sha256);
+  add("backend", s.backend);
+  add("image_sha256", s.image_sha256);
+  add("image_name", s.image_name);
+  add("image", s.image_url);
+  for (const auto& [key, value] : s.params) add("p." + key, value);
+  return out;
+}
+
+bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vector<std::string>* unknown,
+                          std::string* error) {
+  *s = ShareState();
+  unknown->clear();
+  std::string text = !fragment.empty() && fragment[0] == '#' ? fragment.substr(1) : fragment;
+  bool marked = false;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('&', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string part = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string key, value;
+    if (!percent_decode(part.substr(0, eq), &key) ||
+        !percent_decode(eq == std::string::npos ? "" : part.substr(eq + 1), &value)) {
+      *error = "the link is damaged (a broken %-escape in \"" + part + "\"): copy the whole link again";
+      return false;
+    }
+    if (key == kMarker) {
+      if (value != kFormat) {
+        *error = "the link was made by a newer CellDrop (link format " + value + "): open it with that version";
+        return false;
+      }
+      marked = true;
+    } else if (key == "app") {
+      s->app_version = value;
+    } else if (key == "model") {
+      s->model = value;
+    } else if (key == "model_sha256") {
+      s->model_sha256 = value;
+    } else if (key == "backend") {
+      s->backend = value;
+    } else if (key == "image_sha256") {
+      s->image_sha256 = value;
+    } else if (key == "image_name") {
+      s->image_name = value;
+    } else if (key == "image") {
+      s->image_url = value;
+    } else if (key.rfind("p.", 0) == 0 && key.size() > 2) {
+      s->params.emplace_back(key.substr(2), value);
+    } else {
+      unknown->push_back(key);
+    }
+  }
+  if (!marked) {
+    *error = "this is not a CellDrop share link (its fragment has no celldrop=1)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace celldrop

@@ -1,0 +1,39 @@
+// Reproducible share links: everything that determines a result, written into the URL fragment
+// (never sent to any server: browsers keep the fragment to themselves) and read back from it.
+//
+//   #celldrop=1&app=0.1.0&model=nuclei-star&model_sha256=<64 hex>&backend=wasm
+//    &image_sha256=<64 hex>&image=<URL, when the image came from ?image=>&p.diameter=0&p.prob_thresh=0.6...
+//
+// Parameters are the exact JSON values the page sends to the worker (p.<key>=<number|true|false|null>),
+// so the same link, image and backend run the same computation.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace celldrop {
+
+struct ShareState {
+  std::string app_version;
+  std::string model, model_sha256;
+  std::string backend;
+  std::string image_sha256;
+  std::string image_name;
+  std::string image_url;  // "" unless the image was downloaded from a URL
+  std::vector<std::pair<std::string, std::string>> params;  // key -> JSON value text, in run order
+};
+
+// The fragment, without the leading '#'. Values are percent-encoded (RFC 3986 unreserved kept).
+std::string share_fragment(const ShareState& state);
+
+// Reads a fragment (with or without '#'). False + a sentence when it is not a CellDrop link or is
+// malformed; unknown keys are ignored so newer links still open, with *unknown listing them.
+bool parse_share_fragment(const std::string& fragment, ShareState* state, std::vector<std::string>* unknown,
+                          std::string* error);
+
+std::string percent_encode(const std::string& text);
+// False when a '%' is not followed by two hex digits.
+bool percent_decode(const std::string& text, std::string* out);
+
+}  // namespace celldrop

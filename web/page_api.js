@@ -1,0 +1,206 @@
+// window.celldrop: the page API for automation and embedding (docs/page-api.md), and the one way
+// images get into the page: drag and drop, paste, the Open button and ?image= (web/app.js) all call
+// open() here. Everything goes through the Dear ImGui module's cd_app_* functions (src/app/main.cpp),
+// so the API and the UI can never disagree.
+
+const POLL_MS = 50;
+
+// Names for images that arrive without one (pasted screenshots, blobs).
+const EXTENSIONS = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/tiff': 'tif', 'image/bmp': 'bmp' };
+
+function describe(e) {
+  return e && e.message ? e.message : String(e);
+}
+
+// The file name a URL points at: "https://host/a/cells%201.tif?x=1" -> "cells 1.tif".
+export function fileNameOfUrl(url) {
+  try {
+    const last = new URL(url).pathname.split('/').filter(Boolean).pop() || '';
+    return decodeURIComponent(last) || 'image';
+  } catch {
+    return 'image';
+  }
+}
+
+// Downloads an image the user named by URL. The only request the page makes outside its origin,
+// and only when asked: CORS and HTTP failures become sentences that say what to do instead.
+export async function fetchImage(url) {
+  let absolute;
+  try {
+    absolute = new URL(url, location.href);
+  } catch {
+    throw new Error(`"${url}" is not a web address. Give a full http:// or https:// address of an image file.`);
+  }
+  if (absolute.protocol !== 'https:' && absolute.protocol !== 'http:') {
+    throw new Error(`${absolute.href} is not an http:// or https:// address: download the file and drop it here instead.`);
+  }
+  let response;
+  try {
+    // No cookies go along: the page never identifies the user to another site.
+    response = await fetch(absolute.href, { mode: 'cors', credentials: 'omit', referrerPolicy: 'no-referrer' });
+  } catch (e) {
+    throw new Error(`The image at ${absolute.href} could not be downloaded: the server is unreachable or does not ` +
+      'allow other sites to read its files (CORS). Download the image and drop it here instead.');
+  }
+  if (!response.ok) {
+    throw new Error(`The image at ${absolute.href} could not be downloaded: the server answered HTTP ${response.status}` +
+      `${response.statusText ? ` (${response.statusText})` : ''}. Check the address.`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+export function installPageApi(module) {
+  const shell = () => window.celldropShell || {};
+
+  // Calls an exported cd_app_* function with string arguments and reads its JSON answer.
+  function call(name, ...args) {
+    const ptrs = [];
+    try {
+      const values = args.map((a) => {
+        if (typeof a !== 'string') return a;
+        const n = module.lengthBytesUTF8(a) + 1;
+        const p = module._malloc(n);
+        module.stringToUTF8(a, p, n);
+        ptrs.push(p);
+        return p;
+      });
+      const answer = module[`_${name}`](...values);
+      return answer ? JSON.parse(module.UTF8ToString(answer)) : null;
+    } finally {
+      ptrs.forEach((p) => module._free(p));
+    }
+  }
+
+  function waitFor(predicate, what, timeoutMs = 600_000) {
+    return new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const tick = () => {
+        let value;
+        try {
+          value = predicate(shell());
+        } catch {
+          value = undefined;
+        }
+        if (value) resolve(value);
+        else if (performance.now() - t0 > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
+        else setTimeout(tick, POLL_MS);
+      };
+      tick();
+    });
+  }
+
+  // Opens an image: a File or Blob, an ArrayBuffer or Uint8Array (with `name`), or a URL (string or
+  // URL). Resolves with what was opened once it is on show (segmentation then starts by itself);
+  // rejects with the sentence the page shows when it cannot be opened.
+  async function open(source, name) {
+    let bytes, url = '';
+    if (typeof source === 'string' || source instanceof URL) {
+      url = new URL(String(source), location.href).href;
+      name = name || fileNameOfUrl(url);
+      try {
+        bytes = await fetchImage(url);
+      } catch (e) {
+        call('cd_app_open_failed', describe(e));
+        throw e;
+      }
+    } else if (source instanceof Blob) {
+      name = name || source.name || `pasted-image.${EXTENSIONS[source.type] || 'png'}`;
+      bytes = new Uint8Array(await source.arrayBuffer());
+    } else if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+      bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
+        : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+      name = name || 'image';
+    } else {
+      throw new TypeError('celldrop.open takes a File, a Blob, an ArrayBuffer, a Uint8Array or a URL');
+    }
+    const p = module._malloc(Math.max(1, bytes.length));
+    let answer;
+    try {
+      module.HEAPU8.set(bytes, p);
+      answer = call('cd_app_open', p, bytes.length, name, url);
+    } finally {
+      module._free(p);
+    }
+    if (answer.error) throw new Error(answer.error);
+    delete answer.ok;
+    return answer;
+  }
+
+  function exportBytes(key) {
+    const answer = call('cd_app_export', key);
+    if (answer.error) throw new Error(answer.error);
+    const bytes = module.HEAPU8.slice(answer.data, answer.data + answer.size);
+    return { name: answer.name, mime: answer.mime, bytes };
+  }
+
+  // The last result: the label image (width, height, Uint32Array of ids, 0 = background), the object
+  // table (one object per row, the CSV's columns) and the run record. null before the first result.
+  function result() {
+    if (!shell().segmentation?.hasResult) return null;
+    const l = call('cd_app_labels');
+    if (l.error) return null;
+    const n = l.width * l.height;
+    const data = new Uint32Array(module.HEAPU8.buffer.slice(l.data, l.data + n * 4));
+    const csv = new TextDecoder().decode(exportBytes('csv').bytes).trim().split('\r\n');
+    const columns = csv[0].split(',');
+    const objects = csv.slice(1).map((line) => {
+      const cells = line.split(',');
+      return Object.fromEntries(columns.map((c, i) => [c, cells[i] === '' ? null : Number(cells[i])]));
+    });
+    const record = JSON.parse(new TextDecoder().decode(exportBytes('record').bytes));
+    return { labels: { width: l.width, height: l.height, data }, objects, record };
+  }
+
+  // Starts a run with `params` (any of model, diameter (0 = automatic), the model's thresholds such
+  // as prob_thresh, percentile_low, percentile_high, tile, channel, merge) and resolves with result()
+  // when the masks are ready; rejects with the page's message when the run fails or is cancelled.
+  async function run(params = {}) {
+    await waitFor((s) => s.segmentation?.modelsKnown && !s.segmentation.running && s.ready, 'the page to be idle');
+    const before = shell().segmentation.runs;
+    const answer = call('cd_app_run', JSON.stringify(params));
+    if (answer.error) throw new Error(answer.error);
+    const s = await waitFor((st) => {
+      const g = st.segmentation;
+      return g && !g.running && (g.runs > before || g.error || g.cancelled) ? g : null;
+    }, 'the segmentation to finish');
+    if (s.runs === before) throw new Error(s.error ? `Segmentation failed: ${s.error}` : 'Segmentation cancelled.');
+    return result();
+  }
+
+  // A link that reproduces the current result: this page's address with the state in its fragment.
+  function shareLink() {
+    const fragment = module.UTF8ToString(module._cd_app_share_fragment());
+    return `${location.origin}${location.pathname}#${fragment}`;
+  }
+
+  // The backend of the last run ("wasm", "webgpu"), or null before the first.
+  function backend() {
+    return shell().segmentation?.backend || null;
+  }
+
+  const api = {
+    open,
+    run,
+    result,
+    shareLink,
+    backend,
+    export: exportBytes,
+    ready: () => waitFor((s) => s.ready && s.segmentation?.modelsKnown, 'the page to start').then(() => true),
+  };
+  window.celldrop = Object.freeze(api);
+
+  // A share link opened: its parameters now, its image (when it names a URL) right after.
+  const fragment = location.hash.replace(/^#/, '');
+  let linkImage = '';
+  if (/(^|&)celldrop=/.test(fragment)) {
+    const answer = call('cd_app_apply_link', fragment);
+    if (answer && !answer.error) linkImage = answer.imageUrl;
+  }
+  const queryImage = new URLSearchParams(location.search).get('image');
+  const firstImage = queryImage || linkImage;
+  if (firstImage) {
+    call('cd_app_expect_image');
+    open(firstImage).catch((e) => console.warn(`celldrop: ${describe(e)}`));
+  }
+  return api;
+}
