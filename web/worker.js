@@ -1,23 +1,35 @@
 // CellDrop's segmentation worker (an ES module worker): the C++ core (celldrop-worker.js/.wasm, the C
-// API of src/api) does decoding, tiling and post-processing, ONNX Runtime Web's WebAssembly kernels
-// run the network, tile by tile. Only the label image and the run summary go back to the page.
+// API of src/api) does decoding, tiling and post-processing, ONNX Runtime Web runs the network, tile
+// by tile: on the GPU through its WebGPU execution provider when the browser offers a WebGPU adapter,
+// else on its WebAssembly kernels (threads when the page is cross-origin isolated). Only the label
+// image and the run summary go back to the page.
 //
-// Messages in:  {type:'run', id, model:{name, card, onnx}, image:{bytes, name}, params}
+// Messages in:  {type:'run', id, model:{name, cardText, onnxUrl}, image:{bytes, name}, params,
+//                backend: 'auto' (default) | 'webgpu' | 'wasm',
+//                test: {loseGpuDeviceAtTile: n}  (tests only: destroys the GPU device before tile n)}
 //               {type:'cancel', id}
 // Messages out: {type:'progress', id, stage, tile, tiles, pass, passes, elapsed_s, backend}
+//                  stage 'fallback': WebGPU failed, the run starts again on WASM (`fallback` says why)
 //               {type:'done', id, labels (ArrayBuffer: 16-bit label PNG, or TIFF above 65535 objects),
-//                labelsFormat, summary, backend, threads, timings}
+//                labelsFormat, summary, model, modelSha256, backend, threads, timings, gpu,
+//                fallback (null, or a sentence for the user: why this run did not use WebGPU)}
 //               {type:'error', id, message, cancelled}
 // Everything is fetched from this origin: the core beside this file, ONNX Runtime from ./ort/, the
 // model from the URLs the page gives (its own /models/).
 
 let core = null;       // the C API, loaded on the first run
 let api = null;        // celldrop_api.mjs: the C API's JavaScript binding, shared with the CLI
-let ort = null;        // onnxruntime-web, loaded on the first run
+const runtimes = {};   // backend -> onnxruntime-web build: 'wasm' (ort.wasm.min.mjs), 'webgpu' (ort.webgpu.min.mjs)
 const cancelled = new Set();  // ids of runs the page cancelled (running or still queued)
-const sessions = new Map();  // model name -> {sha256, session, handle, card}
+const models = new Map();     // model name -> {cardText, onnxUrl, card, handle, bytes, sessions: {backend: session}}
 
-const BACKEND = 'wasm';
+// The GPU, asked for once per worker: {device, adapter, why (no device: the reason), lost (null or
+// why the device died), error (the first uncaptured WebGPU error), lostPromise}. Once WebGPU has
+// failed, `broken` says why and later runs use WASM: ONNX Runtime binds its WebGPU kernels to one
+// device per worker, so a fresh device needs a fresh worker (a page reload).
+let gpu = null;
+
+const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm'];
 
 function describe(e) {
   return e && e.message ? e.message : String(e);
@@ -37,31 +49,82 @@ async function loadCore() {
   return core;
 }
 
-async function loadOrt() {
-  if (ort) return ort;
+// Two builds of ONNX Runtime Web, each with its own WebAssembly module: the WASM backend keeps the
+// plain build, which the CLI's --backend wasm also runs, so the page's WASM labels stay the CLI's.
+async function loadOrt(backend) {
+  if (runtimes[backend]) return runtimes[backend];
+  const file = backend === 'webgpu' ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs';
+  let ort;
   try {
-    ort = await import('./ort/ort.wasm.min.mjs');
+    ort = await import(`./ort/${file}`);
   } catch (e) {
-    throw new Error(`ONNX Runtime Web (ort/ort.wasm.min.mjs) could not be loaded: ${describe(e)}. Reload the page; ` +
+    throw new Error(`ONNX Runtime Web (ort/${file}) could not be loaded: ${describe(e)}. Reload the page; ` +
       'if you host CellDrop, rebuild the site with scripts/build.sh site');
   }
   // The kernels come from this origin, never a CDN; threads need cross-origin isolation
   // (SharedArrayBuffer), one thread otherwise.
   ort.env.wasm.wasmPaths = new URL('./ort/', import.meta.url).href;
   ort.env.wasm.numThreads = self.crossOriginIsolated ? 2 : 1;
+  runtimes[backend] = ort;
   return ort;
 }
 
-// The model's session, opened once per model file: the card checked by the core, the ONNX bytes
-// against the card's sha256, then the session's input and output names against the card.
-async function openModel(model) {
-  const cached = sessions.get(model.name);
-  if (cached && cached.cardText === model.cardText && cached.onnxUrl === model.onnxUrl) return cached;
-  if (cached) {
-    core.modelFree(cached.handle);
-    await cached.session.release?.();
-    sessions.delete(model.name);
+// The device is ours, not ONNX Runtime's, so that a lost device is seen here (and a test can lose it)
+// and the post-processing shaders can share it. Limits: the adapter's own, for the compute work
+// ONNX Runtime does (the defaults are too small for large tensors).
+async function getGpu() {
+  if (gpu) return gpu;
+  gpu = { device: null, adapter: null, why: null, lost: null, error: null, broken: null, lostPromise: null };
+  if (!self.navigator?.gpu) {
+    gpu.why = 'this browser has no WebGPU';
+    return gpu;
   }
+  try {
+    gpu.adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    gpu.why = `the browser could not give a WebGPU adapter (${describe(e)})`;
+    return gpu;
+  }
+  if (!gpu.adapter) {
+    gpu.why = 'the browser offers no WebGPU adapter (no suitable GPU, or WebGPU is turned off)';
+    return gpu;
+  }
+  const requiredLimits = {};
+  for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
+    'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage']) {
+    if (typeof gpu.adapter.limits[k] === 'number') requiredLimits[k] = gpu.adapter.limits[k];
+  }
+  const requiredFeatures = ['shader-f16'].filter((f) => gpu.adapter.features.has(f));
+  try {
+    gpu.device = await gpu.adapter.requestDevice({ requiredLimits, requiredFeatures });
+  } catch (e) {
+    gpu.why = `the WebGPU adapter gave no device (${describe(e)})`;
+    gpu.adapter = null;
+    return gpu;
+  }
+  const g = gpu;
+  g.lostPromise = g.device.lost.then((info) => {
+    g.lost = `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`;
+    return g.lost;
+  });
+  g.device.addEventListener('uncapturederror', (e) => {
+    g.error ??= `WebGPU reported an error: ${describe(e.error)}`;
+  });
+  return gpu;
+}
+
+function gpuInfo() {
+  const info = gpu?.adapter?.info;
+  return info ? { vendor: info.vendor || '', architecture: info.architecture || '', description: info.description || '' } : null;
+}
+
+// The model's card and ONNX bytes, checked once per model file: the card by the core, the bytes
+// against the card's sha256; sessions are opened per backend on first use.
+async function openModel(model) {
+  const cached = models.get(model.name);
+  if (cached && cached.cardText === model.cardText && cached.onnxUrl === model.onnxUrl) return cached;
+  if (cached) await closeModel(cached);
   const { json: card, handle } = core.modelOpen(model.cardText);
   if (card.error) throw new Error(`the model card ${model.name}.json is not valid: ${card.error}`);
   try {
@@ -78,20 +141,8 @@ async function openModel(model) {
     } catch (e) {
       throw new Error(`the model ${model.name} cannot be used: ${describe(e)}`);
     }
-    let session;
-    try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
-    } catch (e) {
-      throw new Error(`ONNX Runtime could not load the model ${card.onnx.file}: ${describe(e)}`);
-    }
-    try {
-      api.checkSession(core, handle, session);
-    } catch (e) {
-      await session.release?.();
-      throw new Error(`the model ${model.name} does not match its card: ${describe(e)}`);
-    }
-    const entry = { name: model.name, cardText: model.cardText, onnxUrl: model.onnxUrl, card, handle, session };
-    sessions.set(model.name, entry);
+    const entry = { name: model.name, cardText: model.cardText, onnxUrl: model.onnxUrl, card, handle, bytes, sessions: {} };
+    models.set(model.name, entry);
     return entry;
   } catch (e) {
     core.modelFree(handle);
@@ -99,30 +150,116 @@ async function openModel(model) {
   }
 }
 
+async function closeModel(entry) {
+  models.delete(entry.name);
+  core.modelFree(entry.handle);
+  for (const s of Object.values(entry.sessions)) await s.release?.().catch(() => {});
+}
+
+async function openSession(entry, backend) {
+  if (entry.sessions[backend]) return entry.sessions[backend];
+  const ort = await loadOrt(backend);
+  const executionProviders = backend === 'webgpu' ? [{ name: 'webgpu', device: gpu.device }] : ['wasm'];
+  let session;
+  try {
+    // ONNX Runtime may keep (and detach) the buffer it is given: hand it a copy.
+    session = await ort.InferenceSession.create(entry.bytes.slice(), { executionProviders });
+  } catch (e) {
+    throw new Error(`ONNX Runtime (${backend}) could not load the model ${entry.card.onnx.file}: ${describe(e)}`);
+  }
+  try {
+    api.checkSession(core, entry.handle, session);
+  } catch (e) {
+    await session.release?.();
+    throw new Error(`the model ${entry.name} does not match its card: ${describe(e)}`);
+  }
+  entry.sessions[backend] = session;
+  return session;
+}
+
+// A failure of the GPU path, as opposed to one every backend would meet (a bad parameter, a cancel).
+class GpuFailure extends Error {}
+
+// The WebGPU session, watched: a lost device or a WebGPU error during session.run fails the tile
+// instead of handing back whatever the dead device left in its buffers. ONNX Runtime may never
+// settle a run on a destroyed device, so the run races the device's loss.
+function watchedGpuSession(session, testHooks) {
+  let runs = 0;
+  const fail = (why) => {
+    gpu.broken ??= why;
+    throw new GpuFailure(why);
+  };
+  return {
+    async run(feeds, names) {
+      runs += 1;
+      if (testHooks?.loseGpuDeviceAtTile === runs) gpu.device.destroy();
+      if (gpu.lost || gpu.error) fail(gpu.lost || gpu.error);
+      let results;
+      try {
+        results = await Promise.race([session.run(feeds, names), gpu.lostPromise.then((why) => { throw new GpuFailure(why); })]);
+      } catch (e) {
+        fail(e instanceof GpuFailure ? e.message : `WebGPU inference failed: ${describe(e)}`);
+      }
+      // The loss may be reported a moment after the run returns: give it that moment.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (gpu.lost || gpu.error) fail(gpu.lost || gpu.error);
+      return results;
+    },
+  };
+}
+
+// Which backend a run starts on, and, when that is not the one asked for (or the best one), why.
+async function chooseBackend(asked) {
+  if (asked === 'wasm') return { backend: 'wasm', fallback: null };
+  const g = await getGpu();
+  if (g.broken) {
+    const why = `WebGPU stopped working earlier in this session: ${g.broken}`;
+    if (asked === 'webgpu') throw new Error(`${why}. Reload the page to try the GPU again, or choose the WebAssembly backend.`);
+    return { backend: 'wasm', fallback: `${why}; this run uses WebAssembly. Reload the page to try the GPU again.` };
+  }
+  if (!g.device) {
+    if (asked === 'webgpu') throw new Error(`the WebGPU backend was asked for, but ${g.why}. Choose the WebAssembly backend (or "auto").`);
+    return { backend: 'wasm', fallback: null };  // no GPU is the ordinary case, not a failure to report
+  }
+  return { backend: 'webgpu', fallback: null };
+}
+
 async function run(msg) {
   const t0 = performance.now();
+  let backend = 'wasm';
   const post = (m, transfer) => self.postMessage({ id: msg.id, ...m }, transfer ?? []);
-  const progress = (stage, tile) => post({
-    type: 'progress', stage, backend: BACKEND, elapsed_s: (performance.now() - t0) / 1000,
+  const progress = (stage, tile, extra) => post({
+    type: 'progress', stage, backend, elapsed_s: (performance.now() - t0) / 1000,
     tile: tile ? tile.index + 1 : 0, tiles: tile ? tile.count : 0, pass: tile ? tile.pass : 0, passes: tile ? tile.passes : 0,
+    ...extra,
   });
+  const cancelledError = () => post({ type: 'error', cancelled: true, message: 'Segmentation cancelled.' });
   let image = 0, result = 0;
   try {
     if (cancelled.has(msg.id)) {
-      post({ type: 'error', cancelled: true, message: 'Segmentation cancelled.' });
+      cancelledError();
       return;
+    }
+    const asked = msg.backend ?? 'auto';
+    if (!BACKEND_CHOICES.includes(asked)) {
+      throw new Error(`unknown backend "${asked}": choose one of ${BACKEND_CHOICES.join(', ')}`);
     }
     progress('loading');
     await loadCore();
-    await loadOrt();
+    let fallback;
+    ({ backend, fallback } = await chooseBackend(asked));
     const model = await openModel(msg.model);
-    const tModel = performance.now();
     const decoded = core.imageDecode(new Uint8Array(msg.image.bytes));
     if (decoded.json.error) throw new Error(`the image cannot be read: ${decoded.json.error}`);
     image = decoded.handle;
-    let seg;
-    try {
-      seg = await api.segmentTiles(core, ort, model, image, msg.params ?? {}, {
+    let tModel = performance.now();
+
+    const segmentOn = async (which) => {
+      const ort = await loadOrt(which);
+      let session = await openSession(model, which);
+      if (which === 'webgpu') session = watchedGpuSession(session, msg.test);
+      tModel = performance.now();
+      return api.segmentTiles(core, ort, { ...model, session }, image, msg.params ?? {}, {
         // session.run may finish without ever yielding to the event loop, so a cancel message would
         // wait until the whole run ends: give it a turn before each tile.
         beforeTile: async () => {
@@ -131,9 +268,25 @@ async function run(msg) {
         },
         onTile: (tile) => progress('tiles', tile),
       });
+    };
+
+    let seg;
+    try {
+      try {
+        seg = await segmentOn(backend);
+      } catch (e) {
+        // A GPU that fails mid-run (or cannot open the model) leaves the run to WebAssembly, from the
+        // start: a run made half on each would match neither backend's labels.
+        if (backend !== 'webgpu' || cancelled.has(msg.id) || !(gpu.broken || /ONNX Runtime \(webgpu\)/.test(describe(e)))) throw e;
+        gpu.broken ??= describe(e);
+        fallback = `WebGPU failed: ${gpu.broken}; this run was redone with WebAssembly.`;
+        backend = 'wasm';
+        progress('fallback', null, { fallback });
+        seg = await segmentOn('wasm');
+      }
     } catch (e) {
       if (cancelled.has(msg.id)) {
-        post({ type: 'error', cancelled: true, message: 'Segmentation cancelled.' });
+        cancelledError();
         return;
       }
       throw e;
@@ -148,8 +301,9 @@ async function run(msg) {
     if (labels.error) throw new Error(`the labels could not be handed to the page: ${labels.error}`);
     const buffer = labels.bytes.buffer;
     post({
-      type: 'done', labels: buffer, labelsFormat, summary: seg.summary, backend: BACKEND,
-      threads: ort.env.wasm.numThreads,
+      type: 'done', labels: buffer, labelsFormat, summary: seg.summary, model: model.name, modelSha256: model.card.onnx.sha256,
+      backend, fallback, gpu: backend === 'webgpu' ? gpuInfo() : null,
+      threads: runtimes[backend].env.wasm.numThreads,
       timings: { model_s: (tModel - t0) / 1000, inference_s: seg.inferenceMs / 1000, total_s: (performance.now() - t0) / 1000 },
     }, [buffer]);
   } catch (e) {
