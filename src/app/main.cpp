@@ -355,6 +355,12 @@ static std::string format_value(double v) {
   return buf;
 }
 
+static void wrapped_disabled(const char* text) {
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextWrapped("%s", text);
+  ImGui::PopStyleColor();
+}
+
 static void heading(const char* text) {
   ImGui::Spacing();
   ImGui::TextDisabled("%s", text);
@@ -881,7 +887,7 @@ static void image_section() {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.6f, 0.55f, 1.0f));
     ImGui::TextWrapped("%s", a.open_error.c_str());
     ImGui::PopStyleColor();
-    if (!a.image.empty()) ImGui::TextDisabled("The image and results you had are still here.");
+    if (!a.image.empty()) wrapped_disabled("The image and results you had are still here.");
   }
 }
 
@@ -918,9 +924,7 @@ static void results_section() {
     ImGui::PopStyleColor();
   }
   if (s.has_result && !a.table.objects.empty()) {
-    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-    ImGui::TextWrapped("Objects: click a row to find it in the image, a header to sort.");
-    ImGui::PopStyleColor();
+    wrapped_disabled("Objects: click a row to find it in the image, a header to sort.");
     uint32_t clicked = cd::object_table_draw(&a.table, 240.0f);
     if (clicked) select_object(clicked, true);
   }
