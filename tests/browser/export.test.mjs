@@ -1,0 +1,167 @@
+// Results out of the page, in headless Chromium: each export button of the Results panel is clicked
+// as a person would, the download is caught with its file name, and the file is read back by a reader
+// that is not the page's: PIL/numpy and tifffile for the label images, Python's csv, json, shapely
+// and zipfile for the table, outlines and ROIs, this folder's PNG reader for the overlay.
+//
+// Needs the site assembled first: bash scripts/build.sh wasm site
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decodePng } from './png.mjs';
+import {
+  PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForResult, clickControl, dropFile,
+  synthImage, run, labelsChecksum,
+} from './harness.mjs';
+
+let browser, server, origin, tmp, image;
+
+before(async () => {
+  assertSiteBuilt();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-export-'));
+  image = synthImage(tmp, 5, ['--width', '400', '--height', '300']);
+  ({ child: server, origin } = await startServer());
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// Reads every file back and prints what it found, as one JSON object.
+const READ_BACK = `
+import csv, io, json, sys, zipfile
+import numpy as np, tifffile
+from PIL import Image
+d = sys.argv[1]
+names = json.loads(sys.argv[2])
+out = {}
+png = np.array(Image.open(f"{d}/{names['labels_png']}"))
+header = open(f"{d}/{names['labels_png']}", 'rb').read(26)
+out['png'] = {'depth': header[24], 'colour_type': header[25], 'shape': list(png.shape), 'ids': len(np.unique(png)) - 1, 'max': int(png.max())}
+tif = tifffile.imread(f"{d}/{names['labels_tiff']}")
+out['tiff_equals_png'] = bool(tif.shape == png.shape and (tif.astype(np.int64) == png.astype(np.int64)).all())
+w = (np.arange(png.size, dtype=np.uint64) * 2654435761 + 1) % 2**32
+out['checksum'] = int((png.astype(np.uint64).ravel() * w % 2**32).sum() % 2**32)
+areas = np.bincount(png.ravel())
+with open(f"{d}/{names['csv']}", newline='') as f:
+    rows = list(csv.DictReader(f))
+out['csv_rows'] = len(rows)
+out['csv_areas_match'] = all(int(float(r['area_px'])) == int(areas[int(float(r['label']))]) for r in rows)
+with open(f"{d}/{names['geojson']}") as f:
+    gj = json.load(f)
+out['geojson_features'] = len(gj['features'])
+try:
+    from shapely.geometry import shape
+    out['geojson_valid'] = all(shape(f['geometry']).is_valid for f in gj['features'])
+except ImportError:
+    out['geojson_valid'] = None
+z = zipfile.ZipFile(f"{d}/{names['roi']}")
+entries = z.namelist()
+out['rois'] = len(entries)
+out['rois_named'] = all(n.endswith('.roi') for n in entries)
+out['rois_magic'] = all(z.read(n)[:4] == b'Iout' for n in entries)
+with open(f"{d}/{names['record']}") as f:
+    out['record'] = json.load(f)
+print(json.dumps(out))
+`;
+
+test('each export downloads with a sensible name and reads back as what it claims to be', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  await dropFile(page, image, 'plate A1.png');
+  const s = await waitForResult(page, null, 2);
+  assert.equal(s.page.image.name, 'plate A1.png');
+  const model = s.segmentation.model;
+  const objects = s.segmentation.count;
+  assert.ok(objects > 10, `objects: ${objects}`);
+
+  const expectedNames = {
+    labels_png: `plate A1_${model}_labels.png`,
+    labels_tiff: `plate A1_${model}_labels.tiff`,
+    csv: `plate A1_${model}_objects.csv`,
+    geojson: `plate A1_${model}_objects.geojson`,
+    roi: `plate A1_${model}_rois.zip`,
+    record: `plate A1_${model}_run.json`,
+    overlay_png: `plate A1_${model}_overlay.png`,
+  };
+  const dir = path.join(tmp, 'downloads');
+  fs.mkdirSync(dir);
+  for (const [key, name] of Object.entries(expectedNames)) {
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), clickControl(page, `export.${key}`)]);
+    assert.equal(download.suggestedFilename(), name, `the ${key} export's file name`);
+    await download.saveAs(path.join(dir, name));
+    assert.ok(fs.statSync(path.join(dir, name)).size > 0, `${name} is empty`);
+  }
+
+  const back = JSON.parse(run(PYTHON, ['-c', READ_BACK, dir, JSON.stringify(expectedNames)]));
+  assert.deepEqual(back.png.shape, [300, 400]);
+  assert.deepEqual([back.png.depth, back.png.colour_type], [16, 0], 'a 16-bit grey PNG');
+  assert.equal(back.png.ids, objects);
+  assert.equal(back.png.max, objects, 'ids run 1..N');
+  assert.equal(back.checksum, s.segmentation.labelsChecksum, 'the label PNG holds the labels the page shows');
+  assert.equal(back.tiff_equals_png, true);
+  assert.equal(back.csv_rows, objects, 'one CSV row per object');
+  assert.equal(back.csv_areas_match, true, 'CSV areas are the label image areas');
+  assert.equal(back.geojson_features, objects);
+  assert.notEqual(back.geojson_valid, false, 'every GeoJSON polygon is valid');
+  assert.equal(back.rois, objects, 'one .roi per object');
+  assert.equal(back.rois_named, true);
+  assert.equal(back.rois_magic, true);
+  const rec = back.record;
+  assert.equal(rec.image.name, 'plate A1.png');
+  assert.equal(rec.image.sha256, s.page.image.sha256);
+  assert.deepEqual([rec.image.width, rec.image.height, rec.image.channels], [400, 300, 1]);
+  assert.equal(rec.model.name, model);
+  assert.match(rec.model.sha256, /^[0-9a-f]{64}$/);
+  assert.equal(rec.objects, objects);
+  assert.equal(rec.parameters.backend, s.segmentation.backend);
+  assert.ok(rec.timings_s.total > 0);
+
+  // The overlay: the image's size, grey where there is no outline, the outline colour on outlines.
+  const overlay = decodePng(fs.readFileSync(path.join(dir, expectedNames.overlay_png)));
+  assert.deepEqual([overlay.width, overlay.height, overlay.channels], [400, 300, 3]);
+  let grey = 0, yellowish = 0;
+  for (let i = 0; i < overlay.width * overlay.height; i++) {
+    const [r, g, b] = overlay.data.subarray(i * 3, i * 3 + 3);
+    if (r === g && g === b) grey++;
+    else if (r > b + 60 && g > b + 40) yellowish++;
+  }
+  assert.ok(yellowish > objects * 10, `outline pixels in the overlay: ${yellowish}`);
+  assert.equal(grey + yellowish, overlay.width * overlay.height, 'every pixel is image grey or outline');
+
+  // The page API gives the same bytes, and result() the same labels.
+  const api = await page.evaluate(() => {
+    const r = window.celldrop.result();
+    return { labels: Array.from(r.labels.data), objects: r.objects.length, width: r.labels.width };
+  });
+  assert.equal(labelsChecksum(api.labels), s.segmentation.labelsChecksum);
+  assert.equal(api.objects, objects);
+  assertClean(problems);
+  await context.close();
+});
+
+test('with no result yet there is nothing to export, and the API says so', async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  // A new image drops the old result until its own is ready.
+  const message = await page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    await window.celldrop.open(new Blob([bytes], { type: 'image/png' }));
+    try {
+      window.celldrop.export('csv');
+      return null;
+    } catch (e) {
+      return e.message;
+    }
+  }, fs.readFileSync(image).toString('base64'));
+  assert.match(message, /no result to save yet/);
+  await waitForResult(page, null, 1);
+  assertClean(problems);
+  await context.close();
+});
