@@ -383,11 +383,19 @@ int flow_niter_for_diameter(double diameter, double reference_diameter) {
   return std::max(1, int(std::lround(200.0 * diameter / reference_diameter)));
 }
 
-Labels flow_postprocess(const float* cellprob, const FlowField& flow, const FlowParams& params) {
-  const size_t npix = size_t(flow.width) * size_t(flow.height);
+std::vector<uint8_t> flow_foreground(const float* cellprob, size_t npix, const FlowParams& params) {
   std::vector<uint8_t> foreground(npix);
   for (size_t i = 0; i < npix; ++i) foreground[i] = cellprob[i] > params.cellprob_threshold;
-  const EndPoints ends = follow_flows(flow, foreground, params.niter, params.flow_scale);
+  return foreground;
+}
+
+Labels flow_postprocess(const float* cellprob, const FlowField& flow, const FlowParams& params) {
+  const size_t npix = size_t(flow.width) * size_t(flow.height);
+  const EndPoints ends = follow_flows(flow, flow_foreground(cellprob, npix, params), params.niter, params.flow_scale);
+  return flow_masks_from_ends(ends, flow, params);
+}
+
+Labels flow_masks_from_ends(const EndPoints& ends, const FlowField& flow, const FlowParams& params) {
   Labels masks = get_masks(ends, flow.width, flow.height, params.max_size_fraction);
   if (params.flow_threshold > 0.0f) {
     const std::vector<float> err = flow_errors(masks, flow, params.flow_scale);

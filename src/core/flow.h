@@ -100,4 +100,12 @@ struct FlowParams {
 // Returns labels 1..N (ordered by the strength of their end-point cluster, strongest first).
 Labels flow_postprocess(const float* cellprob, const FlowField& flow, const FlowParams& params);
 
+// The chain's steps around the dynamics, for a caller that integrates elsewhere (the page follows
+// flows on the GPU, shaders/flow_follow.wgsl): flow_postprocess is
+//   ends = follow_flows(flow, flow_foreground(cellprob, npix, params), params.niter, params.flow_scale)
+//   return flow_masks_from_ends(ends, flow, params)
+std::vector<uint8_t> flow_foreground(const float* cellprob, size_t npix, const FlowParams& params);
+// Clustering, flow-error QC, hole filling, small-object removal and renumbering of the end points.
+Labels flow_masks_from_ends(const EndPoints& ends, const FlowField& flow, const FlowParams& params);
+
 }  // namespace celldrop

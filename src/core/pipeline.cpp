@@ -80,7 +80,7 @@ struct StitchedMaps {  // network scale; see PipelineMaps for the layouts
   FlowField flow;
 };
 
-enum class RunPhase : uint8_t { Idle, Tiles, Done, Failed, Finished };
+enum class RunPhase : uint8_t { Idle, Tiles, Dynamics, Done, Failed, Finished };
 
 std::string fmt(double v) {
   char buf[32];
@@ -115,6 +115,15 @@ struct PipelineRun::State {
   std::vector<float> input;          // its data
   NetworkTile tile;
   Clock::time_point inference_start;
+
+  // Flow dynamics run by the caller (set_external_flow_dynamics): the request while waiting, the
+  // end points once given.
+  bool external_dynamics = false;
+  std::vector<uint8_t> foreground;
+  FlowDynamicsRequest dynamics;
+  EndPoints ends;
+  bool have_ends = false;
+  Clock::time_point dynamics_start;
 
   bool fail(const std::string& message) {
     error = message;
@@ -152,6 +161,7 @@ struct PipelineRun::State {
   bool check_outputs(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy);
   void stitch(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy);
   bool submit(const std::vector<NetworkOutput>& outs);
+  FlowParams flow_params();
   Labels postprocess();
   bool end_pass();
   bool after_first_pass();
@@ -379,6 +389,15 @@ Labels PipelineRun::State::postprocess() {
                             card.star.n_rays, maps.grid, maps.width, maps.height, sp)
         .labels;
   }
+  const FlowParams fp = flow_params();
+  if (have_ends) {
+    have_ends = false;
+    return flow_masks_from_ends(ends, maps.flow, fp);
+  }
+  return flow_postprocess(maps.cellprob.data(), maps.flow, fp);
+}
+
+FlowParams PipelineRun::State::flow_params() {
   // Paths grow with the object size: reference_niter steps at the card's diameter, scaled from there.
   const int niter = object_diameter_net > 0
                         ? std::max(1, int(std::lround(flow_niter_for_diameter(object_diameter_net, card.diameter) *
@@ -390,13 +409,22 @@ Labels PipelineRun::State::postprocess() {
   fp.flow_threshold = float(r.flow_threshold);
   fp.niter = niter;
   fp.flow_scale = float(card.flow.flow_scale);
-  return flow_postprocess(maps.cellprob.data(), maps.flow, fp);
+  return fp;
 }
 
 // Post-processes the stitched maps of the pass; labels come back at the original size, numbered 1..N.
 bool PipelineRun::State::end_pass() {
   if (cancelled()) return fail("cancelled");
-  report(PipelineStage::Postprocess);
+  if (card.kind == ModelKind::Flow && external_dynamics && !have_ends) {
+    report(PipelineStage::Postprocess);
+    const FlowParams fp = flow_params();
+    foreground = flow_foreground(maps.cellprob.data(), maps.cellprob.size(), fp);
+    dynamics = {&maps.flow, &foreground, fp.niter, fp.flow_scale};
+    dynamics_start = Clock::now();
+    phase = RunPhase::Dynamics;
+    return true;
+  }
+  if (!have_ends) report(PipelineStage::Postprocess);
   Clock::time_point t0 = Clock::now();
   Labels small = postprocess();
   r.labels = (nw == image->width && nh == image->height) ? std::move(small)
@@ -545,6 +573,50 @@ bool PipelineRun::begin(const Image& image, const ModelCard& card, const Pipelin
   return false;
 }
 
+void PipelineRun::set_external_flow_dynamics(bool on) { s_->external_dynamics = on; }
+
+const FlowDynamicsRequest* PipelineRun::flow_dynamics() const {
+  return s_->phase == RunPhase::Dynamics ? &s_->dynamics : nullptr;
+}
+
+bool PipelineRun::submit_end_points(const EndPoints& ends, std::string* error) {
+  State& s = *s_;
+  auto refuse = [&](const std::string& message) {
+    if (error) *error = message;
+    return false;
+  };
+  if (s.phase != RunPhase::Dynamics) {
+    if (s.phase == RunPhase::Failed) return refuse(s.error);
+    return refuse("the run is not waiting for flow end points");
+  }
+  // Every foreground pixel exactly once: the clustering counts end points, so a missing or doubled
+  // pixel would change the masks without any other sign.
+  size_t want = 0;
+  for (uint8_t f : s.foreground) want += f != 0;
+  const size_t n = ends.pixel.size();
+  if (ends.y.size() != n || ends.x.size() != n || n != want)
+    return refuse("the flow end points are " + std::to_string(n) + " pixels (" + std::to_string(ends.y.size()) +
+                  " y, " + std::to_string(ends.x.size()) + " x); the foreground has " + std::to_string(want));
+  std::vector<uint8_t> seen(s.foreground.size(), 0);
+  for (size_t k = 0; k < n; ++k) {
+    const uint32_t p = ends.pixel[k];
+    if (p >= seen.size() || !s.foreground[p] || seen[p]++)
+      return refuse("flow end point " + std::to_string(k) + " names pixel " + std::to_string(p) +
+                    ", which is not a foreground pixel or came twice");
+    if (!std::isfinite(ends.y[k]) || !std::isfinite(ends.x[k]))
+      return refuse("flow end point " + std::to_string(k) + " is not a finite position");
+  }
+  s.ends = ends;
+  s.have_ends = true;
+  s.r.timings.postprocess += seconds_since(s.dynamics_start);
+  s.phase = RunPhase::Tiles;  // end_pass moves on: Done, or the second pass
+  std::vector<uint8_t>().swap(s.foreground);
+  const bool ok = s.end_pass();
+  s.ends = EndPoints();
+  if (!ok) return refuse(s.error);
+  return true;
+}
+
 const NetworkTile* PipelineRun::next_tile() const { return s_->phase == RunPhase::Tiles ? &s_->tile : nullptr; }
 
 bool PipelineRun::submit(const std::vector<NetworkOutput>& outputs, std::string* error) {
@@ -560,6 +632,10 @@ bool PipelineRun::submit(const std::vector<NetworkOutput>& outputs, std::string*
 }
 
 void PipelineRun::fail_tile(const std::string& message) {
+  if (s_->phase == RunPhase::Dynamics) {
+    s_->fail("the flow dynamics failed" + (message.empty() ? std::string() : ": " + message));
+    return;
+  }
   if (s_->phase != RunPhase::Tiles) return;
   s_->fail("the network failed on tile " + std::to_string(s_->index + 1) + " of " + std::to_string(s_->count) +
            (message.empty() ? std::string() : ": " + message));
@@ -585,6 +661,9 @@ bool PipelineRun::finish(PipelineResult* result, std::string* error) {
     case RunPhase::Tiles:
       message = "the run is not done: tile " + std::to_string(s.index + 1) + " of " + std::to_string(s.count) +
                 " of pass " + std::to_string(s.pass) + " is waiting for the network";
+      break;
+    case RunPhase::Dynamics:
+      message = "the run is not done: pass " + std::to_string(s.pass) + " is waiting for its flow end points";
       break;
     case RunPhase::Finished: message = "the run's result was already handed over"; break;
   }

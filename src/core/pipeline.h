@@ -133,6 +133,17 @@ struct PipelineResult {
   PipelineMaps maps;
 };
 
+// Flow models, for a caller that runs the dynamics itself (PipelineRun::set_external_flow_dynamics):
+// the pass's stitched flow field (network scale, as the network gave it), its foreground (cellprob
+// above the threshold) and the follow_flows arguments. The caller answers with
+// follow_flows(*flow, *foreground, niter, flow_scale)'s end points, computed however it likes.
+struct FlowDynamicsRequest {
+  const FlowField* flow = nullptr;
+  const std::vector<uint8_t>* foreground = nullptr;
+  int niter = 0;
+  float flow_scale = 1.0f;
+};
+
 // The pipeline as an explicit stepper, for callers whose network is asynchronous (ONNX Runtime's
 // session.run returns a promise in Node and in the browser): the caller pulls each tile, runs the
 // network however it likes, and pushes the outputs back. run_pipeline is a loop over it, so both
@@ -171,6 +182,16 @@ class PipelineRun {
   // Marks the network as failed on the current tile: the run stops with "the network failed on
   // tile i of n: <message>".
   void fail_tile(const std::string& message);
+
+  // Flow models: after each pass's last tile, wait for the caller's end points instead of calling
+  // follow_flows (the page integrates on the GPU). Set it before the first submit; star models
+  // ignore it. While the run waits, next_tile() is null and flow_dynamics() is not.
+  void set_external_flow_dynamics(bool on);
+  const FlowDynamicsRequest* flow_dynamics() const;
+  // The end points for flow_dynamics()'s request: every foreground pixel once. The rest of the
+  // post-processing follows (and, for an automatic diameter, maybe the second pass). False + error on
+  // a wrong set of end points or when no request is waiting. fail_tile() during the wait fails the run.
+  bool submit_end_points(const EndPoints& ends, std::string* error);
 
   void cancel();      // stops now; finish() then says "cancelled" and result->cancelled is set
   bool done() const;  // every pass is post-processed: finish() will succeed

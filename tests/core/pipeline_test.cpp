@@ -640,3 +640,90 @@ TEST(Pipeline, StepperCancelFailAndMisuse) {
   EXPECT_NE(error.find("diameter"), std::string::npos) << error;
   EXPECT_EQ(bad.next_tile(), nullptr);
 }
+
+// The flow dynamics handed to the caller (the page's GPU): answered with follow_flows itself, the
+// run's labels are run_pipeline's, both passes of an automatic diameter; wrong answers are refused.
+TEST(Pipeline, ExternalFlowDynamicsEqualsInternal) {
+  SynthResult s = nuclei(256, 224, 40.0, 29);
+  const ModelCard card = flow_card();
+  Oracle o{s.labels, card};
+  PipelineParams p;  // automatic diameter: two passes, so two requests
+  p.tile_size = 128;
+  p.overlap = 16;
+  PipelineResult a = run_ok(s.image, card, as_network(&o), p);
+  ASSERT_EQ(a.passes, 2);
+
+  Oracle o2{s.labels, card};
+  PipelineRun run;
+  std::string error;
+  ASSERT_TRUE(run.begin(s.image, card, p, &error)) << error;
+  run.set_external_flow_dynamics(true);
+  std::vector<NetworkOutput> outs;
+  int requests = 0;
+  for (;;) {
+    if (const NetworkTile* t = run.next_tile()) {
+      EXPECT_EQ(run.flow_dynamics(), nullptr);
+      outs.clear();
+      ASSERT_TRUE(o2(*t, &outs, nullptr));
+      ASSERT_TRUE(run.submit(outs, &error)) << error;
+      continue;
+    }
+    const FlowDynamicsRequest* d = run.flow_dynamics();
+    if (!d) break;
+    ++requests;
+    EXPECT_FALSE(run.done());
+    EXPECT_EQ(d->flow_scale, 5.0f);
+    EXPECT_GT(d->niter, 0);
+    ASSERT_EQ(d->foreground->size(), size_t(d->flow->width) * size_t(d->flow->height));
+    const EndPoints ends = follow_flows(*d->flow, *d->foreground, d->niter, d->flow_scale);
+    if (requests == 1) {  // a wrong answer first: one pixel short, then one outside the foreground
+      EndPoints short_one = ends;
+      short_one.pixel.pop_back();
+      short_one.y.pop_back();
+      short_one.x.pop_back();
+      EXPECT_FALSE(run.submit_end_points(short_one, &error));
+      EXPECT_NE(error.find("the foreground has"), std::string::npos) << error;
+      EndPoints outside = ends;
+      size_t bg = 0;
+      while ((*d->foreground)[bg]) ++bg;
+      outside.pixel[0] = uint32_t(bg);
+      EXPECT_FALSE(run.submit_end_points(outside, &error));
+      EXPECT_NE(error.find("not a foreground pixel"), std::string::npos) << error;
+      ASSERT_NE(run.flow_dynamics(), nullptr) << "a refused answer leaves the request waiting";
+    }
+    ASSERT_TRUE(run.submit_end_points(ends, &error)) << error;
+  }
+  EXPECT_EQ(requests, 2);
+  PipelineResult b;
+  ASSERT_TRUE(run.finish(&b, &error)) << error;
+  EXPECT_EQ(a.count, b.count);
+  EXPECT_EQ(a.niter, b.niter);
+  EXPECT_TRUE(a.labels.data == b.labels.data);
+
+  // A failure while the dynamics are out (a lost GPU) fails the run with its reason.
+  Oracle o3{s.labels, card};
+  PipelineRun failing;
+  ASSERT_TRUE(failing.begin(s.image, card, p, &error)) << error;
+  failing.set_external_flow_dynamics(true);
+  while (const NetworkTile* t = failing.next_tile()) {
+    outs.clear();
+    ASSERT_TRUE(o3(*t, &outs, nullptr));
+    ASSERT_TRUE(failing.submit(outs, &error)) << error;
+  }
+  ASSERT_NE(failing.flow_dynamics(), nullptr);
+  EXPECT_FALSE(failing.finish(&b, &error));
+  EXPECT_NE(error.find("waiting for its flow end points"), std::string::npos) << error;
+  PipelineRun failing2;
+  Oracle o4{s.labels, card};
+  ASSERT_TRUE(failing2.begin(s.image, card, p, &error)) << error;
+  failing2.set_external_flow_dynamics(true);
+  while (const NetworkTile* t = failing2.next_tile()) {
+    outs.clear();
+    ASSERT_TRUE(o4(*t, &outs, nullptr));
+    ASSERT_TRUE(failing2.submit(outs, &error)) << error;
+  }
+  failing2.fail_tile("the GPU device was lost");
+  EXPECT_EQ(failing2.flow_dynamics(), nullptr);
+  EXPECT_FALSE(failing2.finish(&b, &error));
+  EXPECT_EQ(error, "the flow dynamics failed: the GPU device was lost");
+}
