@@ -12,6 +12,8 @@
 //                  stage 'fallback': WebGPU failed, the run starts again on WASM (`fallback` says why)
 //               {type:'done', id, labels (ArrayBuffer: 16-bit label PNG, or TIFF above 65535 objects),
 //                labelsFormat, summary, model, modelSha256, backend, threads, timings, gpu,
+//                dynamics (flow models: 'webgpu' when shaders/flow_follow.wgsl ran the flow dynamics, 'wasm'
+//                when the core did; null for star models),
 //                fallback (null, or a sentence for the user: why this run did not use WebGPU)}
 //               {type:'error', id, message, cancelled}
 // Everything is fetched from this origin: the core beside this file, ONNX Runtime from ./ort/, the
@@ -28,6 +30,7 @@ const models = new Map();     // model name -> {cardText, onnxUrl, card, handle,
 // failed, `broken` says why and later runs use WASM: ONNX Runtime binds its WebGPU kernels to one
 // device per worker, so a fresh device needs a fresh worker (a page reload).
 let gpu = null;
+let flowFollower = null;  // shaders/flow_follow.mjs compiled for gpu.device, on the first flow run
 
 const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm'];
 
@@ -208,6 +211,25 @@ function watchedGpuSession(session, testHooks) {
   };
 }
 
+// The flow dynamics on the GPU (flow models on the WebGPU backend): the shader mirrors the core's
+// follow_flows, so the masks are the ones the core would make from the same network outputs. A
+// failure here is a GPU failure like any other: the run is redone on WebAssembly.
+async function followFlowsOnGpu(request) {
+  try {
+    if (gpu.lost || gpu.error) throw new GpuFailure(gpu.lost || gpu.error);
+    if (!flowFollower) {
+      const { createFlowFollower } = await import('./shaders/flow_follow.mjs');
+      flowFollower = await createFlowFollower(gpu.device);
+    }
+    const ends = await Promise.race([flowFollower.follow(request), gpu.lostPromise.then((why) => { throw new GpuFailure(why); })]);
+    if (gpu.lost || gpu.error) throw new GpuFailure(gpu.lost || gpu.error);
+    return ends;
+  } catch (e) {
+    gpu.broken ??= e instanceof GpuFailure ? e.message : `the flow shader failed: ${describe(e)}`;
+    throw new GpuFailure(gpu.broken);
+  }
+}
+
 // Which backend a run starts on, and, when that is not the one asked for (or the best one), why.
 async function chooseBackend(asked) {
   if (asked === 'wasm') return { backend: 'wasm', fallback: null };
@@ -260,6 +282,7 @@ async function run(msg) {
       if (which === 'webgpu') session = watchedGpuSession(session, msg.test);
       tModel = performance.now();
       return api.segmentTiles(core, ort, { ...model, session }, image, msg.params ?? {}, {
+        followFlows: which === 'webgpu' && model.card.kind === 'flow' ? followFlowsOnGpu : undefined,
         // session.run may finish without ever yielding to the event loop, so a cancel message would
         // wait until the whole run ends: give it a turn before each tile.
         beforeTile: async () => {
@@ -303,8 +326,11 @@ async function run(msg) {
     post({
       type: 'done', labels: buffer, labelsFormat, summary: seg.summary, model: model.name, modelSha256: model.card.onnx.sha256,
       backend, fallback, gpu: backend === 'webgpu' ? gpuInfo() : null,
+      // Where the flow dynamics ran (flow models): the GPU shader, or the core.
+      dynamics: model.card.kind === 'flow' ? backend : null,
       threads: runtimes[backend].env.wasm.numThreads,
-      timings: { model_s: (tModel - t0) / 1000, inference_s: seg.inferenceMs / 1000, total_s: (performance.now() - t0) / 1000 },
+      timings: { model_s: (tModel - t0) / 1000, inference_s: seg.inferenceMs / 1000, dynamics_s: seg.dynamicsMs / 1000,
+        total_s: (performance.now() - t0) / 1000 },
     }, [buffer]);
   } catch (e) {
     post({ type: 'error', cancelled: false, message: describe(e) });

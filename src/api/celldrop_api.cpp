@@ -422,8 +422,18 @@ char* cd_run_next_tile(void* run) {
   auto* r = static_cast<RunHandle*>(run);
   if (!r) return give_error("cd_run_next_tile: no run");
   const NetworkTile* t = r->run.next_tile();
-  if (!t) return give("{\"done\":true}");
   char buf[320];
+  if (!t) {
+    const FlowDynamicsRequest* d = r->run.flow_dynamics();
+    if (!d) return give("{\"done\":true}");
+    std::snprintf(buf, sizeof buf,
+                  "{\"done\":false,\"dynamics\":true,\"flow\":%lu,\"foreground\":%lu,\"width\":%d,\"height\":%d,"
+                  "\"niter\":%d,\"flow_scale\":%.9g,\"passes\":%d}",
+                  static_cast<unsigned long>(reinterpret_cast<uintptr_t>(d->flow->data.data())),
+                  static_cast<unsigned long>(reinterpret_cast<uintptr_t>(d->foreground->data())), d->flow->width,
+                  d->flow->height, d->niter, double(d->flow_scale), r->run.passes());
+    return give(buf);
+  }
   std::snprintf(buf, sizeof buf,
                 "{\"done\":false,\"data\":%lu,\"channels\":%d,\"height\":%d,\"width\":%d,\"index\":%d,"
                 "\"count\":%d,\"pass\":%d,\"passes\":%d}",
@@ -454,6 +464,29 @@ char* cd_run_submit(void* run) {
   for (NetworkOutput& o : r->outputs) o = NetworkOutput();  // each tile brings its own
   if (!ok) return give_error(error);
   return give(std::string("{\"ok\":true,\"done\":") + (r->run.next_tile() ? "false" : "true") + "}");
+}
+
+void cd_run_external_flow_dynamics(void* run) {
+  if (auto* r = static_cast<RunHandle*>(run)) r->run.set_external_flow_dynamics(true);
+}
+
+char* cd_run_submit_end_points(void* run, const float* end_y, const float* end_x) {
+  auto* r = static_cast<RunHandle*>(run);
+  if (!r) return give_error("cd_run_submit_end_points: no run");
+  const FlowDynamicsRequest* d = r->run.flow_dynamics();
+  if (!d) return give_error("the run is not waiting for flow end points");
+  // Per-pixel arrays (cd_flow_follow's layout) to the core's list over the foreground pixels.
+  EndPoints ends;
+  const std::vector<uint8_t>& fg = *d->foreground;
+  for (size_t i = 0; i < fg.size(); ++i) {
+    if (!fg[i]) continue;
+    ends.pixel.push_back(uint32_t(i));
+    ends.y.push_back(end_y[i]);
+    ends.x.push_back(end_x[i]);
+  }
+  std::string error;
+  if (!r->run.submit_end_points(ends, &error)) return give_error(error);
+  return give(std::string("{\"ok\":true,\"done\":") + (r->run.done() ? "true" : "false") + "}");
 }
 
 void cd_run_fail(void* run, const char* message) {

@@ -90,7 +90,10 @@ CD_API void cd_image_free(void* image);
 CD_API char* cd_run_start(void* model, void* image, const char* params_json, void** run);
 // The tile waiting for the network:
 //   {"done":false,"data":<float* address>,"channels","height","width","index","count","pass","passes"}
-// or {"done":true} when the run has every output it needs. The tile's floats (NCHW, N = 1) stay
+// or {"done":true} when the run has every output it needs; with external flow dynamics (below), the
+// request for end points when the run waits for them:
+//   {"done":false,"dynamics":true,"flow":<float* planar 2 x h x w>,"foreground":<uint8_t* h x w>,
+//    "width","height","niter","flow_scale","passes"} The tile's floats (NCHW, N = 1) stay
 // valid until cd_run_submit / cd_run_cancel / cd_run_free.
 CD_API char* cd_run_next_tile(void* run);
 // A buffer of channels x height x width floats for the current tile's output k (the card's order),
@@ -98,6 +101,12 @@ CD_API char* cd_run_next_tile(void* run);
 CD_API float* cd_run_output(void* run, int k, int channels, int height, int width);
 // Hands the outputs in: {"ok":true,"done":false|true} or the error (wrong shapes, cancelled).
 CD_API char* cd_run_submit(void* run);
+// Flow models: the run waits for the caller's end points after each pass's tiles (the page follows
+// flows on the GPU) instead of running follow_flows; call right after cd_run_start. Star runs ignore it.
+CD_API void cd_run_external_flow_dynamics(void* run);
+// The end points for the waiting request, per pixel as cd_flow_follow writes them (only foreground
+// pixels are read): {"ok":true,"done":false|true}, or the error (no request waiting, non-finite).
+CD_API char* cd_run_submit_end_points(void* run, const float* end_y, const float* end_x);
 // Stops the run: the network failed (message says how; the run's error names the tile), or the
 // user cancelled (message NULL: the error is "cancelled").
 CD_API void cd_run_fail(void* run, const char* message);

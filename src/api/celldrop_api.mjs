@@ -27,7 +27,7 @@ export function bindCore(m) {
   };
   // Typed arrays copied into the heap, plus output arrays ([Type, length] pairs) allocated there: fn
   // gets the input addresses and the output addresses, and the outputs come back copied out (one
-  // array, or a list of them). Everything is freed afterwards.
+  // array, or a list of them; with no outputs, fn's own answer). Everything is freed afterwards.
   const withArrays = (inputs, outputSpecs, fn) => {
     const blocks = [];
     try {
@@ -42,7 +42,8 @@ export function bindCore(m) {
       for (let i = 0; i < outputSpecs.length; i += 2) outs.push({ Type: outputSpecs[i], n: outputSpecs[i + 1] });
       const outPtrs = outs.map((o) => alloc(o.n * o.Type.BYTES_PER_ELEMENT));
       inputs.forEach((a, i) => m.HEAPU8.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), ins[i]));
-      fn(ins, ...outPtrs);
+      const answer = fn(ins, ...outPtrs);
+      if (!outs.length) return answer;
       const copies = outs.map((o, i) => new o.Type(m.HEAPU8.buffer, outPtrs[i], o.n).slice());
       return copies.length === 1 ? copies[0] : copies;
     } finally {
@@ -96,10 +97,17 @@ export function bindCore(m) {
     imageFree: (image) => m._cd_image_free(image),
     runStart: (model, image, params) =>
       withString(JSON.stringify(params), (p) => withHandle((out) => m._cd_run_start(model, image, p, out))),
-    // The waiting tile, its floats copied out of the heap (ONNX Runtime keeps the tensor across an await).
+    // The waiting tile, its floats copied out of the heap (ONNX Runtime keeps the tensor across an await);
+    // or, with external flow dynamics, the request for end points, its flow and foreground copied out.
     runNextTile(run) {
       const tile = check(takeJson(m._cd_run_next_tile(run)));
       if (tile.done) return tile;
+      if (tile.dynamics) {
+        const n = tile.width * tile.height;
+        tile.flow = new Float32Array(m.HEAPF32.buffer, tile.flow >>> 0, 2 * n).slice();
+        tile.foreground = m.HEAPU8.slice(tile.foreground >>> 0, (tile.foreground >>> 0) + n);
+        return tile;
+      }
       tile.data = new Float32Array(m.HEAPF32.buffer, tile.data >>> 0, tile.channels * tile.height * tile.width).slice();
       return tile;
     },
@@ -112,6 +120,9 @@ export function bindCore(m) {
       });
       return check(takeJson(m._cd_run_submit(run)));
     },
+    runExternalFlowDynamics: (run) => m._cd_run_external_flow_dynamics(run),
+    runSubmitEndPoints: (run, endY, endX) =>
+      withArrays([endY, endX], [], ([y, x]) => check(takeJson(m._cd_run_submit_end_points(run, y, x)))),
     runFail: (run, message) => (message === null ? m._cd_run_fail(run, 0) : withString(message, (p) => m._cd_run_fail(run, p))),
     runFinish: (run) => withHandle((out) => m._cd_run_finish(run, out)),
     runFree: (run) => m._cd_run_free(run),
@@ -155,14 +166,19 @@ export function checkSession(core, model, session) {
 }
 
 // One segmentation: pulls tiles from the core, runs each through the ONNX Runtime session, pushes the
-// outputs back, and returns {summary, result, inferenceMs} (result: a handle for resultExport, which
-// the caller frees). hooks.beforeTile (async, optional) returns true to stop (a cancel): then the
-// core's run ends with its "cancelled" error; hooks.onTile(tile) reports progress.
+// outputs back, and returns {summary, result, inferenceMs, dynamicsMs} (result: a handle for
+// resultExport, which the caller frees). hooks.beforeTile (async, optional) returns true to stop (a
+// cancel): then the core's run ends with its "cancelled" error; hooks.onTile(tile) reports progress.
+// hooks.followFlows (async, optional; flow models) replaces the core's flow dynamics: it gets
+// {flow, foreground, width, height, niter, flowScale} and returns {endY, endX} per pixel, as
+// cd_flow_follow would (the page's GPU shader, shaders/flow_follow.mjs); if it throws, the run fails
+// with its message.
 export async function segmentTiles(core, ort, model, image, params, hooks = {}) {
   const { json: started, handle: run } = core.runStart(model.handle, image, params);
   if (started.error) throw new Error(started.error);
-  let inferenceMs = 0;
+  let inferenceMs = 0, dynamicsMs = 0;
   try {
+    if (hooks.followFlows) core.runExternalFlowDynamics(run);
     const outputNames = model.card.outputs.map((o) => o.name);
     for (;;) {
       if (hooks.beforeTile && (await hooks.beforeTile())) {
@@ -171,6 +187,20 @@ export async function segmentTiles(core, ort, model, image, params, hooks = {}) 
       }
       const tile = core.runNextTile(run);
       if (tile.done) break;
+      if (tile.dynamics) {
+        const t0 = performance.now();
+        let ends;
+        try {
+          ends = await hooks.followFlows({ flow: tile.flow, foreground: tile.foreground, width: tile.width, height: tile.height,
+            niter: tile.niter, flowScale: tile.flow_scale });
+        } catch (e) {
+          core.runFail(run, e && e.message ? e.message : String(e));
+          break;
+        }
+        dynamicsMs += performance.now() - t0;
+        core.runSubmitEndPoints(run, ends.endY, ends.endX);
+        continue;
+      }
       hooks.onTile?.(tile);
       const input = new ort.Tensor('float32', tile.data, [1, tile.channels, tile.height, tile.width]);
       let results;
@@ -192,7 +222,7 @@ export async function segmentTiles(core, ort, model, image, params, hooks = {}) 
     }
     const { json: summary, handle: result } = core.runFinish(run);
     if (summary.error) throw new Error(summary.error);
-    return { summary, result, inferenceMs };
+    return { summary, result, inferenceMs, dynamicsMs };
   } finally {
     core.runFree(run);
   }

@@ -31,8 +31,59 @@ const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader
 const MODEL = 'nuclei-star';
 const PARAMS = { diameter: 20 };  // the model's own diameter: no rescale, no automatic second pass
 const RUN_TIMEOUT_MS = 240_000;
+const FLOW_MODEL = 'gradient-flow';
 
-let core, server, origin, tmp, imageBytes, cliLabels;
+// A hand-made Cellpose-style network (no flow model is shipped yet): cellprob = 10 x (5x5 Gaussian
+// blur of the image) - 4, flow = 5 x the unit gradient of the image smoothed at sigma 3, which points
+// up the intensity toward each nucleus' bright middle. Written with python3-onnx at test time.
+const HAND_MADE_FLOW = `
+import hashlib, json, sys
+import numpy as np
+import onnx
+from onnx import helper, TensorProto, numpy_helper
+out, name = sys.argv[1], sys.argv[2]
+def gauss(sigma, r):
+    o = np.arange(-r, r + 1, dtype=np.float64)
+    return o, np.exp(-o ** 2 / (2 * sigma ** 2))
+o5, g5 = gauss(1.0, 2)
+blur = np.outer(g5, g5); blur /= blur.sum()
+o, g = gauss(3.0, 6)
+g /= g.sum()
+dy = np.outer(o * g, g); dx = np.outer(g, o * g)
+inits = [numpy_helper.from_array((10.0 * blur).astype(np.float32).reshape(1, 1, 5, 5), 'wc'),
+         numpy_helper.from_array(np.array([-4.0], np.float32), 'bc'),
+         numpy_helper.from_array(np.stack([dy, dx]).astype(np.float32).reshape(2, 1, 13, 13), 'wg'),
+         numpy_helper.from_array(np.array([1], np.int64), 'axis'),
+         numpy_helper.from_array(np.array([1e-8], np.float32), 'eps'),
+         numpy_helper.from_array(np.array([5.0], np.float32), 'five')]
+nodes = [helper.make_node('Conv', ['image', 'wc', 'bc'], ['cellprob'], kernel_shape=[5, 5], pads=[2, 2, 2, 2]),
+         helper.make_node('Conv', ['image', 'wg'], ['grad'], kernel_shape=[13, 13], pads=[6, 6, 6, 6]),
+         helper.make_node('Mul', ['grad', 'grad'], ['sq']),
+         helper.make_node('ReduceSum', ['sq', 'axis'], ['sum'], keepdims=1),
+         helper.make_node('Add', ['sum', 'eps'], ['sum_eps']),
+         helper.make_node('Sqrt', ['sum_eps'], ['norm']),
+         helper.make_node('Div', ['grad', 'norm'], ['unit']),
+         helper.make_node('Mul', ['unit', 'five'], ['flow'])]
+graph = helper.make_graph(nodes, 'gradient-flow',
+    [helper.make_tensor_value_info('image', TensorProto.FLOAT, [1, 1, 'H', 'W'])],
+    [helper.make_tensor_value_info('cellprob', TensorProto.FLOAT, [1, 1, 'H', 'W']),
+     helper.make_tensor_value_info('flow', TensorProto.FLOAT, [1, 2, 'H', 'W'])], inits)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+model.ir_version = 7
+onnx.checker.check_model(model)
+data = model.SerializeToString()
+open(f'{out}/{name}.onnx', 'wb').write(data)
+card = {'name': name, 'kind': 'flow', 'format': 1,
+        'input': {'name': 'image', 'channels': 1, 'layout': 'NCHW', 'dtype': 'float32', 'divisor': 8},
+        'normalization': {'percentile_low': 1.0, 'percentile_high': 99.8}, 'diameter': 20.0,
+        'outputs': [{'name': 'cellprob', 'channels': 1, 'grid': 1}, {'name': 'flow', 'channels': 2, 'grid': 1}],
+        'thresholds': {'cellprob': 0.0, 'flow': 0.8}, 'flow': {'flow_scale': 5.0, 'reference_niter': 200},
+        'onnx': {'file': name + '.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
+                 'bytes': len(data), 'opset': 13, 'weights': 'float32'}}
+json.dump(card, open(f'{out}/{name}.json', 'w'), indent=1)
+`;
+
+let core, server, origin, tmp, imageBytes, cliLabels, cliFlowLabels;
 
 function startServer(root) {
   return new Promise((resolve, reject) => {
@@ -88,6 +139,10 @@ before(async () => {
   run(process.execPath, [CLI, 'segment', path.join(images, 'synth-3.png'), '--out', path.join(tmp, 'cli'), '--model', MODEL,
     '--diameter', String(PARAMS.diameter), '--backend', 'wasm', '--threads', '1']);
   cliLabels = labelPixels(path.join(tmp, 'cli', 'synth-3.png'));
+  run(PYTHON, ['-c', HAND_MADE_FLOW, path.join(site, 'models'), FLOW_MODEL]);
+  run(process.execPath, [CLI, 'segment', path.join(images, 'synth-3.png'), '--out', path.join(tmp, 'cli-flow'), '--model',
+    path.join(site, 'models', `${FLOW_MODEL}.json`), '--diameter', String(PARAMS.diameter), '--backend', 'wasm', '--threads', '1']);
+  cliFlowLabels = labelPixels(path.join(tmp, 'cli-flow', 'synth-3.png'));
   ({ child: server, origin } = await startServer(site));
 });
 
@@ -98,7 +153,7 @@ after(async () => {
 
 // One run in the page's worker (created on the page's first call); resolves with the 'done' or
 // 'error' message (labels as base64) and the progress messages before it.
-function segmentInWorker(page, backend, testHooks) {
+function segmentInWorker(page, backend, testHooks, model = MODEL) {
   return page.evaluate(async (a) => {
     window.harnessWorker ??= new Worker('/app/worker.js', { type: 'module' });
     const worker = window.harnessWorker;
@@ -129,7 +184,7 @@ function segmentInWorker(page, backend, testHooks) {
         params: a.params, backend: a.backend, test: a.test,
       }, [bytes.buffer]);
     });
-  }, { model: MODEL, image: imageBytes.toString('base64'), params: PARAMS, backend, test: testHooks });
+  }, { model, image: imageBytes.toString('base64'), params: PARAMS, backend, test: testHooks });
 }
 
 function saveLabels(m, name) {
@@ -180,6 +235,23 @@ test('WebGPU and WASM segment the same image alike; a lost GPU device falls back
     assert.ok(agree.ap >= 0.99, `WebGPU vs WASM labels: AP@0.5 ${agree.ap} (< 0.99)`);
     console.log(`# webgpu vs wasm: AP@0.5 ${agree.ap.toFixed(4)} over ${agree.objects} objects; inference ` +
       `${gpu.timings.inference_s.toFixed(2)} s (SwiftShader WebGPU) vs ${wasm.timings.inference_s.toFixed(2)} s (WASM, ${wasm.threads} threads)`);
+
+    // A flow model: on WebGPU the flow dynamics run in shaders/flow_follow.wgsl, and the masks agree
+    // with WASM's, whose are the CLI's.
+    const flowWasm = await segmentInWorker(page, 'wasm', undefined, FLOW_MODEL);
+    const flowWasmFile = saveLabels(flowWasm, 'flow-wasm');
+    assert.equal(flowWasm.dynamics, 'wasm');
+    assert.equal(labelPixels(flowWasmFile), cliFlowLabels, 'the worker\'s WASM flow labels must be the CLI\'s');
+    const flowGpu = await segmentInWorker(page, 'auto', undefined, FLOW_MODEL);
+    const flowGpuFile = saveLabels(flowGpu, 'flow-webgpu');
+    assert.equal(flowGpu.backend, 'webgpu');
+    assert.equal(flowGpu.dynamics, 'webgpu', 'the flow dynamics must run on the GPU');
+    assert.ok(flowGpu.timings.dynamics_s > 0, JSON.stringify(flowGpu.timings));
+    const flowAgree = ap50(flowWasmFile, flowGpuFile);
+    assert.ok(flowAgree.objects > 10, `the flow model should find many nuclei: ${flowAgree.objects}`);
+    assert.ok(flowAgree.ap >= 0.99, `flow model, WebGPU (network + dynamics shader) vs WASM: AP@0.5 ${flowAgree.ap}`);
+    console.log(`# flow model, webgpu (with the dynamics shader, ${(1000 * flowGpu.timings.dynamics_s).toFixed(0)} ms) vs wasm: ` +
+      `AP@0.5 ${flowAgree.ap.toFixed(4)} over ${flowAgree.objects} objects`);
 
     // The device is lost before the first tile: the run is redone on WASM, and says why.
     const lost = await segmentInWorker(page, 'webgpu', { loseGpuDeviceAtTile: 1 });
