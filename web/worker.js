@@ -1,8 +1,10 @@
 // CellDrop's segmentation worker (an ES module worker): the C++ core (celldrop-worker.js/.wasm, the C
 // API of src/api) does decoding, tiling and post-processing, ONNX Runtime Web runs the network, tile
 // by tile: on the GPU through its WebGPU execution provider when the browser offers a WebGPU adapter,
-// else on its WebAssembly kernels (threads when the page is cross-origin isolated). Only the label
-// image and the run summary go back to the page.
+// else on its WebAssembly kernels (threads when the page is cross-origin isolated). On the GPU, a flow
+// model's dynamics run in a WGSL shader too (shaders/flow_follow.wgsl, beside this file in shaders/).
+// A lost device or a WebGPU error redoes the run on WebAssembly and says so. Only the label image and
+// the run summary go back to the page.
 //
 // Messages in:  {type:'run', id, model:{name, cardText, onnxUrl}, image:{bytes, name}, params,
 //                backend: 'auto' (default) | 'webgpu' | 'wasm',
