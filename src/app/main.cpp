@@ -925,7 +925,9 @@ static void results_section() {
   }
   if (s.has_result && !a.table.objects.empty()) {
     wrapped_disabled("Objects: click a row to find it in the image, a header to sort.");
-    uint32_t clicked = cd::object_table_draw(&a.table, 240.0f);
+    // The table takes the rest of the panel (its rows scroll inside it), at least eight rows.
+    float height = std::max(ImGui::GetTextLineHeightWithSpacing() * 8.0f, ImGui::GetContentRegionAvail().y - 2.0f);
+    uint32_t clicked = cd::object_table_draw(&a.table, height);
     if (clicked) select_object(clicked, true);
   }
 }
@@ -1371,6 +1373,13 @@ static std::string page_state_json() {
   w.key("order").begin_array();
   for (size_t r = 0; r < a.table.order.size() && r < 20; r++) w.value(a.table.objects[size_t(a.table.order[r])].id);
   w.end_array();
+  w.key("headers").begin_object();
+  for (size_t c = 0; c < cd::object_table_columns().size() && c < 8; c++) {
+    const float* r = a.table.header_rects[c];
+    w.key(cd::object_table_columns()[c]).begin_object().key("x0").value(double(r[0])).key("y0").value(double(r[1]));
+    w.key("x1").value(double(r[2])).key("y1").value(double(r[3])).end_object();
+  }
+  w.end_object();
   w.key("visibleRows").begin_array();
   for (const auto& row : a.table.visible_rows) {
     w.begin_object().key("id").value(row.id).key("x0").value(double(row.rect[0])).key("y0").value(double(row.rect[1]));

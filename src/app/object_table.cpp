@@ -85,7 +85,17 @@ uint32_t object_table_draw(ObjectTable* t, float height) {
     ImGuiTableColumnFlags cf = c == 0 ? ImGuiTableColumnFlags_DefaultSort : ImGuiTableColumnFlags_None;
     ImGui::TableSetupColumn(columns[c], cf, 0.0f, ImGuiID(c));
   }
-  ImGui::TableHeadersRow();
+  // TableHeadersRow() spelled out, to learn each header's rectangle.
+  ImGui::TableNextRow(ImGuiTableRowFlags_Headers);
+  for (size_t c = 0; c < columns.size(); c++) {
+    if (!ImGui::TableSetColumnIndex(int(c))) continue;
+    ImGui::TableHeader(columns[c]);
+    ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
+    if (c < 8) {
+      float* r = t->header_rects[c];
+      r[0] = lo.x, r[1] = lo.y, r[2] = hi.x, r[3] = hi.y;
+    }
+  }
   if (ImGuiTableSortSpecs* specs = ImGui::TableGetSortSpecs()) {
     if (specs->SpecsDirty && specs->SpecsCount > 0) {
       const ImGuiTableColumnSortSpecs& s = specs->Specs[0];
@@ -112,6 +122,7 @@ uint32_t object_table_draw(ObjectTable* t, float height) {
       std::snprintf(id, sizeof id, "%u", m.id);
       bool is_selected = m.id == t->selected;
       if (ImGui::Selectable(id, is_selected, ImGuiSelectableFlags_SpanAllColumns)) clicked = m.id;
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", object_summary(m).c_str());
       ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
       if (ImGui::IsRectVisible(lo, hi)) t->visible_rows.push_back({m.id, {lo.x, lo.y, hi.x, hi.y}});
       if (is_selected && r == selected_row) {

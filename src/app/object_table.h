@@ -26,6 +26,7 @@ struct ObjectTable {
     float rect[4];
   };
   std::vector<VisibleRow> visible_rows;
+  float header_rects[8][4] = {};  // the column headers' rectangles, likewise (sorting by a click)
 };
 
 // Takes a new result's measurements (sorted by id, the default order); clears the selection.

@@ -5,61 +5,21 @@
 // Needs the site assembled first (scripts/test.sh does it): bash scripts/build.sh wasm site
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodePng, greyAt } from './png.mjs';
+import {
+  ROOT, SITE, SHOTS, assertSiteBuilt, startServer, launch, watchedPage as watched, assertClean, shell, waitForShell,
+  openApp as open, waitForResult, clickControl, canvasTop, saveDocShot, READY_TIMEOUT_MS,
+} from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
-const SITE = path.join(BUILD, 'site');
-const SHOTS = path.join(BUILD, 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const READY_TIMEOUT_MS = 90_000;  // SwiftShader on two shared cores is slow to compile shaders
-
-let chromium;  // playwright-core, loaded in before(): see the note at the end of this file
 let server;
 let origin;
 let browser;
 
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', SITE, '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${out}${err}`)), 15_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /CellDrop is running at (http:\/\/127\.0\.0\.1:\d+)\/app\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, origin: m[1] });
-      }
-    });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve.mjs exited with ${code}: ${out}${err}`));
-    });
-  });
-}
-
-function launch(extraArgs = []) {
-  // Playwright gives each launch a fresh, temporary profile: no cache, no service worker, nothing
-  // left from an earlier run.
-  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
-}
-
 function defineTests() {
 before(async () => {
-  ({ chromium } = await import('playwright-core'));
-  assert.ok(fs.existsSync(path.join(SITE, 'app', 'celldrop-app.wasm')),
-    `${SITE} holds no assembled site: run bash scripts/build.sh wasm site first`);
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run bash scripts/setup.sh`);
-  fs.mkdirSync(SHOTS, { recursive: true });
+  assertSiteBuilt();
   ({ child: server, origin } = await startServer());
   browser = await launch();
 });
@@ -69,49 +29,8 @@ after(async () => {
   server?.kill();
 });
 
-// A page that records everything that would mean trouble: console errors, uncaught exceptions, and
-// any request that leaves the origin (the privacy promise).
-async function watchedPage(context) {
-  const page = await context.newPage();
-  const problems = { consoleErrors: [], pageErrors: [], foreignRequests: [], failedRequests: [] };
-  page.on('console', (m) => { if (m.type() === 'error') problems.consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => problems.pageErrors.push(e.message));
-  page.on('request', (r) => {
-    const u = new URL(r.url());
-    if (u.origin !== origin && u.protocol !== 'data:' && u.protocol !== 'blob:') problems.foreignRequests.push(r.url());
-  });
-  page.on('requestfailed', (r) => problems.failedRequests.push(`${r.url()} ${r.failure()?.errorText}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.failedRequests.push(`${r.url()} ${r.status()}`); });
-  return { page, problems };
-}
-
-function assertClean(problems) {
-  assert.deepEqual(problems.consoleErrors, [], 'console errors');
-  assert.deepEqual(problems.pageErrors, [], 'uncaught exceptions');
-  assert.deepEqual(problems.foreignRequests, [], 'requests outside the origin');
-  assert.deepEqual(problems.failedRequests, [], 'failed requests');
-}
-
-async function openApp(context) {
-  const w = await watchedPage(context);
-  await w.page.goto(`${origin}/app/`);
-  await w.page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS });
-  return w;
-}
-
-const shell = (page) => page.evaluate(() => window.celldropShell);
-
-// Waits until the page has drawn and published a state that satisfies `predicate`.
-async function waitForShell(page, predicate, what) {
-  const deadline = Date.now() + 20_000;
-  let s;
-  while (Date.now() < deadline) {
-    s = await shell(page);
-    if (predicate(s)) return s;
-    await page.waitForTimeout(50);
-  }
-  assert.fail(`timed out waiting for ${what}; last state: ${JSON.stringify(s)}`);
-}
+const watchedPage = (context) => watched(context, origin);
+const openApp = (context, suffix = '') => open(context, origin, suffix);
 
 // What the viewer must draw for one sample value: the display mapping of src/app/display.cpp,
 // restated here independently.
@@ -310,6 +229,88 @@ test('the landing page and the lesson load, with no broken links', async () => {
     }
   }
   assert.ok(pages.some((p) => p.includes('/lessons/')), `the landing page must link to the lessons: ${pages}`);
+  assertClean(problems);
+  await context.close();
+});
+
+// The object under a screen point, from the published view (canvas coordinates) and the labels.
+function screenOfImage(s, x, y) {
+  return { x: s.view.originX + x * s.view.zoom, y: s.view.originY + y * s.view.zoom };
+}
+
+test('the object table: a row click selects and centres the object, a click on an object selects its row, headers sort', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context);
+  let s = await waitForResult(page);
+  const top = await canvasTop(page);
+  const { objects, labels } = await page.evaluate(() => {
+    const r = window.celldrop.result();
+    return { objects: r.objects, labels: { width: r.labels.width, data: Array.from(r.labels.data) } };
+  });
+  assert.equal(s.page.table.rows, objects.length);
+
+  // A row: the second visible one.
+  s = await waitForShell(page, (st) => st.page.table.visibleRows.length >= 2, 'table rows on screen');
+  const row = s.page.table.visibleRows[1];
+  await page.mouse.click(Math.round((row.x0 + row.x1) / 2), Math.round((row.y0 + row.y1) / 2 + top), { delay: 60 });
+  s = await waitForShell(page, (st) => st.page.table.selected === row.id, `row ${row.id} selected`);
+  const m = objects.find((o) => o.label === row.id);
+  const at = screenOfImage(s, m.centroid_x + 0.5, m.centroid_y + 0.5);
+  const centre = [(s.viewport.x0 + s.viewport.x1) / 2, (s.viewport.y0 + s.viewport.y1) / 2];
+  assert.ok(Math.abs(at.x - centre[0]) < 1 && Math.abs(at.y - centre[1]) < 1,
+    `object ${row.id} must be centred: at ${at.x},${at.y}, viewer centre ${centre}`);
+  await page.keyboard.press('f');
+  s = await waitForShell(page, (st) => st.view.fitted, 'F to fit');
+
+  // An object in the image, far down the table (the largest id): pointing shows its measurements,
+  // a click selects its row and brings it into view.
+  const target = objects[objects.length - 1];
+  const px = Math.round(target.centroid_x), py = Math.round(target.centroid_y);
+  assert.equal(labels.data[py * labels.width + px], target.label, 'the centroid pixel belongs to the object');
+  const p = screenOfImage(s, px + 0.5, py + 0.5);
+  await page.mouse.move(Math.round(p.x), Math.round(p.y + top));
+  s = await waitForShell(page, (st) => st.segmentation.hoverObject?.id === target.label, 'hover on the object');
+  assert.equal(s.segmentation.hoverObject.area, target.area_px);
+  const hoverShot = path.join(SHOTS, 'state-hover.png');
+  await page.screenshot({ path: hoverShot });
+  saveDocShot(hoverShot, 'state-hover.png');
+  await page.mouse.down();
+  await page.waitForTimeout(60);
+  await page.mouse.up();
+  s = await waitForShell(page, (st) => st.page.table.selected === target.label &&
+    st.page.table.visibleRows.some((r) => r.id === target.label), 'its row selected and in view');
+
+  // Sorting by area: one click ascending, another descending.
+  const areas = new Map(objects.map((o) => [o.label, o.area_px]));
+  const header = s.page.table.headers['area px'];
+  const clickHeader = () => page.mouse.click(Math.round((header.x0 + header.x1) / 2), Math.round((header.y0 + header.y1) / 2 + top), { delay: 60 });
+  await clickHeader();
+  s = await waitForShell(page, (st) => st.page.table.sortColumn === 'area px', 'sorted by area');
+  const asc = s.page.table.order.map((id) => areas.get(id));
+  assert.deepEqual(asc, [...asc].sort((a, b) => a - b));
+  assert.equal(asc[0], Math.min(...areas.values()));
+  await clickHeader();
+  s = await waitForShell(page, (st) => st.page.table.sortColumn === 'area px' && !st.page.table.ascending, 'sorted by area, descending');
+  assert.equal(areas.get(s.page.table.order[0]), Math.max(...areas.values()));
+  assertClean(problems);
+  await context.close();
+});
+
+test('screenshots of the main states: the sample segmented, the parameters', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const { page, problems } = await openApp(context);
+  await waitForResult(page);
+  const sampleShot = path.join(SHOTS, 'state-sample.png');
+  await page.screenshot({ path: sampleShot });
+  saveDocShot(sampleShot, 'state-sample.png');
+  await clickControl(page, 'advanced');
+  await waitForShell(page, (st) => st.page.ui.advanced && st.frames > 0, 'the parameters open');
+  await page.waitForTimeout(300);
+  const paramsShot = path.join(SHOTS, 'state-parameters.png');
+  await page.screenshot({ path: paramsShot });
+  saveDocShot(paramsShot, 'state-parameters.png');
+  const img = decodePng(fs.readFileSync(paramsShot));
+  assert.equal(img.width, 1280);
   assertClean(problems);
   await context.close();
 });
