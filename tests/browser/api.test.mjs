@@ -1,0 +1,111 @@
+// window.celldrop, the page API (docs/page-api.md), in headless Chromium: open() with a Blob, bytes
+// and a URL, run(params) resolving with the masks, result(), shareLink(), backend(), and the
+// sentences it rejects with.
+//
+// Needs the site assembled first: bash scripts/build.sh wasm site
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  assertSiteBuilt, startServer, launch, openApp, assertClean, synthImage, sha256File, labelsChecksum,
+} from './harness.mjs';
+
+let browser, server, origin, tmp, image;
+
+before(async () => {
+  assertSiteBuilt();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-api-'));
+  image = synthImage(tmp, 11, ['--width', '256', '--height', '192']);
+  ({ child: server, origin } = await startServer());
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('open, run, result, shareLink and backend', async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, origin);
+  const out = await page.evaluate(async (b64) => {
+    const cd = window.celldrop;
+    await cd.ready();
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const opened = await cd.open(new Blob([bytes], { type: 'image/png' }));
+    const first = await cd.run({ diameter: 22, prob_thresh: 0.5 });
+    const again = await cd.run({ diameter: 22, prob_thresh: 0.5 });
+    const stricter = await cd.run({ prob_thresh: 0.9 });
+    const fromBytes = await cd.open(bytes, 'again.png');
+    return {
+      opened, fromBytes,
+      first: { width: first.labels.width, height: first.labels.height, ids: Array.from(first.labels.data),
+               objects: first.objects, record: first.record },
+      again: Array.from(again.labels.data),
+      stricterObjects: stricter.objects.length,
+      backend: cd.backend(),
+      link: cd.shareLink(),
+      frozen: Object.isFrozen(cd),
+    };
+  }, fs.readFileSync(image).toString('base64'));
+  const sha = sha256File(image);
+  assert.deepEqual(out.opened, { name: 'pasted-image.png', width: 256, height: 192, channels: 1, type: 'uint16', sha256: sha });
+  assert.equal(out.fromBytes.name, 'again.png');
+  assert.equal(out.first.width, 256);
+  assert.equal(out.first.height, 192);
+  const n = out.first.objects.length;
+  assert.ok(n > 5, `objects: ${n}`);
+  assert.equal(Math.max(...out.first.ids), n, 'ids 1..N');
+  assert.deepEqual(out.first.objects.map((o) => o.label), Array.from({ length: n }, (_, i) => i + 1));
+  assert.ok(out.first.objects.every((o) => o.area_px > 0 && o.centroid_x >= 0 && o.centroid_x < 256));
+  assert.equal(out.first.record.image.sha256, sha);
+  assert.equal(out.first.record.parameters.diameter_requested, 22);
+  assert.equal(out.first.record.parameters.prob_thresh, 0.5);
+  assert.equal(labelsChecksum(out.again), labelsChecksum(out.first.ids), 'the same run twice gives the same labels');
+  assert.ok(out.stricterObjects < n, `a stricter threshold finds fewer objects: ${out.stricterObjects} vs ${n}`);
+  assert.equal(out.backend, 'wasm', 'this Chromium has no WebGPU adapter');
+  assert.ok(out.link.startsWith(`${origin}/app/#celldrop=1&`), out.link);
+  assert.equal(out.frozen, true);
+  assertClean(problems);
+  await context.close();
+});
+
+test('the API rejects what it cannot do with a sentence, and the page stays usable', async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, origin);
+  const errors = await page.evaluate(async () => {
+    const cd = window.celldrop;
+    await cd.ready();
+    const message = async (f) => {
+      try {
+        await f();
+        return null;
+      } catch (e) {
+        return e.message;
+      }
+    };
+    return {
+      unknownKey: await message(() => cd.run({ prob_treshold: 0.5 })),
+      outOfRange: await message(() => cd.run({ prob_thresh: 1.5 })),
+      noModel: await message(() => cd.run({ model: 'no-such-model' })),
+      badTile: await message(() => cd.run({ tile: 100.5 })),
+      notAnImage: await message(() => cd.open(42)),
+      http404: await message(() => cd.open('../no/such/image.png')),
+      export: await message(() => cd.export('pdf')),
+      afterwards: (await cd.run({})).objects.length,
+    };
+  });
+  assert.match(errors.unknownKey, /unknown parameter "prob_treshold".*known: .*prob_thresh/);
+  assert.match(errors.outOfRange, /prob_thresh must be a number from 0 to 1/);
+  assert.match(errors.noModel, /there is no model "no-such-model" on this site \(it has: /);
+  assert.match(errors.badTile, /tile must be a whole number/);
+  assert.match(errors.notAnImage, /takes a File, a Blob/);
+  assert.match(errors.http404, /HTTP 404/);
+  assert.match(errors.export, /unknown export "pdf"/);
+  assert.ok(errors.afterwards > 20);
+  assertClean(problems, { allowFailed: ['no/such/image.png', '404 (Not Found)'] });
+  await context.close();
+});
