@@ -85,8 +85,9 @@ export function createSegmenter() {
     return seg.models;
   };
 
-  // imageBytes: an encoded image file (the worker decodes it with the core). Returns the run's id.
-  seg.start = async (modelName, imageBytes, imageName, paramsJson) => {
+  // imageBytes: an encoded image file (the worker decodes it with the core); backend: 'auto' (WebGPU
+  // when the browser has it, else WASM), 'webgpu' or 'wasm'. Returns the run's id.
+  seg.start = async (modelName, imageBytes, imageName, paramsJson, backend = 'auto') => {
     const id = nextId++;
     running = id;
     try {
@@ -107,6 +108,7 @@ export function createSegmenter() {
         model: { name: modelName, cardText: text, onnxUrl: new URL(onnxFile, MODELS).href },
         image: { bytes: bytes.buffer, name: imageName },
         params: JSON.parse(paramsJson),
+        backend,
       }, [bytes.buffer]);
     } catch (e) {
       if (running === id) {

@@ -109,6 +109,9 @@ struct App {
   double percentile_low = 1.0, percentile_high = 99.8;
   int tile_size = kDefaultTile;
   int seg_channel = -1;  // multichannel images with a one-channel model: -1 = merge (mean), else channel
+  // "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm": a share link asks for the
+  // backend its result came from, since only the same backend promises identical labels.
+  std::string backend_choice = "auto";
   bool show_outlines = true;
   float overlay_opacity = 0.9f;
   cd::GrayTexture overlay;
@@ -439,11 +442,13 @@ struct RunSettings {
   double percentile_low = 1.0, percentile_high = 99.8;
   int tile_size = kDefaultTile;
   int seg_channel = -1;
+  std::string backend = "auto";
 };
 
 static RunSettings run_settings() {
   const App& a = g_app;
-  return {a.model, a.diameter_auto, a.diameter, a.thresholds, a.percentile_low, a.percentile_high, a.tile_size, a.seg_channel};
+  return {a.model,         a.diameter_auto,  a.diameter,  a.thresholds,     a.percentile_low,
+          a.percentile_high, a.tile_size, a.seg_channel, a.backend_choice};
 }
 
 static void set_run_settings(const RunSettings& r) {
@@ -456,6 +461,7 @@ static void set_run_settings(const RunSettings& r) {
   a.percentile_high = r.percentile_high;
   a.tile_size = r.tile_size;
   a.seg_channel = r.seg_channel;
+  a.backend_choice = r.backend;
 }
 
 // A model's card defaults for thresholds and normalisation.
@@ -516,7 +522,7 @@ static void run_segmentation() {
   App& a = g_app;
   if (!can_run()) return;
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
-  cd::segmentation_start(m.name, a.image_file, a.image_file_name.c_str(), run_params_json());
+  cd::segmentation_start(m.name, a.image_file, a.image_file_name.c_str(), run_params_json(), a.backend_choice);
 }
 
 // Applies run parameters given as JSON (the page API's run(params), a share link's p.* values):
@@ -585,6 +591,12 @@ static bool apply_params(const cd::JsonValue& p, std::string* error) {
       } else {
         copy.seg_channel = int(x);
       }
+    } else if (key == "backend") {
+      if (!v.is_string() || (v.string != "auto" && v.string != "webgpu" && v.string != "wasm")) {
+        *error = "backend must be \"auto\", \"webgpu\" or \"wasm\"";
+        return false;
+      }
+      copy.backend = v.string;
     } else if (key == "merge") {
       if (!v.is_bool()) {
         *error = "merge must be true or false";
@@ -600,7 +612,7 @@ static bool apply_params(const cd::JsonValue& p, std::string* error) {
         known = true;
       }
       if (!known) {
-        std::string keys = "model, diameter, percentile_low, percentile_high, tile, channel, merge";
+        std::string keys = "model, backend, diameter, percentile_low, percentile_high, tile, channel, merge";
         for (const auto& t : m.thresholds) keys += ", " + t.first;
         *error = "unknown parameter \"" + key + "\" for the model " + m.name + " (known: " + keys + ")";
         return false;
@@ -693,6 +705,7 @@ static void apply_link() {
   }
   std::string params = "{";
   if (!l.model.empty()) params += "\"model\":" + cd::json_quote(l.model);
+  if (l.backend == "webgpu" || l.backend == "wasm") params += std::string(params.size() > 1 ? "," : "") + "\"backend\":" + cd::json_quote(l.backend);
   for (const auto& [key, value] : l.params) params += std::string(params.size() > 1 ? "," : "") + cd::json_quote(key) + ":" + value;
   params += "}";
   cd::JsonValue p;
@@ -997,6 +1010,14 @@ static void segment_section() {
       const int t_lo = 128, t_hi = 2048;
       ImGui::SliderScalar("Tile px", ImGuiDataType_S32, &a.tile_size, &t_lo, &t_hi, "%d");
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("Tile size at the network's scale; larger tiles take more memory");
+      static const char* const backends[] = {"auto", "webgpu", "wasm"};
+      if (ImGui::BeginCombo("Backend", a.backend_choice.c_str())) {
+        for (const char* b : backends) {
+          if (ImGui::Selectable(b, a.backend_choice == b)) a.backend_choice = b;
+        }
+        ImGui::EndCombo();
+      }
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("auto: the GPU (WebGPU) when this browser offers one, else WebAssembly");
       ImGui::TreePop();
     }
     ImGui::PopItemWidth();
@@ -1036,6 +1057,11 @@ static void segment_section() {
     ImGui::TextDisabled("Diameter %.1f px (%s), %d tile%s", s.diameter, s.diameter_estimated ? "estimated" : "given",
                         s.tiles_run, s.tiles_run == 1 ? "" : "s");
     if (!s.note.empty()) ImGui::TextWrapped("%s", s.note.c_str());
+    if (!s.fallback.empty()) {
+      ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.45f, 1.0f));
+      ImGui::TextWrapped("%s", s.fallback.c_str());
+      ImGui::PopStyleColor();
+    }
     ImGui::Checkbox("Outlines  (O)", &a.show_outlines);
     ImGui::PushItemWidth(-110.0f);
     ImGui::SliderFloat("Opacity", &a.overlay_opacity, 0.0f, 1.0f, "%.2f");
@@ -1364,6 +1390,7 @@ static std::string page_state_json() {
   if (a.has_link && !a.link.image_sha256.empty()) w.value(a.link.image_sha256 == a.image_sha256); else w.null();
   w.end_object();
   w.key("shareFragment").value(a.share_fragment);
+  w.key("backendChoice").value(a.backend_choice);
   w.key("params");
   if (a.model >= 0 && a.model < int(cd::segmentation().models.size())) w.value(run_params_json()); else w.null();
   w.key("table").begin_object();

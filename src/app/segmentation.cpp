@@ -61,8 +61,9 @@ EM_JS(void, js_segmenter_init, (), {
     const p = _malloc(bytes.length);
     HEAPU8.set(bytes, p);
     try {
-      call([m.model || "", m.backend || "", JSON.stringify(m.summary || {}), m.modelSha256 || ""], ([model, backend, summary, sha]) =>
-        _cd_app_done(p, bytes.length, model, backend, summary, sha, m.threads || 0, m.timings.model_s,
+      call([m.model || "", m.backend || "", JSON.stringify(m.summary || {}), m.modelSha256 || "", m.fallback || ""],
+           ([model, backend, summary, sha, fallback]) =>
+        _cd_app_done(p, bytes.length, model, backend, summary, sha, fallback, m.threads || 0, m.timings.model_s,
                      m.timings.inference_s, m.timings.total_s));
     } finally {
       _free(p);
@@ -74,13 +75,15 @@ EM_JS(void, js_segmenter_init, (), {
   seg.loadModels();
 });
 
-EM_JS(void, js_segmenter_start, (const char* model, const uint8_t* bytes, int size, const char* name, const char* params), {
+EM_JS(void, js_segmenter_start, (const char* model, const uint8_t* bytes, int size, const char* name, const char* params,
+                                  const char* backend), {
   const seg = Module.segmenter;
   if (!seg) {
     _cd_app_error_static(1);
     return;
   }
-  seg.start(UTF8ToString(model), HEAPU8.slice(bytes, bytes + size), UTF8ToString(name), UTF8ToString(params));
+  seg.start(UTF8ToString(model), HEAPU8.slice(bytes, bytes + size), UTF8ToString(name), UTF8ToString(params),
+            UTF8ToString(backend));
 });
 
 EM_JS(void, js_segmenter_cancel, (), {
@@ -138,7 +141,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_progress(const char* stage, int tile, int tiles
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char* model, const char* backend,
-                                      const char* summary_json, const char* model_sha256, int threads, double model_s, double inference_s, double total_s) {
+                                      const char* summary_json, const char* model_sha256, const char* fallback, int threads, double model_s, double inference_s, double total_s) {
   cd::Segmentation& s = cd::segmentation();
   s.dirty = true;
   s.running = false;
@@ -157,6 +160,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char
   s.model_sha256 = model_sha256;
   s.params_json = s.running_params;
   s.summary_json = summary_json;
+  s.fallback = fallback;
   s.backend = backend;
   s.threads = threads;
   // The summary only adds what the UI shows beside the masks; a summary it cannot read costs nothing else.
@@ -204,7 +208,7 @@ namespace celldrop {
 void segmentation_init() { js_segmenter_init(); }
 
 void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
-                        const std::string& params_json) {
+                        const std::string& params_json, const std::string& backend) {
   Segmentation& s = segmentation();
   s.running = true;
   s.stage = "loading";
@@ -214,7 +218,8 @@ void segmentation_start(const std::string& model, const std::vector<uint8_t>& im
   s.cancelled = false;
   s.model_name = model;
   s.running_params = params_json;
-  js_segmenter_start(model.c_str(), image_file.data(), int(image_file.size()), image_name, params_json.c_str());
+  js_segmenter_start(model.c_str(), image_file.data(), int(image_file.size()), image_name, params_json.c_str(),
+                     backend.c_str());
 }
 
 void segmentation_cancel() {

@@ -35,6 +35,7 @@ struct Segmentation {
   int tile = 0, tiles = 0, pass = 0, passes = 0;
   double elapsed_s = 0.0;
   std::string backend;
+  std::string fallback;  // why the last run did not use WebGPU when it could have (the worker's sentence)
 
   std::string running_params;  // the parameters of the run in progress (params_json once it is done)
   std::string error;     // the last run's failure, a sentence for the user; empty after a success
@@ -69,8 +70,9 @@ Segmentation& segmentation();
 // Asks the page for the list of models (the answer arrives later).
 void segmentation_init();
 // Starts a run of `model` on an encoded image file; params_json as the C API's cd_run_start reads it.
+// backend: "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm".
 void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
-                        const std::string& params_json);
+                        const std::string& params_json, const std::string& backend);
 void segmentation_cancel();
 // Cancels the run in progress and forgets it (its masks would belong to an image no longer shown),
 // and drops the last result: for a newly opened image.

@@ -36,7 +36,7 @@ test('open, run, result, shareLink and backend', async () => {
     await cd.ready();
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const opened = await cd.open(new Blob([bytes], { type: 'image/png' }));
-    const first = await cd.run({ diameter: 22, prob_thresh: 0.5 });
+    const first = await cd.run({ diameter: 22, prob_thresh: 0.5, backend: 'wasm' });
     const again = await cd.run({ diameter: 22, prob_thresh: 0.5 });
     const stricter = await cd.run({ prob_thresh: 0.9 });
     const fromBytes = await cd.open(bytes, 'again.png');
@@ -92,6 +92,7 @@ test('the API rejects what it cannot do with a sentence, and the page stays usab
       outOfRange: await message(() => cd.run({ prob_thresh: 1.5 })),
       noModel: await message(() => cd.run({ model: 'no-such-model' })),
       badTile: await message(() => cd.run({ tile: 100.5 })),
+      badBackend: await message(() => cd.run({ backend: 'cuda' })),
       notAnImage: await message(() => cd.open(42)),
       http404: await message(() => cd.open('../no/such/image.png')),
       export: await message(() => cd.export('pdf')),
@@ -102,6 +103,7 @@ test('the API rejects what it cannot do with a sentence, and the page stays usab
   assert.match(errors.outOfRange, /prob_thresh must be a number from 0 to 1/);
   assert.match(errors.noModel, /there is no model "no-such-model" on this site \(it has: /);
   assert.match(errors.badTile, /tile must be a whole number/);
+  assert.match(errors.badBackend, /backend must be "auto", "webgpu" or "wasm"/);
   assert.match(errors.notAnImage, /takes a File, a Blob/);
   assert.match(errors.http404, /HTTP 404/);
   assert.match(errors.export, /unknown export "pdf"/);

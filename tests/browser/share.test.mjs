@@ -68,6 +68,7 @@ test('Share writes a link that restores every parameter and reproduces identical
   const second = await openApp(context, origin, new URL(link).hash);
   const again = await waitForResult(second.page);
   assert.deepEqual(runParams(again), runParams(made));
+  assert.equal(again.page.backendChoice, made.segmentation.backend, 'the link asks for the backend its result came from');
   assert.equal(again.page.link.sameImage, true);
   assert.equal(again.page.link.note, '');
   assert.ok(again.page.ui.badge, 'the "same image" badge is on screen');
