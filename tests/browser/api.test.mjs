@@ -73,6 +73,34 @@ test('open, run, result, shareLink and backend', async () => {
   await context.close();
 });
 
+test('an image opened while another is being segmented replaces it: the old run is dropped, the new one segmented', async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, origin);
+  const b64 = fs.readFileSync(image).toString('base64');
+  const out = await page.evaluate(async (b64) => {
+    const cd = window.celldrop;
+    await cd.ready();
+    // The sample's own run is under way at start; wait until it is, then open another image.
+    const t0 = performance.now();
+    while (!window.celldropShell.segmentation.running && performance.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 20));
+    const wasRunning = window.celldropShell.segmentation.running;
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    await cd.open(bytes, 'second.png');
+    // The page segments the new image by itself; wait for that result.
+    const t1 = performance.now();
+    while (!(window.celldropShell.segmentation.hasResult && !window.celldropShell.segmentation.running) && performance.now() - t1 < 120000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = cd.result();
+    return { wasRunning, width: r.labels.width, height: r.labels.height, name: r.record.image.name, runs: window.celldropShell.segmentation.runs };
+  }, b64);
+  assert.equal(out.wasRunning, true, 'the sample was being segmented when the second image came');
+  assert.deepEqual([out.width, out.height, out.name], [256, 192, 'second.png']);
+  assert.equal(out.runs, 1, 'the sample\'s run was dropped, not finished');
+  assertClean(problems);
+  await context.close();
+});
+
 test('the API rejects what it cannot do with a sentence, and the page stays usable', async () => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   const { page, problems } = await openApp(context, origin);
