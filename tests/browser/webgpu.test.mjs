@@ -3,7 +3,8 @@
 // small synthetic image with the shipped nuclei-star model, and their labels agree (AP@0.5 >= 0.99);
 // the worker's WASM labels are the CLI's (--backend wasm) pixel for pixel; a GPU device lost during a
 // run (the worker's test hook destroys it) falls back to WASM with a message and the WASM labels;
-// a browser without WebGPU runs 'auto' on WASM and refuses a forced 'webgpu' with a clear message.
+// a browser without WebGPU runs 'auto' on WASM and refuses a forced 'webgpu' with a clear message;
+// 'auto' passes over a software adapter (SwiftShader is one), so the GPU runs here are forced.
 //
 // SwiftShader's WebGPU is slow (seconds per small tile), so the image is 160 x 160 at the model's own
 // diameter: one pass, one tile.
@@ -223,8 +224,15 @@ test('WebGPU and WASM segment the same image alike; a lost GPU device falls back
     assert.ok(wasm.progress.every((p) => p.backend === 'wasm'));
     assert.equal(labelPixels(wasmFile), cliLabels, 'the worker\'s WASM labels must be the CLI\'s (--backend wasm)');
 
-    // Auto picks WebGPU; its labels agree with WASM's.
-    const gpu = await segmentInWorker(page, 'auto');
+    // Auto passes SwiftShader over (WebGPU on the CPU is slower than WASM's kernels): WASM's labels.
+    const soft = await segmentInWorker(page, 'auto');
+    assert.equal(soft.type, 'done', soft.message);
+    assert.equal(soft.backend, 'wasm', 'auto must not pick a software (fallback) WebGPU adapter');
+    assert.equal(soft.fallback, null);
+    assert.equal(labelPixels(saveLabels(soft, 'auto-swiftshader')), cliLabels);
+
+    // WebGPU, asked for: its labels agree with WASM's.
+    const gpu = await segmentInWorker(page, 'webgpu');
     const gpuFile = saveLabels(gpu, 'webgpu');
     assert.equal(gpu.backend, 'webgpu');
     assert.equal(gpu.fallback, null);
@@ -242,7 +250,7 @@ test('WebGPU and WASM segment the same image alike; a lost GPU device falls back
     const flowWasmFile = saveLabels(flowWasm, 'flow-wasm');
     assert.equal(flowWasm.dynamics, 'wasm');
     assert.equal(labelPixels(flowWasmFile), cliFlowLabels, 'the worker\'s WASM flow labels must be the CLI\'s');
-    const flowGpu = await segmentInWorker(page, 'auto', undefined, FLOW_MODEL);
+    const flowGpu = await segmentInWorker(page, 'webgpu', undefined, FLOW_MODEL);
     const flowGpuFile = saveLabels(flowGpu, 'flow-webgpu');
     assert.equal(flowGpu.backend, 'webgpu');
     assert.equal(flowGpu.dynamics, 'webgpu', 'the flow dynamics must run on the GPU');
