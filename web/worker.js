@@ -11,7 +11,8 @@
 //                test: {loseGpuDeviceAtTile: n}  (tests only: destroys the GPU device before tile n)}
 //               {type:'cancel', id}
 // Messages out: {type:'progress', id, stage, tile, tiles, pass, passes, elapsed_s, backend}
-//                  stage 'fallback': WebGPU failed, the run starts again on WASM (`fallback` says why)
+//                  stage 'tiles': the network on tile `tile` of `tiles`; 'dynamics': a flow model's dynamics
+//                  on the GPU; 'fallback': WebGPU failed, the run starts again on WASM (`fallback` says why)
 //               {type:'done', id, labels (ArrayBuffer: 16-bit label PNG, or TIFF above 65535 objects),
 //                labelsFormat, summary, model, modelSha256, backend, threads, timings, gpu,
 //                dynamics (flow models: 'webgpu' when shaders/flow_follow.wgsl ran the flow dynamics, 'wasm'
@@ -296,6 +297,7 @@ async function run(msg) {
           return cancelled.has(msg.id);
         },
         onTile: (tile) => progress('tiles', tile),
+        onDynamics: () => progress('dynamics'),
       });
     };
 
@@ -311,6 +313,12 @@ async function run(msg) {
         fallback = `WebGPU failed: ${gpu.broken}; this run was redone with WebAssembly.`;
         backend = 'wasm';
         progress('fallback', null, { fallback });
+        // The GPU sessions are of no more use in this worker (see `gpu`): free their memory.
+        for (const m of models.values()) {
+          const s = m.sessions.webgpu;
+          delete m.sessions.webgpu;
+          await s?.release?.().catch(() => {});
+        }
         seg = await segmentOn('wasm');
       }
     } catch (e) {

@@ -172,7 +172,7 @@ export function checkSession(core, model, session) {
 // hooks.followFlows (async, optional; flow models) replaces the core's flow dynamics: it gets
 // {flow, foreground, width, height, niter, flowScale} and returns {endY, endX} per pixel, as
 // cd_flow_follow would (the page's GPU shader, shaders/flow_follow.mjs); if it throws, the run fails
-// with its message.
+// with its message. hooks.onDynamics(request) reports that step's start.
 export async function segmentTiles(core, ort, model, image, params, hooks = {}) {
   const { json: started, handle: run } = core.runStart(model.handle, image, params);
   if (started.error) throw new Error(started.error);
@@ -188,6 +188,7 @@ export async function segmentTiles(core, ort, model, image, params, hooks = {}) 
       const tile = core.runNextTile(run);
       if (tile.done) break;
       if (tile.dynamics) {
+        hooks.onDynamics?.(tile);
         const t0 = performance.now();
         let ends;
         try {

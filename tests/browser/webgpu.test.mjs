@@ -254,6 +254,7 @@ test('WebGPU and WASM segment the same image alike; a lost GPU device falls back
     const flowGpuFile = saveLabels(flowGpu, 'flow-webgpu');
     assert.equal(flowGpu.backend, 'webgpu');
     assert.equal(flowGpu.dynamics, 'webgpu', 'the flow dynamics must run on the GPU');
+    assert.ok(flowGpu.progress.some((p) => p.stage === 'dynamics' && p.backend === 'webgpu'), JSON.stringify(flowGpu.progress));
     assert.ok(flowGpu.timings.dynamics_s > 0, JSON.stringify(flowGpu.timings));
     const flowAgree = ap50(flowWasmFile, flowGpuFile);
     assert.ok(flowAgree.objects > 10, `the flow model should find many nuclei: ${flowAgree.objects}`);
