@@ -3,6 +3,7 @@
 #   $CELLDROP_BUILD/site/            site/* (landing page, lessons)
 #   $CELLDROP_BUILD/site/app/        web/* + celldrop-app.js/.wasm and celldrop-worker.js/.wasm (the
 #                                    segmentation worker's core) from $CELLDROP_BUILD/wasm
+#   $CELLDROP_BUILD/site/app/build.js  the build id and file list for the service worker (web/sw.js)
 #   $CELLDROP_BUILD/site/app/ort/    ONNX Runtime Web's WebAssembly build, served from the same origin
 #   $CELLDROP_BUILD/site/models/     models/*.onnx + models/*.json, and index.json listing the cards
 #   $CELLDROP_BUILD/site/lessons/instance-masks/media/   lesson figures, drawn now from the CLI's sample
@@ -46,6 +47,31 @@ fi
 mkdir -p "$STAGE/models"
 /usr/bin/python3 "$ROOT/scripts/model-index.py" "$STAGE/models"
 
+# build.js, for the service worker (web/sw.js): the app's files to keep for offline use, and a build id
+# that hashes every file of the app and the models, so a deploy that changes any of them gives the
+# browser a new worker, which replaces the old cache. sw.js itself is not listed: the browser keeps it.
+/usr/bin/python3 - "$STAGE" <<'PY'
+import hashlib, json, os, sys
+stage = sys.argv[1]
+digest = hashlib.sha256()
+app_files = []
+for top in ('app', 'models'):
+    for folder, dirs, files in os.walk(os.path.join(stage, top)):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(folder, name)
+            rel = os.path.relpath(full, stage).replace(os.sep, '/')
+            if rel == 'app/build.js':
+                continue
+            with open(full, 'rb') as f:
+                digest.update(rel.encode() + b'\0' + hashlib.sha256(f.read()).digest())
+            if top == 'app' and rel != 'app/sw.js':
+                app_files.append(rel[len('app/'):])
+build = {'id': digest.hexdigest()[:16], 'files': ['./'] + app_files}
+with open(os.path.join(stage, 'app', 'build.js'), 'w', encoding='utf-8') as f:
+    f.write('// Written by scripts/assemble-site.sh for sw.js: this build\'s id and the app files kept offline.\n')
+    f.write('self.CELLDROP_BUILD = ' + json.dumps(build, indent=1) + ';\n')
+PY
 
 # Lesson figures: the same synthetic nuclei the app shows, with their exact ground truth, drawn by
 # the CLI (the core through Node) and coloured for teaching by a small Pillow script.

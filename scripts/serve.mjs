@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // A small static file server for CellDrop's assembled site, with no dependencies.
 //
-//   node scripts/serve.mjs [--root DIR] [--port N]      (PORT in the environment also sets the port)
+//   node scripts/serve.mjs [--root DIR] [--port N] [--plain]   (PORT in the environment also sets the port)
 //
 // It sends the headers that make the page cross-origin isolated (COOP/COEP, needed for WebAssembly
 // threads) and the MIME types browsers insist on (application/wasm for streaming compilation).
+// --plain leaves the isolation headers out, as most static hosts (GitHub Pages, say) do: the page's
+// service worker (web/sw.js) then supplies them, which is what the tests check with it.
 // It binds 127.0.0.1 only: it is for looking at CellDrop on this computer, not for the network.
 // --port 0 picks a free port; the address actually used is always printed.
 import http from 'node:http';
@@ -44,13 +46,15 @@ const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
+};
+const COMMON_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   // Always revalidate: after a rebuild the browser must not mix an old .js with a new .wasm.
   'Cache-Control': 'no-cache',
 };
 
 function parseArgs(argv) {
-  const opts = { root: path.resolve(HERE, '..', 'build', 'site'), port: process.env.PORT ?? '8080' };
+  const opts = { root: path.resolve(HERE, '..', 'build', 'site'), port: process.env.PORT ?? '8080', isolation: true };
   if (process.env.CELLDROP_BUILD) opts.root = path.resolve(process.env.CELLDROP_BUILD, 'site');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -60,10 +64,12 @@ function parseArgs(argv) {
     };
     if (a === '--root') opts.root = path.resolve(value());
     else if (a === '--port') opts.port = value();
+    else if (a === '--plain') opts.isolation = false;
     else if (a.startsWith('--root=')) opts.root = path.resolve(a.slice(7));
     else if (a.startsWith('--port=')) opts.port = a.slice(7);
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node scripts/serve.mjs [--root DIR] [--port N]   (PORT=N also works; 0 = any free port)');
+      console.log('usage: node scripts/serve.mjs [--root DIR] [--port N] [--plain]   (PORT=N also works; 0 = any free port;\n' +
+                  '       --plain: no COOP/COEP/CORP headers, like a plain static host)');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}' (try --help)`);
   }
@@ -71,15 +77,6 @@ function parseArgs(argv) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port '${opts.port}' is not a number from 0 to 65535`);
   opts.port = port;
   return opts;
-}
-
-function send(res, status, headers, body) {
-  res.writeHead(status, { ...ISOLATION_HEADERS, ...headers });
-  res.end(body);
-}
-
-function sendText(res, status, text, extra = {}) {
-  send(res, status, { 'Content-Type': 'text/plain; charset=utf-8', ...extra }, `${text}\n`);
 }
 
 // Maps a URL path to a file under root, or null when the path is malformed or escapes the root.
@@ -96,8 +93,16 @@ export function resolveUnderRoot(root, urlPath) {
   return full;
 }
 
-export function createServer(root) {
+// { isolation: false } serves without COOP/COEP/CORP, like a plain static host.
+export function createServer(root, { isolation = true } = {}) {
   const realRoot = fs.realpathSync(root);
+  const baseHeaders = { ...(isolation ? ISOLATION_HEADERS : {}), ...COMMON_HEADERS };
+  const send = (res, status, headers, body) => {
+    res.writeHead(status, { ...baseHeaders, ...headers });
+    res.end(body);
+  };
+  const sendText = (res, status, text, extra = {}) =>
+    send(res, status, { 'Content-Type': 'text/plain; charset=utf-8', ...extra }, `${text}\n`);
   return http.createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(res, 405, 'Only GET and HEAD are served here.', { Allow: 'GET, HEAD' });
@@ -130,7 +135,7 @@ export function createServer(root) {
             return;
           }
           const type = MIME[path.extname(real).toLowerCase()] ?? 'application/octet-stream';
-          res.writeHead(200, { ...ISOLATION_HEADERS, 'Content-Type': type, 'Content-Length': fst.size });
+          res.writeHead(200, { ...baseHeaders, 'Content-Type': type, 'Content-Length': fst.size });
           if (req.method === 'HEAD') {
             res.end();
             return;
@@ -157,7 +162,7 @@ function main() {
                   'Build it first: bash scripts/build.sh wasm site');
     process.exit(1);
   }
-  const server = createServer(opts.root);
+  const server = createServer(opts.root, { isolation: opts.isolation });
   server.on('error', (e) => {
     if (e.code === 'EADDRINUSE') {
       console.error(`serve.mjs: port ${opts.port} is already in use. Stop the other server, or choose another port: --port 8081 (or PORT=8081).`);
@@ -168,7 +173,7 @@ function main() {
   });
   server.listen(opts.port, '127.0.0.1', () => {
     const { port } = server.address();
-    console.log(`Serving ${opts.root}`);
+    console.log(`Serving ${opts.root}${opts.isolation ? '' : ' without COOP/COEP headers (--plain)'}`);
     console.log(`CellDrop is running at http://127.0.0.1:${port}/app/`);
     console.log(`About CellDrop and its lessons: http://127.0.0.1:${port}/`);
     console.log('Press Ctrl+C to stop.');

@@ -1,0 +1,254 @@
+// The service worker (web/sw.js, registered by web/offline.js) in headless Chromium:
+//  - a second visit works with the network off: the server is stopped and the context set offline
+//    after a first visit, and the page still loads and segments its sample, with the same count;
+//  - a static host that sends no COOP/COEP (serve.mjs --plain) still ends up cross-origin isolated,
+//    after exactly one automatic reload, and the worker then runs ONNX Runtime on two threads;
+//  - a new build (a changed build.js) replaces the cached files and the old cache;
+//  - the manifest makes the app installable and registers it for TIFF, PNG and JPEG files, and a
+//    file the operating system launches the app with reaches the page.
+//
+// Needs: bash scripts/build.sh wasm site.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
+const SITE = path.join(BUILD, 'site');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const READY_TIMEOUT_MS = 90_000;
+const RUN_TIMEOUT_MS = 120_000;
+
+let chromium, browser, tmp;
+
+function startServer(root, extraArgs = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', root, '--port', '0', ...extraArgs],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${out}`)), 15_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /CellDrop is running at (http:\/\/127\.0\.0\.1:\d+)\/app\//.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, origin: m[1] });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve.mjs exited with ${code}: ${out}`));
+    });
+  });
+}
+
+function stopServer(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', resolve);
+    child.kill();
+  });
+}
+
+function headersOf(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      res.resume();
+      resolve(res.headers);
+    }).on('error', reject);
+  });
+}
+
+function buildIdOf(site) {
+  const m = /"id":\s*"([0-9a-f]+)"/.exec(fs.readFileSync(path.join(site, 'app', 'build.js'), 'utf8'));
+  assert.ok(m, 'build.js names no build id');
+  return m[1];
+}
+
+before(async () => {
+  ({ chromium } = await import('playwright-core'));
+  assert.ok(fs.existsSync(path.join(SITE, 'app', 'build.js')), `${SITE} holds no assembled site with build.js: run bash scripts/build.sh wasm site first`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-offline-'));
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const seg = (page) => page.evaluate(() => window.celldropShell?.segmentation ?? null);
+
+async function waitForSeg(page, predicate, what, timeout = RUN_TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let s;
+  while (Date.now() < deadline) {
+    s = await seg(page).catch(() => null);  // null while a reload replaces the document
+    if (s && predicate(s)) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}; last state: ${JSON.stringify(s)}`);
+}
+
+// Polls a page-side expression across reloads (an evaluate that meets a navigation is retried).
+async function waitInPage(page, fn, what, timeout = READY_TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await page.evaluate(fn);
+      if (last) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+// The worker has taken this page and finished filling its cache.
+const controlled = () => (async () => {
+  if (!navigator.serviceWorker.controller) return false;
+  const keys = await caches.keys();
+  return keys.length === 1 ? keys[0] : false;
+})();
+
+async function cachedPaths(page) {
+  return page.evaluate(async () => {
+    const cache = await caches.open((await caches.keys())[0]);
+    return (await cache.keys()).map((r) => new URL(r.url).pathname).sort();
+  });
+}
+
+test('a second visit works with the network off: the page loads and segments the sample', async () => {
+  const { child: server, origin } = await startServer(SITE);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  try {
+    const page = await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${origin}/app/`);
+    await page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS });
+    const online = await waitForSeg(page, (x) => x.runs >= 1 || x.error, 'the first run online');
+    assert.equal(online.error, null);
+    assert.ok(online.count > 0, JSON.stringify(online));
+    const cacheName = await waitInPage(page, controlled, 'the service worker to control the page');
+    assert.equal(cacheName, `celldrop-${buildIdOf(SITE)}`, 'the cache is named after this build');
+    const stored = await cachedPaths(page);
+    const model = online.model;
+    for (const p of ['/app/', '/app/index.html', '/app/celldrop-app.wasm', '/app/celldrop-worker.wasm', '/app/worker.js',
+      '/app/ort/ort-wasm-simd-threaded.wasm', '/app/manifest.webmanifest', '/models/index.json', `/models/${model}.json`]) {
+      assert.ok(stored.includes(p), `${p} should be cached: ${stored.join(' ')}`);
+    }
+    const card = JSON.parse(fs.readFileSync(path.join(SITE, 'models', `${model}.json`), 'utf8'));
+    assert.ok(stored.includes(`/models/${card.onnx.file}`), `the model file ${card.onnx.file} should be cached`);
+
+    // The network off, for real: the server is gone, and the browser is told it is offline.
+    await stopServer(server);
+    await context.setOffline(true);
+    assert.equal(await page.evaluate(async () => {
+      try {
+        await fetch(`/app/not-cached-${Date.now()}`);
+        return 'answered';
+      } catch {
+        return 'failed';
+      }
+    }), 'failed', 'a file that was never cached must not load now');
+
+    // A second visit: a new tab on the same address.
+    const again = await context.newPage();
+    again.on('pageerror', (e) => pageErrors.push(e.message));
+    await again.goto(`${origin}/app/`);
+    await again.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS });
+    const offline = await waitForSeg(again, (x) => x.runs >= 1 || x.error, 'the first run offline');
+    assert.equal(offline.error, null, 'segmenting offline');
+    assert.equal(offline.model, online.model);
+    assert.equal(offline.count, online.count, 'the same objects offline as online');
+    assert.equal(offline.labelsChecksum, online.labelsChecksum);
+    assert.equal(await again.evaluate(() => window.crossOriginIsolated), true);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+    await stopServer(server);
+  }
+});
+
+test('a host without COOP/COEP headers: the page reloads once and is then cross-origin isolated, with threads', async () => {
+  const { child: server, origin } = await startServer(SITE, ['--plain']);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  try {
+    const headers = await headersOf(`${origin}/app/`);
+    assert.equal(headers['cross-origin-opener-policy'], undefined, '--plain must not send COOP');
+    assert.equal(headers['cross-origin-embedder-policy'], undefined, '--plain must not send COEP');
+
+    const page = await context.newPage();
+    let navigations = 0;
+    page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${origin}/app/`);
+    assert.equal(await page.evaluate(() => window.crossOriginIsolated), false, 'the first load cannot be isolated yet');
+    await waitInPage(page, () => window.crossOriginIsolated && window.celldropShell?.ready === true, 'isolation after the reload');
+    assert.equal(navigations, 2, 'exactly one automatic reload');
+    const s = await waitForSeg(page, (x) => x.runs >= 1 || x.error, 'a run in the isolated page');
+    assert.equal(s.error, null);
+    assert.equal(s.threads, 2, 'ONNX Runtime Web should use two threads once the page is isolated');
+
+    // Later visits come through the worker from the start: isolated at once, no more reloads.
+    await page.reload();
+    await page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS });
+    await page.waitForTimeout(1000);
+    assert.equal(await page.evaluate(() => window.crossOriginIsolated), true);
+    assert.equal(navigations, 3, 'a reload by hand must not set off another automatic one');
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+    await stopServer(server);
+  }
+});
+
+test('a new build replaces the cached files and the old cache', async () => {
+  const site = path.join(tmp, 'redeploy');
+  fs.cpSync(SITE, site, { recursive: true });
+  const { child: server, origin } = await startServer(site);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${origin}/app/`);
+    const first = await waitInPage(page, controlled, 'the first build cached');
+    assert.equal(first, `celldrop-${buildIdOf(site)}`);
+    // The first visit settles (its sample segmented) before the deploy, as a person's would.
+    await waitForSeg(page, (x) => x.runs >= 1 || x.error, 'the first visit\'s run');
+
+    // The deploy: one file changed, and the build id with it (as assemble-site.sh would write it).
+    const css = path.join(site, 'app', 'style.css');
+    fs.appendFileSync(css, '\n/* redeployed */\n');
+    const buildJs = path.join(site, 'app', 'build.js');
+    fs.writeFileSync(buildJs, fs.readFileSync(buildJs, 'utf8').replace(/"id":\s*"[0-9a-f]+"/, '"id": "0123456789abcdef"'));
+
+    // The browser finds the new worker on a visit and installs it; it takes over when a page starts
+    // (offline.js), which reloads that page once. A few visits at most.
+    const cacheNames = () => page.evaluate(async () => (navigator.serviceWorker.controller ? (await caches.keys()).join(' ') : 'none'))
+      .catch(() => 'reloading');
+    let now = first;
+    for (let i = 0; i < 8 && now !== 'celldrop-0123456789abcdef'; i++) {
+      await page.reload();
+      await page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS }).catch(() => {});
+      await page.waitForTimeout(2000);
+      now = await cacheNames();
+    }
+    assert.equal(now, 'celldrop-0123456789abcdef', 'the new build\'s cache replaces the old one');
+    const cssNow = await page.evaluate(async () => (await fetch('style.css')).text());
+    assert.match(cssNow, /redeployed/, 'the page gets the new build\'s files');
+  } finally {
+    await context.close();
+    await stopServer(server);
+  }
+});
