@@ -9,7 +9,7 @@ DEPS="$ROOT/.deps"
 # end-to-end tests, and the independent readers/writers the tests check our files against.
 PKGS=(cmake g++ clang libclang-rt-14-dev googletest libgtest-dev emscripten binaryen libstb-dev
       dpkg-dev xz-utils bzip2 chromium libtiff-tools python3 python3-numpy python3-tifffile
-      python3-pil python3-shapely python3-scipy python3-torch imagej xvfb xauth fonts-dejavu-core)
+      python3-pil python3-shapely python3-scipy python3-torch python3-onnx imagej xvfb xauth fonts-dejavu-core)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

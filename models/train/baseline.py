@@ -2,7 +2,7 @@
 """The classical baseline the shipped models are compared with: Otsu threshold, then a watershed on
 the distance transform seeded by its local maxima (the textbook nuclei pipeline before deep learning).
 
-  /usr/bin/python3 models/train/baseline.py IMAGES_DIR --out PRED_DIR
+  /usr/bin/python3 models/train/baseline.py IMAGES_DIR --out PRED_DIR [--dark]
   node cli/celldrop.mjs eval --gt LABELS_DIR --pred PRED_DIR"""
 import argparse
 from pathlib import Path
@@ -15,10 +15,12 @@ from skimage.filters import gaussian, threshold_otsu
 from skimage.segmentation import watershed
 
 
-def segment(img, min_distance=4, min_size=15):
+def segment(img, min_distance=4, min_size=15, dark=False):
     img = img.astype(np.float32)
     if img.ndim == 3:
         img = img[..., :3].mean(axis=-1)
+    if dark:  # brightfield/H&E: nuclei darker than their surroundings
+        img = img.max() - img
     smooth = gaussian(img, 1.0, preserve_range=True)
     fg = smooth > threshold_otsu(smooth)
     fg = ndimage.binary_fill_holes(fg)
@@ -36,11 +38,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images")
     p.add_argument("--out", required=True)
+    p.add_argument("--dark", action="store_true", help="objects are dark on a bright background (H&E)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(Path(args.images).glob("*.png")):
-        labels = segment(np.asarray(Image.open(path)))
+        labels = segment(np.asarray(Image.open(path)), dark=args.dark)
         Image.fromarray(labels.astype(np.uint16)).save(out / path.name)
 
 

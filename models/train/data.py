@@ -5,6 +5,8 @@ Why a fixed diameter: a network sees well only near the object size it was train
 real data run from ~10 to ~100 px across. Each training image is rescaled so that its median nucleus
 is `diameter` px across; at inference the pipeline estimates the size and rescales the same way."""
 import csv
+import functools
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -62,16 +64,22 @@ def rescale(img, lab, factor):
     return img.astype(np.float32), lab[ys][:, xs]
 
 
-def load_dataset(data_dir, modality, split, channels, diameter, p_low=1.0, p_high=99.8):
+def load_sample(data_dir, sample_id, channels, diameter, p_low=1.0, p_high=99.8):
+    img, lab = load_pair(data_dir, sample_id, channels)
+    d = median_diameter(lab)
+    factor = diameter / d if d > 0 else 1.0
+    img_n = normalize(img, p_low, p_high)
+    img_s, lab_s = rescale(img_n, lab, factor)
+    return {"id": sample_id, "image": img_s, "labels": lab_s, "factor": factor,
+            "orig_image": img_n, "orig_labels": lab}
+
+
+def load_dataset(data_dir, modality, split, channels, diameter, workers=0, limit=0):
     """Every image of a split, normalised and rescaled to `diameter`; with its original-size labels
-    for evaluation."""
-    samples = []
-    for row in read_manifest(data_dir, modality, split):
-        img, lab = load_pair(data_dir, row["id"], channels)
-        d = median_diameter(lab)
-        factor = diameter / d if d > 0 else 1.0
-        img_n = normalize(img, p_low, p_high)
-        img_s, lab_s = rescale(img_n, lab, factor)
-        samples.append({"id": row["id"], "image": img_s, "labels": lab_s, "factor": factor,
-                        "orig_image": img_n, "orig_labels": lab})
-    return samples
+    for evaluation. Several processes when `workers` > 0 (rescaling is most of the start-up time)."""
+    ids = [row["id"] for row in read_manifest(data_dir, modality, split)][:limit or None]
+    job = functools.partial(load_sample, data_dir, channels=channels, diameter=diameter)
+    if workers <= 0:
+        return [job(i) for i in ids]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(job, ids, chunksize=4))

@@ -3,7 +3,6 @@ outputs, with the thresholds, training provenance, validation metrics and the fi
 import hashlib
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import torch
@@ -13,7 +12,37 @@ from model import FLOW_SCALE
 OPSET = 13
 
 
-def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir):
+def store_weights_float16(onnx_path, min_elements=64):
+    """Halves the download: each float32 weight tensor is stored as float16 and cast back to float32
+    where the graph starts, so every kernel on every ONNX Runtime backend still computes in float32
+    (WASM has no float16 convolutions). Small tensors (e.g. Resize scales) stay as they are."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    m = onnx.load(str(onnx_path))
+    g = m.graph
+    inits, casts = [], []
+    for t in g.initializer:
+        a = numpy_helper.to_array(t)
+        if t.data_type != TensorProto.FLOAT or a.size < min_elements:
+            inits.append(t)
+            continue
+        if np.abs(a).max() > 60000:
+            raise ValueError(f"weight {t.name} exceeds float16's range")
+        half = numpy_helper.from_array(a.astype(np.float16), t.name + "_f16")
+        inits.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [t.name], to=TensorProto.FLOAT, name=t.name + "_cast"))
+    nodes = casts + list(g.node)
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(onnx_path))
+
+
+def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir, command, parent=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{args.name}.onnx"
     model = model.cpu().eval()
@@ -23,6 +52,8 @@ def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir):
     dyn.update({n: {2: "out_height", 3: "out_width"} for n in names})
     torch.onnx.export(model, dummy, str(onnx_path), opset_version=OPSET, input_names=["image"],
                       output_names=names, dynamic_axes=dyn)
+    if args.weights == "float16":
+        store_weights_float16(onnx_path)
     blob = onnx_path.read_bytes()
     loss_name = f"{args.name}.loss.json"
     (out_dir / loss_name).write_text(json.dumps(log))
@@ -42,8 +73,9 @@ def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir):
         "thresholds": thresholds,
         "training": {
             "data": f"DSB2018 stage-1 training set (BBBC038, CC0), modality '{args.modality}', split 'train'",
+            "modality": args.modality,
             "recipe": "models/train/train.py",
-            "command": " ".join(["/usr/bin/python3", "models/train/train.py"] + sys.argv[1:]),
+            "command": " ".join(["/usr/bin/python3", "models/train/train.py"] + command),
             "steps": steps, "seed": args.seed, "crop": args.crop, "batch": args.batch,
             "base_filters": args.base, "depth": args.depth,
             "parameters": sum(p.numel() for p in model.parameters()),
@@ -53,8 +85,10 @@ def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir):
                     "note": "val split at the ground truth's median diameter (train.py's own check); "
                             "models/README.md has the numbers of the full pipeline"},
         "onnx": {"file": onnx_path.name, "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob),
-                 "opset": OPSET, "weights": "float32"},
+                 "opset": OPSET, "weights": args.weights},
     }
+    if parent:  # fine-tuned: how the starting weights were trained
+        card["training"]["init_from"] = parent
     if args.kind == "star":
         card["star"] = {"n_rays": args.n_rays, "grid": grid}
     else:

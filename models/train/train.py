@@ -46,11 +46,20 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--steps", type=int, default=100000, help="stop after this many steps ...")
-    p.add_argument("--minutes", type=float, default=None, help="... or after this many minutes")
-    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--minutes", type=float, default=None,
+                   help="... or after this many minutes (the learning-rate schedule then follows the clock)")
+    p.add_argument("--val-every", type=int, default=500, help="validate and checkpoint every N steps (0: never)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", help="cpu or cuda: the recipe is the same")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes making batches (0: in the training process); a GPU needs several")
+    p.add_argument("--init", default=None,
+                   help="start from this checkpoint's weights (fine-tuning: a new optimizer and schedule)")
+    p.add_argument("--weights", choices=["float32", "float16"], default="float32",
+                   help="how the ONNX file stores the weights (float16: half the download, float32 compute)")
+    p.add_argument("--no-finish", action="store_true",
+                   help="train and checkpoint only; a later run with the same --work picks thresholds and exports")
     p.add_argument("--max-images", type=int, default=0, help="use only the first N images (smoke tests)")
     return p.parse_args(argv)
 
@@ -69,6 +78,30 @@ def make_batch(samples, args, rng):
         ys2.append(t2)
     return (torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys1)),
             torch.from_numpy(np.stack(ys2)))
+
+
+class BatchStream(torch.utils.data.IterableDataset):
+    """Endless random batches, made in DataLoader worker processes: augmentation and the C++ targets
+    cost more than a step of this small network on a GPU. Each worker has its own seeded stream, and
+    the DataLoader takes batches from the workers in turn, so a run is repeatable for a given count."""
+
+    def __init__(self, samples, args, seed):
+        self.samples, self.args, self.seed = samples, args, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng(self.seed + [info.id if info else 0])
+        while True:
+            yield make_batch(self.samples, self.args, rng)
+
+
+def batches(samples, args, seed):
+    if args.workers == 0:
+        rng = np.random.default_rng(seed)
+        while True:
+            yield make_batch(samples, args, rng)
+    yield from torch.utils.data.DataLoader(BatchStream(samples, args, seed), batch_size=None,
+                                           num_workers=args.workers, prefetch_factor=4)
 
 
 def loss_fn(kind, out, y1, y2):
@@ -92,63 +125,88 @@ def main(argv=None):
     grid = args.grid if args.kind == "star" else 1
 
     def load(split):
-        s = data.load_dataset(args.data, args.modality, split, args.channels, args.diameter)
-        return s[:args.max_images] if args.max_images else s
-
-    train, val = load("train"), load("val")
-    if not train or not val:
-        sys.exit(f"train.py: no '{args.modality}' images in both train and val splits of {args.data}")
-    print(f"train {len(train)} images, val {len(val)}, diameter {args.diameter} px", flush=True)
+        return data.load_dataset(args.data, args.modality, split, args.channels, args.diameter, args.workers,
+                                 args.max_images)
 
     model = UNet(args.kind, args.channels, args.base, args.depth, args.n_rays, grid).to(args.device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     ckpt_path, log_path = work / "checkpoint.pt", work / "loss.json"
-    step, log = 0, {"steps": [], "loss": [], "val_steps": [], "val_ap50": []}
-    rng = np.random.default_rng(args.seed)
+    # The command that trained the model (the first run's; a finishing run only exports) goes in the card.
+    step, log, command = 0, {"steps": [], "loss": [], "val_steps": [], "val_ap50": []}, sys.argv[1:]
+    # step0: where this run's schedule starts (a fine-tuning run continues its parent's step count and
+    # loss curve); parent: how the weights it started from were trained, for the card.
+    seed, finished, step0, parent = [args.seed], False, 0, None
     if ckpt_path.exists():
-        ck = torch.load(ckpt_path)
+        ck = torch.load(ckpt_path, map_location="cpu")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
-        step, log = ck["step"], ck["log"]
-        rng = np.random.default_rng([args.seed, step])
+        step, log, command = ck["step"], ck["log"], ck.get("command", command)
+        step0, parent = ck.get("step0", 0), ck.get("parent")
+        finished = ck.get("finished", False)  # its step budget or clock ran out: only export is left
+        seed = [args.seed, step]
         print(f"resumed at step {step}", flush=True)
+    elif args.init:
+        ck = torch.load(args.init, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        step = step0 = ck["step"]
+        log = ck["log"]
+        parent = {"command": ck.get("command"), "steps": ck["step"], "parent": ck.get("parent")}
+        seed = [args.seed, step]
+        print(f"starting from {args.init} (step {step})", flush=True)
+    done = finished or step - step0 >= args.steps
 
-    def save():
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "log": log}, ckpt_path)
+    need_val = not args.no_finish or (args.val_every > 0 and not done)
+    train = load("train") if not done else None
+    val = load("val") if need_val else None
+    if (not done and not train) or (need_val and not val):
+        sys.exit(f"train.py: no '{args.modality}' images in both train and val splits of {args.data}")
+    print(f"train {len(train) if train else '-'} images, val {len(val) if val else '-'}, "
+          f"diameter {args.diameter} px", flush=True)
+
+    def save(finished=False):
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "log": log,
+                    "command": command, "finished": finished, "step0": step0, "parent": parent}, ckpt_path)
         json.dump(log, open(log_path, "w"))
 
     start, running = time.time(), []
-    total = args.steps
-    while step < total:
-        if args.minutes is not None and time.time() - start > args.minutes * 60:
+    stream = batches(train, args, seed)
+    while not done:
+        # Cosine decay keeps late updates small without a schedule to tune. Over a time budget the
+        # schedule follows whichever ends first, the steps or the clock, so a run always ends decayed.
+        progress = (step - step0) / args.steps
+        if args.minutes is not None:
+            progress = max(progress, (time.time() - start) / (args.minutes * 60))
+        if progress >= 1:
             break
         model.train()
-        x, y1, y2 = (t.to(args.device) for t in make_batch(train, args, rng))
-        # Cosine decay over the planned steps keeps late updates small without a schedule to tune.
+        x, y1, y2 = (t.to(args.device, non_blocking=True) for t in next(stream))
         for g in opt.param_groups:
-            g["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * min(step / total, 1.0)))
+            g["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * progress))
         loss = loss_fn(args.kind, model(x), y1, y2)
         opt.zero_grad()
         loss.backward()
         opt.step()
         step += 1
         running.append(loss.item())
-        if step % 50 == 0 or step == total:
+        if step % 50 == 0:
             log["steps"].append(step)
             log["loss"].append(float(np.mean(running)))
             print(f"step {step} loss {log['loss'][-1]:.4f} ({time.time() - start:.0f} s)", flush=True)
             running = []
-        if step % args.val_every == 0:
+        if args.val_every and step % args.val_every == 0:
             ap = evaluate.evaluate(model, val, args, grid, evaluate.default_thresholds(args.kind))["ap50"]
             log["val_steps"].append(step)
             log["val_ap50"].append(ap)
             print(f"step {step} val AP@0.5 {ap:.3f}", flush=True)
             save()
-    save()
+    save(finished=True)
+    if args.no_finish:
+        print(f"trained {step} steps; checkpoint {ckpt_path}", flush=True)
+        return
 
     thresholds, metrics = evaluate.choose_thresholds(model, val, args, grid)
     print(f"thresholds {thresholds} -> val {metrics}", flush=True)
-    export.export_model(model, args, grid, thresholds, metrics, log, step, Path(args.out))
+    export.export_model(model, args, grid, thresholds, metrics, log, step, Path(args.out), command, parent)
 
 
 if __name__ == "__main__":

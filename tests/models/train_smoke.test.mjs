@@ -36,7 +36,9 @@ for (const kind of ['star', 'flow']) {
     const models = path.join(tmp, 'models');
     execFileSync('/usr/bin/python3', [path.join(root, 'models/train/train.py'), '--data', path.join(tmp, 'data'),
       '--kind', kind, '--name', `smoke-${kind}`, '--out', models, '--work', path.join(tmp, 'work'),
-      '--steps', '3', '--batch', '2', '--crop', '64', '--diameter', '14', '--val-every', '1000', '--threads', '1'],
+      '--steps', '3', '--batch', '2', '--crop', '64', '--diameter', '14', '--val-every', '1000', '--threads', '1',
+      // The flow run also stores its weights as float16 (cast to float32 in the graph).
+      '--weights', kind === 'flow' ? 'float16' : 'float32'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
 
     const card = JSON.parse(fs.readFileSync(path.join(models, `smoke-${kind}.json`), 'utf8'));
@@ -45,6 +47,7 @@ for (const kind of ['star', 'flow']) {
     assert.equal(card.kind, kind);
     assert.equal(card.onnx.sha256, createHash('sha256').update(bytes).digest('hex'));
     assert.equal(card.training.steps, 3);
+    assert.equal(card.onnx.weights, kind === 'flow' ? 'float16' : 'float32');
     assert.ok(fs.existsSync(path.join(models, card.training.loss_curve)));
 
     const session = await ort.InferenceSession.create(onnxPath);
