@@ -5,10 +5,11 @@
 // pasted, chosen, or from ?image=, all gathered by web/app.js and web/page_api.js) are segmented
 // the same way; results are saved as files and described by share links.
 //
-// One file for the loop and the UI; the viewer math (viewer.h), the display mapping (display.h),
-// the GL texture (texture.h), the browser events (platform.h), opening files (intake.h), the
-// exports (results.h), the object table (object_table.h) and share links (share.h) live beside it.
-// The cd_app_* functions at the end are what web/page_api.js calls.
+// One file for the loop and the UI. Beside it: the page's state (app.h) and what it does apart from
+// drawing (session.h), the page API's entry points (page_bridge.cpp), the viewer math (viewer.h),
+// the display mapping (display.h), the GL texture (texture.h), the browser events (platform.h),
+// opening files (intake.h), the exports (results.h), the object table (object_table.h) and share
+// links (share.h).
 #include <emscripten.h>
 #include <emscripten/html5.h>
 
@@ -20,23 +21,20 @@
 #include <string>
 #include <vector>
 
+#include "app/app.h"
 #include "app/display.h"
-#include "app/intake.h"
 #include "app/object_table.h"
 #include "app/overlay.h"
+#include "app/page_bridge.h"
 #include "app/platform.h"
 #include "app/results.h"
 #include "app/segmentation.h"
+#include "app/session.h"
 #include "app/share.h"
 #include "app/texture.h"
 #include "app/viewer.h"
 #include "core/contours.h"
-#include "core/json.h"
-#include "core/json_writer.h"
 #include "core/measure.h"
-#include "core/png_write.h"
-#include "core/sha256.h"
-#include "core/synth.h"
 #include "imgui.h"
 #include "imgui_impl_opengl3.h"
 
@@ -47,103 +45,14 @@ namespace vw = celldrop::viewer;
 constexpr float kPanelWidth = 300.0f;
 constexpr float kFontSize = 15.0f;
 constexpr double kFitMargin = 16.0;
-constexpr uint64_t kSampleSeed = 1;
-constexpr const char* kDefaultModel = "nuclei-star";  // segments the sample at start when present
 constexpr uint32_t kOutlineRgb = 0xFFD21E;           // yellow: reads on grey and on black
 constexpr ImU32 kSelectedColor = IM_COL32(60, 220, 255, 255);  // cyan: apart from the outlines' yellow
-constexpr int kDefaultTile = 512;  // PipelineParams' tile size, what the worker uses when none is sent
 constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
 
 // DOM keyCodes, which platform.cpp uses as ImGui key indices.
 enum : int { kKeyF = 'F', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
              kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173 };
 
-struct Hover {
-  bool inside = false;
-  int x = -1;
-  int y = -1;
-  double value = 0.0;
-};
-
-struct App {
-  cd::Platform platform;
-  EMSCRIPTEN_WEBGL_CONTEXT_HANDLE gl = 0;
-
-  // The image on show and what describes it.
-  std::string image_title;
-  std::string image_note;  // one line of provenance under the title
-  cd::Image image;
-  std::vector<uint8_t> image_file;  // the image as a file, what the worker decodes
-  std::string image_file_name;
-  std::string image_stem;    // names the exports: <stem>_<model>_labels.tiff
-  std::string image_sha256;  // of image_file: share links and the run record name it
-  std::string image_url;     // where it came from (?image=), else ""
-  std::string open_error;    // the last open that failed; the image before it stays on show
-  bool run_wanted = true;    // segment the image on show as soon as a model is known (start, open)
-  int ground_truth_count = 0;
-  double make_ms = 0.0;  // time to synthesize the sample
-
-  // Display.
-  int channel = 0;
-  cd::ChannelStats stats;
-  cd::ContrastWindow contrast;
-  std::vector<uint8_t> gray;
-  cd::GrayTexture texture;
-  bool texture_dirty = true;
-
-  // Viewer.
-  vw::View view;
-  vw::Rect viewport;
-  bool fitted = true;  // re-fit on resize until the user pans or zooms
-  bool view_valid = false;
-  Hover hover;
-
-  // Segmentation: the chosen model and parameters, and the overlay of the last result.
-  int model = -1;  // index into segmentation().models
-  bool diameter_auto = true;
-  double diameter = 20.0;
-  std::vector<double> thresholds;  // the chosen model's, in its card's order (doubles: a run with the
-                                   // card's values must match the CLI's bit for bit)
-  // Advanced parameters: sent only when they differ from the card's (or PipelineParams') defaults,
-  // so a run with the defaults matches the CLI's default run exactly.
-  double percentile_low = 1.0, percentile_high = 99.8;
-  int tile_size = kDefaultTile;
-  int seg_channel = -1;  // multichannel images with a one-channel model: -1 = merge (mean), else channel
-  // "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm": a share link asks for the
-  // backend its result came from, since only the same backend promises identical labels.
-  std::string backend_choice = "auto";
-  bool show_outlines = true;
-  float overlay_opacity = 0.9f;
-  cd::GrayTexture overlay;
-  std::vector<uint8_t> overlay_rgba;
-  // Screen rectangles of the Segment panel's controls, published for the browser tests to click.
-  ImVec4 run_rect, cancel_rect, auto_diameter_rect, diameter_rect;
-  std::vector<ImVec4> model_rects;
-  uint32_t hover_object = 0;
-
-  // The last result, measured and traced once when it arrives (the table, the tooltip, the exports).
-  cd::ObjectTable table;
-  std::vector<cd::Contour> contours;
-  bool centre_on_selected = false;  // a table click: the viewer pans to the object on the next frame
-
-  // Share links: the state a link asked for (applied once models are known) and what it said about
-  // the image, for the "same image" badge.
-  bool link_pending = false;
-  cd::ShareState link;
-  bool has_link = false;
-  std::string link_note;  // e.g. the link's model differs from this site's
-  std::string share_fragment;  // the last link made by Share
-  std::string export_error;    // the last export that failed
-
-  // Screen rectangles of named controls (Open, Share, each export), published for the tests.
-  std::vector<std::pair<std::string, ImVec4>> ui_rects;
-
-  std::string error;  // shown over the viewer and published to the page
-  int frames = 0;
-  bool ready = false;
-};
-
-static App g_app;
 
 // --- the page-visible state: the test (and later the page API) reads window.celldropShell ------------
 EM_JS(void, js_publish_state,
@@ -222,8 +131,6 @@ EM_JS(void, js_publish_page, (const char* json), {
   if (window.celldropShell) window.celldropShell.page = JSON.parse(UTF8ToString(json));
 });
 
-static std::string page_state_json();
-
 static void publish_state() {
   const App& a = g_app;
   const cd::Platform& p = a.platform;
@@ -291,50 +198,6 @@ static void apply_style() {
   c[ImGuiCol_ButtonActive] = ImVec4(0.18f, 0.29f, 0.42f, 1.0f);
   c[ImGuiCol_SliderGrab] = ImVec4(0.40f, 0.60f, 0.85f, 1.0f);
   c[ImGuiCol_SliderGrabActive] = ImVec4(0.50f, 0.70f, 0.95f, 1.0f);
-}
-
-// --- the image on show -------------------------------------------------------------------------------------
-static void choose_channel(int channel) {
-  App& a = g_app;
-  a.channel = std::clamp(channel, 0, std::max(0, a.image.channels - 1));
-  a.stats = cd::channel_stats(a.image, a.channel);
-  a.contrast = a.stats.auto_window;
-  a.texture_dirty = true;
-}
-
-static void load_sample() {
-  App& a = g_app;
-  cd::SynthParams params;
-  params.seed = kSampleSeed;
-  double t0 = emscripten_get_now();
-  cd::SynthResult sample = cd::synthesize_nuclei(params);
-  a.make_ms = emscripten_get_now() - t0;
-  if (!sample.error.empty()) {
-    a.error = "Cannot make the sample image: " + sample.error;
-    return;
-  }
-  a.image = std::move(sample.image);
-  a.ground_truth_count = sample.count;
-  // The worker decodes files: the sample goes to it as the same 16-bit PNG the CLI's
-  // `synth --seed 1` writes (compression only changes the size, not the pixels).
-  cd::PngWriteOptions png;
-  png.compression = 1;
-  std::string why;
-  if (!cd::write_png(a.image, png, &a.image_file, &why)) a.image_file.clear();
-  a.image_file_name = "sample-seed-1.png";
-  a.image_stem = "sample-seed-1";
-  a.image_sha256 = cd::sha256_hex(a.image_file.data(), a.image_file.size());
-  a.image_url.clear();
-  a.image_title = "Sample: synthetic nuclei";
-  char note[160];
-  std::snprintf(note, sizeof note, "Made in this tab in %.0f ms (seed %llu)", a.make_ms,
-                static_cast<unsigned long long>(kSampleSeed));
-  a.image_note = note;
-  std::printf("celldrop: sample %dx%d %s, %d nuclei, made in %.1f ms\n", a.image.width, a.image.height,
-              cd::sample_type_name(a.image.type), a.ground_truth_count, a.make_ms);
-  choose_channel(0);
-  a.fitted = true;
-  a.view_valid = false;
 }
 
 static void refresh_texture() {
@@ -431,298 +294,6 @@ static void zoom_center(double factor) {
   a.fitted = false;
 }
 
-// --- segmentation ------------------------------------------------------------------------------------------
-// The run parameters the panel edits, apart from the rest of the App so they can be changed on a
-// copy and kept only when all of a request's keys are valid.
-struct RunSettings {
-  int model = -1;
-  bool diameter_auto = true;
-  double diameter = 20.0;
-  std::vector<double> thresholds;
-  double percentile_low = 1.0, percentile_high = 99.8;
-  int tile_size = kDefaultTile;
-  int seg_channel = -1;
-  std::string backend = "auto";
-};
-
-static RunSettings run_settings() {
-  const App& a = g_app;
-  return {a.model,         a.diameter_auto,  a.diameter,  a.thresholds,     a.percentile_low,
-          a.percentile_high, a.tile_size, a.seg_channel, a.backend_choice};
-}
-
-static void set_run_settings(const RunSettings& r) {
-  App& a = g_app;
-  a.model = r.model;
-  a.diameter_auto = r.diameter_auto;
-  a.diameter = r.diameter;
-  a.thresholds = r.thresholds;
-  a.percentile_low = r.percentile_low;
-  a.percentile_high = r.percentile_high;
-  a.tile_size = r.tile_size;
-  a.seg_channel = r.seg_channel;
-  a.backend_choice = r.backend;
-}
-
-// A model's card defaults for thresholds and normalisation.
-static void choose_model_in(RunSettings* r, int index) {
-  const cd::Segmentation& s = cd::segmentation();
-  if (index < 0 || index >= int(s.models.size())) return;
-  r->model = index;
-  r->thresholds.clear();
-  const cd::ModelChoice& m = s.models[size_t(index)];
-  for (const auto& t : m.thresholds) r->thresholds.push_back(t.second);
-  r->percentile_low = m.percentile_low;
-  r->percentile_high = m.percentile_high;
-}
-
-static void choose_model(int index) {
-  RunSettings r = run_settings();
-  choose_model_in(&r, index);
-  set_run_settings(r);
-}
-
-static int model_index(const std::string& name) {
-  const cd::Segmentation& s = cd::segmentation();
-  for (size_t i = 0; i < s.models.size(); i++) {
-    if (s.models[i].name == name) return int(i);
-  }
-  return -1;
-}
-
-static bool can_run() {
-  const App& a = g_app;
-  const cd::Segmentation& s = cd::segmentation();
-  return !s.running && a.model >= 0 && a.model < int(s.models.size()) && !a.image_file.empty();
-}
-
-// Every parameter of a run, as cd_run_start reads it. All are sent, defaults included, so a share
-// link can name each one and a later version's different defaults cannot change what a link runs.
-// JsonWriter writes doubles so that they read back exactly: the card's values match the CLI's.
-static std::string run_params_json() {
-  const App& a = g_app;
-  const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
-  cd::JsonWriter w;
-  w.begin_object();
-  w.key("diameter").value(a.diameter_auto ? 0.0 : a.diameter);
-  for (size_t i = 0; i < m.thresholds.size() && i < a.thresholds.size(); i++) w.key(m.thresholds[i].first).value(a.thresholds[i]);
-  w.key("percentile_low").value(a.percentile_low);
-  w.key("percentile_high").value(a.percentile_high);
-  w.key("tile").value(a.tile_size);
-  // A one-channel model needs one channel: the chosen one, or the mean of all (say, RGB nuclei).
-  if (a.image.channels > 1 && m.input_channels == 1) {
-    if (a.seg_channel >= 0 && a.seg_channel < a.image.channels) w.key("channel").value(a.seg_channel);
-    else w.key("merge").value(true);
-  }
-  w.end_object();
-  return w.str();
-}
-
-static void run_segmentation() {
-  App& a = g_app;
-  if (!can_run()) return;
-  const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
-  cd::segmentation_start(m.name, a.image_file, a.image_file_name.c_str(), run_params_json(), a.backend_choice);
-}
-
-// Applies run parameters given as JSON (the page API's run(params), a share link's p.* values):
-// "model" by name, then the keys run_params_json writes. Unknown keys and values out of range are
-// refused with a sentence naming them, and nothing is changed.
-static bool apply_params(const cd::JsonValue& p, std::string* error) {
-  RunSettings copy = run_settings();  // kept only when every key was understood
-  const cd::Segmentation& s = cd::segmentation();
-  if (!p.is_object()) {
-    *error = "parameters must be a JSON object";
-    return false;
-  }
-  if (const cd::JsonValue* v = p.find("model")) {
-    int i = v->is_string() ? model_index(v->string) : -1;
-    if (i < 0) {
-      std::string names;
-      for (const cd::ModelChoice& m : s.models) names += (names.empty() ? "" : ", ") + m.name;
-      *error = "there is no model " + (v->is_string() ? "\"" + v->string + "\"" : std::string("of that name")) +
-               " on this site (it has: " + (names.empty() ? "none" : names) + ")";
-      return false;
-    }
-    choose_model_in(&copy, i);  // resets thresholds and percentiles to the card's
-  }
-  if (copy.model < 0 || copy.model >= int(s.models.size())) {
-    *error = "no model is chosen yet (the site's models are still loading, or it has none)";
-    return false;
-  }
-  const cd::ModelChoice& m = s.models[size_t(copy.model)];
-  for (const auto& member : p.object) {
-    const std::string& key = member.first;  // named references: lambdas cannot capture structured bindings
-    const cd::JsonValue& v = member.second;
-    auto number = [&](double lo, double hi, double* out) {
-      if (!v.is_number() || v.number < lo || v.number > hi) {
-        char text[160];
-        std::snprintf(text, sizeof text, "%s must be a number from %g to %g", key.c_str(), lo, hi);
-        *error = text;
-        return false;
-      }
-      *out = v.number;
-      return true;
-    };
-    double x = 0.0;
-    if (key == "model") {
-      continue;
-    } else if (key == "diameter") {
-      if (v.is_number() && v.number == 0.0) {
-        copy.diameter_auto = true;
-      } else {
-        if (!number(1.0, 2000.0, &copy.diameter)) return false;
-        copy.diameter_auto = false;
-      }
-    } else if (key == "percentile_low" || key == "percentile_high") {
-      if (!number(0.0, 100.0, key == "percentile_low" ? &copy.percentile_low : &copy.percentile_high)) return false;
-    } else if (key == "tile") {
-      if (!number(64.0, 4096.0, &x) || x != std::floor(x)) {
-        *error = "tile must be a whole number of pixels from 64 to 4096";
-        return false;
-      }
-      copy.tile_size = int(x);
-    } else if (key == "channel") {
-      if (v.is_null()) {
-        copy.seg_channel = -1;
-      } else if (!number(0.0, 1e6, &x) || x != std::floor(x)) {
-        *error = "channel must be a channel number from 0, or null";
-        return false;
-      } else {
-        copy.seg_channel = int(x);
-      }
-    } else if (key == "backend") {
-      if (!v.is_string() || (v.string != "auto" && v.string != "webgpu" && v.string != "wasm")) {
-        *error = "backend must be \"auto\", \"webgpu\" or \"wasm\"";
-        return false;
-      }
-      copy.backend = v.string;
-    } else if (key == "merge") {
-      if (!v.is_bool()) {
-        *error = "merge must be true or false";
-        return false;
-      }
-      if (v.boolean) copy.seg_channel = -1;
-    } else {
-      bool known = false;
-      for (size_t i = 0; i < m.thresholds.size() && i < copy.thresholds.size(); i++) {
-        if (m.thresholds[i].first != key) continue;
-        bool logit = key == "cellprob_thresh";
-        if (!number(logit ? -20.0 : 0.0, logit ? 20.0 : 1.0, &copy.thresholds[i])) return false;
-        known = true;
-      }
-      if (!known) {
-        std::string keys = "model, backend, diameter, percentile_low, percentile_high, tile, channel, merge";
-        for (const auto& t : m.thresholds) keys += ", " + t.first;
-        *error = "unknown parameter \"" + key + "\" for the model " + m.name + " (known: " + keys + ")";
-        return false;
-      }
-    }
-  }
-  if (!(copy.percentile_low < copy.percentile_high)) {
-    *error = "percentile_low must be below percentile_high";
-    return false;
-  }
-  set_run_settings(copy);
-  return true;
-}
-
-// --- the image on show: opening files ------------------------------------------------------------------
-// Replaces the image with a decoded file; on failure the image and results on show stay as they were
-// and the panel says why. A new image drops the old result and is segmented as soon as it can be.
-static bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const std::string& url,
-                      std::string* error) {
-  App& a = g_app;
-  cd::OpenedImage opened;
-  if (!cd::open_image(bytes, size, name, url, &opened, error)) {
-    a.open_error = *error;
-    a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
-    return false;
-  }
-  cd::segmentation_forget();
-  cd::object_table_reset(&a.table, {});
-  a.contours.clear();
-  a.image = std::move(opened.image);
-  a.image_file = std::move(opened.file);
-  a.image_file_name = opened.name;
-  a.image_stem = opened.stem;
-  a.image_sha256 = opened.sha256;
-  a.image_url = opened.source_url;
-  a.image_title = opened.name;
-  char note[200];
-  std::snprintf(note, sizeof note, "%s, %.1f kB%s", opened.format.c_str(), double(a.image_file.size()) / 1024.0,
-                url.empty() ? ", opened from this computer" : ", downloaded from its URL");
-  a.image_note = note;
-  a.ground_truth_count = 0;
-  a.error.clear();
-  a.open_error.clear();
-  a.seg_channel = -1;
-  choose_channel(0);
-  a.fitted = true;
-  a.view_valid = false;
-  a.run_wanted = true;
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
-  std::printf("celldrop: opened %s, %dx%d, %d channel(s) %s\n", opened.name.c_str(), a.image.width, a.image.height,
-              a.image.channels, cd::sample_type_name(a.image.type));
-  return true;
-}
-
-// --- share links ----------------------------------------------------------------------------------------
-static cd::ShareState current_share_state() {
-  const App& a = g_app;
-  const cd::Segmentation& s = cd::segmentation();
-  cd::ShareState st;
-  st.app_version = CELLDROP_VERSION;
-  if (a.model >= 0 && a.model < int(s.models.size())) {
-    const cd::ModelChoice& m = s.models[size_t(a.model)];
-    st.model = m.name;
-    st.model_sha256 = m.sha256;
-    cd::JsonValue params;
-    std::string ignored;
-    if (cd::json_parse(run_params_json(), &params, &ignored)) {
-      for (const auto& [key, v] : params.object) {
-        st.params.emplace_back(key, v.is_bool() ? (v.boolean ? "true" : "false") : cd::json_number(v.number));
-      }
-    }
-  }
-  st.backend = s.has_result ? s.backend : "";
-  st.image_sha256 = a.image_sha256;
-  st.image_name = a.image_file_name;
-  st.image_url = a.image_url;
-  return st;
-}
-
-// A link's state, once the site's models are known: its model and parameters become the page's.
-// What cannot be honoured (a model this site lacks or whose file differs) is said, not hidden.
-static void apply_link() {
-  App& a = g_app;
-  a.link_pending = false;
-  const cd::ShareState& l = a.link;
-  int i = model_index(l.model);
-  if (!l.model.empty() && i < 0) {
-    a.link_note = "The link's model " + l.model + " is not on this site: its parameters were not applied.";
-    return;
-  }
-  std::string params = "{";
-  if (!l.model.empty()) params += "\"model\":" + cd::json_quote(l.model);
-  if (l.backend == "webgpu" || l.backend == "wasm") params += std::string(params.size() > 1 ? "," : "") + "\"backend\":" + cd::json_quote(l.backend);
-  for (const auto& [key, value] : l.params) params += std::string(params.size() > 1 ? "," : "") + cd::json_quote(key) + ":" + value;
-  params += "}";
-  cd::JsonValue p;
-  std::string error;
-  if (!cd::json_parse(params, &p, &error) || !apply_params(p, &error)) {
-    a.link_note = "The link's parameters could not be applied: " + error + ".";
-    return;
-  }
-  const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
-  if (!l.model_sha256.empty() && !m.sha256.empty() && l.model_sha256 != m.sha256) {
-    a.link_note = "This site's " + m.name + " is a different file than the link's (sha256 " + m.sha256.substr(0, 12) +
-                  "... instead of " + l.model_sha256.substr(0, 12) + "...): results may differ.";
-  } else if (!l.app_version.empty() && l.app_version != CELLDROP_VERSION) {
-    a.link_note = "The link was made with CellDrop " + l.app_version + ", this is " + CELLDROP_VERSION + ".";
-  }
-}
-
 // --- results: measurements, outlines, exports --------------------------------------------------------------
 // A new result: the outline texture is rebuilt once (opacity is applied when drawing), and the
 // objects are measured and traced once for the table, the tooltip and the exports.
@@ -761,57 +332,6 @@ EM_JS(void, js_download, (const char* name, const char* mime, const uint8_t* byt
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 });
 
-EM_JS(int, js_iso_now, (char* out, int size), {
-  stringToUTF8(new Date().toISOString(), out, size);
-  return 0;
-});
-
-static cd::ResultSource result_source() {
-  App& a = g_app;
-  const cd::Segmentation& s = cd::segmentation();
-  cd::ResultSource r;
-  if (!s.has_result) return r;
-  r.image = &a.image;
-  r.image_name = a.image_file_name;
-  r.image_stem = a.image_stem;
-  r.image_sha256 = a.image_sha256;
-  r.labels = &s.labels;
-  r.objects = &a.table.objects;
-  r.contours = &a.contours;
-  r.model_name = s.model_name;
-  int i = model_index(s.model_name);
-  if (i >= 0) {
-    r.model_kind = s.models[size_t(i)].kind;
-    r.model_diameter = s.models[size_t(i)].diameter;
-  }
-  r.model_sha256 = s.model_sha256;
-  r.params_json = s.params_json;
-  r.summary_json = s.summary_json;
-  r.backend = s.backend;
-  char now[40];
-  js_iso_now(now, sizeof now);
-  r.started_at = now;
-  r.display_gray = &a.gray;
-  r.outline_rgba = &a.overlay_rgba;
-  r.outline_opacity = a.show_outlines ? a.overlay_opacity : 0.0f;
-  return r;
-}
-
-// Makes one export; on success *name is its file name. Used by the panel and the page API.
-static bool make_export(const std::string& key, std::vector<uint8_t>* bytes, std::string* name, const char** mime,
-                        std::string* error) {
-  const cd::ExportKind* kind = cd::find_export_kind(key);
-  if (!kind) {
-    *error = "unknown export \"" + key + "\" (labels_png, labels_tiff, csv, geojson, roi, record, overlay_png)";
-    return false;
-  }
-  cd::ResultSource source = result_source();
-  if (!cd::write_export(*kind, source, bytes, error)) return false;
-  *name = cd::export_file_name(*kind, source);
-  *mime = kind->mime;
-  return true;
-}
-
 static void download_export(const std::string& key) {
   App& a = g_app;
   std::vector<uint8_t> bytes;
@@ -823,13 +343,6 @@ static void download_export(const std::string& key) {
   }
   a.export_error.clear();
   js_download(name.c_str(), mime, bytes.data(), int(bytes.size()));
-}
-
-// Selecting an object (table row or click in the image); `centre` pans the viewer to it.
-static void select_object(uint32_t id, bool centre) {
-  App& a = g_app;
-  a.table.selected = cd::object_table_find(a.table, id) ? id : 0;
-  if (a.table.selected && centre) a.centre_on_selected = true;
 }
 
 static void centre_on_object(const cd::ObjectMeasurements& m) {
@@ -1369,162 +882,6 @@ static void frame() {
   if (!a.ready && a.frames >= 2 && (a.texture.id != 0 || !a.error.empty())) a.ready = true;
   publish_state();
 }
-
-// --- the page-visible state and the page API's entry points (web/page_api.js) ------------------------------
-static std::string page_state_json() {
-  const App& a = g_app;
-  cd::JsonWriter w;
-  w.begin_object();
-  w.key("image").begin_object();
-  w.key("name").value(a.image_file_name).key("stem").value(a.image_stem).key("sha256").value(a.image_sha256);
-  w.key("url").value(a.image_url).key("bytes").value(int64_t(a.image_file.size()));
-  w.end_object();
-  w.key("openError");
-  if (a.open_error.empty()) w.null(); else w.value(a.open_error);
-  w.key("exportError");
-  if (a.export_error.empty()) w.null(); else w.value(a.export_error);
-  w.key("link").begin_object();
-  w.key("active").value(a.has_link).key("pending").value(a.link_pending);
-  w.key("imageSha256").value(a.link.image_sha256).key("imageUrl").value(a.link.image_url).key("note").value(a.link_note);
-  w.key("sameImage");
-  if (a.has_link && !a.link.image_sha256.empty()) w.value(a.link.image_sha256 == a.image_sha256); else w.null();
-  w.end_object();
-  w.key("shareFragment").value(a.share_fragment);
-  w.key("backendChoice").value(a.backend_choice);
-  w.key("params");
-  if (a.model >= 0 && a.model < int(cd::segmentation().models.size())) w.value(run_params_json()); else w.null();
-  w.key("table").begin_object();
-  w.key("rows").value(int64_t(a.table.objects.size())).key("selected").value(a.table.selected);
-  w.key("sortColumn").value(cd::object_table_columns()[size_t(a.table.sort_column)]);
-  w.key("ascending").value(a.table.sort_ascending);
-  w.key("order").begin_array();
-  for (size_t r = 0; r < a.table.order.size() && r < 20; r++) w.value(a.table.objects[size_t(a.table.order[r])].id);
-  w.end_array();
-  w.key("headers").begin_object();
-  for (size_t c = 0; c < cd::object_table_columns().size() && c < 8; c++) {
-    const float* r = a.table.header_rects[c];
-    w.key(cd::object_table_columns()[c]).begin_object().key("x0").value(double(r[0])).key("y0").value(double(r[1]));
-    w.key("x1").value(double(r[2])).key("y1").value(double(r[3])).end_object();
-  }
-  w.end_object();
-  w.key("visibleRows").begin_array();
-  for (const auto& row : a.table.visible_rows) {
-    w.begin_object().key("id").value(row.id).key("x0").value(double(row.rect[0])).key("y0").value(double(row.rect[1]));
-    w.key("x1").value(double(row.rect[2])).key("y1").value(double(row.rect[3])).end_object();
-  }
-  w.end_array();
-  w.end_object();
-  w.key("ui").begin_object();
-  for (const auto& [name, r] : a.ui_rects) {
-    w.key(name).begin_object().key("x0").value(double(r.x)).key("y0").value(double(r.y));
-    w.key("x1").value(double(r.z)).key("y1").value(double(r.w)).end_object();
-  }
-  w.end_object();
-  w.end_object();
-  return w.str();
-}
-
-// Answers to the page API: JSON text in a buffer that stays valid until the next call.
-static const char* answer(const std::string& json) {
-  static std::string last;
-  last = json;
-  return last.c_str();
-}
-
-static const char* answer_error(const std::string& message) {
-  return answer("{\"error\":" + cd::json_quote(message) + "}");
-}
-
-extern "C" {
-
-// An image file the page was given (drop, paste, Open, ?image=). {"ok":true,...} or {"error"}.
-EMSCRIPTEN_KEEPALIVE const char* cd_app_open(const uint8_t* bytes, int size, const char* name, const char* url) {
-  std::string error;
-  if (!open_file(bytes, size_t(std::max(size, 0)), name, url, &error)) return answer_error(error);
-  const App& a = g_app;
-  cd::JsonWriter w;
-  w.begin_object().key("ok").value(true).key("name").value(a.image_file_name).key("width").value(a.image.width);
-  w.key("height").value(a.image.height).key("channels").value(a.image.channels);
-  w.key("type").value(cd::sample_type_name(a.image.type)).key("sha256").value(a.image_sha256).end_object();
-  return answer(w.str());
-}
-
-// The page could not even get the file's bytes (a download that failed): said where open errors are.
-EMSCRIPTEN_KEEPALIVE void cd_app_open_failed(const char* message) {
-  App& a = g_app;
-  a.open_error = message;
-  if (!cd::segmentation().has_result) a.run_wanted = true;  // the sample waited for this image
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
-}
-
-// An image is on its way (?image=, a link's URL): the sample is not segmented meanwhile.
-EMSCRIPTEN_KEEPALIVE void cd_app_expect_image() { g_app.run_wanted = false; }
-
-// Applies parameters (and "model") and starts a run. {"ok":true} or {"error"}.
-EMSCRIPTEN_KEEPALIVE const char* cd_app_run(const char* params_json) {
-  cd::JsonValue p;
-  std::string error;
-  const std::string text = params_json && *params_json ? params_json : "{}";
-  if (!cd::json_parse(text, &p, &error)) return answer_error("parameters are not JSON: " + error);
-  if (!cd::segmentation().models_known) return answer_error("the site's models are still loading: try again in a moment");
-  if (cd::segmentation().running) return answer_error("a segmentation is running: wait for it, or cancel it");
-  if (!apply_params(p, &error)) return answer_error(error);
-  if (!can_run()) return answer_error("nothing to segment: open an image first");
-  g_app.run_wanted = false;
-  run_segmentation();
-  g_app.platform.frames_wanted = std::max(g_app.platform.frames_wanted, 3);
-  return answer("{\"ok\":true,\"params\":" + run_params_json() + "}");
-}
-
-// One export's bytes: {"name","mime","size","data":<address>} (valid until the next export) or {"error"}.
-EMSCRIPTEN_KEEPALIVE const char* cd_app_export(const char* key) {
-  static std::vector<uint8_t> bytes;
-  std::string name, error;
-  const char* mime = "";
-  if (!make_export(key, &bytes, &name, &mime, &error)) return answer_error(error);
-  cd::JsonWriter w;
-  w.begin_object().key("name").value(name).key("mime").value(mime).key("size").value(int64_t(bytes.size()));
-  w.key("data").value(int64_t(reinterpret_cast<uintptr_t>(bytes.data()))).end_object();
-  return answer(w.str());
-}
-
-// The last result's label image: {"width","height","data":<address of width x height uint32>} or {"error"}.
-EMSCRIPTEN_KEEPALIVE const char* cd_app_labels() {
-  const cd::Segmentation& s = cd::segmentation();
-  if (!s.has_result) return answer_error("there is no result yet");
-  cd::JsonWriter w;
-  w.begin_object().key("width").value(s.labels.width).key("height").value(s.labels.height);
-  w.key("data").value(int64_t(reinterpret_cast<uintptr_t>(s.labels.data.data()))).end_object();
-  return answer(w.str());
-}
-
-// The fragment of a share link for the current state (what Share writes).
-EMSCRIPTEN_KEEPALIVE const char* cd_app_share_fragment() { return answer(cd::share_fragment(current_share_state())); }
-
-// A share link's fragment, read at start-up: {"ok":true,"imageUrl":...} or {"error"}.
-EMSCRIPTEN_KEEPALIVE const char* cd_app_apply_link(const char* fragment) {
-  App& a = g_app;
-  std::vector<std::string> unknown;
-  std::string error;
-  cd::ShareState link;
-  if (!cd::parse_share_fragment(fragment, &link, &unknown, &error)) {
-    a.link_note = "The link could not be read: " + error + ".";
-    return answer_error(error);
-  }
-  a.link = link;
-  a.has_link = true;
-  a.link_pending = true;
-  if (!unknown.empty()) {
-    std::string keys;
-    for (const std::string& k : unknown) keys += (keys.empty() ? "" : ", ") + k;
-    a.link_note = "The link has entries this version does not know (" + keys + "); they were ignored.";
-  }
-  if (!link.image_url.empty()) a.run_wanted = false;  // the link's image is on its way
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
-  return answer("{\"ok\":true,\"imageUrl\":" + cd::json_quote(link.image_url) + "}");
-}
-
-}  // extern "C"
 
 int main() {
   App& a = g_app;

@@ -1,0 +1,125 @@
+// The page's state, shared by the UI (main.cpp), what it does (session.h) and the page API's entry
+// points (page_bridge.cpp): one App, g_app, lives for the page's lifetime.
+#pragma once
+
+#include <emscripten/html5.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "app/display.h"
+#include "app/object_table.h"
+#include "app/platform.h"
+#include "app/share.h"
+#include "app/texture.h"
+#include "app/viewer.h"
+#include "core/contours.h"
+#include "core/image.h"
+#include "imgui.h"
+
+constexpr uint64_t kSampleSeed = 1;
+constexpr const char* kDefaultModel = "nuclei-star";  // segments the sample at start when present
+constexpr int kDefaultTile = 512;  // PipelineParams' tile size, what the worker uses when none is sent
+
+struct Hover {
+  bool inside = false;
+  int x = -1;
+  int y = -1;
+  double value = 0.0;
+};
+
+struct App {
+  celldrop::Platform platform;
+  EMSCRIPTEN_WEBGL_CONTEXT_HANDLE gl = 0;
+
+  // The image on show and what describes it.
+  std::string image_title;
+  std::string image_note;  // one line of provenance under the title
+  celldrop::Image image;
+  std::vector<uint8_t> image_file;  // the image as a file, what the worker decodes
+  std::string image_file_name;
+  std::string image_stem;    // names the exports: <stem>_<model>_labels.tiff
+  std::string image_sha256;  // of image_file: share links and the run record name it
+  std::string image_url;     // where it came from (?image=), else ""
+  std::string open_error;    // the last open that failed; the image before it stays on show
+  bool run_wanted = true;    // segment the image on show as soon as a model is known (start, open)
+  int ground_truth_count = 0;
+  double make_ms = 0.0;  // time to synthesize the sample
+
+  // Display.
+  int channel = 0;
+  celldrop::ChannelStats stats;
+  celldrop::ContrastWindow contrast;
+  std::vector<uint8_t> gray;
+  celldrop::GrayTexture texture;
+  bool texture_dirty = true;
+
+  // Viewer.
+  celldrop::viewer::View view;
+  celldrop::viewer::Rect viewport;
+  bool fitted = true;  // re-fit on resize until the user pans or zooms
+  bool view_valid = false;
+  Hover hover;
+
+  // Segmentation: the chosen model and parameters, and the overlay of the last result.
+  int model = -1;  // index into segmentation().models
+  bool diameter_auto = true;
+  double diameter = 20.0;
+  std::vector<double> thresholds;  // the chosen model's, in its card's order (doubles: a run with the
+                                   // card's values must match the CLI's bit for bit)
+  // Advanced parameters: sent only when they differ from the card's (or PipelineParams') defaults,
+  // so a run with the defaults matches the CLI's default run exactly.
+  double percentile_low = 1.0, percentile_high = 99.8;
+  int tile_size = kDefaultTile;
+  int seg_channel = -1;  // multichannel images with a one-channel model: -1 = merge (mean), else channel
+  // "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm": a share link asks for the
+  // backend its result came from, since only the same backend promises identical labels.
+  std::string backend_choice = "auto";
+  bool show_outlines = true;
+  float overlay_opacity = 0.9f;
+  celldrop::GrayTexture overlay;
+  std::vector<uint8_t> overlay_rgba;
+  // Screen rectangles of the Segment panel's controls, published for the browser tests to click.
+  ImVec4 run_rect, cancel_rect, auto_diameter_rect, diameter_rect;
+  std::vector<ImVec4> model_rects;
+  uint32_t hover_object = 0;
+
+  // The last result, measured and traced once when it arrives (the table, the tooltip, the exports).
+  celldrop::ObjectTable table;
+  std::vector<celldrop::Contour> contours;
+  bool centre_on_selected = false;  // a table click: the viewer pans to the object on the next frame
+
+  // Share links: the state a link asked for (applied once models are known) and what it said about
+  // the image, for the "same image" badge.
+  bool link_pending = false;
+  celldrop::ShareState link;
+  bool has_link = false;
+  std::string link_note;  // e.g. the link's model differs from this site's
+  std::string share_fragment;  // the last link made by Share
+  std::string export_error;    // the last export that failed
+
+  // Screen rectangles of named controls (Open, Share, each export), published for the tests.
+  std::vector<std::pair<std::string, ImVec4>> ui_rects;
+
+  std::string error;  // shown over the viewer and published to the page
+  int frames = 0;
+  bool ready = false;
+};
+
+
+// The run parameters the panel edits, apart from the rest of the App so they can be changed on a
+// copy and kept only when all of a request's keys are valid.
+struct RunSettings {
+  int model = -1;
+  bool diameter_auto = true;
+  double diameter = 20.0;
+  std::vector<double> thresholds;
+  double percentile_low = 1.0, percentile_high = 99.8;
+  int tile_size = kDefaultTile;
+  int seg_channel = -1;
+  std::string backend = "auto";
+};
+
+extern App g_app;

@@ -1,0 +1,168 @@
+// The page API's entry points: the cd_app_* functions web/page_api.js calls (they answer in JSON,
+// like the C API of src/api), and the page-level state the page publishes every frame.
+#include "app/page_bridge.h"
+
+#include <emscripten.h>
+
+#include <algorithm>
+
+#include "app/segmentation.h"
+#include "app/session.h"
+#include "core/json_writer.h"
+
+namespace cd = celldrop;
+
+std::string page_state_json() {
+  const App& a = g_app;
+  cd::JsonWriter w;
+  w.begin_object();
+  w.key("image").begin_object();
+  w.key("name").value(a.image_file_name).key("stem").value(a.image_stem).key("sha256").value(a.image_sha256);
+  w.key("url").value(a.image_url).key("bytes").value(int64_t(a.image_file.size()));
+  w.end_object();
+  w.key("openError");
+  if (a.open_error.empty()) w.null(); else w.value(a.open_error);
+  w.key("exportError");
+  if (a.export_error.empty()) w.null(); else w.value(a.export_error);
+  w.key("link").begin_object();
+  w.key("active").value(a.has_link).key("pending").value(a.link_pending);
+  w.key("imageSha256").value(a.link.image_sha256).key("imageUrl").value(a.link.image_url).key("note").value(a.link_note);
+  w.key("sameImage");
+  if (a.has_link && !a.link.image_sha256.empty()) w.value(a.link.image_sha256 == a.image_sha256); else w.null();
+  w.end_object();
+  w.key("shareFragment").value(a.share_fragment);
+  w.key("backendChoice").value(a.backend_choice);
+  w.key("params");
+  if (a.model >= 0 && a.model < int(cd::segmentation().models.size())) w.value(run_params_json()); else w.null();
+  w.key("table").begin_object();
+  w.key("rows").value(int64_t(a.table.objects.size())).key("selected").value(a.table.selected);
+  w.key("sortColumn").value(cd::object_table_columns()[size_t(a.table.sort_column)]);
+  w.key("ascending").value(a.table.sort_ascending);
+  w.key("order").begin_array();
+  for (size_t r = 0; r < a.table.order.size() && r < 20; r++) w.value(a.table.objects[size_t(a.table.order[r])].id);
+  w.end_array();
+  w.key("headers").begin_object();
+  for (size_t c = 0; c < cd::object_table_columns().size() && c < 8; c++) {
+    const float* r = a.table.header_rects[c];
+    w.key(cd::object_table_columns()[c]).begin_object().key("x0").value(double(r[0])).key("y0").value(double(r[1]));
+    w.key("x1").value(double(r[2])).key("y1").value(double(r[3])).end_object();
+  }
+  w.end_object();
+  w.key("visibleRows").begin_array();
+  for (const auto& row : a.table.visible_rows) {
+    w.begin_object().key("id").value(row.id).key("x0").value(double(row.rect[0])).key("y0").value(double(row.rect[1]));
+    w.key("x1").value(double(row.rect[2])).key("y1").value(double(row.rect[3])).end_object();
+  }
+  w.end_array();
+  w.end_object();
+  w.key("ui").begin_object();
+  for (const auto& [name, r] : a.ui_rects) {
+    w.key(name).begin_object().key("x0").value(double(r.x)).key("y0").value(double(r.y));
+    w.key("x1").value(double(r.z)).key("y1").value(double(r.w)).end_object();
+  }
+  w.end_object();
+  w.end_object();
+  return w.str();
+}
+
+// Answers to the page API: JSON text in a buffer that stays valid until the next call.
+static const char* answer(const std::string& json) {
+  static std::string last;
+  last = json;
+  return last.c_str();
+}
+
+static const char* answer_error(const std::string& message) {
+  return answer("{\"error\":" + cd::json_quote(message) + "}");
+}
+
+extern "C" {
+
+// An image file the page was given (drop, paste, Open, ?image=). {"ok":true,...} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_open(const uint8_t* bytes, int size, const char* name, const char* url) {
+  std::string error;
+  if (!open_file(bytes, size_t(std::max(size, 0)), name, url, &error)) return answer_error(error);
+  const App& a = g_app;
+  cd::JsonWriter w;
+  w.begin_object().key("ok").value(true).key("name").value(a.image_file_name).key("width").value(a.image.width);
+  w.key("height").value(a.image.height).key("channels").value(a.image.channels);
+  w.key("type").value(cd::sample_type_name(a.image.type)).key("sha256").value(a.image_sha256).end_object();
+  return answer(w.str());
+}
+
+// The page could not even get the file's bytes (a download that failed): said where open errors are.
+EMSCRIPTEN_KEEPALIVE void cd_app_open_failed(const char* message) {
+  App& a = g_app;
+  a.open_error = message;
+  if (!cd::segmentation().has_result) a.run_wanted = true;  // the sample waited for this image
+  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+}
+
+// An image is on its way (?image=, a link's URL): the sample is not segmented meanwhile.
+EMSCRIPTEN_KEEPALIVE void cd_app_expect_image() { g_app.run_wanted = false; }
+
+// Applies parameters (and "model") and starts a run. {"ok":true} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_run(const char* params_json) {
+  cd::JsonValue p;
+  std::string error;
+  const std::string text = params_json && *params_json ? params_json : "{}";
+  if (!cd::json_parse(text, &p, &error)) return answer_error("parameters are not JSON: " + error);
+  if (!cd::segmentation().models_known) return answer_error("the site's models are still loading: try again in a moment");
+  if (cd::segmentation().running) return answer_error("a segmentation is running: wait for it, or cancel it");
+  if (!apply_params(p, &error)) return answer_error(error);
+  if (!can_run()) return answer_error("nothing to segment: open an image first");
+  g_app.run_wanted = false;
+  run_segmentation();
+  g_app.platform.frames_wanted = std::max(g_app.platform.frames_wanted, 3);
+  return answer("{\"ok\":true,\"params\":" + run_params_json() + "}");
+}
+
+// One export's bytes: {"name","mime","size","data":<address>} (valid until the next export) or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_export(const char* key) {
+  static std::vector<uint8_t> bytes;
+  std::string name, error;
+  const char* mime = "";
+  if (!make_export(key, &bytes, &name, &mime, &error)) return answer_error(error);
+  cd::JsonWriter w;
+  w.begin_object().key("name").value(name).key("mime").value(mime).key("size").value(int64_t(bytes.size()));
+  w.key("data").value(int64_t(reinterpret_cast<uintptr_t>(bytes.data()))).end_object();
+  return answer(w.str());
+}
+
+// The last result's label image: {"width","height","data":<address of width x height uint32>} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_labels() {
+  const cd::Segmentation& s = cd::segmentation();
+  if (!s.has_result) return answer_error("there is no result yet");
+  cd::JsonWriter w;
+  w.begin_object().key("width").value(s.labels.width).key("height").value(s.labels.height);
+  w.key("data").value(int64_t(reinterpret_cast<uintptr_t>(s.labels.data.data()))).end_object();
+  return answer(w.str());
+}
+
+// The fragment of a share link for the current state (what Share writes).
+EMSCRIPTEN_KEEPALIVE const char* cd_app_share_fragment() { return answer(cd::share_fragment(current_share_state())); }
+
+// A share link's fragment, read at start-up: {"ok":true,"imageUrl":...} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_apply_link(const char* fragment) {
+  App& a = g_app;
+  std::vector<std::string> unknown;
+  std::string error;
+  cd::ShareState link;
+  if (!cd::parse_share_fragment(fragment, &link, &unknown, &error)) {
+    a.link_note = "The link could not be read: " + error + ".";
+    return answer_error(error);
+  }
+  a.link = link;
+  a.has_link = true;
+  a.link_pending = true;
+  if (!unknown.empty()) {
+    std::string keys;
+    for (const std::string& k : unknown) keys += (keys.empty() ? "" : ", ") + k;
+    a.link_note = "The link has entries this version does not know (" + keys + "); they were ignored.";
+  }
+  if (!link.image_url.empty()) a.run_wanted = false;  // the link's image is on its way
+  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+  return answer("{\"ok\":true,\"imageUrl\":" + cd::json_quote(link.image_url) + "}");
+}
+
+}  // extern "C"

@@ -1,0 +1,402 @@
+#include "app/session.h"
+
+#include <emscripten.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "app/intake.h"
+#include "app/segmentation.h"
+#include "core/json_writer.h"
+#include "core/png_write.h"
+#include "core/sha256.h"
+#include "core/synth.h"
+
+namespace cd = celldrop;
+namespace vw = celldrop::viewer;
+
+App g_app;
+
+// --- the image on show -------------------------------------------------------------------------------------
+void choose_channel(int channel) {
+  App& a = g_app;
+  a.channel = std::clamp(channel, 0, std::max(0, a.image.channels - 1));
+  a.stats = cd::channel_stats(a.image, a.channel);
+  a.contrast = a.stats.auto_window;
+  a.texture_dirty = true;
+}
+
+void load_sample() {
+  App& a = g_app;
+  cd::SynthParams params;
+  params.seed = kSampleSeed;
+  double t0 = emscripten_get_now();
+  cd::SynthResult sample = cd::synthesize_nuclei(params);
+  a.make_ms = emscripten_get_now() - t0;
+  if (!sample.error.empty()) {
+    a.error = "Cannot make the sample image: " + sample.error;
+    return;
+  }
+  a.image = std::move(sample.image);
+  a.ground_truth_count = sample.count;
+  // The worker decodes files: the sample goes to it as the same 16-bit PNG the CLI's
+  // `synth --seed 1` writes (compression only changes the size, not the pixels).
+  cd::PngWriteOptions png;
+  png.compression = 1;
+  std::string why;
+  if (!cd::write_png(a.image, png, &a.image_file, &why)) a.image_file.clear();
+  a.image_file_name = "sample-seed-1.png";
+  a.image_stem = "sample-seed-1";
+  a.image_sha256 = cd::sha256_hex(a.image_file.data(), a.image_file.size());
+  a.image_url.clear();
+  a.image_title = "Sample: synthetic nuclei";
+  char note[160];
+  std::snprintf(note, sizeof note, "Made in this tab in %.0f ms (seed %llu)", a.make_ms,
+                static_cast<unsigned long long>(kSampleSeed));
+  a.image_note = note;
+  std::printf("celldrop: sample %dx%d %s, %d nuclei, made in %.1f ms\n", a.image.width, a.image.height,
+              cd::sample_type_name(a.image.type), a.ground_truth_count, a.make_ms);
+  choose_channel(0);
+  a.fitted = true;
+  a.view_valid = false;
+}
+
+// --- run settings and runs ------------------------------------------------------------------------------
+RunSettings run_settings() {
+  const App& a = g_app;
+  return {a.model,           a.diameter_auto, a.diameter,    a.thresholds,    a.percentile_low,
+          a.percentile_high, a.tile_size,     a.seg_channel, a.backend_choice};
+}
+
+void set_run_settings(const RunSettings& r) {
+  App& a = g_app;
+  a.model = r.model;
+  a.diameter_auto = r.diameter_auto;
+  a.diameter = r.diameter;
+  a.thresholds = r.thresholds;
+  a.percentile_low = r.percentile_low;
+  a.percentile_high = r.percentile_high;
+  a.tile_size = r.tile_size;
+  a.seg_channel = r.seg_channel;
+  a.backend_choice = r.backend;
+}
+
+// A model's card defaults for thresholds and normalisation.
+static void choose_model_in(RunSettings* r, int index) {
+  const cd::Segmentation& s = cd::segmentation();
+  if (index < 0 || index >= int(s.models.size())) return;
+  r->model = index;
+  r->thresholds.clear();
+  const cd::ModelChoice& m = s.models[size_t(index)];
+  for (const auto& t : m.thresholds) r->thresholds.push_back(t.second);
+  r->percentile_low = m.percentile_low;
+  r->percentile_high = m.percentile_high;
+}
+
+void choose_model(int index) {
+  RunSettings r = run_settings();
+  choose_model_in(&r, index);
+  set_run_settings(r);
+}
+
+int model_index(const std::string& name) {
+  const cd::Segmentation& s = cd::segmentation();
+  for (size_t i = 0; i < s.models.size(); i++) {
+    if (s.models[i].name == name) return int(i);
+  }
+  return -1;
+}
+
+bool can_run() {
+  const App& a = g_app;
+  const cd::Segmentation& s = cd::segmentation();
+  return !s.running && a.model >= 0 && a.model < int(s.models.size()) && !a.image_file.empty();
+}
+
+// Every parameter of a run, as cd_run_start reads it. All are sent, defaults included, so a share
+// link can name each one and a later version's different defaults cannot change what a link runs.
+// JsonWriter writes doubles so that they read back exactly: the card's values match the CLI's.
+std::string run_params_json() {
+  const App& a = g_app;
+  const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
+  cd::JsonWriter w;
+  w.begin_object();
+  w.key("diameter").value(a.diameter_auto ? 0.0 : a.diameter);
+  for (size_t i = 0; i < m.thresholds.size() && i < a.thresholds.size(); i++) w.key(m.thresholds[i].first).value(a.thresholds[i]);
+  w.key("percentile_low").value(a.percentile_low);
+  w.key("percentile_high").value(a.percentile_high);
+  w.key("tile").value(a.tile_size);
+  // A one-channel model needs one channel: the chosen one, or the mean of all (say, RGB nuclei).
+  if (a.image.channels > 1 && m.input_channels == 1) {
+    if (a.seg_channel >= 0 && a.seg_channel < a.image.channels) w.key("channel").value(a.seg_channel);
+    else w.key("merge").value(true);
+  }
+  w.end_object();
+  return w.str();
+}
+
+void run_segmentation() {
+  App& a = g_app;
+  if (!can_run()) return;
+  const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
+  cd::segmentation_start(m.name, a.image_file, a.image_file_name.c_str(), run_params_json(), a.backend_choice);
+}
+
+// Applies run parameters given as JSON (the page API's run(params), a share link's p.* values):
+// "model" by name, then the keys run_params_json writes. Unknown keys and values out of range are
+// refused with a sentence naming them, and nothing is changed.
+bool apply_params(const cd::JsonValue& p, std::string* error) {
+  RunSettings copy = run_settings();  // kept only when every key was understood
+  const cd::Segmentation& s = cd::segmentation();
+  if (!p.is_object()) {
+    *error = "parameters must be a JSON object";
+    return false;
+  }
+  if (const cd::JsonValue* v = p.find("model")) {
+    int i = v->is_string() ? model_index(v->string) : -1;
+    if (i < 0) {
+      std::string names;
+      for (const cd::ModelChoice& m : s.models) names += (names.empty() ? "" : ", ") + m.name;
+      *error = "there is no model " + (v->is_string() ? "\"" + v->string + "\"" : std::string("of that name")) +
+               " on this site (it has: " + (names.empty() ? "none" : names) + ")";
+      return false;
+    }
+    choose_model_in(&copy, i);  // resets thresholds and percentiles to the card's
+  }
+  if (copy.model < 0 || copy.model >= int(s.models.size())) {
+    *error = "no model is chosen yet (the site's models are still loading, or it has none)";
+    return false;
+  }
+  const cd::ModelChoice& m = s.models[size_t(copy.model)];
+  for (const auto& member : p.object) {
+    const std::string& key = member.first;  // named references: lambdas cannot capture structured bindings
+    const cd::JsonValue& v = member.second;
+    auto number = [&](double lo, double hi, double* out) {
+      if (!v.is_number() || v.number < lo || v.number > hi) {
+        char text[160];
+        std::snprintf(text, sizeof text, "%s must be a number from %g to %g", key.c_str(), lo, hi);
+        *error = text;
+        return false;
+      }
+      *out = v.number;
+      return true;
+    };
+    double x = 0.0;
+    if (key == "model") {
+      continue;
+    } else if (key == "diameter") {
+      if (v.is_number() && v.number == 0.0) {
+        copy.diameter_auto = true;
+      } else {
+        if (!number(1.0, 2000.0, &copy.diameter)) return false;
+        copy.diameter_auto = false;
+      }
+    } else if (key == "percentile_low" || key == "percentile_high") {
+      if (!number(0.0, 100.0, key == "percentile_low" ? &copy.percentile_low : &copy.percentile_high)) return false;
+    } else if (key == "tile") {
+      if (!number(64.0, 4096.0, &x) || x != std::floor(x)) {
+        *error = "tile must be a whole number of pixels from 64 to 4096";
+        return false;
+      }
+      copy.tile_size = int(x);
+    } else if (key == "channel") {
+      if (v.is_null()) {
+        copy.seg_channel = -1;
+      } else if (!number(0.0, 1e6, &x) || x != std::floor(x)) {
+        *error = "channel must be a channel number from 0, or null";
+        return false;
+      } else {
+        copy.seg_channel = int(x);
+      }
+    } else if (key == "backend") {
+      if (!v.is_string() || (v.string != "auto" && v.string != "webgpu" && v.string != "wasm")) {
+        *error = "backend must be \"auto\", \"webgpu\" or \"wasm\"";
+        return false;
+      }
+      copy.backend = v.string;
+    } else if (key == "merge") {
+      if (!v.is_bool()) {
+        *error = "merge must be true or false";
+        return false;
+      }
+      if (v.boolean) copy.seg_channel = -1;
+    } else {
+      bool known = false;
+      for (size_t i = 0; i < m.thresholds.size() && i < copy.thresholds.size(); i++) {
+        if (m.thresholds[i].first != key) continue;
+        bool logit = key == "cellprob_thresh";
+        if (!number(logit ? -20.0 : 0.0, logit ? 20.0 : 1.0, &copy.thresholds[i])) return false;
+        known = true;
+      }
+      if (!known) {
+        std::string keys = "model, backend, diameter, percentile_low, percentile_high, tile, channel, merge";
+        for (const auto& t : m.thresholds) keys += ", " + t.first;
+        *error = "unknown parameter \"" + key + "\" for the model " + m.name + " (known: " + keys + ")";
+        return false;
+      }
+    }
+  }
+  if (!(copy.percentile_low < copy.percentile_high)) {
+    *error = "percentile_low must be below percentile_high";
+    return false;
+  }
+  set_run_settings(copy);
+  return true;
+}
+
+// --- the image on show: opening files ------------------------------------------------------------------
+// Replaces the image with a decoded file; on failure the image and results on show stay as they were
+// and the panel says why. A new image drops the old result and is segmented as soon as it can be.
+bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const std::string& url,
+                      std::string* error) {
+  App& a = g_app;
+  cd::OpenedImage opened;
+  if (!cd::open_image(bytes, size, name, url, &opened, error)) {
+    a.open_error = *error;
+    a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+    return false;
+  }
+  cd::segmentation_forget();
+  cd::object_table_reset(&a.table, {});
+  a.contours.clear();
+  a.image = std::move(opened.image);
+  a.image_file = std::move(opened.file);
+  a.image_file_name = opened.name;
+  a.image_stem = opened.stem;
+  a.image_sha256 = opened.sha256;
+  a.image_url = opened.source_url;
+  a.image_title = opened.name;
+  char note[200];
+  std::snprintf(note, sizeof note, "%s, %.1f kB%s", opened.format.c_str(), double(a.image_file.size()) / 1024.0,
+                url.empty() ? ", opened from this computer" : ", downloaded from its URL");
+  a.image_note = note;
+  a.ground_truth_count = 0;
+  a.error.clear();
+  a.open_error.clear();
+  a.seg_channel = -1;
+  choose_channel(0);
+  a.fitted = true;
+  a.view_valid = false;
+  a.run_wanted = true;
+  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+  std::printf("celldrop: opened %s, %dx%d, %d channel(s) %s\n", opened.name.c_str(), a.image.width, a.image.height,
+              a.image.channels, cd::sample_type_name(a.image.type));
+  return true;
+}
+
+// --- share links ----------------------------------------------------------------------------------------
+cd::ShareState current_share_state() {
+  const App& a = g_app;
+  const cd::Segmentation& s = cd::segmentation();
+  cd::ShareState st;
+  st.app_version = CELLDROP_VERSION;
+  if (a.model >= 0 && a.model < int(s.models.size())) {
+    const cd::ModelChoice& m = s.models[size_t(a.model)];
+    st.model = m.name;
+    st.model_sha256 = m.sha256;
+    cd::JsonValue params;
+    std::string ignored;
+    if (cd::json_parse(run_params_json(), &params, &ignored)) {
+      for (const auto& [key, v] : params.object) {
+        st.params.emplace_back(key, v.is_bool() ? (v.boolean ? "true" : "false") : cd::json_number(v.number));
+      }
+    }
+  }
+  st.backend = s.has_result ? s.backend : "";
+  st.image_sha256 = a.image_sha256;
+  st.image_name = a.image_file_name;
+  st.image_url = a.image_url;
+  return st;
+}
+
+// A link's state, once the site's models are known: its model and parameters become the page's.
+// What cannot be honoured (a model this site lacks or whose file differs) is said, not hidden.
+void apply_link() {
+  App& a = g_app;
+  a.link_pending = false;
+  const cd::ShareState& l = a.link;
+  int i = model_index(l.model);
+  if (!l.model.empty() && i < 0) {
+    a.link_note = "The link's model " + l.model + " is not on this site: its parameters were not applied.";
+    return;
+  }
+  std::string params = "{";
+  if (!l.model.empty()) params += "\"model\":" + cd::json_quote(l.model);
+  if (l.backend == "webgpu" || l.backend == "wasm") params += std::string(params.size() > 1 ? "," : "") + "\"backend\":" + cd::json_quote(l.backend);
+  for (const auto& [key, value] : l.params) params += std::string(params.size() > 1 ? "," : "") + cd::json_quote(key) + ":" + value;
+  params += "}";
+  cd::JsonValue p;
+  std::string error;
+  if (!cd::json_parse(params, &p, &error) || !apply_params(p, &error)) {
+    a.link_note = "The link's parameters could not be applied: " + error + ".";
+    return;
+  }
+  const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
+  if (!l.model_sha256.empty() && !m.sha256.empty() && l.model_sha256 != m.sha256) {
+    a.link_note = "This site's " + m.name + " is a different file than the link's (sha256 " + m.sha256.substr(0, 12) +
+                  "... instead of " + l.model_sha256.substr(0, 12) + "...): results may differ.";
+  } else if (!l.app_version.empty() && l.app_version != CELLDROP_VERSION) {
+    a.link_note = "The link was made with CellDrop " + l.app_version + ", this is " + CELLDROP_VERSION + ".";
+  }
+}
+
+// --- results -----------------------------------------------------------------------------------------------
+EM_JS(int, js_iso_now, (char* out, int size), {
+  stringToUTF8(new Date().toISOString(), out, size);
+  return 0;
+});
+
+cd::ResultSource result_source() {
+  App& a = g_app;
+  const cd::Segmentation& s = cd::segmentation();
+  cd::ResultSource r;
+  if (!s.has_result) return r;
+  r.image = &a.image;
+  r.image_name = a.image_file_name;
+  r.image_stem = a.image_stem;
+  r.image_sha256 = a.image_sha256;
+  r.labels = &s.labels;
+  r.objects = &a.table.objects;
+  r.contours = &a.contours;
+  r.model_name = s.model_name;
+  int i = model_index(s.model_name);
+  if (i >= 0) {
+    r.model_kind = s.models[size_t(i)].kind;
+    r.model_diameter = s.models[size_t(i)].diameter;
+  }
+  r.model_sha256 = s.model_sha256;
+  r.params_json = s.params_json;
+  r.summary_json = s.summary_json;
+  r.backend = s.backend;
+  char now[40];
+  js_iso_now(now, sizeof now);
+  r.started_at = now;
+  r.display_gray = &a.gray;
+  r.outline_rgba = &a.overlay_rgba;
+  r.outline_opacity = a.show_outlines ? a.overlay_opacity : 0.0f;
+  return r;
+}
+
+// Makes one export; on success *name is its file name. Used by the panel and the page API.
+bool make_export(const std::string& key, std::vector<uint8_t>* bytes, std::string* name, const char** mime,
+                        std::string* error) {
+  const cd::ExportKind* kind = cd::find_export_kind(key);
+  if (!kind) {
+    *error = "unknown export \"" + key + "\" (labels_png, labels_tiff, csv, geojson, roi, record, overlay_png)";
+    return false;
+  }
+  cd::ResultSource source = result_source();
+  if (!cd::write_export(*kind, source, bytes, error)) return false;
+  *name = cd::export_file_name(*kind, source);
+  *mime = kind->mime;
+  return true;
+}
+
+// Selecting an object (table row or click in the image); `centre` pans the viewer to it.
+void select_object(uint32_t id, bool centre) {
+  App& a = g_app;
+  a.table.selected = cd::object_table_find(a.table, id) ? id : 0;
+  if (a.table.selected && centre) a.centre_on_selected = true;
+}
+

@@ -1,0 +1,43 @@
+// What the page does, apart from drawing it: the image on show (the sample, opened files), the run
+// settings and runs, share links, the exports and the selected object. The UI (main.cpp) and the
+// page API (page_bridge.cpp) both go through these, so the buttons and window.celldrop agree.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "app/app.h"
+#include "app/results.h"
+#include "app/share.h"
+#include "core/json.h"
+
+// The image on show.
+void choose_channel(int channel);  // display channel: its statistics and auto contrast
+void load_sample();                // the synthetic nuclei the page opens with
+// Replaces the image with a decoded file; on failure the image and results on show stay as they were
+// and the panel says why. A new image drops the old result and is segmented as soon as it can be.
+bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const std::string& url, std::string* error);
+
+// Run settings and runs.
+RunSettings run_settings();
+void set_run_settings(const RunSettings& r);
+void choose_model(int index);  // with its card's thresholds and normalisation
+int model_index(const std::string& name);  // -1 when the site has no such model
+bool can_run();
+std::string run_params_json();  // every parameter of a run, as cd_run_start reads it
+void run_segmentation();
+// Applies run parameters given as JSON (the page API's run(params), a share link's p.* values).
+// Unknown keys and values out of range are refused with a sentence naming them, and nothing changes.
+bool apply_params(const celldrop::JsonValue& p, std::string* error);
+
+// Share links.
+celldrop::ShareState current_share_state();
+void apply_link();  // the pending link's model and parameters, once the site's models are known
+
+// Results.
+celldrop::ResultSource result_source();
+bool make_export(const std::string& key, std::vector<uint8_t>* bytes, std::string* name, const char** mime,
+                 std::string* error);
+void select_object(uint32_t id, bool centre);  // `centre` pans the viewer to it on the next frame
