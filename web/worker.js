@@ -8,7 +8,8 @@
 //
 // Messages in:  {type:'run', id, model:{name, cardText, onnxUrl}, image:{bytes, name}, params,
 //                backend: 'auto' (default: WebGPU on a hardware adapter, else WASM) | 'webgpu' | 'wasm',
-//                test: {loseGpuDeviceAtTile: n}  (tests only: destroys the GPU device before tile n)}
+//                test: {loseGpuDeviceAtTile: n, gpuErrorAtTile: n}  (tests only: before tile n's run,
+//                      destroy the GPU device / cause a WebGPU validation error)}
 //               {type:'cancel', id}
 // Messages out: {type:'progress', id, stage, tile, tiles, pass, passes, elapsed_s, backend}
 //                  stage 'tiles': the network on tile `tile` of `tiles`; 'dynamics': a flow model's dynamics
@@ -28,8 +29,8 @@ const runtimes = {};   // backend -> onnxruntime-web build: 'wasm' (ort.wasm.min
 const cancelled = new Set();  // ids of runs the page cancelled (running or still queued)
 const models = new Map();     // model name -> {cardText, onnxUrl, card, handle, bytes, sessions: {backend: session}}
 
-// The GPU, asked for once per worker: {device, adapter, why (no device: the reason), lost (null or
-// why the device died), error (the first uncaptured WebGPU error), lostPromise}. Once WebGPU has
+// The GPU, asked for once per worker: {device, adapter, software, why (no device: the reason), lost
+// (null or why the device died), error (the first uncaptured WebGPU error), ...}. Once WebGPU has
 // failed, `broken` says why and later runs use WASM: ONNX Runtime binds its WebGPU kernels to one
 // device per worker, so a fresh device needs a fresh worker (a page reload).
 let gpu = null;
@@ -80,7 +81,11 @@ async function loadOrt(backend) {
 // ONNX Runtime does (the defaults are too small for large tensors).
 async function getGpu() {
   if (gpu) return gpu;
-  gpu = { device: null, adapter: null, software: false, why: null, lost: null, error: null, broken: null, lostPromise: null };
+  gpu = {
+    device: null, adapter: null, software: false, why: null, lost: null, error: null, broken: null,
+    failed: null,  // settles with lost or error, whichever comes first: what a GPU run races
+    runsInFlight: 0,  // ONNX Runtime runs still going on the GPU (a failed one is left to finish)
+  };
   if (!self.navigator?.gpu) {
     gpu.why = 'this browser has no WebGPU';
     return gpu;
@@ -113,12 +118,16 @@ async function getGpu() {
     return gpu;
   }
   const g = gpu;
-  g.lostPromise = g.device.lost.then((info) => {
-    g.lost = `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`;
-    return g.lost;
-  });
-  g.device.addEventListener('uncapturederror', (e) => {
-    g.error ??= `WebGPU reported an error: ${describe(e.error)}`;
+  g.failed = new Promise((resolve) => {
+    g.device.lost.then((info) => {
+      g.lost = `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`;
+      resolve(g.lost);
+    });
+    g.device.addEventListener('uncapturederror', (e) => {
+      // Dawn's messages run over several lines: one line reads better in a status bar.
+      g.error ??= `WebGPU reported an error: ${describe(e.error).replace(/\s+/g, ' ').trim()}`;
+      resolve(g.error);
+    });
   });
   return gpu;
 }
@@ -191,7 +200,9 @@ class GpuFailure extends Error {}
 
 // The WebGPU session, watched: a lost device or a WebGPU error during session.run fails the tile
 // instead of handing back whatever the dead device left in its buffers. ONNX Runtime may never
-// settle a run on a destroyed device, so the run races the device's loss.
+// settle a run on a destroyed device, so the run races the device's failure. Test hooks:
+// loseGpuDeviceAtTile destroys the device, gpuErrorAtTile makes a WebGPU validation error, before
+// that tile's run.
 function watchedGpuSession(session, testHooks) {
   let runs = 0;
   const fail = (why) => {
@@ -202,10 +213,14 @@ function watchedGpuSession(session, testHooks) {
     async run(feeds, names) {
       runs += 1;
       if (testHooks?.loseGpuDeviceAtTile === runs) gpu.device.destroy();
+      if (testHooks?.gpuErrorAtTile === runs) gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE });
       if (gpu.lost || gpu.error) fail(gpu.lost || gpu.error);
       let results;
       try {
-        results = await Promise.race([session.run(feeds, names), gpu.lostPromise.then((why) => { throw new GpuFailure(why); })]);
+        const running = session.run(feeds, names);
+        gpu.runsInFlight += 1;
+        running.finally(() => { gpu.runsInFlight -= 1; }).catch(() => {});
+        results = await Promise.race([running, gpu.failed.then((why) => { throw new GpuFailure(why); })]);
       } catch (e) {
         fail(e instanceof GpuFailure ? e.message : `WebGPU inference failed: ${describe(e)}`);
       }
@@ -227,7 +242,7 @@ async function followFlowsOnGpu(request) {
       const { createFlowFollower } = await import('./shaders/flow_follow.mjs');
       flowFollower = await createFlowFollower(gpu.device);
     }
-    const ends = await Promise.race([flowFollower.follow(request), gpu.lostPromise.then((why) => { throw new GpuFailure(why); })]);
+    const ends = await Promise.race([flowFollower.follow(request), gpu.failed.then((why) => { throw new GpuFailure(why); })]);
     if (gpu.lost || gpu.error) throw new GpuFailure(gpu.lost || gpu.error);
     return ends;
   } catch (e) {
@@ -313,11 +328,12 @@ async function run(msg) {
         fallback = `WebGPU failed: ${gpu.broken}; this run was redone with WebAssembly.`;
         backend = 'wasm';
         progress('fallback', null, { fallback });
-        // The GPU sessions are of no more use in this worker (see `gpu`): free their memory.
+        // The GPU sessions are of no more use in this worker (see `gpu`): free their memory, unless a
+        // run left behind is still going in one.
         for (const m of models.values()) {
           const s = m.sessions.webgpu;
           delete m.sessions.webgpu;
-          await s?.release?.().catch(() => {});
+          if (gpu.runsInFlight === 0) await s?.release?.().catch(() => {});
         }
         seg = await segmentOn('wasm');
       }

@@ -283,6 +283,20 @@ test('WebGPU and WASM segment the same image alike; a lost GPU device falls back
     assert.equal(forced.type, 'error');
     assert.match(forced.message, /WebGPU stopped working earlier/);
     assert.deepEqual(problems, [], 'uncaught exceptions or requests outside the origin');
+
+    // A WebGPU error during a run (a fresh worker: the first one's GPU is gone): redone on WASM, and
+    // said so, without waiting for the abandoned GPU run.
+    const fresh = await browser.newPage();
+    fresh.setDefaultTimeout(RUN_TIMEOUT_MS);
+    fresh.on('pageerror', (e) => problems.push(e.message));
+    await fresh.goto(`${origin}/app/worker-harness.html`);
+    const failed = await segmentInWorker(fresh, 'webgpu', { gpuErrorAtTile: 1 });
+    const failedFile = saveLabels(failed, 'gpu-error');
+    assert.equal(failed.backend, 'wasm');
+    assert.match(failed.fallback ?? '', /WebGPU failed: WebGPU reported an error: .*; this run was redone with WebAssembly/);
+    assert.equal(labelPixels(failedFile), cliLabels);
+    console.log(`# WebGPU error: ${failed.fallback}`);
+    assert.deepEqual(problems, []);
   } finally {
     await browser.close();
   }
