@@ -16,6 +16,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { synthImage, sha256File, waitForResult } from './harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
@@ -247,6 +248,83 @@ test('a new build replaces the cached files and the old cache', async () => {
     assert.equal(now, 'celldrop-0123456789abcdef', 'the new build\'s cache replaces the old one');
     const cssNow = await page.evaluate(async () => (await fetch('style.css')).text());
     assert.match(cssNow, /redeployed/, 'the page gets the new build\'s files');
+  } finally {
+    await context.close();
+    await stopServer(server);
+  }
+});
+
+test('the manifest makes the app installable and registers it for TIFF, PNG and JPEG files', async () => {
+  const { child: server, origin } = await startServer(SITE);
+  // A profile on disk: Chromium never offers to install from an incognito context (Playwright's default).
+  const context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(tmp, 'profile-')),
+    { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    await page.goto(`${origin}/app/`);
+    await waitInPage(page, controlled, 'the service worker to control the page');
+    const cdp = await context.newCDPSession(page);
+    const got = await cdp.send('Page.getAppManifest');
+    assert.equal(got.url, `${origin}/app/manifest.webmanifest`);
+    assert.deepEqual(got.errors, [], 'the browser\'s complaints about the manifest');
+    const manifest = JSON.parse(got.data);
+    const accepted = Object.fromEntries(manifest.file_handlers.flatMap((h) => Object.entries(h.accept)));
+    assert.deepEqual(accepted, { 'image/tiff': ['.tif', '.tiff'], 'image/png': ['.png'], 'image/jpeg': ['.jpg', '.jpeg'] });
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    assert.deepEqual(installabilityErrors, [], 'Chromium would not offer to install the app');
+    // Every icon is there, and a PNG's pixels are the size the manifest says.
+    for (const icon of manifest.icons) {
+      const r = await page.evaluate(async (src) => {
+        const res = await fetch(src);
+        const bitmap = res.ok && res.headers.get('content-type') === 'image/png' ? await createImageBitmap(await res.blob()) : null;
+        return { status: res.status, type: res.headers.get('content-type'), size: bitmap ? `${bitmap.width}x${bitmap.height}` : null };
+      }, new URL(icon.src, got.url).href);
+      assert.equal(r.status, 200, icon.src);
+      assert.equal(r.type.split(';')[0], icon.type, icon.src);
+      if (icon.type === 'image/png') assert.equal(r.size, icon.sizes, icon.src);
+    }
+  } finally {
+    await context.close();
+    await stopServer(server);
+  }
+});
+
+test('a file the installed app is launched with (launchQueue) opens in the page and is segmented', async () => {
+  const { child: server, origin } = await startServer(SITE);
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  try {
+    // The operating system's side cannot be driven headless: the consumer launch.js gives Chromium's
+    // launch queue is kept, and called the way Chromium calls it, with a real file handle (from the
+    // origin's private file system) to a synthetic image.
+    await context.addInitScript(() => {
+      const keep = (fn) => { window.__launchConsumer = fn; };
+      if (typeof LaunchQueue === 'function') {
+        const real = LaunchQueue.prototype.setConsumer;
+        LaunchQueue.prototype.setConsumer = function setConsumer(fn) { keep(fn); return real.call(this, fn); };
+      } else {
+        Object.defineProperty(window, 'launchQueue', { value: { setConsumer: keep }, configurable: true });
+      }
+    });
+    const image = synthImage(tmp, 3);
+    const page = await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${origin}/app/`);
+    await page.waitForFunction(() => window.celldropShell?.ready === true && typeof window.__launchConsumer === 'function',
+      null, { timeout: READY_TIMEOUT_MS });
+    await page.evaluate(async (b64) => {
+      const dir = await navigator.storage.getDirectory();
+      const handle = await dir.getFileHandle('launched.png', { create: true });
+      const out = await handle.createWritable();
+      await out.write(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+      await out.close();
+      await window.__launchConsumer({ files: [handle] });
+    }, fs.readFileSync(image).toString('base64'));
+    const s = await waitForResult(page, sha256File(image));
+    assert.equal(s.page.image.name, 'launched.png');
+    assert.equal(s.page.openError, null);
+    assert.ok(s.segmentation.count > 20, `the launched image's nuclei should be found: ${s.segmentation.count}`);
+    assert.deepEqual(pageErrors, []);
   } finally {
     await context.close();
     await stopServer(server);
