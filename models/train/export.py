@@ -42,7 +42,19 @@ def store_weights_float16(onnx_path, min_elements=64):
     onnx.save(m, str(onnx_path))
 
 
-def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir, command, parent=None):
+def command_line(argv):
+    return " ".join(["/usr/bin/python3", "models/train/train.py"] + list(argv))
+
+
+def lineage(parent):
+    """The chain of runs a fine-tuned model's weights come from, as command lines."""
+    return {"command": command_line(parent["command"]), "steps": parent["steps"],
+            **({"init_from": lineage(parent["parent"])} if parent.get("parent") else {})}
+
+
+def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir, command, trained, parent=None):
+    """`command` is the argv of the run that trained the weights (parsed, `trained`), which may differ
+    from this one's (`args`): a run on a GPU machine with --no-finish is exported elsewhere."""
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{args.name}.onnx"
     model = model.cpu().eval()
@@ -75,8 +87,9 @@ def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir, co
             "data": f"DSB2018 stage-1 training set (BBBC038, CC0), modality '{args.modality}', split 'train'",
             "modality": args.modality,
             "recipe": "models/train/train.py",
-            "command": " ".join(["/usr/bin/python3", "models/train/train.py"] + command),
-            "steps": steps, "seed": args.seed, "crop": args.crop, "batch": args.batch,
+            "command": command_line(command),
+            "device": trained.device, "steps": steps, "seed": trained.seed, "crop": trained.crop,
+            "batch": trained.batch, "lr": trained.lr,
             "base_filters": args.base, "depth": args.depth,
             "parameters": sum(p.numel() for p in model.parameters()),
             "loss_curve": loss_name,
@@ -88,7 +101,7 @@ def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir, co
                  "opset": OPSET, "weights": args.weights},
     }
     if parent:  # fine-tuned: how the starting weights were trained
-        card["training"]["init_from"] = parent
+        card["training"]["init_from"] = lineage(parent)
     if args.kind == "star":
         card["star"] = {"n_rays": args.n_rays, "grid": grid}
     else:

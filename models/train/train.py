@@ -206,7 +206,8 @@ def main(argv=None):
 
     thresholds, metrics = evaluate.choose_thresholds(model, val, args, grid)
     print(f"thresholds {thresholds} -> val {metrics}", flush=True)
-    export.export_model(model, args, grid, thresholds, metrics, log, step, Path(args.out), command, parent)
+    export.export_model(model, args, grid, thresholds, metrics, log, step, Path(args.out), command,
+                        parse_args(command), parent)
 
 
 if __name__ == "__main__":

@@ -304,14 +304,3 @@ test('eval: ground truth against itself scores 1, an empty prediction 0, unpaire
   assert.equal(nothing.code, 1);
   assert.match(nothing.stderr, /no pair of files/);
 });
-
-test('the shipped model, when there is one, segments a synthetic image', (t) => {
-  const shipped = path.join(ROOT, 'models', 'nuclei-star.json');
-  if (!fs.existsSync(shipped)) {
-    t.skip('models/nuclei-star.json is not committed yet');
-    return;
-  }
-  const r = celldrop('segment', path.join(images, 'synth-11.png'), '--out', path.join(tmp, 'shipped'), '--model', 'nuclei-star');
-  assert.equal(r.code, 0, r.stderr);
-  assert.ok(json(r.lines[0]).objects > 0, r.stdout);
-});
