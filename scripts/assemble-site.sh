@@ -29,13 +29,19 @@ cp -R "$ROOT/web/." "$STAGE/app/"
 cp "$WASM/celldrop-app.js" "$WASM/celldrop-app.wasm" "$WASM/celldrop-worker.js" "$WASM/celldrop-worker.wasm" "$STAGE/app/"
 cp "$ROOT/src/api/celldrop_api.mjs" "$STAGE/app/"  # the C API's JS binding, shared with the CLI
 
-# ONNX Runtime Web, WebAssembly kernels only (SIMD + threads; one build serves both thread counts).
+# ONNX Runtime Web: the WebAssembly build (SIMD + threads; one build serves both thread counts) and
+# the WebGPU build, whose JavaScript-bridged kernels live in the asyncify WebAssembly file.
 ORT=$ROOT/node_modules/onnxruntime-web/dist
-for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do
-  [ -f "$ORT/$f" ] || { echo "assemble-site: $ORT/$f is missing: run npm install (or scripts/setup.sh)" >&2; exit 1; }
-done
+ORT_FILES=(ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
+           ort.webgpu.min.mjs ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm)
 mkdir -p "$STAGE/app/ort"
-cp "$ORT/ort.wasm.min.mjs" "$ORT/ort-wasm-simd-threaded.mjs" "$ORT/ort-wasm-simd-threaded.wasm" "$STAGE/app/ort/"
+for f in "${ORT_FILES[@]}"; do
+  [ -f "$ORT/$f" ] || { echo "assemble-site: $ORT/$f is missing: run npm install (or scripts/setup.sh)" >&2; exit 1; }
+  cp "$ORT/$f" "$STAGE/app/ort/"
+done
+# The WGSL post-processing shaders and their drivers, which the worker loads on the WebGPU backend.
+mkdir -p "$STAGE/app/shaders"
+cp "$ROOT"/shaders/*.wgsl "$ROOT"/shaders/*.mjs "$STAGE/app/shaders/"
 
 shopt -s nullglob
 models=("$ROOT"/models/*.onnx "$ROOT"/models/*.json)
@@ -65,7 +71,9 @@ for top in ('app', 'models'):
                 continue
             with open(full, 'rb') as f:
                 digest.update(rel.encode() + b'\0' + hashlib.sha256(f.read()).digest())
-            if top == 'app' and rel != 'app/sw.js':
+            # The WebGPU kernels (26 MB) are cached when first used, not on every install: a
+            # browser without a GPU never needs them.
+            if top == 'app' and rel != 'app/sw.js' and not rel.endswith('.asyncify.wasm'):
                 app_files.append(rel[len('app/'):])
 build = {'id': digest.hexdigest()[:16], 'files': ['./'] + app_files}
 with open(os.path.join(stage, 'app', 'build.js'), 'w', encoding='utf-8') as f:
