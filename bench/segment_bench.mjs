@@ -21,13 +21,20 @@ const sizes = opt('sizes', '512,2048').split(',').map(Number);
 const backends = opt('backends', 'native,wasm').split(',');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+const cardPath = model.endsWith('.json') ? model : path.join(root, 'models', `${model}.json`);
+const channels = JSON.parse(fs.readFileSync(cardPath, 'utf8')).input.channels;
+
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-bench-'));
 console.log(`model ${model}, ${repeats} repeats, ${os.cpus().length} CPUs (${os.cpus()[0].model})`);
 console.log('| image | backend | objects | normalise s | inference s | post-processing s | post ÷ inference |');
 console.log('|---|---|---|---|---|---|---|');
 for (const size of sizes) {
-  execFileSync('node', [cli, 'synth', '--seed', '1', '--width', String(size), '--height', String(size), '--out', tmp]);
+  execFileSync('node', [cli, 'synth', '--seed', '1', '--width', String(size), '--height', String(size), '--out', tmp,
+    ...(channels === 3 ? ['--bits', '8'] : [])]);
   const image = path.join(tmp, 'synth-1.png');
+  if (channels === 3) {  // an RGB model (H&E) gets the same nuclei as an RGB image
+    execFileSync('/usr/bin/python3', ['-c', 'import sys; from PIL import Image; Image.open(sys.argv[1]).convert("RGB").save(sys.argv[1])', image]);
+  }
   for (const backend of backends) {
     const dir = path.join(tmp, `in-${size}-${backend}`);
     const out = path.join(tmp, `out-${size}-${backend}`);
