@@ -64,6 +64,16 @@ std::string share_fragment(const ShareState& s) {
   return out;
 }
 
+// True for a whole number above kFormat ("2", "10"), however many digits it has.
+static bool is_later_format(const std::string& value) {
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) return false;
+  const size_t first = value.find_first_not_of('0');
+  if (first == std::string::npos) return false;
+  const std::string digits = value.substr(first);
+  const std::string current = kFormat;
+  return digits.size() != current.size() ? digits.size() > current.size() : digits > current;
+}
+
 bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vector<std::string>* unknown,
                           std::string* error) {
   *s = ShareState();
@@ -85,8 +95,13 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
       return false;
     }
     if (key == kMarker) {
-      if (value != kFormat) {
+      if (is_later_format(value)) {
         *error = "the link was made by a newer CellDrop (link format " + value + "): open it with that version";
+        return false;
+      }
+      if (value != kFormat) {
+        // Anything but a larger number is a cut or mangled link: no version of CellDrop opens it.
+        *error = "the link is damaged (\"" + part + "\" is not a link format): copy the whole link again";
         return false;
       }
       marked = true;
