@@ -163,6 +163,16 @@ test('a second visit works with the network off: the page loads and segments the
       }
     }), 'failed', 'a file that was never cached must not load now');
 
+    // A range of a cached model (how a large file may be read in parts) is cut from the cache.
+    const onnxBytes = fs.readFileSync(path.join(SITE, 'models', card.onnx.file));
+    const part = await page.evaluate(async (file) => {
+      const r = await fetch(`/models/${file}`, { headers: { Range: 'bytes=100-163' } });
+      return { status: r.status, range: r.headers.get('content-range'), bytes: Array.from(new Uint8Array(await r.arrayBuffer())) };
+    }, card.onnx.file);
+    assert.equal(part.status, 206);
+    assert.equal(part.range, `bytes 100-163/${onnxBytes.length}`);
+    assert.deepEqual(part.bytes, Array.from(onnxBytes.subarray(100, 164)));
+
     // A second visit: a new tab on the same address.
     const again = await context.newPage();
     again.on('pageerror', (e) => pageErrors.push(e.message));
