@@ -14,8 +14,23 @@
 #include <vector>
 
 #include "core/export.h"
+#include "core/png_write.h"
 #include "core/sha256.h"
 #include "core/tiff_test_writer.h"
+
+// JPEG and BMP files from an encoder the core does not use for reading.
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#define STBI_WRITE_NO_STDIO
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
+#include "stb_image_write.h"
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 // --- the largest allocation through operator new, while a test watches -----------------------------
 // The decoders allocate the Image (std::vector) through operator new once a size has passed the
@@ -163,6 +178,43 @@ TEST(Intake, ANamelessImageIsNamedAfterItsFormat) {
   ASSERT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.image.name, "image.png");
   EXPECT_EQ(o.image.stem, "image");
+}
+
+void append_bytes(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(context);
+  out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+}
+
+TEST(Intake, OpensJpegBmpAndSixteenBitPng) {
+  const int w = 24, h = 16;
+  std::vector<uint8_t> rgb(size_t(w) * h * 3);
+  for (size_t i = 0; i < rgb.size(); i++) rgb[i] = uint8_t(i * 7 % 251);
+  std::vector<uint8_t> jpeg, bmp;
+  ASSERT_TRUE(stbi_write_jpg_to_func(append_bytes, &jpeg, w, h, 3, rgb.data(), 90));
+  ASSERT_TRUE(stbi_write_bmp_to_func(append_bytes, &bmp, w, h, 3, rgb.data()));
+  Opening j = open(jpeg, "he stain.jpg"), b = open(bmp, "old scope.bmp");
+  ASSERT_TRUE(j.ok) << j.error;
+  ASSERT_TRUE(b.ok) << b.error;
+  EXPECT_EQ(j.image.format, "jpeg");
+  EXPECT_EQ(b.image.format, "bmp");
+  EXPECT_EQ(j.image.stem, "he stain");
+  for (const Opening* o : {&j, &b}) {
+    EXPECT_EQ(o->image.image.width, w);
+    EXPECT_EQ(o->image.image.height, h);
+    EXPECT_EQ(o->image.image.channels, 3);
+  }
+  EXPECT_EQ(b.image.image.data, rgb) << "BMP is lossless";
+
+  // 16-bit samples stay 16-bit: the page's contrast works on the real values.
+  Image deep = make_image(w, h, 1, SampleType::U16);
+  for (size_t i = 0; i < deep.sample_count(); i++) samples<uint16_t>(deep)[i] = uint16_t(i * 2741 % 65536);
+  std::vector<uint8_t> png;
+  std::string error;
+  ASSERT_TRUE(write_png(deep, PngWriteOptions(), &png, &error)) << error;
+  Opening p = open(png, "deep.png");
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.image.image.type, SampleType::U16);
+  EXPECT_EQ(p.image.image.data, deep.data);
 }
 
 TEST(Intake, OpensTheFirstPageOfAMultiPageTiff) {
