@@ -11,6 +11,7 @@
 
 #include "app/display.h"
 #include "app/object_table.h"
+#include "app/overlay.h"
 #include "app/platform.h"
 #include "app/share.h"
 #include "app/texture.h"
@@ -77,7 +78,10 @@ struct App {
   // "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm": a share link asks for the
   // backend its result came from, since only the same backend promises identical labels.
   std::string backend_choice = "auto";
-  bool show_outlines = true;
+  // The masks over the image: outlines, filled colours (object_color, fixed by the id) or both.
+  bool show_overlay = true;
+  celldrop::OverlayMode overlay_mode = celldrop::OverlayMode::Outlines;
+  bool overlay_dirty = false;  // the mode changed: the overlay texture is rebuilt on the next frame
   float overlay_opacity = 0.9f;
   celldrop::GrayTexture overlay;
   std::vector<uint8_t> overlay_rgba;

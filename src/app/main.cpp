@@ -93,7 +93,7 @@ EM_JS(void, js_publish_segmentation,
        int tiles, int pass, int passes, double elapsed_s, const char* backend, int has_result, int objects,
        double checksum, double diameter, int diameter_estimated, int tiles_run,
        int runs, double inference_s, double total_s, int threads, const char* error, int cancelled,
-       int show_outlines, double opacity, int hover_id, int hover_area, const float* rects, int n_rects),
+       int show_overlay, int overlay_mode, double opacity, int hover_id, int hover_area, const float* rects, int n_rects),
       {
         const r = (i) => ({x0 : HEAPF32[(rects >> 2) + 4 * i], y0 : HEAPF32[(rects >> 2) + 4 * i + 1],
                            x1 : HEAPF32[(rects >> 2) + 4 * i + 2], y1 : HEAPF32[(rects >> 2) + 4 * i + 3]});
@@ -119,7 +119,8 @@ EM_JS(void, js_publish_segmentation,
           threads : threads,
           error : UTF8ToString(error) || null,
           cancelled : !!cancelled,
-          outlines : {visible : !!show_outlines, opacity : opacity},
+          outlines : {visible : !!show_overlay && overlay_mode != 1, opacity : opacity},
+          overlay : {visible : !!show_overlay, mode : ['outlines', 'filled', 'both'][overlay_mode], opacity : opacity},
           hoverObject : hover_id ? {id : hover_id, area : hover_area} : null,
           ui : {run : r(0), cancel : r(1), autoDiameter : r(2), diameter : r(3), models : modelRects},
         };
@@ -151,7 +152,7 @@ static void publish_state() {
   js_publish_segmentation(s.models_known, names.c_str(), model, s.running, s.stage.c_str(), s.tile, s.tiles, s.pass,
                           s.passes, s.elapsed_s, s.backend.c_str(), s.has_result, s.objects, double(s.checksum), s.diameter,
                           s.diameter_estimated, s.tiles_run, s.runs_finished,
-                          s.inference_s, s.total_s, s.threads, s.error.c_str(), s.cancelled, a.show_outlines,
+                          s.inference_s, s.total_s, s.threads, s.error.c_str(), s.cancelled, a.show_overlay, int(a.overlay_mode),
                           a.overlay_opacity, int(a.hover_object), int(area), &rects[0].x, int(rects.size()));
   js_publish_page(page_state_json().c_str());
 }
@@ -295,20 +296,24 @@ static void zoom_center(double factor) {
 }
 
 // --- results: measurements, outlines, exports --------------------------------------------------------------
-// A new result: the outline texture is rebuilt once (opacity is applied when drawing), and the
-// objects are measured and traced once for the table, the tooltip and the exports.
+// A new result (or overlay mode): the overlay texture is rebuilt once (opacity is applied when
+// drawing), and a new result's objects are measured and traced once for the table, the tooltip and
+// the exports.
 static void refresh_overlay() {
   App& a = g_app;
   cd::Segmentation& s = cd::segmentation();
-  if (!s.result_changed) return;
-  s.result_changed = false;
-  cd::outline_rgba(s.labels, kOutlineRgb, &a.overlay_rgba);
+  if (!s.result_changed && !a.overlay_dirty) return;
+  a.overlay_dirty = false;
+  if (!s.has_result) return;
+  cd::overlay_rgba(s.labels, a.overlay_mode, kOutlineRgb, &a.overlay_rgba);
   std::string why;
   if (!cd::upload_rgba_texture(&a.overlay, a.overlay_rgba.data(), s.labels.width, s.labels.height, &why)) {
     s.error = "the masks cannot be shown: " + why + ".";
     s.has_result = false;
     return;
   }
+  if (!s.result_changed) return;
+  s.result_changed = false;
   std::vector<cd::ObjectMeasurements> objects;
   if (!cd::measure_objects(s.labels, &a.image, &objects, &why)) {
     s.error = "the objects cannot be measured: " + why + ".";
@@ -458,6 +463,58 @@ static void results_section() {
   }
 }
 
+// A colour swatch the size of a text line's height, then its label on the same line.
+static void swatch(ImU32 color, bool line, const char* label) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  float side = ImGui::GetTextLineHeight();
+  ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImVec2 p1(p0.x + side, p0.y + side);
+  if (line) {
+    dl->AddRect(ImVec2(p0.x + 1, p0.y + 1), ImVec2(p1.x - 1, p1.y - 1), color, 0.0f, 0, 2.0f);
+  } else {
+    dl->AddRectFilled(p0, p1, color, 2.0f);
+  }
+  ImGui::Dummy(ImVec2(side, side));
+  if (label) {
+    ImGui::SameLine(0.0f, 6.0f);
+    ImGui::TextDisabled("%s", label);
+  }
+}
+
+static ImU32 rgb_color(uint32_t rgb) { return IM_COL32(rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF, 255); }
+
+// How the masks are drawn: shown or not, outlines / filled / both, opacity, and a key to the colours.
+static void overlay_controls() {
+  App& a = g_app;
+  ImGui::Checkbox("Show masks  (O)", &a.show_overlay);
+  ui_rect("overlay.show");
+  static const cd::OverlayMode modes[] = {cd::OverlayMode::Outlines, cd::OverlayMode::Filled, cd::OverlayMode::Both};
+  static const char* const labels[] = {"Outlines", "Filled", "Both"};
+  for (int i = 0; i < 3; i++) {
+    if (i) ImGui::SameLine();
+    if (ImGui::RadioButton(labels[i], a.overlay_mode == modes[i]) && a.overlay_mode != modes[i]) {
+      a.overlay_mode = modes[i];
+      a.overlay_dirty = true;
+    }
+    ui_rect(std::string("overlay.") + cd::overlay_mode_name(modes[i]));
+  }
+  ImGui::PushItemWidth(-110.0f);
+  ImGui::SliderFloat("Opacity", &a.overlay_opacity, 0.0f, 1.0f, "%.2f");
+  ui_rect("overlay.opacity");
+  ImGui::PopItemWidth();
+  // The key: what each colour on the image means.
+  if (a.overlay_mode != cd::OverlayMode::Filled) swatch(rgb_color(kOutlineRgb), true, "outline");
+  if (a.overlay_mode != cd::OverlayMode::Outlines) {
+    for (uint32_t id = 1; id <= 5; id++) {
+      swatch(rgb_color(cd::object_color(id)), false, nullptr);
+      ImGui::SameLine(0.0f, 3.0f);
+    }
+    ImGui::TextDisabled("one colour per object");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Each object's colour is fixed by its number, so it stays the same between runs");
+  }
+  swatch(kSelectedColor, true, "selected object");
+}
+
 static void segment_section() {
   App& a = g_app;
   cd::Segmentation& s = cd::segmentation();
@@ -575,10 +632,7 @@ static void segment_section() {
       ImGui::TextWrapped("%s", s.fallback.c_str());
       ImGui::PopStyleColor();
     }
-    ImGui::Checkbox("Outlines  (O)", &a.show_outlines);
-    ImGui::PushItemWidth(-110.0f);
-    ImGui::SliderFloat("Opacity", &a.overlay_opacity, 0.0f, 1.0f, "%.2f");
-    ImGui::PopItemWidth();
+    overlay_controls();
   }
 }
 
@@ -724,7 +778,7 @@ static void viewer_window(vw::Rect rect) {
   if (plain) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
     if (ImGui::IsKeyPressed(kKeyR, false)) run_segmentation();
-    if (ImGui::IsKeyPressed(kKeyO, false)) a.show_outlines = !a.show_outlines;
+    if (ImGui::IsKeyPressed(kKeyO, false)) a.show_overlay = !a.show_overlay;
     if (ImGui::IsKeyPressed(kKeyS, false)) {
       a.share_fragment = cd::share_fragment(current_share_state());
       js_share(a.share_fragment.c_str());
@@ -752,7 +806,7 @@ static void viewer_window(vw::Rect rect) {
     dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(a.texture.id)), i0, i1);
     const cd::Segmentation& s = cd::segmentation();
     bool overlay_fits = s.labels.width == a.image.width && s.labels.height == a.image.height;
-    if (a.show_outlines && s.has_result && overlay_fits && a.overlay.id != 0) {
+    if (a.show_overlay && s.has_result && overlay_fits && a.overlay.id != 0) {
       ImU32 tint = IM_COL32(255, 255, 255, int(std::lround(a.overlay_opacity * 255.0f)));
       dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(a.overlay.id)), i0, i1, ImVec2(0, 0),
                    ImVec2(1, 1), tint);
@@ -798,6 +852,7 @@ static void viewer_window(vw::Rect rect) {
   if (a.hover_object && !dragging) {
     if (const cd::ObjectMeasurements* m = cd::object_table_find(a.table, a.hover_object)) {
       ImGui::BeginTooltip();
+      if (a.overlay_mode != cd::OverlayMode::Outlines) swatch(rgb_color(cd::object_color(a.hover_object)), false, nullptr);
       ImGui::TextUnformatted(cd::object_summary(*m).c_str());
       ImGui::EndTooltip();
     }

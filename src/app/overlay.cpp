@@ -4,21 +4,64 @@
 
 namespace celldrop {
 
-void outline_rgba(const Labels& labels, uint32_t rgb, std::vector<uint8_t>* rgba) {
+const char* overlay_mode_name(OverlayMode mode) {
+  switch (mode) {
+    case OverlayMode::Filled: return "filled";
+    case OverlayMode::Both: return "both";
+    case OverlayMode::Outlines: break;
+  }
+  return "outlines";
+}
+
+uint32_t object_color(uint32_t id) {
+  // A multiplicative hash with a final mix: ids 1, 2, 3 ... land far apart on the colour wheel.
+  uint32_t h = id * 2654435761u;
+  h ^= h >> 15;
+  h *= 2246822519u;
+  h ^= h >> 13;
+  // HSV with hue from the low 16 bits, saturation 0.55..0.9 from the next 8, value 1.
+  const uint32_t hue = (h & 0xFFFFu) * 6u;  // 0 .. 6 * 65535, six sectors of 65536
+  const uint32_t sector = hue >> 16, f = hue & 0xFFFFu;
+  const uint32_t s = 140u + ((h >> 16) & 0xFFu) * 90u / 255u;  // saturation x 255
+  const uint32_t v = 255u;
+  const uint64_t one = 255u * 65536u;  // s x f at full saturation and a whole sector
+  const uint32_t p = v * (255u - s) / 255u;
+  const uint32_t q = uint32_t(uint64_t(v) * (one - uint64_t(s) * f) / one);
+  const uint32_t t = uint32_t(uint64_t(v) * (one - uint64_t(s) * (65536u - f)) / one);
+  uint32_t r = v, g = t, b = p;
+  switch (sector) {
+    case 0: r = v; g = t; b = p; break;
+    case 1: r = q; g = v; b = p; break;
+    case 2: r = p; g = v; b = t; break;
+    case 3: r = p; g = q; b = v; break;
+    case 4: r = t; g = p; b = v; break;
+    default: r = v; g = p; b = q; break;
+  }
+  return (r << 16) | (g << 8) | b;
+}
+
+void overlay_rgba(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, std::vector<uint8_t>* rgba) {
   const int w = labels.width, h = labels.height;
   rgba->assign(size_t(w) * size_t(h) * 4, 0);
-  const uint8_t r = uint8_t(rgb >> 16), g = uint8_t(rgb >> 8), b = uint8_t(rgb);
+  const bool outlines = mode != OverlayMode::Filled, fill = mode != OverlayMode::Outlines;
   for (int y = 0; y < h; y++) {
     for (int x = 0; x < w; x++) {
       uint32_t id = labels.at(x, y);
       if (id == 0) continue;
       bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || labels.at(x - 1, y) != id ||
                   labels.at(x + 1, y) != id || labels.at(x, y - 1) != id || labels.at(x, y + 1) != id;
-      if (!edge) continue;
+      uint32_t rgb;
+      if (outlines && edge) {
+        rgb = outline_rgb;
+      } else if (fill) {
+        rgb = object_color(id);
+      } else {
+        continue;
+      }
       uint8_t* p = &(*rgba)[(size_t(y) * size_t(w) + size_t(x)) * 4];
-      p[0] = r;
-      p[1] = g;
-      p[2] = b;
+      p[0] = uint8_t(rgb >> 16);
+      p[1] = uint8_t(rgb >> 8);
+      p[2] = uint8_t(rgb);
       p[3] = 255;
     }
   }

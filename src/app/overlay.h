@@ -1,5 +1,5 @@
-// The mask overlay: a label image turned into what the viewer draws over the image (outlines) and
-// what hovering reads (object areas).
+// The mask overlay: a label image turned into what the viewer draws over the image (outlines,
+// filled colours, or both) and what hovering reads (object areas).
 #pragma once
 
 #include <cstdint>
@@ -9,10 +9,20 @@
 
 namespace celldrop {
 
-// RGBA pixels, width x height: an object's pixel that touches another id (4-neighbours, the image
-// border counts as background) gets `rgb` at full alpha, every other pixel is transparent. Opacity
-// is applied when drawing, so changing it costs no upload.
-void outline_rgba(const Labels& labels, uint32_t rgb, std::vector<uint8_t>* rgba);
+enum class OverlayMode : int { Outlines = 0, Filled = 1, Both = 2 };
+const char* overlay_mode_name(OverlayMode mode);  // "outlines", "filled", "both"
+
+// An object's fill colour, 0xRRGGBB: a fixed hash of its id, so an object keeps its colour between
+// runs and pages, and neighbouring ids (often neighbouring objects) get unrelated hues. Bright and
+// fairly saturated, so it reads over dark and bright image regions alike.
+uint32_t object_color(uint32_t id);
+
+// RGBA pixels, width x height, for `mode`: an edge pixel of an object (one that touches another id
+// through a 4-neighbour, the image border counting as background) gets `outline_rgb` in Outlines
+// and Both; the other object pixels get object_color(id) in Filled and Both (Filled colours edges
+// too); drawn pixels are opaque, every other pixel is transparent. Opacity is applied when drawing,
+// so changing it costs no upload.
+void overlay_rgba(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, std::vector<uint8_t>* rgba);
 
 // Pixel count per id: areas[id], areas[0] = background; sized max id + 1.
 std::vector<uint32_t> label_areas(const Labels& labels);

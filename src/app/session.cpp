@@ -374,7 +374,7 @@ cd::ResultSource result_source() {
   r.started_at = now;
   r.display_gray = &a.gray;
   r.outline_rgba = &a.overlay_rgba;
-  r.outline_opacity = a.show_outlines ? a.overlay_opacity : 0.0f;
+  r.outline_opacity = a.show_overlay ? a.overlay_opacity : 0.0f;
   return r;
 }
 
