@@ -86,8 +86,9 @@ export function createSegmenter() {
   };
 
   // imageBytes: an encoded image file (the worker decodes it with the core); backend: 'auto' (WebGPU
-  // when the browser has it, else WASM), 'webgpu' or 'wasm'. Returns the run's id.
-  seg.start = async (modelName, imageBytes, imageName, paramsJson, backend = 'auto') => {
+  // when the browser has it, else WASM), 'webgpu' or 'wasm'; reuse: only thresholds changed since the
+  // last result, so the worker may post-process its network outputs again. Returns the run's id.
+  seg.start = async (modelName, imageBytes, imageName, paramsJson, backend = 'auto', reuse = false) => {
     const id = nextId++;
     running = id;
     try {
@@ -109,6 +110,7 @@ export function createSegmenter() {
         image: { bytes: bytes.buffer, name: imageName },
         params: JSON.parse(paramsJson),
         backend,
+        reuse,
       }, [bytes.buffer]);
     } catch (e) {
       if (running === id) {

@@ -8,6 +8,9 @@
 //
 // Messages in:  {type:'run', id, model:{name, cardText, onnxUrl}, image:{bytes, name}, params,
 //                backend: 'auto' (default: WebGPU on a hardware adapter, else WASM) | 'webgpu' | 'wasm',
+//                reuse: true when only post-processing thresholds changed since the last run: its kept
+//                       network outputs are post-processed again (cd_result_repostprocess) when the
+//                       model, image, backend and other parameters are the same, else a full run,
 //                test: {loseGpuDeviceAtTile: n, gpuErrorAtTile: n}  (tests only: before tile n's run,
 //                      destroy the GPU device / cause a WebGPU validation error)}
 //               {type:'cancel', id}
@@ -15,7 +18,10 @@
 //                  stage 'tiles': the network on tile `tile` of `tiles`; 'dynamics': a flow model's dynamics
 //                  on the GPU; 'fallback': WebGPU failed, the run starts again on WASM (`fallback` says why)
 //               {type:'done', id, labels (ArrayBuffer: 16-bit label PNG, or TIFF above 65535 objects),
-//                labelsFormat, summary, model, modelSha256, backend, threads, timings, gpu,
+//                labelsFormat, summary, model, modelSha256, backend, threads, gpu,
+//                timings: {model_s, decode_s, inference_s, dynamics_s, postprocess_s, total_s} (seconds;
+//                         inference_s is ONNX Runtime's runs alone, postprocess_s the core's),
+//                reused (true: the last run's network outputs were post-processed again; no inference),
 //                dynamics (flow models: 'webgpu' when shaders/flow_follow.wgsl ran the flow dynamics, 'wasm'
 //                when the core did; null for star models),
 //                fallback (null, or a sentence for the user: why this run did not use WebGPU)}
@@ -37,6 +43,79 @@ let gpu = null;
 let flowFollower = null;  // shaders/flow_follow.mjs compiled for gpu.device, on the first flow run
 
 const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm'];
+
+// The last full run's result and image, kept so that a change of thresholds alone can be applied
+// without the network (cd_result_repostprocess): {model, cardText, asked, backend, fallback, threads,
+// gpu, imageBytes, image, result, params}. Its network outputs stay in the core's memory (for a star
+// model about 8 floats per pixel), so only images up to KEEP_OUTPUTS_PIXELS keep them, and a new
+// full run drops them before it starts.
+let last = null;
+const KEEP_OUTPUTS_PIXELS = 4 * 1024 * 1024;
+const THRESHOLD_KEYS = ['prob_thresh', 'nms_thresh', 'cellprob_thresh', 'flow_thresh'];
+
+function forgetLast() {
+  if (!last) return;
+  core.resultFree(last.result);
+  core.imageFree(last.image);
+  last = null;
+}
+
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// Whether msg asks for what the last run made, but for its thresholds. A flow model's masks from
+// the GPU shader may differ from the core's dynamics, which a re-post-processing runs: those runs
+// go through the GPU again.
+function reusable(msg) {
+  if (!msg.reuse || !last) return false;
+  const others = (p) => JSON.stringify(Object.entries(p ?? {}).filter(([k]) => !THRESHOLD_KEYS.includes(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return last.model === msg.model.name && last.cardText === msg.model.cardText && last.asked === (msg.backend ?? 'auto') &&
+    !(last.backend === 'webgpu' && last.kind === 'flow') && others(last.params) === others(msg.params) &&
+    sameBytes(last.imageBytes, new Uint8Array(msg.image.bytes));
+}
+
+// The labels as the page reads them: a 16-bit PNG holds up to 65535 objects; the TIFF takes over above that.
+function labelsFile(result) {
+  let labels = core.resultExport(result, 'labels_png'), labelsFormat = 'png';
+  if (labels.error && /65535/.test(labels.error)) {
+    labels = core.resultExport(result, 'labels_tiff');
+    labelsFormat = 'tiff';
+  }
+  if (labels.error) throw new Error(`the labels could not be handed to the page: ${labels.error}`);
+  return { buffer: labels.bytes.buffer, labelsFormat };
+}
+
+// The last run's network outputs post-processed with msg's thresholds. False when the core says the
+// network is needed after all (an automatic diameter that comes to another scale): then a full run.
+function repostprocess(msg, post, t0) {
+  const { json: summary, handle } = core.resultRepostprocess(last.result, last.image, msg.params ?? {});
+  if (summary.error) {
+    if (summary.needs_network) return false;
+    throw new Error(summary.error);
+  }
+  let file;
+  try {
+    file = labelsFile(handle);
+  } catch (e) {
+    core.resultFree(handle);
+    throw e;
+  }
+  core.resultFree(last.result);
+  last.result = handle;
+  last.params = msg.params;
+  post({
+    type: 'done', labels: file.buffer, labelsFormat: file.labelsFormat, summary, model: last.model,
+    modelSha256: last.sha256, backend: last.backend, fallback: last.fallback, gpu: last.gpu,
+    dynamics: last.kind === 'flow' ? 'wasm' : null, threads: last.threads, reused: true,
+    timings: { model_s: 0, decode_s: 0, inference_s: 0, dynamics_s: 0, postprocess_s: summary.timings_s?.postprocess ?? 0,
+      total_s: (performance.now() - t0) / 1000 },
+  }, [file.buffer]);
+  return true;
+}
 
 function describe(e) {
   return e && e.message ? e.message : String(e);
@@ -290,12 +369,18 @@ async function run(msg) {
     }
     progress('loading');
     await loadCore();
+    if (reusable(msg) && repostprocess(msg, post, t0)) return;
+    forgetLast();  // a full run: the kept outputs would only add to its memory
     let fallback;
     ({ backend, fallback } = await chooseBackend(asked));
     const model = await openModel(msg.model);
-    const decoded = core.imageDecode(new Uint8Array(msg.image.bytes));
+    const imageBytes = new Uint8Array(msg.image.bytes);
+    const tDecode = performance.now();
+    const decoded = core.imageDecode(imageBytes);
     if (decoded.json.error) throw new Error(`the image cannot be read: ${decoded.json.error}`);
     image = decoded.handle;
+    const decodeMs = performance.now() - tDecode;
+    const keepOutputs = decoded.json.width * decoded.json.height <= KEEP_OUTPUTS_PIXELS;
     let tModel = performance.now();
 
     const segmentOn = async (which) => {
@@ -313,6 +398,7 @@ async function run(msg) {
         },
         onTile: (tile) => progress('tiles', tile),
         onDynamics: () => progress('dynamics'),
+        keepMaps: keepOutputs,
       });
     };
 
@@ -345,21 +431,21 @@ async function run(msg) {
       throw e;
     }
     result = seg.result;
-    // A 16-bit PNG holds up to 65535 objects; the TIFF takes over above that.
-    let labels = core.resultExport(result, 'labels_png'), labelsFormat = 'png';
-    if (labels.error && /65535/.test(labels.error)) {
-      labels = core.resultExport(result, 'labels_tiff');
-      labelsFormat = 'tiff';
+    const { buffer, labelsFormat } = labelsFile(result);
+    const threads = runtimes[backend].env.wasm.numThreads, gpuUsed = backend === 'webgpu' ? gpuInfo() : null;
+    if (keepOutputs) {
+      last = { model: model.name, kind: model.card.kind, cardText: model.cardText, sha256: model.card.onnx.sha256,
+        asked, backend, fallback, threads, gpu: gpuUsed, imageBytes, image, result, params: msg.params ?? {} };
+      image = result = 0;  // kept: not freed below
     }
-    if (labels.error) throw new Error(`the labels could not be handed to the page: ${labels.error}`);
-    const buffer = labels.bytes.buffer;
     post({
       type: 'done', labels: buffer, labelsFormat, summary: seg.summary, model: model.name, modelSha256: model.card.onnx.sha256,
-      backend, fallback, gpu: backend === 'webgpu' ? gpuInfo() : null,
+      backend, fallback, gpu: gpuUsed,
       // Where the flow dynamics ran (flow models): the GPU shader, or the core.
       dynamics: model.card.kind === 'flow' ? backend : null,
-      threads: runtimes[backend].env.wasm.numThreads,
-      timings: { model_s: (tModel - t0) / 1000, inference_s: seg.inferenceMs / 1000, dynamics_s: seg.dynamicsMs / 1000,
+      threads, reused: false,
+      timings: { model_s: (tModel - t0) / 1000, decode_s: decodeMs / 1000, inference_s: seg.inferenceMs / 1000,
+        dynamics_s: seg.dynamicsMs / 1000, postprocess_s: seg.summary.timings_s?.postprocess ?? 0,
         total_s: (performance.now() - t0) / 1000 },
     }, [buffer]);
   } catch (e) {

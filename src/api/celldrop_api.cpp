@@ -235,6 +235,11 @@ bool read_counts(const JsonValue* v, const char* key, std::vector<int64_t>* out,
   return true;
 }
 
+// Defined below the C functions they serve.
+char* start_run(void* model, void* image, const char* params_json, bool keep_maps, void** run);
+char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParams& params, const ImageHandle& image,
+                    void** result);
+
 }  // namespace
 
 extern "C" {
@@ -396,6 +401,18 @@ void cd_image_free(void* image) { delete static_cast<ImageHandle*>(image); }
 // --- runs -----------------------------------------------------------------------------------------
 
 char* cd_run_start(void* model, void* image, const char* params_json, void** run) {
+  return start_run(model, image, params_json, false, run);
+}
+
+char* cd_run_start_keeping_maps(void* model, void* image, const char* params_json, void** run) {
+  return start_run(model, image, params_json, true, run);
+}
+
+}  // extern "C"
+
+namespace {
+
+char* start_run(void* model, void* image, const char* params_json, bool keep_maps, void** run) {
   if (!run) return give_error("cd_run_start: the out-parameter must not be NULL");
   *run = nullptr;
   auto* m = static_cast<ModelHandle*>(model);
@@ -409,14 +426,104 @@ char* cd_run_start(void* model, void* image, const char* params_json, void** run
   r->image = im;
   std::string error;
   const std::string text = params_json && *params_json ? params_json : "{}";
-  if (!parse_pipeline_params(text.data(), text.size(), &r->params, &error) ||
-      !r->run.begin(im->image, m->card, r->params, &error)) {
+  if (!parse_pipeline_params(text.data(), text.size(), &r->params, &error)) {
+    delete r;
+    return give_error(error);
+  }
+  r->params.keep_maps = keep_maps;
+  if (!r->run.begin(im->image, m->card, r->params, &error)) {
     delete r;
     return give_error(error);
   }
   *run = r;
   return give("{\"passes\":" + std::to_string(r->run.passes()) + "}");
 }
+
+// A finished run's result: labels, measurements and what the exports need of the card and image.
+char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParams& params, const ImageHandle& image,
+                    void** result) {
+  auto* h = new ResultHandle;
+  std::string error;
+  if (!run.finish(&h->result, &error)) {
+    delete h;
+    return give_error(error);
+  }
+  const Image& im = image.image;
+  if (!measure_objects(h->result.labels, &im, &h->objects, &error)) {
+    delete h;
+    return give_error(error);
+  }
+  h->card = card;
+  h->params = params;
+  h->params.keep_maps = false;  // the comparison in cd_result_repostprocess is of what the user chose
+  h->image_sha256 = image.sha256;
+  h->image_width = im.width;
+  h->image_height = im.height;
+  h->image_channels = im.channels;
+  if (im.pixel_size_x_um > 0 && im.pixel_size_x_um == im.pixel_size_y_um) h->pixel_size_um = im.pixel_size_x_um;
+  *result = h;
+  return give(pipeline_summary_json(h->card, h->result));
+}
+
+// Everything but the thresholds: what decides the network's inputs and so its outputs.
+bool same_network_inputs(const PipelineParams& a, const PipelineParams& b) {
+  return a.channels.channels == b.channels.channels && a.channels.merge == b.channels.merge &&
+         a.percentile_low == b.percentile_low && a.percentile_high == b.percentile_high && a.diameter == b.diameter &&
+         a.tile_size == b.tile_size && a.overlap == b.overlap && a.max_network_pixels == b.max_network_pixels;
+}
+
+// The kept stitched outputs, cut to the tile's window as the network would have returned them. Only
+// the window's kept centre is stitched, and it lies inside the network-scale image where the maps
+// are defined; the padding beyond is never read, so it is left at zero.
+std::vector<NetworkOutput> outputs_from_maps(const ModelCard& card, const PipelineMaps& m, const NetworkTile& t) {
+  std::vector<NetworkOutput> outs(card.outputs.size());
+  if (card.kind == ModelKind::Star) {
+    const int g = m.grid, R = card.star.n_rays;
+    NetworkOutput& P = outs[size_t(card.output_index("prob"))];
+    NetworkOutput& D = outs[size_t(card.output_index("dist"))];
+    P.channels = 1;
+    D.channels = R;
+    P.height = D.height = t.height / g;
+    P.width = D.width = t.width / g;
+    const size_t plane = size_t(P.width) * size_t(P.height);
+    P.data.assign(plane, 0.0f);
+    D.data.assign(plane * size_t(R), 0.0f);
+    for (int ly = 0; ly < P.height; ++ly) {
+      const int gy = t.y / g + ly;
+      if (gy >= m.grid_height) break;
+      for (int lx = 0; lx < P.width; ++lx) {
+        const int gx = t.x / g + lx;
+        if (gx >= m.grid_width) break;
+        const size_t cell = size_t(gy) * size_t(m.grid_width) + size_t(gx), local = size_t(ly) * size_t(P.width) + size_t(lx);
+        P.data[local] = m.prob[cell];
+        for (int k = 0; k < R; ++k) D.data[size_t(k) * plane + local] = m.dist[cell * size_t(R) + size_t(k)];
+      }
+    }
+  } else {
+    NetworkOutput& P = outs[size_t(card.output_index("cellprob"))];
+    NetworkOutput& F = outs[size_t(card.output_index("flow"))];
+    P.channels = 1;
+    F.channels = 2;
+    P.height = F.height = t.height;
+    P.width = F.width = t.width;
+    const size_t plane = size_t(t.width) * size_t(t.height);
+    P.data.assign(plane, 0.0f);
+    F.data.assign(2 * plane, 0.0f);
+    for (int ly = 0; ly < t.height && t.y + ly < m.height; ++ly) {
+      for (int lx = 0; lx < t.width && t.x + lx < m.width; ++lx) {
+        const size_t p = size_t(t.y + ly) * size_t(m.width) + size_t(t.x + lx), local = size_t(ly) * size_t(t.width) + size_t(lx);
+        P.data[local] = m.cellprob[p];
+        F.data[local] = m.flow.dy()[p];
+        F.data[plane + local] = m.flow.dx()[p];
+      }
+    }
+  }
+  return outs;
+}
+
+}  // namespace
+
+extern "C" {
 
 char* cd_run_next_tile(void* run) {
   auto* r = static_cast<RunHandle*>(run);
@@ -501,26 +608,7 @@ char* cd_run_finish(void* run, void** result) {
   *result = nullptr;
   auto* r = static_cast<RunHandle*>(run);
   if (!r) return give_error("cd_run_finish: no run");
-  auto* h = new ResultHandle;
-  std::string error;
-  if (!r->run.finish(&h->result, &error)) {
-    delete h;
-    return give_error(error);
-  }
-  const Image& im = r->image->image;
-  if (!measure_objects(h->result.labels, &im, &h->objects, &error)) {
-    delete h;
-    return give_error(error);
-  }
-  h->card = r->model->card;
-  h->params = r->params;
-  h->image_sha256 = r->image->sha256;
-  h->image_width = im.width;
-  h->image_height = im.height;
-  h->image_channels = im.channels;
-  if (im.pixel_size_x_um > 0 && im.pixel_size_x_um == im.pixel_size_y_um) h->pixel_size_um = im.pixel_size_x_um;
-  *result = h;
-  return give(pipeline_summary_json(h->card, h->result));
+  return finish_result(r->run, r->model->card, r->params, *r->image, result);
 }
 
 void cd_run_free(void* run) { delete static_cast<RunHandle*>(run); }
@@ -591,6 +679,45 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
 }
 
 void cd_result_free(void* result) { delete static_cast<ResultHandle*>(result); }
+
+char* cd_result_repostprocess(void* result, void* image, const char* params_json, void** new_result) {
+  if (!new_result) return give_error("cd_result_repostprocess: the out-parameter must not be NULL");
+  *new_result = nullptr;
+  auto* old = static_cast<ResultHandle*>(result);
+  auto* im = static_cast<ImageHandle*>(image);
+  if (!old || !im) return give_error("cd_result_repostprocess: no result or no image");
+  const char* needs_network = ",\"needs_network\":true}";
+  auto refuse = [&](const std::string& why) {
+    char* e = give_error(why);
+    std::string s = std::string(e, std::strlen(e) - 1) + needs_network;
+    std::free(e);
+    return give(s);
+  };
+  const PipelineMaps& maps = old->result.maps;
+  if (maps.width == 0 || maps.height == 0)
+    return refuse("this result kept no network outputs (its run was not started with cd_run_start_keeping_maps)");
+  if (im->sha256 != old->image_sha256) return refuse("the image is not the one this result was made from");
+  PipelineParams params;
+  std::string error;
+  const std::string text = params_json && *params_json ? params_json : "{}";
+  if (!parse_pipeline_params(text.data(), text.size(), &params, &error)) return give_error(error);
+  if (!same_network_inputs(params, old->params))
+    return refuse("only the post-processing thresholds may differ from the result's parameters; the others change "
+                  "what the network sees");
+  params.keep_maps = true;  // the new result can be post-processed again in its turn
+  // The pipeline itself, with the kept outputs in the network's place: the same tiles, stitching,
+  // post-processing and (for an automatic diameter) the same decision about a second pass, so the
+  // labels are a full run's. A pass the kept outputs do not cover (another scale) needs the network.
+  PipelineRun run;
+  if (!run.begin(im->image, old->card, params, &error)) return give_error(error);
+  while (const NetworkTile* t = run.next_tile()) {
+    if (t->scale != old->result.scale || t->pass > old->result.passes)
+      return refuse("with these thresholds the automatic diameter leads to another scale, which needs the network");
+    const std::vector<NetworkOutput> outs = outputs_from_maps(old->card, maps, *t);
+    if (!run.submit(outs, &error)) return give_error(error);
+  }
+  return finish_result(run, old->card, params, *im, new_result);
+}
 
 // --- evaluation ---------------------------------------------------------------------------------------
 

@@ -88,6 +88,10 @@ CD_API void cd_image_free(void* image);
 // Starts a run: params_json as parse_pipeline_params reads it (src/core/pipeline_json.h; NULL or
 // "{}" = the card's defaults and an automatic diameter). Returns {"passes":1|2}.
 CD_API char* cd_run_start(void* model, void* image, const char* params_json, void** run);
+// Like cd_run_start, and the result keeps the final pass's stitched network outputs (at network
+// scale: star 1 + n_rays floats per grid cell, flow 3 floats per pixel) for cd_result_repostprocess.
+// They stay with the result until cd_result_free: use it where thresholds may change afterwards.
+CD_API char* cd_run_start_keeping_maps(void* model, void* image, const char* params_json, void** run);
 // The tile waiting for the network:
 //   {"done":false,"data":<float* address>,"channels","height","width","index","count","pass","passes"}
 // or {"done":true} when the run has every output it needs; with external flow dynamics (below), the
@@ -122,6 +126,15 @@ CD_API void cd_run_free(void* run);
 CD_API char* cd_result_export(void* result, const char* format, const char* options_json, uint8_t** bytes,
                               size_t* size);
 CD_API void cd_result_free(void* result);
+// Post-processes a result again with other thresholds (prob_thresh / nms_thresh, cellprob_thresh /
+// flow_thresh), without the network: the pipeline runs on `image` (the one the result was made from)
+// with params_json, each tile answered from the result's kept network outputs (cd_run_start_keeping_maps),
+// so the labels are those of a full run with these parameters. params_json may differ from the
+// result's parameters in thresholds only. Returns the new result's summary (as cd_run_finish) and sets
+// *new_result, which keeps the outputs too; the old result is left as it was. When the network is
+// needed after all (no kept outputs, another image or parameters, or an automatic diameter that comes
+// to another scale with these thresholds) the error has "needs_network":true: run it in full.
+CD_API char* cd_result_repostprocess(void* result, void* image, const char* params_json, void** new_result);
 
 // --- flow dynamics (src/core/flow.h), one step at a time --------------------------------------------
 // For the GPU path (shaders/flow_follow.wgsl replaces cd_flow_follow) and its tests: the same inputs

@@ -95,8 +95,10 @@ export function bindCore(m) {
     imageDecode: (bytes, page = 0, maxMegapixels = 0) =>
       withBytes(bytes, (p) => withHandle((out) => m._cd_image_decode(p, bytes.length, page, maxMegapixels, out))),
     imageFree: (image) => m._cd_image_free(image),
-    runStart: (model, image, params) =>
-      withString(JSON.stringify(params), (p) => withHandle((out) => m._cd_run_start(model, image, p, out))),
+    // keepMaps: the result keeps the network's stitched outputs for resultRepostprocess.
+    runStart: (model, image, params, keepMaps = false) =>
+      withString(JSON.stringify(params), (p) => withHandle((out) =>
+        (keepMaps ? m._cd_run_start_keeping_maps : m._cd_run_start)(model, image, p, out))),
     // The waiting tile, its floats copied out of the heap (ONNX Runtime keeps the tensor across an await);
     // or, with external flow dynamics, the request for end points, its flow and foreground copied out.
     runNextTile(run) {
@@ -137,6 +139,10 @@ export function bindCore(m) {
       }
     },
     resultFree: (result) => m._cd_result_free(result),
+    // The result post-processed again with other thresholds, without the network: {json, handle}
+    // (json.needs_network: the new parameters need a full run).
+    resultRepostprocess: (result, image, params) =>
+      withString(JSON.stringify(params), (p) => withHandle((out) => m._cd_result_repostprocess(result, image, p, out))),
     // Flow dynamics one step at a time (typed arrays in, typed arrays out; see celldrop_api.h).
     flowFromLabels(labels, width, height) {
       return withArrays([labels], [Float32Array, 2 * width * height], ([l], out) =>
@@ -172,9 +178,10 @@ export function checkSession(core, model, session) {
 // hooks.followFlows (async, optional; flow models) replaces the core's flow dynamics: it gets
 // {flow, foreground, width, height, niter, flowScale} and returns {endY, endX} per pixel, as
 // cd_flow_follow would (the page's GPU shader, shaders/flow_follow.mjs); if it throws, the run fails
-// with its message. hooks.onDynamics(request) reports that step's start.
+// with its message. hooks.onDynamics(request) reports that step's start. hooks.keepMaps: the result
+// keeps the network's outputs, so core.resultRepostprocess can change its thresholds later.
 export async function segmentTiles(core, ort, model, image, params, hooks = {}) {
-  const { json: started, handle: run } = core.runStart(model.handle, image, params);
+  const { json: started, handle: run } = core.runStart(model.handle, image, params, !!hooks.keepMaps);
   if (started.error) throw new Error(started.error);
   let inferenceMs = 0, dynamicsMs = 0;
   try {

@@ -22,7 +22,8 @@
 
 constexpr uint64_t kSampleSeed = 1;
 constexpr const char* kDefaultModel = "nuclei-star";  // segments the sample at start when present
-constexpr int kDefaultTile = 512;  // PipelineParams' tile size, what the worker uses when none is sent
+constexpr int kDefaultTile = 512;
+constexpr double kLiveRerunDelayMs = 150.0;  // a threshold slider at rest this long re-post-processes  // PipelineParams' tile size, what the worker uses when none is sent
 
 struct Hover {
   bool inside = false;
@@ -106,6 +107,8 @@ struct App {
 
   // Screen rectangles of named controls (Open, Share, each export), published for the tests.
   std::vector<std::pair<std::string, ImVec4>> ui_rects;
+
+  double live_rerun_due_ms = 0.0;  // when a requested live re-run starts (emscripten_get_now); 0 = none
 
   std::string error;  // shown over the viewer and published to the page
   int frames = 0;

@@ -92,7 +92,7 @@ EM_JS(void, js_publish_segmentation,
       (int models_known, const char* models_csv, const char* model, int running, const char* stage, int tile,
        int tiles, int pass, int passes, double elapsed_s, const char* backend, int has_result, int objects,
        double checksum, double diameter, int diameter_estimated, int tiles_run,
-       int runs, double inference_s, double total_s, int threads, const char* error, int cancelled,
+       int runs, double decode_s, double inference_s, double postprocess_s, double total_s, int reused, int live, int threads, const char* error, int cancelled,
        int show_overlay, int overlay_mode, double opacity, int hover_id, int hover_area, const float* rects, int n_rects),
       {
         const r = (i) => ({x0 : HEAPF32[(rects >> 2) + 4 * i], y0 : HEAPF32[(rects >> 2) + 4 * i + 1],
@@ -115,7 +115,9 @@ EM_JS(void, js_publish_segmentation,
           diameterEstimated : !!diameter_estimated,
           tilesRun : tiles_run,
           runs : runs,
-          timings : has_result ? {inference : inference_s, total : total_s} : null,
+          timings : has_result ? {decode : decode_s, inference : inference_s, postprocess : postprocess_s, total : total_s} : null,
+          reused : has_result ? !!reused : null,
+          live : !!live,
           threads : threads,
           error : UTF8ToString(error) || null,
           cancelled : !!cancelled,
@@ -152,7 +154,7 @@ static void publish_state() {
   js_publish_segmentation(s.models_known, names.c_str(), model, s.running, s.stage.c_str(), s.tile, s.tiles, s.pass,
                           s.passes, s.elapsed_s, s.backend.c_str(), s.has_result, s.objects, double(s.checksum), s.diameter,
                           s.diameter_estimated, s.tiles_run, s.runs_finished,
-                          s.inference_s, s.total_s, s.threads, s.error.c_str(), s.cancelled, a.show_overlay, int(a.overlay_mode),
+                          s.decode_s, s.inference_s, s.postprocess_s, s.total_s, s.reused, s.running && s.running_live, s.threads, s.error.c_str(), s.cancelled, a.show_overlay, int(a.overlay_mode),
                           a.overlay_opacity, int(a.hover_object), int(area), &rects[0].x, int(rects.size()));
   js_publish_page(page_state_json().c_str());
 }
@@ -535,7 +537,8 @@ static void segment_section() {
         ImGui::SetTooltip("%s model, trained at %.0f px object diameter", s.models[i].kind.c_str(), s.models[i].diameter);
       }
     }
-    ImGui::BeginDisabled(s.running);
+    // A live re-run (thresholds only) leaves the parameters free: the slider is still being moved.
+    ImGui::BeginDisabled(s.running && !s.running_live);
     ImGui::Checkbox("Automatic diameter", &a.diameter_auto);
     a.auto_diameter_rect = item_rect();
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("A first pass measures the objects and rescales the image to the model's size");
@@ -551,7 +554,17 @@ static void segment_section() {
       for (size_t i = 0; i < m.thresholds.size() && i < a.thresholds.size(); i++) {
         bool logit = m.thresholds[i].first == "cellprob_thresh";  // a logit, not a probability
         const double lo = logit ? -6.0 : 0.0, hi = logit ? 6.0 : 1.0;
-        ImGui::SliderScalar(m.thresholds[i].first.c_str(), ImGuiDataType_Double, &a.thresholds[i], &lo, &hi, "%.3f");
+        // Thresholds act after the network: a change re-post-processes the last result's network
+        // outputs (live, no Run needed) when nothing else changed since it was made.
+        if (ImGui::SliderScalar(m.thresholds[i].first.c_str(), ImGuiDataType_Double, &a.thresholds[i], &lo, &hi, "%.3f") &&
+            only_thresholds_changed()) {
+          request_live_rerun(emscripten_get_now());
+        }
+        ui_rect("threshold." + m.thresholds[i].first);
+        if (ImGui::IsItemHovered()) {
+          ImGui::SetTooltip("Re-applied to the last result as the slider moves, without the network; it runs again only\n"
+                            "when an automatic diameter's estimate changes with the threshold");
+        }
       }
       // Multichannel images meet one-channel models: which channel the network sees.
       if (a.image.channels > 1 && m.input_channels == 1) {
@@ -608,6 +621,8 @@ static void segment_section() {
     if (s.stage == "tiles" && s.tiles > 0) {
       std::snprintf(label, sizeof label, "%stile %d of %d  %.1f s", s.passes > 1 ? (s.pass == 1 ? "pass 1: " : "pass 2: ") : "",
                     s.tile, s.tiles, s.elapsed_s);
+    } else if (s.running_live) {
+      std::snprintf(label, sizeof label, "applying the thresholds  %.1f s", s.elapsed_s);
     } else {
       std::snprintf(label, sizeof label, "loading model  %.1f s", s.elapsed_s);
     }
@@ -888,6 +903,7 @@ static void frame() {
   ImGuiIO& io = ImGui::GetIO();
   // Idle pages draw nothing: the canvas keeps showing the last frame.
   cd::Segmentation& seg = cd::segmentation();
+  if (live_rerun_step(emscripten_get_now())) p.frames_wanted = std::max(p.frames_wanted, 1);
   if (seg.dirty) {
     seg.dirty = false;
     p.frames_wanted = std::max(p.frames_wanted, 2);

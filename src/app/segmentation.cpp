@@ -63,8 +63,9 @@ EM_JS(void, js_segmenter_init, (), {
     try {
       call([m.model || "", m.backend || "", JSON.stringify(m.summary || {}), m.modelSha256 || "", m.fallback || ""],
            ([model, backend, summary, sha, fallback]) =>
-        _cd_app_done(p, bytes.length, model, backend, summary, sha, fallback, m.threads || 0, m.timings.model_s,
-                     m.timings.inference_s, m.timings.total_s));
+        _cd_app_done(p, bytes.length, model, backend, summary, sha, fallback, m.threads || 0, m.reused ? 1 : 0,
+                     m.timings.model_s || 0, m.timings.decode_s || 0, m.timings.inference_s || 0,
+                     m.timings.postprocess_s || 0, m.timings.total_s || 0));
     } finally {
       _free(p);
     }
@@ -76,14 +77,14 @@ EM_JS(void, js_segmenter_init, (), {
 });
 
 EM_JS(void, js_segmenter_start, (const char* model, const uint8_t* bytes, int size, const char* name, const char* params,
-                                  const char* backend), {
+                                  const char* backend, int reuse), {
   const seg = Module.segmenter;
   if (!seg) {
     _cd_app_error_static(1);
     return;
   }
   seg.start(UTF8ToString(model), HEAPU8.slice(bytes, bytes + size), UTF8ToString(name), UTF8ToString(params),
-            UTF8ToString(backend));
+            UTF8ToString(backend), !!reuse);
 });
 
 EM_JS(void, js_segmenter_cancel, (), {
@@ -141,7 +142,9 @@ EMSCRIPTEN_KEEPALIVE void cd_app_progress(const char* stage, int tile, int tiles
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char* model, const char* backend,
-                                      const char* summary_json, const char* model_sha256, const char* fallback, int threads, double model_s, double inference_s, double total_s) {
+                                      const char* summary_json, const char* model_sha256, const char* fallback, int threads,
+                                      int reused, double model_s, double decode_s, double inference_s,
+                                      double postprocess_s, double total_s) {
   cd::Segmentation& s = cd::segmentation();
   s.dirty = true;
   s.running = false;
@@ -177,8 +180,12 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char
     if (const cd::JsonValue* v = summary.find("note"); v && v->is_string()) s.note = v->string;
   }
   s.model_s = model_s;
+  s.decode_s = decode_s;
   s.inference_s = inference_s;
+  s.postprocess_s = postprocess_s;
   s.total_s = total_s;
+  s.reused = reused != 0;
+  s.result_key = s.running_key;
   s.error.clear();
   s.cancelled = false;
   s.has_result = true;
@@ -208,7 +215,8 @@ namespace celldrop {
 void segmentation_init() { js_segmenter_init(); }
 
 void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
-                        const std::string& params_json, const std::string& backend) {
+                        const std::string& params_json, const std::string& backend, const std::string& key,
+                        bool reuse) {
   Segmentation& s = segmentation();
   s.running = true;
   s.stage = "loading";
@@ -218,8 +226,10 @@ void segmentation_start(const std::string& model, const std::vector<uint8_t>& im
   s.cancelled = false;
   s.model_name = model;
   s.running_params = params_json;
+  s.running_key = key;
+  s.running_live = reuse;
   js_segmenter_start(model.c_str(), image_file.data(), int(image_file.size()), image_name, params_json.c_str(),
-                     backend.c_str());
+                     backend.c_str(), reuse);
 }
 
 void segmentation_cancel() {
@@ -236,6 +246,7 @@ void segmentation_forget() {
   s.areas.clear();
   s.objects = 0;
   s.checksum = 0;
+  s.result_key.clear();
   s.error.clear();
   s.cancelled = false;
   s.dirty = true;

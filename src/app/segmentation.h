@@ -38,6 +38,11 @@ struct Segmentation {
   std::string fallback;  // why the last run did not use WebGPU when it could have (the worker's sentence)
 
   std::string running_params;  // the parameters of the run in progress (params_json once it is done)
+  // What decides the network's outputs (model, backend, image, every parameter but the thresholds)
+  // of the run in progress and of the last result: when only thresholds change, the worker can
+  // post-process the last result's kept outputs again instead of running the network.
+  std::string running_key, result_key;
+  bool running_live = false;  // the run in progress was asked to reuse the last network outputs
   std::string error;     // the last run's failure, a sentence for the user; empty after a success
   bool cancelled = false;  // the last run was cancelled by the user
 
@@ -60,7 +65,10 @@ struct Segmentation {
   bool diameter_estimated = false;
   int tiles_run = 0;
   std::string note;  // the core's remark on the run, if any
-  double model_s = 0.0, inference_s = 0.0, total_s = 0.0;
+  // Seconds by stage, from the worker: loading the model, decoding the image, the network,
+  // post-processing (star NMS / flow dynamics and masks), and the whole run.
+  double model_s = 0.0, decode_s = 0.0, inference_s = 0.0, postprocess_s = 0.0, total_s = 0.0;
+  bool reused = false;  // the last result came from the run before's network outputs, re-post-processed
   int runs_finished = 0;  // successful runs since the page opened
   bool dirty = false;  // a message arrived: the page must draw a frame to show it
 };
@@ -70,9 +78,12 @@ Segmentation& segmentation();
 // Asks the page for the list of models (the answer arrives later).
 void segmentation_init();
 // Starts a run of `model` on an encoded image file; params_json as the C API's cd_run_start reads it.
-// backend: "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm".
+// backend: "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm". key: what decides
+// the network's outputs (see Segmentation::result_key). reuse: only thresholds changed since the last
+// result, whose network outputs the worker may post-process again (it runs the network if it must).
 void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
-                        const std::string& params_json, const std::string& backend);
+                        const std::string& params_json, const std::string& backend, const std::string& key,
+                        bool reuse);
 void segmentation_cancel();
 // Cancels the run in progress and forgets it (its masks would belong to an image no longer shown),
 // and drops the last result: for a newly opened image.

@@ -117,13 +117,14 @@ bool can_run() {
 // Every parameter of a run, as cd_run_start reads it. All are sent, defaults included, so a share
 // link can name each one and a later version's different defaults cannot change what a link runs.
 // JsonWriter writes doubles so that they read back exactly: the card's values match the CLI's.
-std::string run_params_json() {
+static std::string params_json(bool with_thresholds) {
   const App& a = g_app;
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
   cd::JsonWriter w;
   w.begin_object();
   w.key("diameter").value(a.diameter_auto ? 0.0 : a.diameter);
-  for (size_t i = 0; i < m.thresholds.size() && i < a.thresholds.size(); i++) w.key(m.thresholds[i].first).value(a.thresholds[i]);
+  for (size_t i = 0; with_thresholds && i < m.thresholds.size() && i < a.thresholds.size(); i++)
+    w.key(m.thresholds[i].first).value(a.thresholds[i]);
   w.key("percentile_low").value(a.percentile_low);
   w.key("percentile_high").value(a.percentile_high);
   w.key("tile").value(a.tile_size);
@@ -136,11 +137,43 @@ std::string run_params_json() {
   return w.str();
 }
 
-void run_segmentation() {
+std::string run_params_json() { return params_json(true); }
+
+// What decides the network's outputs: the model, the backend asked for and every parameter but the
+// thresholds (the image is the one on show: a new image drops the result).
+static std::string network_key() {
+  const App& a = g_app;
+  return cd::segmentation().models[size_t(a.model)].name + "\n" + a.backend_choice + "\n" + params_json(false);
+}
+
+static void start(bool reuse) {
   App& a = g_app;
-  if (!can_run()) return;
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
-  cd::segmentation_start(m.name, a.image_file, a.image_file_name.c_str(), run_params_json(), a.backend_choice);
+  cd::segmentation_start(m.name, a.image_file, a.image_file_name.c_str(), run_params_json(), a.backend_choice,
+                         network_key(), reuse);
+}
+
+void run_segmentation() {
+  if (!can_run()) return;
+  g_app.live_rerun_due_ms = 0.0;  // a full run supersedes a pending live one
+  start(false);
+}
+
+bool only_thresholds_changed() {
+  const cd::Segmentation& s = cd::segmentation();
+  return s.has_result && can_run() && !s.result_key.empty() && s.result_key == network_key() &&
+         s.params_json != run_params_json();
+}
+
+void request_live_rerun(double now_ms) { g_app.live_rerun_due_ms = now_ms + kLiveRerunDelayMs; }
+
+bool live_rerun_step(double now_ms) {
+  App& a = g_app;
+  if (a.live_rerun_due_ms <= 0.0) return false;
+  if (now_ms < a.live_rerun_due_ms || cd::segmentation().running) return true;  // still waiting
+  a.live_rerun_due_ms = 0.0;
+  if (only_thresholds_changed()) start(true);
+  return false;
 }
 
 // Applies run parameters given as JSON (the page API's run(params), a share link's p.* values):

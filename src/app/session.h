@@ -28,6 +28,13 @@ int model_index(const std::string& name);  // -1 when the site has no such model
 bool can_run();
 std::string run_params_json();  // every parameter of a run, as cd_run_start reads it
 void run_segmentation();
+// Live re-runs: when only post-processing thresholds changed since the last result, the worker
+// post-processes that result's network outputs again instead of running the network. The panel
+// asks on each slider change; the re-run starts once the slider has rested kLiveRerunDelayMs.
+bool only_thresholds_changed();
+void request_live_rerun(double now_ms);
+// Starts the requested re-run when it is due and nothing is running; true while one is pending.
+bool live_rerun_step(double now_ms);
 // Applies run parameters given as JSON (the page API's run(params), a share link's p.* values).
 // Unknown keys and values out of range are refused with a sentence naming them, and nothing changes.
 bool apply_params(const celldrop::JsonValue& p, std::string* error);

@@ -1,0 +1,100 @@
+// Live re-runs in headless Chromium: moving a post-processing threshold re-post-processes the last
+// result's network outputs in the worker (cd_result_repostprocess) without running the network, and
+// gives the labels a full run with that threshold gives. Any other change waits for Run.
+//
+// Needs the site assembled first: bash scripts/build.sh wasm site
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {
+  SHOTS, assertSiteBuilt, startServer, launch, assertClean, shell, waitForShell, openApp, waitForResult,
+  canvasTop, labelsChecksum, RUN_TIMEOUT_MS,
+} from './harness.mjs';
+
+let server, origin, browser;
+
+before(async () => {
+  assertSiteBuilt();
+  ({ child: server, origin } = await startServer());
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+const labelsOf = (page) => page.evaluate(() => {
+  const r = window.celldrop.result();
+  return { data: Array.from(r.labels.data), objects: r.objects.length, record: r.record };
+});
+
+// Clicks a slider near `fraction` of its range. The published rectangle holds the slider's frame and
+// its label to the right; the frame is about two thirds of it.
+async function dragSlider(page, name, fraction) {
+  const s = await waitForShell(page, (st) => st.page?.ui?.[name], `the slider ${name}`);
+  const r = s.page.ui[name];
+  const top = await canvasTop(page);
+  await page.mouse.click(Math.round(r.x0 + fraction * 0.65 * (r.x1 - r.x0)), Math.round((r.y0 + r.y1) / 2 + top), { delay: 60 });
+}
+
+test('moving prob_thresh re-post-processes without inference and gives the full run\'s labels; timings by stage', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const { page, problems } = await openApp(context, origin);
+  let s = await waitForResult(page);
+  let runs0 = s.segmentation.runs;
+  // A full run's timings by stage: the image decoded, the network run, its outputs post-processed.
+  const t = s.segmentation.timings;
+  assert.equal(s.segmentation.reused, false);
+  assert.ok(t.decode > 0 && t.inference > 0 && t.postprocess > 0, JSON.stringify(t));
+  assert.ok(t.decode + t.inference + t.postprocess <= t.total + 1e-6, JSON.stringify(t));
+  const cardProb = JSON.parse(s.page.params).prob_thresh;
+  // A given diameter: with an automatic one, a threshold that changes the objects' median size may
+  // change the estimate, hence the scale, and then only the network can give a full run's labels
+  // (the worker then runs it; cd_result_repostprocess says so).
+  await page.evaluate(() => window.celldrop.run({ diameter: 21 }));
+  s = await waitForResult(page, null, runs0 + 1);
+  const given = await labelsOf(page);
+
+  runs0 = s.segmentation.runs;
+  // The slider, moved well above the card's threshold: fewer, smaller objects, and no network.
+  await dragSlider(page, 'threshold.prob_thresh', 0.8);
+  s = await waitForShell(page, (st) => st.segmentation.runs > runs0 && !st.segmentation.running, 'the live re-run', RUN_TIMEOUT_MS);
+  const moved = JSON.parse(s.page.params).prob_thresh;
+  assert.ok(moved > cardProb + 0.1, `prob_thresh moved from ${cardProb} to ${moved}`);
+  assert.equal(s.segmentation.reused, true, 'the worker must reuse the network outputs');
+  assert.equal(s.segmentation.timings.inference, 0, 'no inference in a live re-run');
+  assert.equal(s.segmentation.timings.decode, 0, 'no decoding in a live re-run');
+  assert.ok(s.segmentation.timings.postprocess > 0);
+  await page.screenshot({ path: path.join(SHOTS, 'live-rerun.png') });
+  const live = await labelsOf(page);
+  assert.equal(live.record.parameters.prob_thresh, moved, 'the run record names the threshold used');
+  assert.notEqual(labelsChecksum(live.data), labelsChecksum(given.data), 'the threshold changed the labels');
+  assert.ok(live.objects < given.objects, `a higher threshold keeps fewer objects: ${live.objects} vs ${given.objects}`);
+
+  // The same threshold through a full run: the same labels, pixel for pixel, this time with inference.
+  await page.evaluate((p) => window.celldrop.run({ prob_thresh: p }), moved);
+  s = await waitForResult(page, null, runs0 + 2);
+  assert.equal(s.segmentation.reused, false);
+  assert.ok(s.segmentation.timings.inference > 0);
+  const full = await labelsOf(page);
+  assert.equal(full.objects, live.objects);
+  assert.equal(labelsChecksum(full.data), labelsChecksum(live.data), 'live and full runs give identical labels');
+  assert.deepEqual(full.data, live.data);
+
+  // Anything else changed first (here: the diameter, automatic again): moving a threshold then
+  // waits for Run.
+  const box = (await shell(page)).segmentation.ui.autoDiameter;
+  const top = await canvasTop(page);
+  await page.mouse.click(Math.round((box.x0 + box.x1) / 2), Math.round((box.y0 + box.y1) / 2 + top), { delay: 60 });
+  await waitForShell(page, (st) => JSON.parse(st.page.params).diameter === 0, 'an automatic diameter');
+  const runs1 = (await shell(page)).segmentation.runs;
+  await dragSlider(page, 'threshold.prob_thresh', 0.3);
+  await waitForShell(page, (st) => JSON.parse(st.page.params).prob_thresh < moved, 'the threshold moved');
+  await page.waitForTimeout(1500);
+  s = await shell(page);
+  assert.equal(s.segmentation.runs, runs1, 'no run starts by itself when more than thresholds changed');
+  assert.equal(s.segmentation.running, false);
+  assertClean(problems);
+  await context.close();
+});
