@@ -732,11 +732,16 @@ static void status_bar(float y, float width, float height) {
   } else {
     ImGui::TextDisabled("Point at the image to read pixel coordinates and values");
   }
-  char right[192];
+  char right[256];
   double zoom_percent = a.view.zoom * a.platform.device_pixel_ratio * 100.0;
   if (s.has_result) {
-    std::snprintf(right, sizeof right, "%d objects   inference %.2f s   total %.2f s   %s%s   Zoom %.0f%%", s.objects,
-                  s.inference_s, s.total_s, s.backend.c_str(), s.threads > 1 ? " (threads)" : "", zoom_percent);
+    // Where the time went, by stage: a re-post-processed result ran no network and decoded nothing.
+    char inference[48];
+    if (s.reused) std::snprintf(inference, sizeof inference, "inference reused");
+    else std::snprintf(inference, sizeof inference, "inference %.2f s", s.inference_s);
+    std::snprintf(right, sizeof right, "%d objects   decode %.2f s   %s   post-processing %.2f s   total %.2f s   %s%s   Zoom %.0f%%",
+                  s.objects, s.decode_s, inference, s.postprocess_s, s.total_s, s.backend.c_str(),
+                  s.threads > 1 ? " (threads)" : "", zoom_percent);
   } else {
     std::snprintf(right, sizeof right, "Zoom %.0f%%", zoom_percent);
   }
