@@ -1,0 +1,165 @@
+// The mask overlay (src/app/overlay.cpp): outlines where an object meets anything else, the image
+// border included, so touching nuclei stay visibly separate; fills in a colour each object keeps;
+// areas and counts for the hover text.
+#include "app/overlay.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <vector>
+
+namespace celldrop {
+namespace {
+
+Labels from_rows(const std::vector<std::vector<uint32_t>>& rows) {
+  Labels l = make_labels(int(rows[0].size()), int(rows.size()));
+  for (int y = 0; y < l.height; y++)
+    for (int x = 0; x < l.width; x++) l.at(x, y) = rows[size_t(y)][size_t(x)];
+  return l;
+}
+
+// Each pixel's colour as 0xRRGGBB, or -1 where the layer is transparent.
+std::vector<std::vector<long>> layer(const Labels& labels, OverlayMode mode, uint32_t outline_rgb) {
+  std::vector<uint8_t> rgba;
+  overlay_rgba(labels, mode, outline_rgb, &rgba);
+  EXPECT_EQ(rgba.size(), size_t(labels.width) * labels.height * 4);
+  std::vector<std::vector<long>> out(size_t(labels.height), std::vector<long>(size_t(labels.width)));
+  for (int y = 0; y < labels.height; y++) {
+    for (int x = 0; x < labels.width; x++) {
+      const uint8_t* p = &rgba[(size_t(y) * labels.width + x) * 4];
+      if (p[3] == 0) {
+        EXPECT_TRUE(p[0] == 0 && p[1] == 0 && p[2] == 0) << "transparent pixels carry no colour";
+        out[size_t(y)][size_t(x)] = -1;
+      } else {
+        EXPECT_EQ(p[3], 255) << "drawn pixels are opaque: opacity is the viewer's";
+        out[size_t(y)][size_t(x)] = long(p[0]) << 16 | long(p[1]) << 8 | p[2];
+      }
+    }
+  }
+  return out;
+}
+
+// The outline layer as rows of 0/1, for readable expectations.
+std::vector<std::vector<int>> outline_mask(const Labels& labels) {
+  const uint32_t rgb = 0x12AB34;
+  std::vector<std::vector<int>> mask;
+  for (const auto& row : layer(labels, OverlayMode::Outlines, rgb)) {
+    mask.emplace_back();
+    for (long c : row) {
+      EXPECT_TRUE(c == -1 || c == long(rgb)) << "outlines only, in the outline colour";
+      mask.back().push_back(c != -1);
+    }
+  }
+  return mask;
+}
+
+TEST(Overlay, AnObjectIsOutlinedAndItsInsideStaysClear) {
+  const Labels l = from_rows({{0, 0, 0, 0, 0, 0},
+                              {0, 3, 3, 3, 3, 0},
+                              {0, 3, 3, 3, 3, 0},
+                              {0, 3, 3, 3, 3, 0},
+                              {0, 0, 0, 0, 0, 0}});
+  EXPECT_EQ(outline_mask(l), (std::vector<std::vector<int>>{{0, 0, 0, 0, 0, 0},
+                                                            {0, 1, 1, 1, 1, 0},
+                                                            {0, 1, 0, 0, 1, 0},
+                                                            {0, 1, 1, 1, 1, 0},
+                                                            {0, 0, 0, 0, 0, 0}}));
+}
+
+TEST(Overlay, TouchingObjectsAreOutlinedOnBothSides) {
+  const Labels l = from_rows({{1, 1, 1, 2, 2, 2},
+                              {1, 1, 1, 2, 2, 2},
+                              {1, 1, 1, 2, 2, 2},
+                              {1, 1, 1, 2, 2, 2}});
+  // The image border counts as background; the shared edge is drawn in both objects.
+  EXPECT_EQ(outline_mask(l), (std::vector<std::vector<int>>{{1, 1, 1, 1, 1, 1},
+                                                            {1, 0, 1, 1, 0, 1},
+                                                            {1, 0, 1, 1, 0, 1},
+                                                            {1, 1, 1, 1, 1, 1}}));
+}
+
+TEST(Overlay, DiagonalNeighboursDoNotMakeAnEdge) {
+  // 4-neighbours only: a pixel diagonal to background is still inside.
+  const Labels l = from_rows({{0, 5, 5, 5, 0},
+                              {5, 5, 5, 5, 5},
+                              {5, 5, 5, 5, 5},
+                              {5, 5, 5, 5, 5},
+                              {0, 5, 5, 5, 0}});
+  const auto mask = outline_mask(l);
+  EXPECT_EQ(mask[2][2], 0);
+  EXPECT_EQ(mask[1][1], 0) << "diagonal to a background corner";
+  EXPECT_EQ(mask[1][0], 1) << "on the image border";
+}
+
+TEST(Overlay, FilledColoursEveryObjectPixelInItsOwnColour) {
+  const Labels l = from_rows({{0, 7, 7, 7, 8},
+                              {0, 7, 7, 7, 8},
+                              {0, 7, 7, 7, 8},
+                              {0, 0, 0, 0, 8}});
+  const auto filled = layer(l, OverlayMode::Filled, 0xFFFFFF);
+  const auto both = layer(l, OverlayMode::Both, 0xFFFFFF);
+  for (int y = 0; y < l.height; y++) {
+    for (int x = 0; x < l.width; x++) {
+      const uint32_t id = l.at(x, y);
+      const long fill = id ? long(object_color(id)) : -1;
+      EXPECT_EQ(filled[size_t(y)][size_t(x)], fill) << "filled, edges included, at " << x << "," << y;
+      const bool inside = x == 2 && y == 1;  // the only pixel of 7 or 8 with all four neighbours its own
+      EXPECT_EQ(both[size_t(y)][size_t(x)], id == 0 ? -1 : inside ? fill : 0xFFFFFF) << "both, at " << x << "," << y;
+    }
+  }
+}
+
+TEST(Overlay, ObjectColoursAreStableBrightAndTellNeighboursApart) {
+  EXPECT_EQ(object_color(42), object_color(42));
+  std::set<uint32_t> distinct;
+  int close_neighbours = 0;
+  for (uint32_t id = 1; id <= 2000; id++) {
+    const uint32_t c = object_color(id);
+    const int r = int(c >> 16) & 255, g = int(c >> 8) & 255, b = int(c) & 255;
+    EXPECT_EQ(c >> 24, 0u);
+    EXPECT_EQ(std::max({r, g, b}), 255) << "id " << id << ": full value, readable over dark regions";
+    EXPECT_LE(std::min({r, g, b}), 116) << "id " << id << ": saturated, not a washed-out grey";
+    distinct.insert(c);
+    // Neighbouring ids (often neighbouring objects) should not look alike.
+    const uint32_t n = object_color(id + 1);
+    const int dr = r - int(n >> 16 & 255), dg = g - int(n >> 8 & 255), db = b - int(n & 255);
+    close_neighbours += dr * dr + dg * dg + db * db < 40 * 40;
+  }
+  EXPECT_GT(distinct.size(), 1900u);
+  EXPECT_LT(close_neighbours, 100) << "of 2000 consecutive pairs";
+}
+
+TEST(Overlay, ModesHaveTheNamesThePageApiUses) {
+  EXPECT_STREQ(overlay_mode_name(OverlayMode::Outlines), "outlines");
+  EXPECT_STREQ(overlay_mode_name(OverlayMode::Filled), "filled");
+  EXPECT_STREQ(overlay_mode_name(OverlayMode::Both), "both");
+}
+
+TEST(Overlay, AnEmptyResultDrawsNothing) {
+  const Labels l = make_labels(7, 3);
+  for (OverlayMode mode : {OverlayMode::Outlines, OverlayMode::Filled, OverlayMode::Both}) {
+    std::vector<uint8_t> rgba = {9, 9, 9};
+    overlay_rgba(l, mode, 0xFFFFFF, &rgba);
+    EXPECT_EQ(rgba, std::vector<uint8_t>(7 * 3 * 4, 0)) << "and nothing of an earlier layer remains";
+  }
+}
+
+TEST(Overlay, AreasAndCountsIgnoreIdGaps) {
+  const Labels l = from_rows({{0, 0, 4, 4},
+                              {1, 0, 4, 4},
+                              {1, 0, 0, 9}});
+  const std::vector<uint32_t> areas = label_areas(l);
+  ASSERT_EQ(areas.size(), 10u);
+  EXPECT_EQ(areas[0], 5u);
+  EXPECT_EQ(areas[1], 2u);
+  EXPECT_EQ(areas[4], 4u);
+  EXPECT_EQ(areas[9], 1u);
+  EXPECT_EQ(areas[2], 0u);
+  EXPECT_EQ(count_objects(areas), 3) << "ids 1, 4 and 9; the gaps are no objects";
+  EXPECT_EQ(count_objects(label_areas(make_labels(3, 3))), 0);
+}
+
+}  // namespace
+}  // namespace celldrop
