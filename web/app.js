@@ -25,7 +25,7 @@ function supportsWebGL2() {
 
 // Drag and drop anywhere on the page, with a hint while something is dragged over it. dragenter and
 // dragleave fire for every child element crossed, so a counter tells when the drag really left.
-function acceptDrops(api) {
+function acceptDrops(api, segmenter) {
   const hint = document.createElement('div');
   hint.id = 'drop-hint';
   hint.className = 'drop-hint';
@@ -55,7 +55,13 @@ function acceptDrops(api) {
     e.preventDefault();
     depth = 0;
     show(false);
-    const file = e.dataTransfer.files[0];
+    const files = Array.from(e.dataTransfer.files);
+    // A model's .onnx and its .json card dropped together are a model to load, not an image.
+    if (files.some((f) => /\.(onnx|json)$/i.test(f.name))) {
+      segmenter.addModel(files).catch(() => {});  // the panel says why it could not be used
+      return;
+    }
+    const file = files[0];
     if (file) api.open(file).catch(() => {});  // the page shows why it could not be opened
   });
 }
@@ -87,6 +93,22 @@ function acceptChosenFiles(api) {
   document.body.appendChild(input);
 }
 
+// "Load your own model" (in the module's panel) clicks this one: the .onnx and its .json together.
+function acceptChosenModels(segmenter) {
+  const input = document.createElement('input');
+  input.type = 'file';
+  input.id = 'celldrop-load-model';
+  input.multiple = true;
+  input.accept = '.onnx,.json';
+  input.hidden = true;
+  input.addEventListener('change', () => {
+    const files = Array.from(input.files);
+    input.value = '';
+    if (files.length) segmenter.addModel(files).catch(() => {});
+  });
+  document.body.appendChild(input);
+}
+
 // The module reports a failure it meets before its first frame (e.g. no WebGL2 context) this way.
 window.addEventListener('celldrop-fatal', (e) => showFatal(e.detail));
 
@@ -111,16 +133,18 @@ async function start() {
     return;
   }
   try {
+    const segmenter = createSegmenter();
     const module = await createCellDropApp({
       canvas,
-      segmenter: createSegmenter(),
+      segmenter,
       print: (text) => console.log(text),
       printErr: (text) => console.warn(text),
     });
     const api = installPageApi(module);
-    acceptDrops(api);
+    acceptDrops(api, segmenter);
     acceptPaste(api);
     acceptChosenFiles(api);
+    acceptChosenModels(segmenter);
   } catch (err) {
     showFatal(`CellDrop could not start: ${err && err.message ? err.message : err}. ` +
               'If you host CellDrop, check that celldrop-app.wasm is served as application/wasm; otherwise reload the page.');

@@ -2,6 +2,11 @@
 // scripts/assemble-site.sh), starts the worker (worker.js) and passes messages between it and the
 // Dear ImGui module, which calls start()/cancel()/abandon() and gets its callbacks (onModels,
 // onProgress, onDone, onError) set by the module itself. No pixels are handled here.
+//
+// A person's own model (addModel: an .onnx file and its .json card, chosen or dropped together) is
+// read in the tab and checked in the worker (the card by the core, the file's sha256 against the
+// card, the session's inputs and outputs against the card) before it joins the list; it stays for
+// the session and is never sent anywhere: its bytes go to the worker with each run.
 
 const MODELS = new URL('../models/', import.meta.url);
 
@@ -11,6 +16,8 @@ export function createSegmenter() {
   let running = 0;  // id of the run in progress, 0 = none
   let runningSha256 = '';  // the ONNX sha256 its card names: the worker refuses any other file
   const cards = new Map();  // model name -> card text, fetched once
+  const ownModels = new Map();  // model name -> ONNX bytes of a model the user loaded
+  const checks = new Map();  // id -> {resolve, reject} of addModel's check in the worker
 
   const seg = {
     models: [],
@@ -19,6 +26,8 @@ export function createSegmenter() {
     onProgress: () => {},
     onDone: () => {},
     onError: () => {},
+    onModelAdded: () => {},
+    onModelError: () => {},
   };
 
   function ensureWorker() {
@@ -26,6 +35,13 @@ export function createSegmenter() {
     worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'celldrop-segmentation' });
     worker.onmessage = (e) => {
       const m = e.data;
+      const check = checks.get(m.id);
+      if (check) {
+        checks.delete(m.id);
+        if (m.type === 'checked') check.resolve(m.card);
+        else check.reject(new Error(m.message));
+        return;
+      }
       if (m.id !== running) return;  // a run the page gave up on
       if (m.type === 'progress') {
         seg.onProgress(m);
@@ -43,6 +59,8 @@ export function createSegmenter() {
       running = 0;
       worker.terminate();
       worker = null;  // the next run starts a fresh one
+      for (const c of checks.values()) c.reject(new Error('the segmentation worker stopped; try again'));
+      checks.clear();
       if (id) seg.onError(`the segmentation worker stopped: ${e.message || 'it could not be started'}. Try again; reload the page if it persists.`, false);
     };
     return worker;
@@ -104,9 +122,11 @@ export function createSegmenter() {
       if (typeof onnxFile !== 'string' || onnxFile.includes('/')) throw new Error('its card names no ONNX file (onnx.file)');
       if (running !== id) return id;  // cancelled while the card was on its way
       const bytes = imageBytes.slice();  // ours to transfer
+      const own = ownModels.get(modelName);
       ensureWorker().postMessage({
         type: 'run', id,
-        model: { name: modelName, cardText: text, onnxUrl: new URL(onnxFile, MODELS).href },
+        model: own ? { name: modelName, cardText: text, onnxUrl: null, onnxBytes: own }
+          : { name: modelName, cardText: text, onnxUrl: new URL(onnxFile, MODELS).href },
         image: { bytes: bytes.buffer, name: imageName },
         params: JSON.parse(paramsJson),
         backend,
@@ -119,6 +139,48 @@ export function createSegmenter() {
       }
     }
     return id;
+  };
+
+  // files: the user's choice or drop, which must be one .onnx file and one .json card. Resolves with
+  // the model's name once the worker has checked it and it is in the list (and tells the module);
+  // otherwise tells the module why, in a sentence, and rejects with it.
+  seg.addModel = async (files) => {
+    try {
+      const list = Array.from(files ?? []);
+      const onnx = list.filter((f) => /\.onnx$/i.test(f.name)), json = list.filter((f) => /\.json$/i.test(f.name));
+      if (list.length !== 2 || onnx.length !== 1 || json.length !== 1) {
+        throw new Error(`choose two files together, the model's .onnx file and its .json card (you gave ${
+          list.length ? list.map((f) => f.name).join(', ') : 'none'})`);
+      }
+      const [cardText, bytes] = await Promise.all([json[0].text(), onnx[0].arrayBuffer().then((b) => new Uint8Array(b))]);
+      let card;
+      try {
+        card = JSON.parse(cardText);
+      } catch (e) {
+        throw new Error(`its card ${json[0].name} is not JSON: ${e.message}`);
+      }
+      const name = typeof card?.name === 'string' ? card.name : '';
+      if (name && seg.models.some((m) => m.name === name && !(ownModels.has(name) && cards.get(name) === cardText))) {
+        throw new Error(`a model named ${name} is already in the list; give yours another name in its card (${json[0].name})`);
+      }
+      const id = nextId++;
+      const checked = new Promise((resolve, reject) => checks.set(id, { resolve, reject }));
+      ensureWorker().postMessage({ type: 'check', id, model: { name: name || json[0].name, cardText, onnxUrl: null, onnxBytes: bytes } });
+      const summary = await checked;  // the core's summary of the card: name, kind, diameter, thresholds
+      if (!ownModels.has(summary.name)) {
+        seg.models.push({ name: summary.name, kind: summary.kind, diameter: summary.diameter, thresholds: summary.thresholds,
+          sha256: summary.onnx.sha256, normalization: card.normalization ?? {}, inputChannels: summary.input.channels, own: true });
+      }
+      ownModels.set(summary.name, bytes);
+      cards.set(summary.name, cardText);
+      seg.onModels(seg.models);
+      seg.onModelAdded(summary.name);
+      return summary.name;
+    } catch (e) {
+      const message = `Load your own model: ${e.message}. The models you had are still here.`;
+      seg.onModelError(message);
+      throw new Error(message);
+    }
   };
 
   seg.cancel = () => {

@@ -14,6 +14,9 @@
 //                test: {loseGpuDeviceAtTile: n, gpuErrorAtTile: n}  (tests only: before tile n's run,
 //                      destroy the GPU device / cause a WebGPU validation error)}
 //               {type:'cancel', id}
+//               {type:'check', id, model:{name, cardText, onnxBytes}}: a person's own model, checked
+//                 before it is offered (card by the core, ONNX sha256 against it, session I/O);
+//                 runs of it then carry model.onnxBytes instead of an onnxUrl
 // Messages out: {type:'progress', id, stage, tile, tiles, pass, passes, elapsed_s, backend}
 //                  stage 'tiles': the network on tile `tile` of `tiles`; 'dynamics': a flow model's dynamics
 //                  on the GPU; 'fallback': WebGPU failed, the run starts again on WASM (`fallback` says why)
@@ -26,6 +29,7 @@
 //                when the core did; null for star models),
 //                fallback (null, or a sentence for the user: why this run did not use WebGPU)}
 //               {type:'error', id, message, cancelled}
+//               {type:'checked', id, card (the core's summary of the card)}
 // Everything is fetched from this origin: the core beside this file, ONNX Runtime from ./ort/, the
 // model from the URLs the page gives (its own /models/).
 
@@ -226,12 +230,16 @@ async function openModel(model) {
   if (card.error) throw new Error(`the model card ${model.name}.json is not valid: ${card.error}`);
   try {
     let bytes;
-    try {
-      const r = await fetch(model.onnxUrl);
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      bytes = new Uint8Array(await r.arrayBuffer());
-    } catch (e) {
-      throw new Error(`the model file ${card.onnx.file} could not be downloaded (${describe(e)}): check that it sits beside its card`);
+    if (model.onnxBytes) {
+      bytes = new Uint8Array(model.onnxBytes);  // a person's own model, read in their tab
+    } else {
+      try {
+        const r = await fetch(model.onnxUrl);
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        bytes = new Uint8Array(await r.arrayBuffer());
+      } catch (e) {
+        throw new Error(`the model file ${card.onnx.file} could not be downloaded (${describe(e)}): check that it sits beside its card`);
+      }
     }
     try {
       core.modelCheckOnnx(handle, bytes);
@@ -457,6 +465,20 @@ async function run(msg) {
   }
 }
 
+// A person's own model, before the page offers it: everything a run would check, done now, so a
+// wrong card or file is reported when it is chosen. The checked model stays open for its runs.
+async function check(msg) {
+  const post = (m) => self.postMessage({ id: msg.id, ...m });
+  try {
+    await loadCore();
+    const entry = await openModel(msg.model);
+    await openSession(entry, 'wasm');
+    post({ type: 'checked', card: entry.card });
+  } catch (e) {
+    post({ type: 'error', cancelled: false, message: describe(e) });
+  }
+}
+
 // Runs one at a time, in the order asked: a second run waits for the first.
 let queue = Promise.resolve();
 self.onmessage = (e) => {
@@ -465,5 +487,7 @@ self.onmessage = (e) => {
     cancelled.add(msg.id);
   } else if (msg.type === 'run') {
     queue = queue.then(() => run(msg));
+  } else if (msg.type === 'check') {
+    queue = queue.then(() => check(msg));
   }
 };

@@ -379,6 +379,12 @@ EM_JS(void, js_choose_file, (), {
   if (input) input.click();
 });
 
+EM_JS(void, js_choose_model, (), {
+  // web/app.js's hidden chooser for a model's .onnx and .json together.
+  const input = document.getElementById('celldrop-load-model');
+  if (input) input.click();
+});
+
 EM_JS(void, js_share, (const char* fragment), {
   const hash = '#' + UTF8ToString(fragment);
   history.replaceState(null, "", hash);
@@ -440,8 +446,9 @@ static void results_section() {
       ui_rect(std::string("export.") + kinds[i].key);
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s\nSaved as %s", kinds[i].tooltip, cd::export_file_name(kinds[i], result_source()).c_str());
     }
+    if (kinds.size() % 2 == 1) ImGui::SameLine();  // beside the last export, sparing a line
   }
-  if (ImGui::Button("Share link  (S)")) {
+  if (ImGui::Button("Share link  (S)", ImVec2(s.has_result ? (ImGui::GetContentRegionAvail().x) : 0.0f, 0.0f))) {
     a.share_fragment = cd::share_fragment(current_share_state());
     js_share(a.share_fragment.c_str());
   }
@@ -488,8 +495,14 @@ static ImU32 rgb_color(uint32_t rgb) { return IM_COL32(rgb >> 16, (rgb >> 8) & 0
 // How the masks are drawn: shown or not, outlines / filled / both, opacity, and a key to the colours.
 static void overlay_controls() {
   App& a = g_app;
-  ImGui::Checkbox("Show masks  (O)", &a.show_overlay);
+  // One line for showing and how strongly, one for the mode, one for the key: the object table
+  // below needs the panel's height.
+  ImGui::Checkbox("Masks (O)", &a.show_overlay);
   ui_rect("overlay.show");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(-1.0f);
+  ImGui::SliderFloat("##opacity", &a.overlay_opacity, 0.0f, 1.0f, "opacity %.2f");
+  ui_rect("overlay.opacity");
   static const cd::OverlayMode modes[] = {cd::OverlayMode::Outlines, cd::OverlayMode::Filled, cd::OverlayMode::Both};
   static const char* const labels[] = {"Outlines", "Filled", "Both"};
   for (int i = 0; i < 3; i++) {
@@ -500,21 +513,21 @@ static void overlay_controls() {
     }
     ui_rect(std::string("overlay.") + cd::overlay_mode_name(modes[i]));
   }
-  ImGui::PushItemWidth(-110.0f);
-  ImGui::SliderFloat("Opacity", &a.overlay_opacity, 0.0f, 1.0f, "%.2f");
-  ui_rect("overlay.opacity");
-  ImGui::PopItemWidth();
-  // The key: what each colour on the image means.
-  if (a.overlay_mode != cd::OverlayMode::Filled) swatch(rgb_color(kOutlineRgb), true, "outline");
-  if (a.overlay_mode != cd::OverlayMode::Outlines) {
-    for (uint32_t id = 1; id <= 5; id++) {
-      swatch(rgb_color(cd::object_color(id)), false, nullptr);
-      ImGui::SameLine(0.0f, 3.0f);
-    }
-    ImGui::TextDisabled("one colour per object");
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Each object's colour is fixed by its number, so it stays the same between runs");
+  // The key, on one line: what each colour on the image means.
+  if (a.overlay_mode != cd::OverlayMode::Filled) {
+    swatch(rgb_color(kOutlineRgb), true, "outline");
+    ImGui::SameLine(0.0f, 12.0f);
   }
-  swatch(kSelectedColor, true, "selected object");
+  if (a.overlay_mode != cd::OverlayMode::Outlines) {
+    for (uint32_t id = 1; id <= 3; id++) {
+      swatch(rgb_color(cd::object_color(id)), false, nullptr);
+      ImGui::SameLine(0.0f, 2.0f);
+    }
+    ImGui::TextDisabled("objects");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("One colour per object, fixed by its number: the same between runs");
+    ImGui::SameLine(0.0f, 12.0f);
+  }
+  swatch(kSelectedColor, true, "selected");
 }
 
 static void segment_section() {
@@ -528,14 +541,34 @@ static void segment_section() {
     ImGui::TextWrapped("This site has no models yet: segmentation needs a model in its models/ folder.");
   } else {
     ImGui::TextDisabled("Model");
+    // The user's own model (.onnx + card), on the heading's line to spare the panel's height.
+    ImGui::SameLine();
+    ImGui::BeginDisabled(s.running);
+    if (ImGui::SmallButton("Load your own...")) js_choose_model();
+    ImGui::EndDisabled();
+    ui_rect("model.load");
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
+      ImGui::SetTooltip("Choose your model's .onnx file and its .json card together, or drop both on the page.\n"
+                        "They are checked here against each other and never leave this computer.");
+    }
     for (size_t i = 0; i < s.models.size(); i++) {
       ImGui::BeginDisabled(s.running);
       if (ImGui::RadioButton(s.models[i].name.c_str(), a.model == int(i))) choose_model(int(i));
       ImGui::EndDisabled();
       a.model_rects.push_back(item_rect());
-      if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
-        ImGui::SetTooltip("%s model, trained at %.0f px object diameter", s.models[i].kind.c_str(), s.models[i].diameter);
+      if (s.models[i].own) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("(yours)");
       }
+      if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
+        ImGui::SetTooltip("%s model, trained at %.0f px object diameter%s", s.models[i].kind.c_str(), s.models[i].diameter,
+                          s.models[i].own ? "\nLoaded from your computer for this session" : "");
+      }
+    }
+    if (!s.model_error.empty()) {
+      ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.6f, 0.55f, 1.0f));
+      ImGui::TextWrapped("%s", s.model_error.c_str());
+      ImGui::PopStyleColor();
     }
     // A live re-run (thresholds only) leaves the parameters free: the slider is still being moved.
     ImGui::BeginDisabled(s.running && !s.running_live);
@@ -638,9 +671,14 @@ static void segment_section() {
     ImGui::TextDisabled("Cancelled: the masks shown (if any) are from the run before.");
   }
   if (s.has_result) {
-    ImGui::Text("%d objects (%s)", s.objects, s.model_name.c_str());
-    ImGui::TextDisabled("Diameter %.1f px (%s), %d tile%s", s.diameter, s.diameter_estimated ? "estimated" : "given",
-                        s.tiles_run, s.tiles_run == 1 ? "" : "s");
+    // One line: the object table below needs the panel's height.
+    ImGui::Text("%d objects", s.objects);
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s, %.1f px %s", s.model_name.c_str(), s.diameter, s.diameter_estimated ? "(estimated)" : "(given)");
+    if (ImGui::IsItemHovered()) {
+      ImGui::SetTooltip("Model %s; object diameter %.1f px, %s; %d tile%s", s.model_name.c_str(), s.diameter,
+                        s.diameter_estimated ? "estimated by a first pass" : "as given", s.tiles_run, s.tiles_run == 1 ? "" : "s");
+    }
     if (!s.note.empty()) ImGui::TextWrapped("%s", s.note.c_str());
     if (!s.fallback.empty()) {
       ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.45f, 1.0f));
@@ -912,6 +950,15 @@ static void frame() {
   if (seg.dirty) {
     seg.dirty = false;
     p.frames_wanted = std::max(p.frames_wanted, 2);
+  }
+  // A model the user just loaded is selected and segments the image on show.
+  if (!seg.model_added.empty()) {
+    int i = model_index(seg.model_added);
+    seg.model_added.clear();
+    if (i >= 0) {
+      choose_model(i);
+      a.run_wanted = true;
+    }
   }
   // A share link's model and parameters apply once the site's models are known, before any run.
   if (a.link_pending && seg.models_known) apply_link();

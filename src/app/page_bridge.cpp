@@ -22,6 +22,8 @@ std::string page_state_json() {
   w.end_object();
   w.key("openError");
   if (a.open_error.empty()) w.null(); else w.value(a.open_error);
+  w.key("modelError");
+  if (cd::segmentation().model_error.empty()) w.null(); else w.value(cd::segmentation().model_error);
   w.key("exportError");
   if (a.export_error.empty()) w.null(); else w.value(a.export_error);
   w.key("link").begin_object();

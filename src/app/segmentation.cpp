@@ -45,6 +45,7 @@ EM_JS(void, js_segmenter_init, (), {
       const n = m.normalization || {};
       call([m.sha256 || ""], ([sha]) => _cd_app_model_card(sha, Number(n.percentile_low ?? 1), Number(n.percentile_high ?? 99.8),
                                                              Number(m.inputChannels) || 1));
+      if (m.own) _cd_app_model_own();
       for (const key of Object.keys(m.thresholds || {})) {
         const value = m.thresholds[key];
         if (typeof value !== 'number') continue;
@@ -73,6 +74,8 @@ EM_JS(void, js_segmenter_init, (), {
   seg.onError = (message, cancelled) => {
     call([message], ([msg]) => _cd_app_error(msg, cancelled ? 1 : 0));
   };
+  seg.onModelAdded = (name) => call([name], ([n]) => _cd_app_model_added(n));
+  seg.onModelError = (message) => call([message], ([msg]) => _cd_app_model_error(msg));
   seg.loadModels();
 });
 
@@ -120,6 +123,24 @@ EMSCRIPTEN_KEEPALIVE void cd_app_model_card(const char* sha256, double percentil
   models.back().percentile_low = percentile_low;
   models.back().percentile_high = percentile_high;
   models.back().input_channels = input_channels;
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_model_own() {
+  auto& models = cd::segmentation().models;
+  if (!models.empty()) models.back().own = true;
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_model_added(const char* name) {
+  cd::Segmentation& s = cd::segmentation();
+  s.model_added = name;
+  s.model_error.clear();
+  s.dirty = true;
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_model_error(const char* message) {
+  cd::Segmentation& s = cd::segmentation();
+  s.model_error = message;
+  s.dirty = true;
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_models_end() {

@@ -24,11 +24,14 @@ struct ModelChoice {
   std::string sha256;
   double percentile_low = 1.0, percentile_high = 99.8;
   int input_channels = 1;
+  bool own = false;  // loaded by the user from their computer for this session (not the site's)
 };
 
 struct Segmentation {
   bool models_known = false;  // index.json has been read (possibly listing none)
   std::vector<ModelChoice> models;
+  std::string model_added;  // a model of the user's, just checked and listed: the page selects it
+  std::string model_error;  // why the user's last model could not be used; empty after a success
 
   bool running = false;
   std::string stage;  // "loading" (core, ONNX Runtime, model) or "tiles"

@@ -88,7 +88,7 @@ test('filled masks: each object its id\'s colour blended with the image by the o
   await clickControl(page, 'overlay.filled');
   s = await waitForShell(page, (st) => st.segmentation.overlay.mode === 'filled', 'filled mode');
   const slider = s.page.ui['overlay.opacity'];
-  await page.mouse.click(Math.round(slider.x0 + 0.35 * (slider.x1 - slider.x0)), Math.round((slider.y0 + slider.y1) / 2 + top), { delay: 60 });
+  await page.mouse.click(Math.round(slider.x0 + 0.5 * (slider.x1 - slider.x0)), Math.round((slider.y0 + slider.y1) / 2 + top), { delay: 60 });
   s = await waitForShell(page, (st) => Math.abs(st.segmentation.overlay.opacity - 0.9) > 0.05, 'the opacity moved');
   const alpha = s.segmentation.overlay.opacity;
   assert.ok(alpha > 0.3 && alpha < 0.85, `opacity ${alpha}`);
