@@ -674,7 +674,7 @@ static void segment_section() {
     // One line: the object table below needs the panel's height.
     ImGui::Text("%d objects", s.objects);
     ImGui::SameLine();
-    ImGui::TextDisabled("%s, %.1f px %s", s.model_name.c_str(), s.diameter, s.diameter_estimated ? "(estimated)" : "(given)");
+    ImGui::TextDisabled("diameter %.1f px", s.diameter);  // the model is the one chosen above
     if (ImGui::IsItemHovered()) {
       ImGui::SetTooltip("Model %s; object diameter %.1f px, %s; %d tile%s", s.model_name.c_str(), s.diameter,
                         s.diameter_estimated ? "estimated by a first pass" : "as given", s.tiles_run, s.tiles_run == 1 ? "" : "s");
