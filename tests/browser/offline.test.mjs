@@ -244,17 +244,22 @@ test('a new build replaces the cached files and the old cache', async () => {
     const buildJs = path.join(site, 'app', 'build.js');
     fs.writeFileSync(buildJs, fs.readFileSync(buildJs, 'utf8').replace(/"id":\s*"[0-9a-f]+"/, '"id": "0123456789abcdef"'));
 
-    // The browser finds the new worker on a visit and installs it; it takes over when a page starts
-    // (offline.js), which reloads that page once. A few visits at most.
-    const cacheNames = () => page.evaluate(async () => (navigator.serviceWorker.controller ? (await caches.keys()).join(' ') : 'none'))
-      .catch(() => 'reloading');
-    let now = first;
-    for (let i = 0; i < 8 && now !== 'celldrop-0123456789abcdef'; i++) {
-      await page.reload();
-      await page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS }).catch(() => {});
-      await page.waitForTimeout(2000);
-      now = await cacheNames();
-    }
+    // The page looks for a new build when it starts (offline.js); here it is asked once it has settled,
+    // because a worker started during a navigation can stay paused for Playwright's debugger. The new
+    // worker installs beside the old one, which keeps serving this page.
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await waitInPage(page, async () => !!(await navigator.serviceWorker.getRegistration()).waiting, 'the new build installed');
+    const both = await page.evaluate(async () => (await caches.keys()).sort());
+    assert.deepEqual(both, [first, 'celldrop-0123456789abcdef'].sort(), 'the new build fills its own cache');
+    // The next start hands over to it and reloads once; the old cache goes.
+    let navigations = 0;
+    page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+    await page.reload();
+    const now = await waitInPage(page, async () => {
+      const keys = await caches.keys();
+      return navigator.serviceWorker.controller && keys.length === 1 && window.celldropShell?.ready ? keys[0] : false;
+    }, 'the new build in control');
+    assert.equal(navigations, 2, 'the start that hands over reloads the page once');
     assert.equal(now, 'celldrop-0123456789abcdef', 'the new build\'s cache replaces the old one');
     const cssNow = await page.evaluate(async () => (await fetch('style.css')).text());
     assert.match(cssNow, /redeployed/, 'the page gets the new build\'s files');
