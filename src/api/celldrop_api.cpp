@@ -238,7 +238,7 @@ bool read_counts(const JsonValue* v, const char* key, std::vector<int64_t>* out,
 // Defined below the C functions they serve.
 char* start_run(void* model, void* image, const char* params_json, bool keep_maps, void** run);
 char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParams& params, const ImageHandle& image,
-                    void** result);
+                    bool replayed, void** result);
 
 }  // namespace
 
@@ -440,13 +440,19 @@ char* start_run(void* model, void* image, const char* params_json, bool keep_map
 }
 
 // A finished run's result: labels, measurements and what the exports need of the card and image.
+// `replayed`: the tiles were answered from kept outputs, so no inference happened: the time the
+// pipeline counted for its tiles was post-processing work, and the summary and record say so.
 char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParams& params, const ImageHandle& image,
-                    void** result) {
+                    bool replayed, void** result) {
   auto* h = new ResultHandle;
   std::string error;
   if (!run.finish(&h->result, &error)) {
     delete h;
     return give_error(error);
+  }
+  if (replayed) {
+    h->result.timings.postprocess += h->result.timings.inference;
+    h->result.timings.inference = 0.0;
   }
   const Image& im = image.image;
   if (!measure_objects(h->result.labels, &im, &h->objects, &error)) {
@@ -608,7 +614,7 @@ char* cd_run_finish(void* run, void** result) {
   *result = nullptr;
   auto* r = static_cast<RunHandle*>(run);
   if (!r) return give_error("cd_run_finish: no run");
-  return finish_result(r->run, r->model->card, r->params, *r->image, result);
+  return finish_result(r->run, r->model->card, r->params, *r->image, false, result);
 }
 
 void cd_run_free(void* run) { delete static_cast<RunHandle*>(run); }
@@ -716,7 +722,7 @@ char* cd_result_repostprocess(void* result, void* image, const char* params_json
     const std::vector<NetworkOutput> outs = outputs_from_maps(old->card, maps, *t);
     if (!run.submit(outs, &error)) return give_error(error);
   }
-  return finish_result(run, old->card, params, *im, new_result);
+  return finish_result(run, old->card, params, *im, true, new_result);
 }
 
 // --- evaluation ---------------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ test('moving prob_thresh re-post-processes without inference and gives the full 
   await page.screenshot({ path: path.join(SHOTS, 'live-rerun.png') });
   const live = await labelsOf(page);
   assert.equal(live.record.parameters.prob_thresh, moved, 'the run record names the threshold used');
+  assert.equal(live.record.timings_s.inference, 0, 'the run record says no inference happened');
   assert.notEqual(labelsChecksum(live.data), labelsChecksum(given.data), 'the threshold changed the labels');
   assert.ok(live.objects < given.objects, `a higher threshold keeps fewer objects: ${live.objects} vs ${given.objects}`);
 
