@@ -465,8 +465,10 @@ static void results_section() {
   }
   if (s.has_result && !a.table.objects.empty()) {
     wrapped_disabled("Objects: click a row to find it in the image, a header to sort.");
-    // The table takes the rest of the panel (its rows scroll inside it), at least eight rows.
-    float height = std::max(ImGui::GetTextLineHeightWithSpacing() * 8.0f, ImGui::GetContentRegionAvail().y - 2.0f);
+    // The table takes the rest of the panel and its rows scroll inside it. Taller than that rest, its
+    // last rows would hide below the panel's edge, where selecting them could not bring them into
+    // view; only a very short window gets a four-row table and a scrolling panel.
+    float height = std::max(ImGui::GetTextLineHeightWithSpacing() * 4.0f, ImGui::GetContentRegionAvail().y - 2.0f);
     uint32_t clicked = cd::object_table_draw(&a.table, height);
     if (clicked) select_object(clicked, true);
   }
