@@ -7,24 +7,13 @@
 // Needs: bash scripts/build.sh wasm site (the site, the CLI's module), Debian's python3-onnx.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodePng } from './png.mjs';
+import { ROOT, BUILD, SITE, CLI, PYTHON, CHROMIUM, CHROMIUM_ARGS, READY_TIMEOUT_MS, RUN_TIMEOUT_MS, startServer, run } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
-const SITE = path.join(BUILD, 'site');
 const SHOTS = path.join(BUILD, 'screenshots');
-const CLI = path.join(ROOT, 'cli', 'celldrop.mjs');
-const PYTHON = '/usr/bin/python3';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const READY_TIMEOUT_MS = 90_000;
-const RUN_TIMEOUT_MS = 120_000;
 
 // The hand-made network with decisive outputs (tests/fixtures/hand_made_star.py).
 const HAND_MADE = path.join(ROOT, 'tests', 'fixtures', 'hand_made_star.py');
@@ -41,33 +30,6 @@ print(int((a * w % 2**32).sum() % 2**32))
 
 let chromium, browser, server, origin, tmp, expected, expectedChecksum;
 let brokenServer, brokenOrigin;  // the same site without ONNX Runtime's files
-
-function startServer(root) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', root, '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${out}`)), 15_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /CellDrop is running at (http:\/\/127\.0\.0\.1:\d+)\/app\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, origin: m[1] });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve.mjs exited with ${code}: ${out}`));
-    });
-  });
-}
-
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, CELLDROP_BUILD: BUILD } });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 before(async () => {
   ({ chromium } = await import('playwright-core'));

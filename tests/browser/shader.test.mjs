@@ -8,18 +8,14 @@
 // Needs: bash scripts/build.sh wasm (celldrop-node), Debian's python3-numpy and python3-pil.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bindCore } from '../../src/api/celldrop_api.mjs';
+import { ROOT, BUILD, PYTHON, CHROMIUM, startServer } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
 const MODULE = path.join(BUILD, 'wasm', 'celldrop-node');
-const PYTHON = '/usr/bin/python3';
-const CHROMIUM = '/usr/bin/chromium';
 // SwiftShader's WebGPU (the CPU) by default; CELLDROP_WEBGPU_ARGS (space-separated Chromium flags)
 // runs the same comparison on a real GPU instead.
 const REAL_GPU_ARGS = process.env.CELLDROP_WEBGPU_ARGS?.trim() ? process.env.CELLDROP_WEBGPU_ARGS.trim().split(/\s+/) : null;
@@ -45,27 +41,6 @@ sys.stdout.buffer.write(a.tobytes())
   const [width, height] = r.stdout.subarray(0, nl).toString().split(' ').map(Number);
   const bytes = r.stdout.subarray(nl + 1);
   return { width, height, labels: new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
-}
-
-function startServer(root) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', root, '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${out}`)), 15_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /running at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, origin: m[1] });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve.mjs exited with ${code}: ${out}`));
-    });
-  });
 }
 
 before(async () => {

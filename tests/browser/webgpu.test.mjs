@@ -12,20 +12,13 @@
 // Needs: bash scripts/build.sh wasm site, the shipped models/nuclei-star, Debian's python3-numpy/pil.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bindCore } from '../../src/api/celldrop_api.mjs';
+import { ROOT, BUILD, SITE, CLI, PYTHON, CHROMIUM, startServer, run } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
-const SITE = path.join(BUILD, 'site');
 const MODULE = path.join(BUILD, 'wasm', 'celldrop-node');
-const CLI = path.join(ROOT, 'cli', 'celldrop.mjs');
-const PYTHON = '/usr/bin/python3';
-const CHROMIUM = '/usr/bin/chromium';
 const BASE_ARGS = ['--no-sandbox', '--headless=new', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run'];
 const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader'];
@@ -34,84 +27,11 @@ const PARAMS = { diameter: 20 };  // the model's own diameter: no rescale, no au
 const RUN_TIMEOUT_MS = 240_000;
 const FLOW_MODEL = 'gradient-flow';
 
-// A hand-made Cellpose-style network (no flow model is shipped yet): cellprob = 10 x (5x5 Gaussian
-// blur of the image) - 4, flow = 5 x the unit gradient of the image smoothed at sigma 3, which points
-// up the intensity toward each nucleus' bright middle. Written with python3-onnx at test time.
-const HAND_MADE_FLOW = `
-import hashlib, json, sys
-import numpy as np
-import onnx
-from onnx import helper, TensorProto, numpy_helper
-out, name = sys.argv[1], sys.argv[2]
-def gauss(sigma, r):
-    o = np.arange(-r, r + 1, dtype=np.float64)
-    return o, np.exp(-o ** 2 / (2 * sigma ** 2))
-o5, g5 = gauss(1.0, 2)
-blur = np.outer(g5, g5); blur /= blur.sum()
-o, g = gauss(3.0, 6)
-g /= g.sum()
-dy = np.outer(o * g, g); dx = np.outer(g, o * g)
-inits = [numpy_helper.from_array((10.0 * blur).astype(np.float32).reshape(1, 1, 5, 5), 'wc'),
-         numpy_helper.from_array(np.array([-4.0], np.float32), 'bc'),
-         numpy_helper.from_array(np.stack([dy, dx]).astype(np.float32).reshape(2, 1, 13, 13), 'wg'),
-         numpy_helper.from_array(np.array([1], np.int64), 'axis'),
-         numpy_helper.from_array(np.array([1e-8], np.float32), 'eps'),
-         numpy_helper.from_array(np.array([5.0], np.float32), 'five')]
-nodes = [helper.make_node('Conv', ['image', 'wc', 'bc'], ['cellprob'], kernel_shape=[5, 5], pads=[2, 2, 2, 2]),
-         helper.make_node('Conv', ['image', 'wg'], ['grad'], kernel_shape=[13, 13], pads=[6, 6, 6, 6]),
-         helper.make_node('Mul', ['grad', 'grad'], ['sq']),
-         helper.make_node('ReduceSum', ['sq', 'axis'], ['sum'], keepdims=1),
-         helper.make_node('Add', ['sum', 'eps'], ['sum_eps']),
-         helper.make_node('Sqrt', ['sum_eps'], ['norm']),
-         helper.make_node('Div', ['grad', 'norm'], ['unit']),
-         helper.make_node('Mul', ['unit', 'five'], ['flow'])]
-graph = helper.make_graph(nodes, 'gradient-flow',
-    [helper.make_tensor_value_info('image', TensorProto.FLOAT, [1, 1, 'H', 'W'])],
-    [helper.make_tensor_value_info('cellprob', TensorProto.FLOAT, [1, 1, 'H', 'W']),
-     helper.make_tensor_value_info('flow', TensorProto.FLOAT, [1, 2, 'H', 'W'])], inits)
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
-model.ir_version = 7
-onnx.checker.check_model(model)
-data = model.SerializeToString()
-open(f'{out}/{name}.onnx', 'wb').write(data)
-card = {'name': name, 'kind': 'flow', 'format': 1,
-        'input': {'name': 'image', 'channels': 1, 'layout': 'NCHW', 'dtype': 'float32', 'divisor': 8},
-        'normalization': {'percentile_low': 1.0, 'percentile_high': 99.8}, 'diameter': 20.0,
-        'outputs': [{'name': 'cellprob', 'channels': 1, 'grid': 1}, {'name': 'flow', 'channels': 2, 'grid': 1}],
-        'thresholds': {'cellprob': 0.0, 'flow': 0.8}, 'flow': {'flow_scale': 5.0, 'reference_niter': 200},
-        'onnx': {'file': name + '.onnx', 'sha256': hashlib.sha256(data).hexdigest(),
-                 'bytes': len(data), 'opset': 13, 'weights': 'float32'}}
-json.dump(card, open(f'{out}/{name}.json', 'w'), indent=1)
-`;
+// A hand-made Cellpose-style network with decisive outputs, written at test time (the shipped
+// nuclei-flow would take minutes on SwiftShader's WebGPU here).
+const HAND_MADE_FLOW = path.join(ROOT, 'tests', 'fixtures', 'hand_made_flow.py');
 
 let core, server, origin, tmp, imageBytes, cliLabels, cliFlowLabels;
-
-function startServer(root) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', root, '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${out}`)), 15_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /running at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, origin: m[1] });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve.mjs exited with ${code}: ${out}`));
-    });
-  });
-}
-
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, CELLDROP_BUILD: BUILD } });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 // A label PNG's pixels, read by PIL (no image code of ours), as a comparable string of numbers.
 function labelPixels(file) {
@@ -140,7 +60,7 @@ before(async () => {
   run(process.execPath, [CLI, 'segment', path.join(images, 'synth-3.png'), '--out', path.join(tmp, 'cli'), '--model', MODEL,
     '--diameter', String(PARAMS.diameter), '--backend', 'wasm', '--threads', '1']);
   cliLabels = labelPixels(path.join(tmp, 'cli', 'synth-3.png'));
-  run(PYTHON, ['-c', HAND_MADE_FLOW, path.join(site, 'models'), FLOW_MODEL]);
+  run(PYTHON, [HAND_MADE_FLOW, path.join(site, 'models'), FLOW_MODEL]);
   run(process.execPath, [CLI, 'segment', path.join(images, 'synth-3.png'), '--out', path.join(tmp, 'cli-flow'), '--model',
     path.join(site, 'models', `${FLOW_MODEL}.json`), '--diameter', String(PARAMS.diameter), '--backend', 'wasm', '--threads', '1']);
   cliFlowLabels = labelPixels(path.join(tmp, 'cli-flow', 'synth-3.png'));
