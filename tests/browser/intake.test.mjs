@@ -176,7 +176,7 @@ test('?image= opens an image from this origin', async () => {
 
 // The one request that may leave the origin: the URL the user gave. The page's Content-Security-
 // Policy (web/index.html) still limits connect-src to 'self', which blocks it.
-test('?image= opens an image from another server that allows it (CORS)', { todo: 'web/index.html CSP connect-src must allow the user\'s image URL' }, async () => {
+test('?image= opens an image from another server that allows it (CORS)', async () => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   const { page, problems } = await openApp(context, origin, `?image=${encodeURIComponent(`${otherOrigin}/cors/cells.png`)}`, [otherOrigin]);
   const s = await waitForShell(page, (st) => st.page.image.url || st.page.openError, 'the cross-origin image or an error', 60_000);
