@@ -19,18 +19,7 @@
 #include "core/tiff_test_writer.h"
 
 // JPEG and BMP files from an encoder the core does not use for reading.
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_STATIC
-#define STBI_WRITE_NO_STDIO
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#endif
-#include "stb_image_write.h"
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include "core/stb_image_write_static.h"
 
 // --- the largest allocation through operator new, while a test watches -----------------------------
 // The decoders allocate the Image (std::vector) through operator new once a size has passed the
