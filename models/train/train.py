@@ -132,7 +132,8 @@ def main(argv=None):
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     ckpt_path, log_path = work / "checkpoint.pt", work / "loss.json"
     # The command that trained the model (the first run's; a finishing run only exports) goes in the card.
-    step, log, command = 0, {"steps": [], "loss": [], "val_steps": [], "val_ap50": []}, sys.argv[1:]
+    step, log = 0, {"steps": [], "loss": [], "val_steps": [], "val_ap50": []}
+    command = list(argv) if argv is not None else sys.argv[1:]
     # step0: where this run's schedule starts (a fine-tuning run continues its parent's step count and
     # loss curve); parent: how the weights it started from were trained, for the card.
     seed, finished, step0, parent = [args.seed], False, 0, None
@@ -199,6 +200,9 @@ def main(argv=None):
             log["val_ap50"].append(ap)
             print(f"step {step} val AP@0.5 {ap:.3f}", flush=True)
             save()
+    if running:  # the steps since the last logged one, so the curve ends where training did
+        log["steps"].append(step)
+        log["loss"].append(float(np.mean(running)))
     save(finished=True)
     if args.no_finish:
         print(f"trained {step} steps; checkpoint {ckpt_path}", flush=True)

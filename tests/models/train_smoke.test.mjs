@@ -48,7 +48,9 @@ for (const kind of ['star', 'flow']) {
     assert.equal(card.onnx.sha256, createHash('sha256').update(bytes).digest('hex'));
     assert.equal(card.training.steps, 3);
     assert.equal(card.onnx.weights, kind === 'flow' ? 'float16' : 'float32');
-    assert.ok(fs.existsSync(path.join(models, card.training.loss_curve)));
+    const curve = JSON.parse(fs.readFileSync(path.join(models, card.training.loss_curve), 'utf8'));
+    assert.equal(curve.steps.at(-1), 3, 'the loss curve ends at the last step');
+    assert.ok(curve.loss.every(Number.isFinite));
 
     const session = await ort.InferenceSession.create(onnxPath);
     assert.deepEqual(session.inputNames, [card.input.name]);
