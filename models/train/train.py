@@ -147,8 +147,14 @@ def main(argv=None):
         seed = [args.seed, step]
         print(f"resumed at step {step}", flush=True)
     elif args.init:
+        if not Path(args.init).is_file():
+            sys.exit(f"train.py: --init {args.init}: no such checkpoint (a run's <work>/checkpoint.pt)")
         ck = torch.load(args.init, map_location="cpu")
-        model.load_state_dict(ck["model"])
+        try:
+            model.load_state_dict(ck["model"])
+        except (KeyError, RuntimeError) as e:
+            sys.exit(f"train.py: --init {args.init} does not hold weights for this network "
+                     f"(--kind/--base/--depth/--grid/--channels must match its run): {e}")
         step = step0 = ck["step"]
         log = ck["log"]
         parent = {"command": ck.get("command"), "steps": ck["step"], "parent": ck.get("parent")}
