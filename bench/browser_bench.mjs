@@ -13,7 +13,10 @@
 //
 //   node bench/browser_bench.mjs [--sizes 512,2048] [--repeats 3] [--models a,b] [--memory-size 4096|0]
 //                                [--memory-model NAME]   (default: the first model)
+//                                [--site DIR]   (default: $CELLDROP_BUILD/site; e.g. a copy with other models)
 //
+// It also says which ONNX Runtime Web WebAssembly file the page fetched and whether the page and its
+// worker were cross-origin isolated (threads), since a silent fallback would change every figure.
 // Needs: bash scripts/build.sh wasm site. Figures for this machine are in bench/README.md.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,7 +27,7 @@ import { createServer } from '../scripts/serve.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
-const SITE = path.join(BUILD, 'site');
+const SITE = path.resolve(process.argv.includes('--site') ? process.argv[process.argv.indexOf('--site') + 1] : path.join(BUILD, 'site'));
 const CLI = path.join(ROOT, 'cli', 'celldrop.mjs');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
@@ -89,8 +92,12 @@ async function dropToMasks(page, file) {
   }, { b64, name: path.basename(file) });
 }
 
+// The ONNX Runtime Web .wasm files any page fetched (worker requests included).
+const ortBinaries = new Set();
+
 async function openPage(browser, origin) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.on('request', (r) => { if (/\/app\/ort\/.*\.wasm$/.test(new URL(r.url()).pathname)) ortBinaries.add(path.basename(new URL(r.url()).pathname)); });
   const page = await context.newPage();
   await page.goto(`${origin}/app/`);
   await page.waitForFunction(() => window.celldropShell?.ready === true && window.celldrop, null, { timeout: 120_000 });
@@ -186,6 +193,8 @@ async function main() {
         console.log(`| ${model} | ${size}² | ${runs[0].count} (native ${native.count}) | ${threads} | ${median(runs.map((x) => x.seconds)).toFixed(2)} | ` +
           `${page_s.toFixed(2)} | ${native.inference.toFixed(2)} | ${(page_s / native.inference).toFixed(2)} |`);
       }
+      const isolated = await page.evaluate(() => window.crossOriginIsolated);
+      console.log(`  (${model}: ONNX Runtime Web fetched ${[...ortBinaries].join(', ') || 'no .wasm file'}; page cross-origin isolated: ${isolated})`);
       await context.close();
     }
     if (memorySize > 0) {
