@@ -6,7 +6,8 @@
 //                   synthetic images, after one drop that warms the engines up;
 //   inference       the page's inference time for those runs ÷ onnxruntime-node's native time on the
 //                   same images, model, parameters and thread count (the CLI's --backend native, which
-//                   runs the same tiles: its labels equal the page's);
+//                   runs the same tiles: its labels equal the page's), each image's native run (after
+//                   a warm-up run) right after its drop; the median of the per-drop ratios;
 // and the peak memory of one 4096 x 4096 drop -> masks: the resident memory (RSS, from /proc) of
 // Chromium's renderer processes (the page, its segmentation worker and ONNX Runtime's threads all
 // live there), sampled every 50 ms, beside the GPU process's (textures; SwiftShader keeps them in RAM).
@@ -108,11 +109,12 @@ async function openPage(browser, origin) {
   return { context, page };
 }
 
-// onnxruntime-node on the same images: the CLI's native backend, the first copy a warm-up (the page's
+// onnxruntime-node on the same images: the CLI's native backend, the first file a warm-up (the page's
 // warm-up is its drop 0), the median inference time of the others from their run records.
+let nativeCalls = 0;
 function nativeInference(model, files, threads) {
-  const dir = path.join(tmp, `native-in-${model}-${path.basename(path.dirname(files[0]))}`);
-  const out = path.join(tmp, `native-out-${model}-${path.basename(path.dirname(files[0]))}`);
+  const dir = path.join(tmp, `native-in-${model}-${++nativeCalls}`);
+  const out = path.join(tmp, `native-out-${model}-${nativeCalls}`);
   fs.mkdirSync(dir, { recursive: true });
   files.forEach((f, i) => fs.copyFileSync(f, path.join(dir, `copy-${i}.png`)));
   cli('segment', dir, '--out', out, '--model', path.join(SITE, 'models', `${model}.json`), '--backend', 'native',
@@ -180,18 +182,24 @@ async function main() {
       for (const size of sizes) {
         const files = [];
         const runs = [];
+        const natives = [];
         for (let r = 0; r <= repeats; r++) {
           files.push(synth(size, 1 + r));
           const got = await dropToMasks(page, files[r]);
           if (got.backend !== 'wasm') throw new Error(`the page ran on ${got.backend}; this benchmark is for WASM`);
           if (got.model !== model) throw new Error(`the page ran ${got.model}, not ${model}`);
-          if (r > 0) runs.push(got);
+          if (r === 0) continue;
+          runs.push(got);
+          // The native run of the same image right after the page's: on a shared machine the load
+          // then falls on both sides of each ratio alike.
+          natives.push(nativeInference(model, [files[r], files[r]], got.threads));
         }
         const threads = runs[0].threads;
-        const native = nativeInference(model, files, threads);
         const page_s = median(runs.map((x) => x.inference));
-        console.log(`| ${model} | ${size}² | ${runs[0].count} (native ${native.count}) | ${threads} | ${median(runs.map((x) => x.seconds)).toFixed(2)} | ` +
-          `${page_s.toFixed(2)} | ${native.inference.toFixed(2)} | ${(page_s / native.inference).toFixed(2)} |`);
+        const native_s = median(natives.map((x) => x.inference));
+        const ratio = median(runs.map((x, i) => x.inference / natives[i].inference));
+        console.log(`| ${model} | ${size}² | ${runs[0].count} (native ${natives[0].count}) | ${threads} | ${median(runs.map((x) => x.seconds)).toFixed(2)} | ` +
+          `${page_s.toFixed(2)} | ${native_s.toFixed(2)} | ${ratio.toFixed(2)} |`);
       }
       const isolated = await page.evaluate(() => window.crossOriginIsolated);
       console.log(`  (${model}: ONNX Runtime Web fetched ${[...ortBinaries].join(', ') || 'no .wasm file'}; page cross-origin isolated: ${isolated})`);
