@@ -192,3 +192,26 @@ test('tta.py writes a card the app accepts: the model\'s own with the new file\'
   assert.ok(line.objects > 0, JSON.stringify(line));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+// A shipped TTA model is a build product of its source: when the source is exported again (new
+// weights, a graph rewrite), the wrapper must be rebuilt with it, or the two drift apart silently.
+test('shipped TTA models are tta.py\'s build of the shipped source model, byte for byte', () => {
+  const models = path.join(ROOT, 'models');
+  const cards = fs.readdirSync(models).filter((f) => f.endsWith('.json') && !f.endsWith('.loss.json') && f !== 'index.json')
+    .map((f) => JSON.parse(fs.readFileSync(path.join(models, f), 'utf8'))).filter((c) => c.training?.tta);
+  for (const card of cards) {
+    const { source, views } = card.training.tta;
+    const sourceCard = JSON.parse(fs.readFileSync(path.join(models, `${source}.json`), 'utf8'));
+    assert.equal(card.training.tta.source_sha256, sourceCard.onnx.sha256,
+      `${card.name} wraps another ${source} than the shipped one: rebuild it (${card.training.tta.command})`);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-tta-shipped-'));
+    execFileSync('/usr/bin/python3', [TTA, path.join(models, `${source}.json`), '--views', String(views), '--out', path.join(tmp, card.name)]);
+    const rebuilt = createHash('sha256').update(fs.readFileSync(path.join(tmp, `${card.name}.onnx`))).digest('hex');
+    assert.equal(rebuilt, card.onnx.sha256, `${card.name}.onnx is not what ${card.training.tta.command} builds now`);
+    // Thresholds may be chosen again for the wrapper; how the app feeds it and reads it may not change.
+    for (const key of ['diameter', 'normalization', 'input', 'outputs', 'star', 'flow']) {
+      assert.deepEqual(card[key], sourceCard[key], `${card.name}: ${key} differs from ${source}'s`);
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
