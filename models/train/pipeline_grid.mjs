@@ -11,11 +11,14 @@
 //
 //   node --no-experimental-fetch models/train/pipeline_grid.mjs --model models/nuclei-flow.json \
 //        --images /tmp/val/fluorescence/img --gt /tmp/val/fluorescence/gt [--threads 1] [--json]
-//        [--at-gt-scale]
+//        [--at-gt-scale] [--niter-scale F]
 //
 // --at-gt-scale gives each image its ground truth's median nucleus diameter instead of the automatic
 // estimate: train.py's protocol for choosing thresholds (it runs the network at that scale), and a
 // fixed scale lets every grid point re-use the image's one network run.
+// --niter-scale F runs the flow dynamics here (core.flowFollow, through segmentTiles's followFlows
+// hook) with F times the pipeline's Euler steps: what the step count is worth (every grid point then
+// runs the network again, as the kept outputs' re-post-processing would use the core's own steps).
 //
 // Grid (train.py's): flow cellprob -1, -0.5, 0, 0.5 x flow 0.4, 0.6, 0.8; star prob 0.3 ... 0.7 x
 // nms 0.3, 0.4, 0.5. --cellprob, --flow, --prob, --nms replace an axis with a comma-separated list.
@@ -49,6 +52,10 @@ function parse(argv) {
     else if (a === '--threads') o.threads = Number(value());
     else if (a === '--json') o.json = true;
     else if (a === '--at-gt-scale') o.atGtScale = true;
+    else if (a === '--niter-scale') {
+      o.niterScale = Number(value());
+      if (!(o.niterScale > 0)) throw new Error('--niter-scale takes a number above 0');
+    }
     else if (a.startsWith('--') && AXIS_FLAGS[a.slice(2)]) {
       const list = value().split(',').map(Number);
       if (list.some((v) => !Number.isFinite(v))) throw new Error(`${a} takes numbers separated by commas`);
@@ -140,13 +147,17 @@ async function main() {
       for (const [k, point] of points.entries()) {
         const params = diameters && diameters[stem] > 0 ? { ...point, diameter: diameters[stem] } : point;
         let result = 0;
-        if (kept) {
+        if (kept && !o.niterScale) {
           const r = core.resultRepostprocess(kept, image, params);
           if (!r.json.error) result = r.handle;
           else if (!r.json.needs_network) throw new Error(`${file}: ${r.json.error}`);
         }
         if (!result) {  // first point, or the thresholds moved the automatic diameter to another scale
-          const seg = await segmentTiles(core, ort, model, image, params, { keepMaps: true });
+          const hooks = o.niterScale ? {
+            followFlows: async ({ flow, foreground, width, height, niter, flowScale }) =>
+              core.flowFollow(flow, foreground, width, height, Math.max(1, Math.round(niter * o.niterScale)), flowScale),
+          } : { keepMaps: true };
+          const seg = await segmentTiles(core, ort, model, image, params, hooks);
           networkRuns++;
           inferenceMs += seg.inferenceMs;
           result = seg.result;
@@ -168,7 +179,8 @@ async function main() {
   }
   process.stderr.write('\n');
   const rows = points.map((p, k) => ({ thresholds: p, ...score(perPoint[k]) }));
-  const scale = o.atGtScale ? 'each image at its ground truth\'s median diameter' : 'automatic diameter';
+  const scale = (o.atGtScale ? 'each image at its ground truth\'s median diameter' : 'automatic diameter') +
+    (o.niterScale ? `, ${o.niterScale} x the Euler steps` : '');
   const best = rows.reduce((a, b) => (b.ap50 > a.ap50 ? b : a));
   if (o.json) {
     console.log(JSON.stringify({ model: model.card.name, images: files.length, scale, rows, best, network_runs: networkRuns, inference_s: inferenceMs / 1000 }));
