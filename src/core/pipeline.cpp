@@ -77,6 +77,10 @@ std::vector<Span> tile_spans(int padded, int tile, int margin) {
 struct StitchedMaps {  // network scale; see PipelineMaps for the layouts
   int width = 0, height = 0, grid = 1, grid_width = 0, grid_height = 0;
   std::vector<float> prob, dist, cellprob;
+  // Star rays, sparse unless the maps are kept: only candidates' (prob above the threshold) rows are
+  // stored, in stitching order, and dist_rows maps a cell to its row (star_postprocess's layout).
+  // Empty: dist is dense.
+  std::vector<uint32_t> dist_rows;
   FlowField flow;
 };
 
@@ -108,7 +112,8 @@ struct PipelineRun::State {
   double scale = 1.0;
   double object_diameter_net = 0.0;  // expected object size at network scale; 0 = unknown
   int nw = 0, nh = 0;                // network-scale image
-  std::vector<float> net;            // the normalised image at network scale, planar
+  LinearAxis axis_x, axis_y;         // image px -> network px (resize.h)
+  double fill_seconds = 0.0;         // the pass's time in fill_tile_input
   StitchedMaps maps;
   std::vector<Span> xs, ys;
   int index = 0, count = 0;          // the tile waiting for the network, of `count`
@@ -155,7 +160,7 @@ struct PipelineRun::State {
   }
 
   bool begin(const Image& source);
-  void normalize();
+  void fill_tile_input(const Span& sx, const Span& sy);
   bool start_pass(int pass_number, double pass_scale, double diameter_net);
   bool prepare_tile();
   bool check_outputs(const std::vector<NetworkOutput>& outs, const Span& sx, const Span& sy);
@@ -174,32 +179,42 @@ struct PipelineRun::State {
 // Percentile normalisation and bilinear rescale in one sweep over the source rows, so no
 // normalised copy at the original size is ever made. Normalising is a per-channel affine map, which
 // commutes with linear interpolation: the result is that of normalize_percentiles then resizing.
-void PipelineRun::State::normalize() {
-  const int W = image->width, H = image->height, C = image->channels;
-  std::vector<float>* out = &net;
-  out->assign(size_t(C) * size_t(nw) * size_t(nh), 0.0f);
-  const LinearAxis ax = linear_axis(W, nw), ay = linear_axis(H, nh);
-  std::vector<float> src0(static_cast<size_t>(W)), src1(static_cast<size_t>(W));
-  std::vector<float> row0(static_cast<size_t>(nw)), row1(static_cast<size_t>(nw));
+// Fills the tile's input: the image at network scale (bilinear), normalised, reflected across the
+// right and bottom edges where the tile reaches the padding. Computed per tile rather than once for
+// the whole image, which would hold C floats per network pixel (256 MB for a 4096^2 RGB image):
+// every network pixel is the same expression of the same source samples either way, so tiles
+// overlapping the same pixel get the same value, bit for bit.
+void PipelineRun::State::fill_tile_input(const Span& sx, const Span& sy) {
+  const int C = image->channels;
+  input.resize(size_t(C) * size_t(sx.length) * size_t(sy.length));
+  // The tile's columns, as source sample pairs; the source columns they read form one range.
+  std::vector<int> i0(static_cast<size_t>(sx.length)), i1(static_cast<size_t>(sx.length));
+  std::vector<float> wx(static_cast<size_t>(sx.length));
+  int first = image->width, last = 0;
+  for (int x = 0; x < sx.length; ++x) {
+    const size_t col = size_t(reflect_index(sx.start + x, nw));
+    i0[size_t(x)] = axis_x.index0[col];
+    i1[size_t(x)] = axis_x.index1[col];
+    wx[size_t(x)] = axis_x.weight1[col];
+    first = std::min(first, std::min(i0[size_t(x)], i1[size_t(x)]));
+    last = std::max(last, std::max(i0[size_t(x)], i1[size_t(x)]));
+  }
+  const int span = last - first + 1;
+  std::vector<float> src0(static_cast<size_t>(span)), src1(static_cast<size_t>(span));
   for (int c = 0; c < C; ++c) {
     const double lo = r.levels[size_t(c)].low, hi = r.levels[size_t(c)].high;
     const double inv = hi > lo ? 1.0 / (hi - lo) : 1.0;  // normalize.h: a flat channel is only shifted
     int have0 = -1, have1 = -1;  // source rows held in src0 / src1
-    auto load = [&](int sy, std::vector<float>& buf) {
-      for (int x = 0; x < W; ++x) {
-        double v = image->at(x, sy, c);
-        buf[size_t(x)] = std::isfinite(v) ? float((v - lo) * inv) : 0.0f;
+    auto load = [&](int row, std::vector<float>& buf) {
+      for (int x = first; x <= last; ++x) {
+        double v = image->at(x, row, c);
+        buf[size_t(x - first)] = std::isfinite(v) ? float((v - lo) * inv) : 0.0f;
       }
     };
-    auto horizontal = [&](const std::vector<float>& s, std::vector<float>& out) {
-      for (int x = 0; x < nw; ++x) {
-        float w = ax.weight1[size_t(x)];
-        out[size_t(x)] = s[size_t(ax.index0[size_t(x)])] * (1.0f - w) + s[size_t(ax.index1[size_t(x)])] * w;
-      }
-    };
-    float* plane = out->data() + size_t(c) * size_t(nw) * size_t(nh);
-    for (int y = 0; y < nh; ++y) {
-      const int s0 = ay.index0[size_t(y)], s1 = ay.index1[size_t(y)];
+    float* plane = input.data() + size_t(c) * size_t(sy.length) * size_t(sx.length);
+    for (int y = 0; y < sy.length; ++y) {
+      const size_t row = size_t(reflect_index(sy.start + y, nh));
+      const int s0 = axis_y.index0[row], s1 = axis_y.index1[row];
       if (have0 != s0) {
         if (have1 == s0) {
           std::swap(src0, src1);
@@ -213,11 +228,15 @@ void PipelineRun::State::normalize() {
         load(s1, src1);
         have1 = s1;
       }
-      horizontal(src0, row0);
-      horizontal(src1, row1);
-      const float w = ay.weight1[size_t(y)];
-      float* d = plane + size_t(y) * size_t(nw);
-      for (int x = 0; x < nw; ++x) d[x] = row0[size_t(x)] * (1.0f - w) + row1[size_t(x)] * w;
+      const float wy = axis_y.weight1[row];
+      float* d = plane + size_t(y) * size_t(sx.length);
+      for (int x = 0; x < sx.length; ++x) {
+        const size_t a = size_t(i0[size_t(x)] - first), b = size_t(i1[size_t(x)] - first);
+        const float w = wx[size_t(x)];
+        const float h0 = src0[a] * (1.0f - w) + src0[b] * w;
+        const float h1 = src1[a] * (1.0f - w) + src1[b] * w;
+        d[x] = h0 * (1.0f - wy) + h1 * wy;
+      }
     }
   }
 }
@@ -261,10 +280,12 @@ bool PipelineRun::State::start_pass(int pass_number, double pass_scale, double d
   if (cancelled()) return fail("cancelled");
   report(PipelineStage::Normalize);
   Clock::time_point t0 = Clock::now();
-  normalize();
+  axis_x = linear_axis(image->width, nw);
+  axis_y = linear_axis(image->height, nh);
   r.timings.normalize += seconds_since(t0);
 
   inference_start = Clock::now();
+  fill_seconds = 0.0;
   const int div = card.input.divisor;
   const int pw = round_up(nw, div), ph = round_up(nh, div);
   const int tile_px = std::max(div, params.tile_size / div * div);
@@ -288,7 +309,10 @@ bool PipelineRun::State::start_pass(int pass_number, double pass_scale, double d
     maps.grid_height = star_grid_size(nh, g);
     const size_t cells = size_t(maps.grid_width) * size_t(maps.grid_height);
     maps.prob.assign(cells, 0.0f);
-    maps.dist.assign(cells * size_t(R), 0.0f);
+    if (params.keep_maps)  // re-post-processing at another threshold needs every cell's rays
+      maps.dist.assign(cells * size_t(R), 0.0f);
+    else
+      maps.dist_rows.assign(cells, UINT32_MAX);
   } else {
     maps.cellprob.assign(size_t(nw) * size_t(nh), 0.0f);
     maps.flow = make_flow_field(nw, nh);
@@ -296,25 +320,16 @@ bool PipelineRun::State::start_pass(int pass_number, double pass_scale, double d
   return prepare_tile();
 }
 
-// Cuts tile `index` out of the normalised image, reflected across the right and bottom edges where
-// it reaches the padding, and offers it.
+// Makes tile `index`'s input and offers it.
 bool PipelineRun::State::prepare_tile() {
   if (cancelled()) return fail("cancelled");
   report(PipelineStage::Inference, index, count);
   const Span& sx = xs[size_t(index) % xs.size()];
   const Span& sy = ys[size_t(index) / xs.size()];
   const int C = image->channels;
-  input.resize(size_t(C) * size_t(sx.length) * size_t(sy.length));
-  std::vector<int> cols(static_cast<size_t>(sx.length));
-  for (int x = 0; x < sx.length; ++x) cols[size_t(x)] = reflect_index(sx.start + x, nw);
-  for (int c = 0; c < C; ++c) {
-    const float* plane = net.data() + size_t(c) * size_t(nw) * size_t(nh);
-    for (int y = 0; y < sy.length; ++y) {
-      const float* src = plane + size_t(reflect_index(sy.start + y, nh)) * size_t(nw);
-      float* dst = input.data() + (size_t(c) * size_t(sy.length) + size_t(y)) * size_t(sx.length);
-      for (int x = 0; x < sx.length; ++x) dst[x] = src[cols[size_t(x)]];
-    }
-  }
+  Clock::time_point t0 = Clock::now();
+  fill_tile_input(sx, sy);
+  fill_seconds += seconds_since(t0);
   tile = NetworkTile();
   tile.data = input.data();
   tile.channels = C;
@@ -339,15 +354,34 @@ void PipelineRun::State::stitch(const std::vector<NetworkOutput>& outs, const Sp
     const size_t plane = size_t(P.width) * size_t(P.height);
     const int gy1 = std::min(sy.keep_end / g, maps.grid_height);
     const int gx1 = std::min(sx.keep_end / g, maps.grid_width);
+    const bool sparse = !maps.dist_rows.empty();
+    const float threshold = float(r.prob_threshold);  // as star_postprocess compares
     for (int gy = sy.keep_begin / g; gy < gy1; ++gy) {
       const size_t ly = size_t(gy - sy.start / g);
       for (int gx = sx.keep_begin / g; gx < gx1; ++gx) {
         const size_t local = ly * size_t(P.width) + size_t(gx - sx.start / g);
         const size_t cell = size_t(gy) * size_t(maps.grid_width) + size_t(gx);
-        maps.prob[cell] = P.data[local];
-        float* d = maps.dist.data() + cell * size_t(R);
+        const float p = P.data[local];
+        maps.prob[cell] = p;
+        float* d;
+        if (!sparse) {
+          d = maps.dist.data() + cell * size_t(R);
+        } else if (p > threshold) {
+          maps.dist_rows[cell] = uint32_t(maps.dist.size() / size_t(R));
+          maps.dist.resize(maps.dist.size() + size_t(R));
+          d = maps.dist.data() + maps.dist.size() - size_t(R);
+        } else {
+          continue;
+        }
         for (int k = 0; k < R; ++k) d[k] = D.data[size_t(k) * plane + local];
       }
+    }
+    if (sparse && index == 0 && count > 1) {
+      // Growing by doubling would leave up to half the rows' memory unused at the end: reserve
+      // for the whole image at the first tile's share of candidates, plus a quarter.
+      const double kept_cells = double(gy1 - sy.keep_begin / g) * double(gx1 - sx.keep_begin / g);
+      const double share = kept_cells > 0 ? double(maps.dist.size()) / kept_cells : 0.0;
+      maps.dist.reserve(size_t(1.25 * share * double(maps.dist_rows.size())) + maps.dist.size());
     }
   } else {
     const NetworkOutput& P = outs[size_t(card.output_index("cellprob"))];
@@ -373,9 +407,10 @@ bool PipelineRun::State::submit(const std::vector<NetworkOutput>& outs) {
   ++r.tiles;
   stitch(outs, sx, sy);
   if (++index < count) return prepare_tile();
-  r.timings.inference += seconds_since(inference_start);
+  // The tiles' normalisation counts as normalisation, as it did when it ran before the first tile.
+  r.timings.normalize += fill_seconds;
+  r.timings.inference += seconds_since(inference_start) - fill_seconds;
   report(PipelineStage::Inference, count, count);
-  std::vector<float>().swap(net);  // the normalised image is not needed past inference
   std::vector<float>().swap(input);
   return end_pass();
 }
@@ -386,7 +421,8 @@ Labels PipelineRun::State::postprocess() {
     sp.prob_thresh = float(r.prob_threshold);
     sp.nms_thresh = float(r.nms_threshold);
     return star_postprocess(maps.prob.data(), maps.dist.data(), maps.grid_width, maps.grid_height,
-                            card.star.n_rays, maps.grid, maps.width, maps.height, sp)
+                            card.star.n_rays, maps.grid, maps.width, maps.height, sp,
+                            maps.dist_rows.empty() ? nullptr : maps.dist_rows.data())
         .labels;
   }
   const FlowParams fp = flow_params();
@@ -483,6 +519,8 @@ bool PipelineRun::State::after_first_pass() {
     set_done();
     return true;
   }
+  r.labels = Labels();  // the first pass's labels served the estimate; the second pass makes its own
+  r.count = 0;
   return start_pass(2, s, estimate * s);
 }
 

@@ -25,11 +25,13 @@
 // tile borders are whole.
 //
 // Memory. At any time the pipeline holds the image (plus a copy when channels are selected or
-// merged), the normalised image at network scale (C floats per network pixel), the stitched outputs
-// at network scale (star: (1 + n_rays) / grid^2 floats per network pixel, i.e. 33 / 4 for 32 rays
-// on grid 2; flow: 3 floats) and one tile with its outputs. The normalised image is released before
-// post-processing; the stitched outputs plus the post-processing's own buffers are the peak.
-// max_network_pixels bounds the network-scale image.
+// merged; the network's input is made tile by tile, never for the whole image), the stitched outputs
+// at network scale (star: the probability and a row index per grid cell, 2 / grid^2 floats per
+// network pixel, plus n_rays floats for each candidate above the probability threshold only -- all
+// cells' rays, 33 / 4 floats per pixel for 32 rays on grid 2, only with keep_maps; flow: 3 floats)
+// and one tile with its outputs. The stitched outputs plus the post-processing's own buffers (the
+// labels at network scale, and at the image's size) are the peak. max_network_pixels bounds the
+// network-scale image.
 #pragma once
 
 #include <cstdint>

@@ -75,7 +75,7 @@ std::vector<float> star_distances(const Labels& labels, int n_rays, int grid) {
 
 StarResult star_postprocess(const float* prob, const float* dist, int grid_width, int grid_height,
                             int n_rays, int grid, int out_width, int out_height,
-                            const StarParams& params) {
+                            const StarParams& params, const uint32_t* dist_rows) {
   StarResult result;
   result.labels = make_labels(std::max(out_width, 0), std::max(out_height, 0));
   if (n_rays < 3 || grid < 1 || grid_width <= 0 || grid_height <= 0 || result.labels.data.empty())
@@ -105,12 +105,15 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
   // work per candidate, so fetching its rays there (scattered over a dist array of hundreds of MB at
   // 2048^2) stalls on a cache miss per candidate; a plain copy loop overlaps those misses instead,
   // and blocks keep the copy small.
+  auto rays_of = [&](int cell) {
+    return dist + size_t(dist_rows ? dist_rows[cell] : uint32_t(cell)) * size_t(n_rays);
+  };
   const size_t block = 16384;
   std::vector<float> block_dist(std::min(block, cands.size()) * size_t(n_rays));
   auto gather_block = [&](size_t first) {
     const size_t end = std::min(first + block, cands.size());
     for (size_t i = first; i < end; ++i)
-      std::copy_n(dist + size_t(cands[i].index) * size_t(n_rays), n_rays,
+      std::copy_n(rays_of(cands[i].index), n_rays,
                   &block_dist[(i - first) * size_t(n_rays)]);
   };
 
@@ -126,7 +129,7 @@ StarResult star_postprocess(const float* prob, const float* dist, int grid_width
   double radius_sum = 0.0;
   const size_t sample = std::min<size_t>(cands.size(), 4096);
   for (size_t i = 0; i < sample; ++i) {
-    const float* d = dist + size_t(cands[i].index) * size_t(n_rays);
+    const float* d = rays_of(cands[i].index);
     double m = 0.0;
     for (int k = 0; k < n_rays; ++k) m = std::max(m, clean_distance(d[k]));
     radius_sum += m;

@@ -57,10 +57,13 @@ struct StarResult {
 // so that the more probable object wins every overlapping pixel (as drawing them in ascending
 // probability would); a kept polygon left with no pixel is dropped, so labels stay 1..N.
 // Non-finite or negative distances count as 0.
-// prob: grid_height x grid_width; dist: grid_height x grid_width x n_rays.
+// prob: grid_height x grid_width; dist: grid_height x grid_width x n_rays, or, with dist_rows, only
+// the rows that are read: cell i's rays are dist[dist_rows[i] * n_rays ...], and only candidates'
+// (prob > prob_thresh) rows are ever read. Large images keep just those: at 4096^2 on grid 2 the
+// dense array is 537 MB, the candidates' rows typically a tenth of it.
 StarResult star_postprocess(const float* prob, const float* dist, int grid_width, int grid_height,
                             int n_rays, int grid, int out_width, int out_height,
-                            const StarParams& params);
+                            const StarParams& params, const uint32_t* dist_rows = nullptr);
 
 }  // namespace celldrop
 

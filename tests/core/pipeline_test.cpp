@@ -359,6 +359,10 @@ TEST(Pipeline, TiledEqualsUntiledWithLocalNetworks) {
     EXPECT_TRUE(a.maps.dist == b.maps.dist);
     EXPECT_TRUE(a.maps.cellprob == b.maps.cellprob);
     EXPECT_TRUE(a.maps.flow.data == b.maps.flow.data);
+    // Without kept maps a star run stores only its candidates' rays (sparse): the same labels.
+    PipelineParams sparse = tiled;
+    sparse.keep_maps = false;
+    EXPECT_TRUE(run_ok(s.image, card, net, sparse).labels.data == a.labels.data) << model_kind_name(card.kind);
     // A margin smaller than the receptive field must show seams: the test can fail.
     PipelineParams seams = tiled;
     seams.overlap = 0;

@@ -249,6 +249,35 @@ TEST(StarPostprocess, BadNetworkValuesAreHarmless) {
   EXPECT_FLOAT_EQ(r.objects[0].score, 0.8f);
 }
 
+TEST(StarPostprocess, SparseRaysOfTheCandidatesGiveTheDenseResult) {
+  SynthParams p;
+  p.width = 200;
+  p.height = 150;
+  p.seed = 4;
+  SynthResult s = synthesize_nuclei(p);
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  const int n = 32, grid = 2;
+  std::vector<float> dist = star_distances(s.labels, n, grid);
+  std::vector<float> prob = ideal_prob(s.labels, dist, n, grid);
+  const int gw = star_grid_size(s.labels.width, grid), gh = star_grid_size(s.labels.height, grid);
+  StarParams params;
+  // Rows of the candidates only, stored back to front so that row order and cell order differ.
+  std::vector<uint32_t> rows(prob.size(), UINT32_MAX);
+  std::vector<float> sparse;
+  for (size_t i = prob.size(); i-- > 0;) {
+    if (!(prob[i] > params.prob_thresh)) continue;
+    rows[i] = uint32_t(sparse.size() / n);
+    sparse.insert(sparse.end(), dist.begin() + long(i * n), dist.begin() + long((i + 1) * n));
+  }
+  ASSERT_LT(sparse.size(), dist.size() / 2);
+  StarResult dense = star_postprocess(prob.data(), dist.data(), gw, gh, n, grid, p.width, p.height, params);
+  StarResult rowed =
+      star_postprocess(prob.data(), sparse.data(), gw, gh, n, grid, p.width, p.height, params, rows.data());
+  EXPECT_GT(dense.objects.size(), 20u);
+  EXPECT_EQ(dense.candidates, rowed.candidates);
+  EXPECT_TRUE(dense.labels.data == rowed.labels.data);
+}
+
 StarResult expect_round_trip(const Labels& truth, int grid, const char* what) {
   const int n = 32;
   std::vector<float> dist = star_distances(truth, n, grid);
