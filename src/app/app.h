@@ -84,8 +84,7 @@ struct App {
   celldrop::OverlayMode overlay_mode = celldrop::OverlayMode::Outlines;
   bool overlay_dirty = false;  // the mode changed: the overlay texture is rebuilt on the next frame
   float overlay_opacity = 0.9f;
-  celldrop::GrayTexture overlay;
-  std::vector<uint8_t> overlay_rgba;
+  celldrop::GrayTexture overlay;  // made from the labels a band at a time; no copy in memory
   // Screen rectangles of the Segment panel's controls, published for the browser tests to click.
   ImVec4 run_rect, cancel_rect, auto_diameter_rect, diameter_rect;
   std::vector<ImVec4> model_rects;

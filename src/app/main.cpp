@@ -45,7 +45,6 @@ namespace vw = celldrop::viewer;
 constexpr float kPanelWidth = 300.0f;
 constexpr float kFontSize = 15.0f;
 constexpr double kFitMargin = 16.0;
-constexpr uint32_t kOutlineRgb = 0xFFD21E;           // yellow: reads on grey and on black
 constexpr ImU32 kSelectedColor = IM_COL32(60, 220, 255, 255);  // cyan: apart from the outlines' yellow
 constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
 
@@ -307,9 +306,18 @@ static void refresh_overlay() {
   if (!s.result_changed && !a.overlay_dirty) return;
   a.overlay_dirty = false;
   if (!s.has_result) return;
-  cd::overlay_rgba(s.labels, a.overlay_mode, kOutlineRgb, &a.overlay_rgba);
   std::string why;
-  if (!cd::upload_rgba_texture(&a.overlay, a.overlay_rgba.data(), s.labels.width, s.labels.height, &why)) {
+  bool uploaded = cd::allocate_rgba_texture(&a.overlay, s.labels.width, s.labels.height, &why);
+  // A band of rows at a time (64 rows of a 4096 px wide image: 1 MB), not the whole layer.
+  const int band = std::max(1, (1 << 20) / std::max(1, s.labels.width * 4));
+  std::vector<uint8_t> rows(size_t(band) * size_t(s.labels.width) * 4);
+  for (int y = 0; uploaded && y < s.labels.height; y += band) {
+    const int n = std::min(band, s.labels.height - y);
+    cd::overlay_rgba_rows(s.labels, a.overlay_mode, cd::kOutlineRgb, y, y + n, rows.data());
+    uploaded = cd::upload_rgba_rows(&a.overlay, rows.data(), y, n, &why);
+  }
+  if (!uploaded) {
+    cd::destroy_texture(&a.overlay);
     s.error = "the masks cannot be shown: " + why + ".";
     s.has_result = false;
     return;
@@ -517,7 +525,7 @@ static void overlay_controls() {
   }
   // The key, on one line: what each colour on the image means.
   if (a.overlay_mode != cd::OverlayMode::Filled) {
-    swatch(rgb_color(kOutlineRgb), true, "outline");
+    swatch(rgb_color(cd::kOutlineRgb), true, "outline");
     ImGui::SameLine(0.0f, 12.0f);
   }
   if (a.overlay_mode != cd::OverlayMode::Outlines) {

@@ -41,10 +41,18 @@ uint32_t object_color(uint32_t id) {
 }
 
 void overlay_rgba(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, std::vector<uint8_t>* rgba) {
+  rgba->assign(size_t(labels.width) * size_t(labels.height) * 4, 0);
+  overlay_rgba_rows(labels, mode, outline_rgb, 0, labels.height, rgba->data());
+}
+
+void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba) {
   const int w = labels.width, h = labels.height;
-  rgba->assign(size_t(w) * size_t(h) * 4, 0);
+  y0 = std::max(y0, 0);
+  y1 = std::min(y1, h);
+  if (y1 <= y0) return;
+  std::fill(rgba, rgba + size_t(y1 - y0) * size_t(w) * 4, uint8_t(0));
   const bool outlines = mode != OverlayMode::Filled, fill = mode != OverlayMode::Outlines;
-  for (int y = 0; y < h; y++) {
+  for (int y = y0; y < y1; y++) {
     for (int x = 0; x < w; x++) {
       uint32_t id = labels.at(x, y);
       if (id == 0) continue;
@@ -58,7 +66,7 @@ void overlay_rgba(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, 
       } else {
         continue;
       }
-      uint8_t* p = &(*rgba)[(size_t(y) * size_t(w) + size_t(x)) * 4];
+      uint8_t* p = rgba + (size_t(y - y0) * size_t(w) + size_t(x)) * 4;
       p[0] = uint8_t(rgb >> 16);
       p[1] = uint8_t(rgb >> 8);
       p[2] = uint8_t(rgb);

@@ -10,6 +10,8 @@
 namespace celldrop {
 
 enum class OverlayMode : int { Outlines = 0, Filled = 1, Both = 2 };
+
+constexpr uint32_t kOutlineRgb = 0xFFD21E;  // the outline colour, yellow: reads on grey and on black
 const char* overlay_mode_name(OverlayMode mode);  // "outlines", "filled", "both"
 
 // An object's fill colour, 0xRRGGBB: a fixed hash of its id, so an object keeps its colour between
@@ -23,6 +25,10 @@ uint32_t object_color(uint32_t id);
 // too); drawn pixels are opaque, every other pixel is transparent. Opacity is applied when drawing,
 // so changing it costs no upload.
 void overlay_rgba(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, std::vector<uint8_t>* rgba);
+
+// Rows y0..y1 - 1 of the same, into rgba ((y1 - y0) * width * 4 bytes). The page makes and uploads
+// the overlay a band at a time: a whole 4096^2 layer would hold 64 MB for a moment in the page.
+void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba);
 
 // Pixel count per id: areas[id], areas[0] = background; sized max id + 1.
 std::vector<uint32_t> label_areas(const Labels& labels);

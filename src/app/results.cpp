@@ -1,5 +1,6 @@
 #include "app/results.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/export.h"
@@ -101,18 +102,25 @@ std::string page_run_record(const ResultSource& source) {
 static bool write_overlay_png(const ResultSource& s, std::vector<uint8_t>* out, std::string* error) {
   const Labels& labels = *s.labels;
   const size_t n = size_t(labels.width) * size_t(labels.height);
-  if (!s.display_gray || !s.outline_rgba || s.display_gray->size() != n || s.outline_rgba->size() != n * 4) {
+  if (!s.display_gray || !s.overlay_rows || s.display_gray->size() != n) {
     *error = "the overlay is not ready yet: wait until the masks are shown, then save again";
     return false;
   }
   Image rgb = make_image(labels.width, labels.height, 3, SampleType::U8);
   uint8_t* p = samples<uint8_t>(rgb);
   const float alpha = std::fmin(std::fmax(s.outline_opacity, 0.0f), 1.0f);
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t g = (*s.display_gray)[i];
-    const uint8_t* o = &(*s.outline_rgba)[i * 4];
-    const float a = alpha * float(o[3]) / 255.0f;
-    for (int c = 0; c < 3; c++) p[i * 3 + size_t(c)] = uint8_t(std::lround(float(g) * (1.0f - a) + float(o[c]) * a));
+  const int band = 64;
+  std::vector<uint8_t> layer(size_t(band) * size_t(labels.width) * 4);
+  for (int y0 = 0; y0 < labels.height; y0 += band) {
+    const int y1 = std::min(y0 + band, labels.height);
+    s.overlay_rows(y0, y1, layer.data());
+    const size_t first = size_t(y0) * size_t(labels.width), end = size_t(y1) * size_t(labels.width);
+    for (size_t i = first; i < end; i++) {
+      const uint8_t g = (*s.display_gray)[i];
+      const uint8_t* o = &layer[(i - first) * 4];
+      const float a = alpha * float(o[3]) / 255.0f;
+      for (int c = 0; c < 3; c++) p[i * 3 + size_t(c)] = uint8_t(std::lround(float(g) * (1.0f - a) + float(o[c]) * a));
+    }
   }
   PngWriteOptions options;
   options.pixel_size_x_um = options.pixel_size_y_um = square_pixel_size(*s.image);

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "app/intake.h"
+#include "app/overlay.h"
 #include "app/segmentation.h"
 #include "core/json_writer.h"
 #include "core/png_write.h"
@@ -406,7 +407,13 @@ cd::ResultSource result_source() {
   js_iso_now(now, sizeof now);
   r.started_at = now;
   r.display_gray = &a.gray;
-  r.outline_rgba = &a.overlay_rgba;
+  const cd::Labels& labels = s.labels;
+  if (a.overlay.id != 0 && a.overlay.width == labels.width && a.overlay.height == labels.height) {
+    const cd::OverlayMode mode = a.overlay_mode;
+    r.overlay_rows = [&labels, mode](int y0, int y1, uint8_t* rgba) {
+      cd::overlay_rgba_rows(labels, mode, cd::kOutlineRgb, y0, y1, rgba);
+    };
+  }
   r.outline_opacity = a.show_overlay ? a.overlay_opacity : 0.0f;
   return r;
 }

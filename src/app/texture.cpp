@@ -58,8 +58,25 @@ bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int h
   return upload_texture(tex, gray, width, height, GL_LUMINANCE, GL_LUMINANCE, true, "image", error);
 }
 
-bool upload_rgba_texture(GrayTexture* tex, const uint8_t* rgba, int width, int height, std::string* error) {
-  return upload_texture(tex, rgba, width, height, GL_RGBA, GL_RGBA8, false, "overlay", error);
+bool allocate_rgba_texture(GrayTexture* tex, int width, int height, std::string* error) {
+  if (tex->id != 0 && (tex->width != width || tex->height != height)) destroy_texture(tex);
+  if (tex->id != 0) return true;  // same size: every row is about to be filled again
+  // WebGL gives a texture made from no pixels zeroed (transparent) storage.
+  return upload_texture(tex, nullptr, width, height, GL_RGBA, GL_RGBA8, false, "overlay", error);
+}
+
+bool upload_rgba_rows(GrayTexture* tex, const uint8_t* rgba, int y0, int rows, std::string* error) {
+  for (int i = 0; i < 8 && glGetError() != GL_NO_ERROR; i++) {
+  }
+  glBindTexture(GL_TEXTURE_2D, tex->id);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, y0, tex->width, rows, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+  const GLenum gl_error = glGetError();
+  if (gl_error != GL_NO_ERROR) {
+    *error = "the graphics driver refused the overlay texture (GL error " + std::to_string(gl_error) + ")";
+    return false;
+  }
+  return true;
 }
 
 void destroy_texture(GrayTexture* tex) {

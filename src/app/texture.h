@@ -17,9 +17,14 @@ struct GrayTexture {
 // zoomed-out image is averaged rather than aliased. Returns false with a reason in *error.
 bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int height, std::string* error);
 
-// Creates or refills `tex` with width x height RGBA pixels (the mask overlay). Nearest-neighbour both
-// ways and no mipmaps: an outline stays one image pixel wide and never smears into its neighbours.
-bool upload_rgba_texture(GrayTexture* tex, const uint8_t* rgba, int width, int height, std::string* error);
+// Creates (or re-creates at a new size) `tex` as a width x height RGBA texture (the mask overlay),
+// transparent until its rows are filled by upload_rgba_rows, so a large overlay never needs all its
+// pixels in memory at once. Nearest-neighbour both ways and no mipmaps: an outline stays one image
+// pixel wide and never smears into its neighbours.
+bool allocate_rgba_texture(GrayTexture* tex, int width, int height, std::string* error);
+
+// Fills rows y0 .. y0 + rows - 1 of `tex` with tex->width x rows RGBA pixels.
+bool upload_rgba_rows(GrayTexture* tex, const uint8_t* rgba, int y0, int rows, std::string* error);
 
 void destroy_texture(GrayTexture* tex);
 

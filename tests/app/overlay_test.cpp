@@ -146,6 +146,24 @@ TEST(Overlay, AnEmptyResultDrawsNothing) {
   }
 }
 
+TEST(Overlay, BandsOfRowsMakeTheWholeLayer) {
+  // The page uploads the layer in bands; a band's first and last rows must still see the rows
+  // beside them (outlines between bands are where an off-by-one would show).
+  Labels l = make_labels(13, 11);
+  for (int y = 0; y < l.height; y++)
+    for (int x = 0; x < l.width; x++) l.at(x, y) = uint32_t((x / 4 + 3 * (y / 3)) % 5);
+  for (OverlayMode mode : {OverlayMode::Outlines, OverlayMode::Filled, OverlayMode::Both}) {
+    std::vector<uint8_t> whole;
+    overlay_rgba(l, mode, 0xFFD21E, &whole);
+    for (int band : {1, 2, 4, 11}) {
+      std::vector<uint8_t> banded(whole.size(), 7);
+      for (int y = 0; y < l.height; y += band)
+        overlay_rgba_rows(l, mode, 0xFFD21E, y, std::min(y + band, l.height), &banded[size_t(y) * l.width * 4]);
+      EXPECT_EQ(banded, whole) << overlay_mode_name(mode) << ", bands of " << band;
+    }
+  }
+}
+
 TEST(Overlay, AreasAndCountsIgnoreIdGaps) {
   const Labels l = from_rows({{0, 0, 4, 4},
                               {1, 0, 4, 4},

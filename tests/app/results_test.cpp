@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -60,7 +61,9 @@ void fill_source(Result* r) {
   s.backend = "wasm";
   s.started_at = "2026-11-28T07:30:00.000Z";
   s.display_gray = &r->gray;
-  s.outline_rgba = &r->outline;
+  s.overlay_rows = [r](int y0, int y1, uint8_t* rgba) {
+    std::copy(r->outline.begin() + ptrdiff_t(y0) * r->labels.width * 4, r->outline.begin() + ptrdiff_t(y1) * r->labels.width * 4, rgba);
+  };
   s.outline_opacity = 1.0f;
 }
 
@@ -509,7 +512,7 @@ TEST(Exports, OverlayPngIsTheDisplayWithOutlinesBlendedOver) {
 TEST(Exports, OverlayBeforeTheMasksAreDrawnSaysToWait) {
   Result r;
   make_result(&r);
-  r.outline.clear();  // the page has the labels but has not built the outline layer yet
+  r.source.overlay_rows = nullptr;  // the page has the labels but has not drawn the overlay yet
   std::string error;
   EXPECT_TRUE(export_bytes("overlay_png", r.source, &error).empty());
   EXPECT_EQ(error, "the overlay is not ready yet: wait until the masks are shown, then save again");
