@@ -8,8 +8,9 @@ import sys
 
 folder = sys.argv[1]
 models = []
-for name in sorted(os.listdir(folder)):
-    if not name.endswith('.json') or name == 'index.json':
+# Sorted by model name (not file name, where '-' sorts before '.': nuclei-star-tta before nuclei-star).
+for name in sorted((n for n in os.listdir(folder) if n.endswith('.json')), key=lambda n: n[:-len('.json')]):
+    if name == 'index.json':
         continue
     try:
         with open(os.path.join(folder, name), encoding='utf-8') as f:
