@@ -10,7 +10,7 @@
 // Scale. Networks see well only near their training diameter, so the image is resampled (bilinear)
 // by factor = card.diameter / diameter, the "network scale". With diameter = 0 (the default) it is
 // estimated: a first pass at scale 1 is segmented and the median equivalent diameter of its objects
-// sets the factor of a second pass (skipped when the factor is within 5% of 1). If the first pass
+// sets the factor of a second pass (skipped when the factor is within 15% of 1). If the first pass
 // finds nothing, scale 1 is kept and the result's note says so. Post-processing runs at network
 // scale (ray distances and flows are in network pixels there), then labels are resized back
 // (nearest).

@@ -293,6 +293,21 @@ TEST(Pipeline, AutomaticDiameterFindsLargeNucleiStar) {
   EXPECT_GE(r.timings.total, r.timings.inference);
 }
 
+TEST(Pipeline, AutomaticDiameterNearTheCardsKeepsTheFirstPass) {
+  // Within 15% of the card's diameter the first pass (scale 1) is the result; beyond, a second pass.
+  for (double diameter : {22.0, 27.0}) {
+    SynthResult s = nuclei(256, 224, diameter, 5);
+    Oracle o{s.labels, star_card()};
+    PipelineResult r = run_ok(s.image, o.card, as_network(&o), PipelineParams());
+    const double factor = 20.0 / r.diameter;
+    EXPECT_TRUE(r.diameter_estimated);
+    EXPECT_EQ(r.passes, std::fabs(factor - 1.0) <= 0.15 ? 1 : 2) << "estimate " << r.diameter;
+    EXPECT_EQ(r.passes, diameter < 25.0 ? 1 : 2) << "estimate " << r.diameter;
+    EXPECT_EQ(r.scale, r.passes == 1 ? 1.0 : factor);
+    EXPECT_GE(ap50(s.labels, r.labels), 0.95) << r.count << " of " << s.count;
+  }
+}
+
 TEST(Pipeline, FlowOracleReproducesTruthAtAutomaticScale) {
   SynthResult s = nuclei(256, 224, 40.0, 7);
   const double truth = median_object_diameter(s.labels);
