@@ -10,7 +10,7 @@
 // --size S        the input is 1 x channels x S x S (the pipeline's tiles are at most 512 px plus
 //                 rounding to the divisor), uniform random in [0, 1) like a normalised image
 // --variants      also time (not profile) the WASM session under other options, each against the
-//                 same native runs, e.g. --variants default,no-arena,mem-pattern,basic,parallel
+//                 same native runs, e.g. --variants arena,mem-pattern,basic,parallel,no-spin
 // --models-dir D  read D/<name>.onnx and D/<name>.json instead of models/ (e.g. a rewritten graph)
 // --alt-dir D     also time D/<name>.onnx on both runtimes in the same rounds (before/after a rewrite)
 // --detail        one row per layer (operator, input and output shapes) instead of per operator
