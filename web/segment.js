@@ -47,7 +47,8 @@ export function createSegmenter() {
         seg.onProgress(m);
       } else if (m.type === 'done') {
         running = 0;
-        seg.onDone(new Uint8Array(m.labels), { ...m, modelSha256: m.modelSha256 || runningSha256 });
+        const labels = m.labelsBits === 32 ? new Uint32Array(m.labels) : new Uint16Array(m.labels);
+        seg.onDone(labels, { ...m, labels: null, modelSha256: m.modelSha256 || runningSha256 });
       } else if (m.type === 'error') {
         running = 0;
         seg.onError(m.message, !!m.cancelled);

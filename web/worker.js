@@ -20,8 +20,9 @@
 // Messages out: {type:'progress', id, stage, tile, tiles, pass, passes, elapsed_s, backend}
 //                  stage 'tiles': the network on tile `tile` of `tiles`; 'dynamics': a flow model's dynamics
 //                  on the GPU; 'fallback': WebGPU failed, the run starts again on WASM (`fallback` says why)
-//               {type:'done', id, labels (ArrayBuffer: 16-bit label PNG, or TIFF above 65535 objects),
-//                labelsFormat, summary, model, modelSha256, backend, threads, gpu,
+//               {type:'done', id, labels (ArrayBuffer: the label image, row-major, labelsWidth x
+//                labelsHeight, uint16 or, above 65535 objects, uint32: labelsBits), summary, model,
+//                modelSha256, backend, threads, gpu,
 //                timings: {model_s, decode_s, inference_s, dynamics_s, postprocess_s, total_s} (seconds;
 //                         inference_s is ONNX Runtime's runs alone, postprocess_s the core's),
 //                reused (true: the last run's network outputs were post-processed again; no inference),
@@ -82,15 +83,11 @@ function reusable(msg) {
     sameBytes(last.imageBytes, new Uint8Array(msg.image.bytes));
 }
 
-// The labels as the page reads them: a 16-bit PNG holds up to 65535 objects; the TIFF takes over above that.
-function labelsFile(result) {
-  let labels = core.resultExport(result, 'labels_png'), labelsFormat = 'png';
-  if (labels.error && /65535/.test(labels.error)) {
-    labels = core.resultExport(result, 'labels_tiff');
-    labelsFormat = 'tiff';
-  }
-  if (labels.error) throw new Error(`the labels could not be handed to the page: ${labels.error}`);
-  return { buffer: labels.bytes.buffer, labelsFormat };
+// The labels as the page reads them: the label image itself, 16-bit up to 65535 objects, else 32-bit
+// (encoding a file here and decoding it there would only cost time and memory).
+function labelsOf(result) {
+  const { width, height, data } = core.resultLabels(result);
+  return { buffer: data.buffer, labelsWidth: width, labelsHeight: height, labelsBits: data.BYTES_PER_ELEMENT * 8 };
 }
 
 // The last run's network outputs post-processed with msg's thresholds. False when the core says the
@@ -101,9 +98,9 @@ function repostprocess(msg, post, t0) {
     if (summary.needs_network) return false;
     throw new Error(summary.error);
   }
-  let file;
+  let labels;
   try {
-    file = labelsFile(handle);
+    labels = labelsOf(handle);
   } catch (e) {
     core.resultFree(handle);
     throw e;
@@ -112,12 +109,13 @@ function repostprocess(msg, post, t0) {
   last.result = handle;
   last.params = msg.params;
   post({
-    type: 'done', labels: file.buffer, labelsFormat: file.labelsFormat, summary, model: last.model,
+    type: 'done', labels: labels.buffer, labelsWidth: labels.labelsWidth, labelsHeight: labels.labelsHeight,
+    labelsBits: labels.labelsBits, summary, model: last.model,
     modelSha256: last.sha256, backend: last.backend, fallback: last.fallback, gpu: last.gpu,
     dynamics: last.kind === 'flow' ? 'wasm' : null, threads: last.threads, reused: true,
     timings: { model_s: 0, decode_s: 0, inference_s: 0, dynamics_s: 0, postprocess_s: summary.timings_s?.postprocess ?? 0,
       total_s: (performance.now() - t0) / 1000 },
-  }, [file.buffer]);
+  }, [labels.buffer]);
   return true;
 }
 
@@ -439,7 +437,7 @@ async function run(msg) {
       throw e;
     }
     result = seg.result;
-    const { buffer, labelsFormat } = labelsFile(result);
+    const labels = labelsOf(result);
     const threads = runtimes[backend].env.wasm.numThreads, gpuUsed = backend === 'webgpu' ? gpuInfo() : null;
     if (keepOutputs) {
       last = { model: model.name, kind: model.card.kind, cardText: model.cardText, sha256: model.card.onnx.sha256,
@@ -447,7 +445,8 @@ async function run(msg) {
       image = result = 0;  // kept: not freed below
     }
     post({
-      type: 'done', labels: buffer, labelsFormat, summary: seg.summary, model: model.name, modelSha256: model.card.onnx.sha256,
+      type: 'done', labels: labels.buffer, labelsWidth: labels.labelsWidth, labelsHeight: labels.labelsHeight,
+      labelsBits: labels.labelsBits, summary: seg.summary, model: model.name, modelSha256: model.card.onnx.sha256,
       backend, fallback, gpu: gpuUsed,
       // Where the flow dynamics ran (flow models): the GPU shader, or the core.
       dynamics: model.card.kind === 'flow' ? backend : null,
@@ -455,7 +454,7 @@ async function run(msg) {
       timings: { model_s: (tModel - t0) / 1000, decode_s: decodeMs / 1000, inference_s: seg.inferenceMs / 1000,
         dynamics_s: seg.dynamicsMs / 1000, postprocess_s: seg.summary.timings_s?.postprocess ?? 0,
         total_s: (performance.now() - t0) / 1000 },
-    }, [buffer]);
+    }, [labels.buffer]);
   } catch (e) {
     post({ type: 'error', cancelled: false, message: describe(e) });
   } finally {

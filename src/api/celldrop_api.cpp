@@ -686,6 +686,15 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
 
 void cd_result_free(void* result) { delete static_cast<ResultHandle*>(result); }
 
+const uint32_t* cd_result_labels(void* result, int* width, int* height, int* count) {
+  auto* h = static_cast<ResultHandle*>(result);
+  if (!h || !width || !height || !count) return nullptr;
+  *width = h->result.labels.width;
+  *height = h->result.labels.height;
+  *count = h->result.count;
+  return h->result.labels.data.data();
+}
+
 char* cd_result_repostprocess(void* result, void* image, const char* params_json, void** new_result) {
   if (!new_result) return give_error("cd_result_repostprocess: the out-parameter must not be NULL");
   *new_result = nullptr;

@@ -126,6 +126,11 @@ CD_API void cd_run_free(void* run);
 CD_API char* cd_result_export(void* result, const char* format, const char* options_json, uint8_t** bytes,
                               size_t* size);
 CD_API void cd_result_free(void* result);
+// The result's label image as it is held (width x height uint32, row-major, 0 = background, objects
+// 1..N), valid until cd_result_free; sets *width, *height and returns N. For a caller in the same
+// process (the page's worker hands the labels to the page as they are: a 4096^2 PNG would cost an
+// encode here and a decode there, and the decode's buffers, for nothing).
+CD_API const uint32_t* cd_result_labels(void* result, int* width, int* height, int* count);
 // Post-processes a result again with other thresholds (prob_thresh / nms_thresh, cellprob_thresh /
 // flow_thresh), without the network: the pipeline runs on `image` (the one the result was made from)
 // with params_json, each tile answered from the result's kept network outputs (cd_run_start_keeping_maps),

@@ -138,6 +138,20 @@ export function bindCore(m) {
         m._cd_free(out);
       }
     },
+    // The result's labels, copied out: {width, height, count, data} with data a Uint16Array when every
+    // id fits in 16 bits (up to 65535 objects: half the bytes to hand over), else a Uint32Array.
+    resultLabels(result) {
+      const out = m._cd_alloc(12) >>> 0;  // width, height, count
+      try {
+        const p = m._cd_result_labels(result, out, out + 4, out + 8) >>> 0;
+        if (!p) throw new Error('no result');
+        const [width, height, count] = m.HEAPU32.slice(out >>> 2, (out >>> 2) + 3);
+        const view = m.HEAPU32.subarray(p >>> 2, (p >>> 2) + width * height);
+        return { width, height, count, data: count <= 0xffff ? new Uint16Array(view) : view.slice() };
+      } finally {
+        m._cd_free(out);
+      }
+    },
     resultFree: (result) => m._cd_result_free(result),
     // The result post-processed again with other thresholds, without the network: {json, handle}
     // (json.needs_network: the new parameters need a full run).

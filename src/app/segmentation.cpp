@@ -6,7 +6,6 @@
 
 #include "app/overlay.h"
 #include "core/json.h"
-#include "core/label_io.h"
 
 namespace celldrop {
 
@@ -58,18 +57,15 @@ EM_JS(void, js_segmenter_init, (), {
     call([m.stage || "", m.backend || ""], ([stage, backend]) =>
       _cd_app_progress(stage, m.tile, m.tiles, m.pass, m.passes, m.elapsed_s, backend));
   };
-  seg.onDone = (bytes, m) => {
-    const p = _malloc(bytes.length);
-    HEAPU8.set(bytes, p);
-    try {
-      call([m.model || "", m.backend || "", JSON.stringify(m.summary || {}), m.modelSha256 || "", m.fallback || ""],
-           ([model, backend, summary, sha, fallback]) =>
-        _cd_app_done(p, bytes.length, model, backend, summary, sha, fallback, m.threads || 0, m.reused ? 1 : 0,
-                     m.timings.model_s || 0, m.timings.decode_s || 0, m.timings.inference_s || 0,
-                     m.timings.postprocess_s || 0, m.timings.total_s || 0));
-    } finally {
-      _free(p);
-    }
+  seg.onDone = (labels, m) => {
+    // Straight into the labels' own buffer: TypedArray.set widens 16-bit ids as it copies.
+    const p = _cd_app_labels_buffer(m.labelsWidth | 0, m.labelsHeight | 0, labels.length);
+    if (p) HEAPU32.set(labels, p >>> 2);
+    call([m.model || "", m.backend || "", JSON.stringify(m.summary || {}), m.modelSha256 || "", m.fallback || ""],
+         ([model, backend, summary, sha, fallback]) =>
+      _cd_app_done(p ? 1 : 0, model, backend, summary, sha, fallback, m.threads || 0, m.reused ? 1 : 0,
+                   m.timings.model_s || 0, m.timings.decode_s || 0, m.timings.inference_s || 0,
+                   m.timings.postprocess_s || 0, m.timings.total_s || 0));
   };
   seg.onError = (message, cancelled) => {
     call([message], ([msg]) => _cd_app_error(msg, cancelled ? 1 : 0));
@@ -162,20 +158,29 @@ EMSCRIPTEN_KEEPALIVE void cd_app_progress(const char* stage, int tile, int tiles
   s.backend = backend;
 }
 
-EMSCRIPTEN_KEEPALIVE void cd_app_done(const uint8_t* bytes, int size, const char* model, const char* backend,
+// A buffer for the worker's labels, width x height, that cd_app_done then takes; null when the size
+// does not match the `count` ids sent.
+EMSCRIPTEN_KEEPALIVE uint32_t* cd_app_labels_buffer(int width, int height, double count) {
+  cd::Segmentation& s = cd::segmentation();
+  s.incoming = cd::Labels();
+  if (width <= 0 || height <= 0 || double(width) * double(height) != count) return nullptr;
+  s.incoming = cd::make_labels(width, height);
+  return s.incoming.data.data();
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const char* backend,
                                       const char* summary_json, const char* model_sha256, const char* fallback, int threads,
                                       int reused, double model_s, double decode_s, double inference_s,
                                       double postprocess_s, double total_s) {
   cd::Segmentation& s = cd::segmentation();
   s.dirty = true;
   s.running = false;
-  cd::Labels labels;
-  std::string why;
-  if (!cd::decode_labels(bytes, size_t(size), &labels, &why)) {
-    s.error = "the worker's labels could not be read: " + why;
+  if (!have_labels) {
+    s.error = "the worker's labels could not be read: their size does not match the image they describe";
     return;
   }
-  s.labels = std::move(labels);
+  s.labels = std::move(s.incoming);
+  s.incoming = cd::Labels();
   s.areas = cd::label_areas(s.labels);
   s.objects = cd::count_objects(s.areas);
   s.checksum = 0;

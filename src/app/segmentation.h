@@ -53,6 +53,7 @@ struct Segmentation {
   bool has_result = false;
   bool result_changed = false;  // set on arrival; the UI rebuilds the overlay and clears it
   Labels labels;
+  Labels incoming;  // the worker's labels on their way in (cd_app_labels_buffer, then cd_app_done)
   std::vector<uint32_t> areas;
   int objects = 0;
   // A position-weighted checksum of the labels, sum of id x (index x 2654435761 + 1) mod 2^32,

@@ -127,3 +127,23 @@ test('an automatic diameter: the kept outputs answer only when the thresholds ke
   core.modelFree(model.handle);
   console.log(`automatic diameter: ${answered} answered from kept outputs, ${refused} needed the network`);
 });
+
+// cd_result_labels: what the page's worker hands over instead of a PNG: the image's size, ids 1..count
+// each present, 16-bit while they fit. (That the page's labels are the CLI's, pixel for pixel, the
+// browser tests check.)
+test('resultLabels hands over the label image as held', async () => {
+  const model = await openModel('nuclei-star');
+  const seg = await fullRun(model, sample, {}, false);
+  const labels = core.resultLabels(seg.result);
+  assert.equal(labels.width, 512);
+  assert.equal(labels.height, 512);
+  assert.equal(labels.count, seg.summary.objects);
+  assert.ok(labels.data instanceof Uint16Array);
+  assert.equal(labels.data.length, 512 * 512);
+  const seen = new Set(labels.data);
+  seen.delete(0);
+  assert.equal(seen.size, labels.count);
+  assert.equal(Math.max(...seen), labels.count);
+  core.resultFree(seg.result);
+  core.modelFree(model.handle);
+});
