@@ -9,7 +9,7 @@ view's frame, so a flip along an axis negates that axis's component and a transp
 Star models' rays are permuted as src/core/star.h documents, but their outputs sit on a grid of every
 grid-th pixel, which a flip does not map onto itself (grid cell g holds pixel g * grid, and the
 flipped view's cells land one pixel off): the view is shifted by one pixel before the flip so that
-its grid cells are the original image's (see _star_view).
+its grid cells are the original image's (see view_input).
 
     /usr/bin/python3 models/train/tta.py models/nuclei-flow.json --views 8 --out models/nuclei-flow-tta
 
@@ -148,23 +148,6 @@ def ray_permutation(view, n_rays):
     return perm
 
 
-def _star_view(b, image, view, grid):
-    """The image as a star view sees it. For grid > 1, before a flip the image is shifted by grid - 1
-    pixels toward the end of that axis (edge-padded), so the flipped view's grid cells, which hold
-    pixels 0, grid, 2 grid, ..., are the image's grid pixels in reverse order; star_view_back undoes
-    the shift on the outputs' grid."""
-    transpose, flip_h, flip_w = view
-    x = image
-    if transpose:
-        x = b.op("Transpose", [x], "transposed", perm=[0, 1, 3, 2])
-    for axis, flipped in ((2, flip_h), (3, flip_w)):
-        if flipped:
-            for _ in range(grid - 1):
-                x = b.shift_right(x, axis)
-            x = b.reverse(x, axis)
-    return x
-
-
 def star_view_back(b, prob, dist, view, n_rays, grid):
     transpose, flip_h, flip_w = view
     for axis, flipped in ((2, flip_h), (3, flip_w)):
@@ -179,15 +162,20 @@ def star_view_back(b, prob, dist, view, n_rays, grid):
     return prob, dist
 
 
-def view_input(b, image, view, kind, grid):
-    if kind == "star":
-        return _star_view(b, image, view, grid)
+def view_input(b, image, view, grid):
+    """The image as a view sees it. For a star model with grid > 1, before a flip the image is shifted
+    by grid - 1 pixels toward the end of that axis (edge-padded), so the flipped view's grid cells,
+    which hold pixels 0, grid, 2 grid, ..., are the image's grid pixels in reverse order;
+    star_view_back undoes the shift on the outputs' grid."""
     transpose, flip_h, flip_w = view
+    shift = grid - 1  # flow models: grid 1, no shift
     x = image
     if transpose:
         x = b.op("Transpose", [x], "transposed", perm=[0, 1, 3, 2])
     for axis, flipped in ((2, flip_h), (3, flip_w)):
         if flipped:
+            for _ in range(shift):
+                x = b.shift_right(x, axis)
             x = b.reverse(x, axis)
     return x
 
@@ -208,7 +196,7 @@ def build(model, card, views):
         raise ValueError("star TTA needs a ray count divisible by 4 (90-degree views permute rays)")
     sums = None
     for i, view in enumerate(views):
-        x = view_input(b, input_name, view, kind, grid)
+        x = view_input(b, input_name, view, grid)
         outs = copy_network(b, g, dependent, input_name, x, f"view{i}")
         a, c = outs[out_names[0]], outs[out_names[1]]
         if kind == "flow":
