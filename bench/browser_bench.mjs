@@ -20,7 +20,9 @@
 // worker were cross-origin isolated (threads), since a silent fallback would change every figure.
 // Needs: bash scripts/build.sh wasm site. Figures for this machine are in bench/README.md.
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,13 +69,14 @@ function synth(size, seed) {
 
 // Drops `file` on the canvas (a DataTransfer holding a File, as from a file manager) and resolves
 // with the page's own clock from the drop to the masks of that image on show, and the run's state.
+// The page fetches the file from the bench's server (/bench-images/): handing it over as base64
+// would put tens of MB of strings in the renderer whose memory the peak measures.
 async function dropToMasks(page, file) {
-  const b64 = fs.readFileSync(file).toString('base64');
-  return page.evaluate(async ({ b64, name }) => {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const sha = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const sha = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return page.evaluate(async ({ url, sha, name }) => {
+    const blob = await (await fetch(url)).blob();
     const dt = new DataTransfer();
-    dt.items.add(new File([bytes], name, { type: 'image/png' }));
+    dt.items.add(new File([blob], name, { type: 'image/png' }));
     const canvas = document.getElementById('canvas');
     const runsBefore = window.celldropShell.segmentation.runs;
     const t0 = performance.now();
@@ -90,7 +93,20 @@ async function dropToMasks(page, file) {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
-  }, { b64, name: path.basename(file) });
+  }, { url: `/bench-images/${path.relative(tmp, file).split(path.sep).join('/')}`, sha, name: path.basename(file) });
+}
+
+// The site, plus the synthetic images under /bench-images/ (same origin: the page may fetch them).
+function benchServer() {
+  const site = createServer(SITE).listeners('request')[0];
+  return http.createServer((req, res) => {
+    const m = /^\/bench-images\/(synth-\d+\/synth-\d+\.png)$/.exec(new URL(req.url, 'http://localhost').pathname);
+    if (!m) return site(req, res);
+    fs.readFile(path.join(tmp, m[1]), (err, bytes) => {
+      res.writeHead(err ? 404 : 200, { 'Content-Type': err ? 'text/plain' : 'image/png' });
+      res.end(err ? 'no such image' : bytes);
+    });
+  });
 }
 
 // The ONNX Runtime Web .wasm files any page fetched (worker requests included).
@@ -167,7 +183,7 @@ async function peakMemory(browser, origin, file, model) {
 
 async function main() {
   const { chromium } = await import('playwright-core');
-  const server = createServer(SITE);
+  const server = benchServer();
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${server.address().port}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
