@@ -176,11 +176,10 @@ struct PipelineRun::State {
   }
 };
 
-// Percentile normalisation and bilinear rescale in one sweep over the source rows, so no
-// normalised copy at the original size is ever made. Normalising is a per-channel affine map, which
-// commutes with linear interpolation: the result is that of normalize_percentiles then resizing.
 // Fills the tile's input: the image at network scale (bilinear), normalised, reflected across the
-// right and bottom edges where the tile reaches the padding. Computed per tile rather than once for
+// right and bottom edges where the tile reaches the padding. Normalising is a per-channel affine map,
+// which commutes with linear interpolation, so the source samples are normalised as they are read:
+// the result is that of normalize_percentiles then resizing. Computed per tile rather than once for
 // the whole image, which would hold C floats per network pixel (256 MB for a 4096^2 RGB image):
 // every network pixel is the same expression of the same source samples either way, so tiles
 // overlapping the same pixel get the same value, bit for bit.
