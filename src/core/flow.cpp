@@ -88,39 +88,31 @@ T diffuse(std::vector<T>& heat, std::vector<T>& next, std::vector<T>& rowsum, co
   return lowest;
 }
 
-// Writes the normalised central-difference gradient of the heat, which rises toward the centre.
+// Writes the normalised central-difference gradient of the heat, which rises toward the centre, for
+// the box's pixel (x, y) at out[(y - y0 + oy) * width + (x - x0 + ox)].
 template <class T>
-void write_gradient(const std::vector<T>& heat, const std::vector<int>& pixels, int pw, const ObjectBox& b,
+void write_gradient(const std::vector<T>& heat, const std::vector<int>& pixels, int pw, int ox, int oy,
                     int width, float* out_dy, float* out_dx) {
   for (int i : pixels) {
     const double gy = double(heat[size_t(i + pw)]) - double(heat[size_t(i - pw)]);
     const double gx = double(heat[size_t(i + 1)]) - double(heat[size_t(i - 1)]);
     const double norm = std::sqrt(gy * gy + gx * gx);
     if (!(norm > 0.0)) continue;
-    const size_t o = size_t(i / pw - 1 + b.y0) * size_t(width) + size_t(i % pw - 1 + b.x0);
+    const size_t o = size_t(i / pw - 1 + oy) * size_t(width) + size_t(i % pw - 1 + ox);
     out_dy[o] = float(gy / norm);
     out_dx[o] = float(gx / norm);
   }
 }
 
-}  // namespace
-
-FlowField make_flow_field(int width, int height) {
-  FlowField f;
-  f.width = width;
-  f.height = height;
-  f.data.assign(2 * size_t(width) * size_t(height), 0.0f);
-  return f;
-}
-
-FlowField masks_to_flows(const Labels& labels) {
-  FlowField flow = make_flow_field(labels.width, labels.height);
-  float* out_dy = flow.dy();
-  float* out_dx = flow.dx();
+// One object's unit flows (masks_to_flows, object by object), with scratch buffers kept between
+// objects. Written where the object's pixels are, into planes of `width` columns whose origin is at
+// the object's box corner plus (ox, oy); pixels without a gradient are left as they were.
+struct ObjectFlows {
   std::vector<float> heat, next, rowsum, weight;
   std::vector<double> heat64, next64, rowsum64, weight64;
   std::vector<int> pixels, coords;
-  for (const ObjectBox& b : object_boxes(labels)) {
+
+  void write(const Labels& labels, const ObjectBox& b, int ox, int oy, int width, float* out_dy, float* out_dx) {
     const int bw = b.x1 - b.x0 + 1, bh = b.y1 - b.y0 + 1;
     const int pw = bw + 2, ph = bh + 2;  // a ring of zeros: outside pixels hold no heat
     const size_t n = size_t(pw) * size_t(ph);
@@ -158,14 +150,31 @@ FlowField masks_to_flows(const Labels& labels) {
     // in doubles. Either way the result is the same to ~1e-5 in direction.
     const int niter = 2 * (bh + bw);
     if (diffuse(heat, next, rowsum, weight, pw, ph, centre, niter, 1e-30f, pixels) >= 1e-20f) {
-      write_gradient(heat, pixels, pw, b, labels.width, out_dy, out_dx);
+      write_gradient(heat, pixels, pw, ox, oy, width, out_dy, out_dx);
     } else {
       weight64.assign(weight.begin(), weight.end());
       for (int i : pixels) weight64[size_t(i)] = 1.0 / 9.0;
       diffuse(heat64, next64, rowsum64, weight64, pw, ph, centre, niter, 1e-300, pixels);
-      write_gradient(heat64, pixels, pw, b, labels.width, out_dy, out_dx);
+      write_gradient(heat64, pixels, pw, ox, oy, width, out_dy, out_dx);
     }
   }
+};
+
+}  // namespace
+
+FlowField make_flow_field(int width, int height) {
+  FlowField f;
+  f.width = width;
+  f.height = height;
+  f.data.assign(2 * size_t(width) * size_t(height), 0.0f);
+  return f;
+}
+
+FlowField masks_to_flows(const Labels& labels) {
+  FlowField flow = make_flow_field(labels.width, labels.height);
+  ObjectFlows objects;
+  for (const ObjectBox& b : object_boxes(labels))
+    objects.write(labels, b, b.x0, b.y0, labels.width, flow.dy(), flow.dx());
   return flow;
 }
 
@@ -360,21 +369,32 @@ Labels get_masks(const EndPoints& ends, int width, int height, float max_size_fr
 std::vector<float> flow_errors(const Labels& labels, const FlowField& network_flow, float flow_scale) {
   uint32_t max_label = 0;
   for (uint32_t v : labels.data) max_label = std::max(max_label, v);
-  const FlowField ideal = masks_to_flows(labels);
-  std::vector<double> sum(size_t(max_label) + 1, 0.0);
-  std::vector<size_t> n(size_t(max_label) + 1, 0);
+  std::vector<float> err(size_t(max_label) + 1, -1.0f);
   const float inv = flow_scale != 0.0f ? 1.0f / flow_scale : 1.0f;
-  for (size_t i = 0; i < labels.data.size(); ++i) {
-    const uint32_t l = labels.data[i];
-    if (!l) continue;
-    const double ey = ideal.dy()[i] - network_flow.dy()[i] * inv;
-    const double ex = ideal.dx()[i] - network_flow.dx()[i] * inv;
-    sum[l] += ey * ey + ex * ex;
-    ++n[l];
+  // Object by object, each one's ideal flows in a buffer the size of its box: a whole image's would
+  // be 8 bytes a pixel. Its pixels are summed in raster order, as a pass over the image would.
+  ObjectFlows objects;
+  std::vector<float> ideal_dy, ideal_dx;
+  for (const ObjectBox& b : object_boxes(labels)) {
+    const int bw = b.x1 - b.x0 + 1, bh = b.y1 - b.y0 + 1;
+    ideal_dy.assign(size_t(bw) * size_t(bh), 0.0f);
+    ideal_dx.assign(size_t(bw) * size_t(bh), 0.0f);
+    objects.write(labels, b, 0, 0, bw, ideal_dy.data(), ideal_dx.data());
+    double sum = 0.0;
+    size_t n = 0;
+    for (int y = b.y0; y <= b.y1; ++y) {
+      for (int x = b.x0; x <= b.x1; ++x) {
+        if (labels.at(x, y) != b.id) continue;
+        const size_t i = size_t(y) * size_t(labels.width) + size_t(x);
+        const size_t k = size_t(y - b.y0) * size_t(bw) + size_t(x - b.x0);
+        const double ey = ideal_dy[k] - network_flow.dy()[i] * inv;
+        const double ex = ideal_dx[k] - network_flow.dx()[i] * inv;
+        sum += ey * ey + ex * ex;
+        ++n;
+      }
+    }
+    err[b.id] = float(sum / double(n));
   }
-  std::vector<float> err(sum.size(), -1.0f);
-  for (size_t l = 1; l < sum.size(); ++l)
-    if (n[l]) err[l] = float(sum[l] / double(n[l]));
   return err;
 }
 

@@ -28,7 +28,8 @@
 // merged; the network's input is made tile by tile, never for the whole image), the stitched outputs
 // at network scale (star: the probability and a row index per grid cell, 2 / grid^2 floats per
 // network pixel, plus n_rays floats for each candidate above the probability threshold only -- all
-// cells' rays, 33 / 4 floats per pixel for 32 rays on grid 2, only with keep_maps; flow: 3 floats)
+// cells' rays, 33 / 4 floats per pixel for 32 rays on grid 2, only with keep_maps; flow: 2 floats and
+// the foreground's byte per pixel, or 3 floats with keep_maps)
 // and one tile with its outputs. The stitched outputs plus the post-processing's own buffers (the
 // labels at network scale, and at the image's size) are the peak. max_network_pixels bounds the
 // network-scale image.

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -143,6 +144,41 @@ TEST(Flow, FlowScaleDividesTheNetworkFlows) {
   const std::vector<float> err = flow_errors(l, f, 5.0f);
   ASSERT_EQ(err.size(), 2u);
   EXPECT_LT(err[1], 1e-6);
+}
+
+TEST(Flow, FlowErrorsAreTheMeanSquaredDifferenceFromMasksToFlows) {
+  // flow_errors works object by object; it must give, to the bit, the definition over the whole
+  // image: the mean over each object's pixels of the squared difference from masks_to_flows.
+  SynthParams sp;
+  sp.width = 160;
+  sp.height = 120;
+  sp.seed = 7;
+  sp.overlap = 0.15;
+  const SynthResult s = synthesize_nuclei(sp);
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  FlowField net = make_flow_field(sp.width, sp.height);
+  uint32_t state = 99;
+  for (float& v : net.data) {
+    state = state * 1664525u + 1013904223u;
+    v = float(int(state >> 8) % 2001 - 1000) / 400.0f;
+  }
+  const float scale = 2.5f;
+  const FlowField ideal = masks_to_flows(s.labels);
+  uint32_t top = 0;
+  for (uint32_t v : s.labels.data) top = std::max(top, v);
+  std::vector<double> sum(top + 1, 0.0);
+  std::vector<size_t> n(top + 1, 0);
+  for (size_t i = 0; i < s.labels.data.size(); ++i) {
+    const uint32_t l = s.labels.data[i];
+    if (!l) continue;
+    const double ey = ideal.dy()[i] - net.dy()[i] * (1.0f / scale), ex = ideal.dx()[i] - net.dx()[i] * (1.0f / scale);
+    sum[l] += ey * ey + ex * ex;
+    ++n[l];
+  }
+  const std::vector<float> err = flow_errors(s.labels, net, scale);
+  ASSERT_EQ(err.size(), size_t(top) + 1);
+  ASSERT_GT(s.count, 10);
+  for (uint32_t l = 1; l <= top; ++l) EXPECT_EQ(err[l], n[l] ? float(sum[l] / double(n[l])) : -1.0f) << "label " << l;
 }
 
 TEST(Flow, RoundTripDisksOfManySizes) {
