@@ -105,8 +105,9 @@ void write_gradient(const std::vector<T>& heat, const std::vector<int>& pixels, 
 }
 
 // One object's unit flows (masks_to_flows, object by object), with scratch buffers kept between
-// objects. Written where the object's pixels are, into planes of `width` columns whose origin is at
-// the object's box corner plus (ox, oy); pixels without a gradient are left as they were.
+// objects. Box pixel (x, y) of the object goes to out[(y - b.y0 + oy) * width + (x - b.x0 + ox)]:
+// (ox, oy) = (b.x0, b.y0) places it in a whole image, (0, 0) in a buffer of the box. Pixels without
+// a gradient are left as they were.
 struct ObjectFlows {
   std::vector<float> heat, next, rowsum, weight;
   std::vector<double> heat64, next64, rowsum64, weight64;
