@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/export.h"
+#include "core/png_chunks.h"
 #include "core/png_write.h"
 #include "core/sha256.h"
 #include "core/tiff_test_writer.h"
@@ -58,18 +59,6 @@ const std::vector<uint8_t> kSmallPng = {
     0x44, 0x41, 0x54, 0x78, 0xDA, 0x63, 0x60, 0xD0, 0x08, 0x60, 0xA8, 0x58, 0x70, 0x02, 0x00, 0x05, 0xF8, 0x02, 0x59,
     0x1C, 0x15, 0x2F, 0xF1, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
 const char* kSmallPngSha256 = "fa99bb009c4fa84bca419aa3a65a37275debfe0e8baea3d86a3e6f78dedaf5ea";
-
-void put_be32(std::vector<uint8_t>& b, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(v >> s));
-}
-
-void put_chunk(std::vector<uint8_t>& png, const char* type, const std::vector<uint8_t>& data) {
-  put_be32(png, uint32_t(data.size()));
-  const size_t start = png.size();
-  png.insert(png.end(), type, type + 4);
-  png.insert(png.end(), data.begin(), data.end());
-  put_be32(png, uint32_t(crc32(0, png.data() + start, uInt(png.size() - start))));
-}
 
 // A PNG that declares width x height pixels (colour type 0 = grey, 2 = RGB) and holds no pixel data:
 // a few dozen bytes whose header alone decides what the page does.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/decode.h"
+#include "core/png_chunks.h"
 #include "zlib.h"
 
 #include "core/stb_image_write_static.h"
@@ -15,18 +16,6 @@
 using namespace celldrop;
 
 namespace {
-
-void put_be32(std::vector<uint8_t>& b, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(v >> s));
-}
-
-void put_chunk(std::vector<uint8_t>& png, const char* type, const std::vector<uint8_t>& data) {
-  put_be32(png, uint32_t(data.size()));
-  const size_t start = png.size();
-  png.insert(png.end(), type, type + 4);
-  png.insert(png.end(), data.begin(), data.end());
-  put_be32(png, uint32_t(crc32(0, png.data() + start, uInt(png.size() - start))));
-}
 
 // Sample (x, y, c) of the test pattern at `bits` depth.
 uint32_t pattern(int x, int y, int c, int bits) {
