@@ -11,11 +11,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import {
   SITE, SHOTS, PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult,
   clickControl, dropFile, synthImage, sha256File, run, saveDocShot, shell,
 } from './harness.mjs';
+import { encodePng } from './png.mjs';
 
 let browser, server, origin, tmp, other, otherOrigin;
 let png2, png3, tiffRgb16, corrupt, huge;
@@ -23,31 +23,7 @@ let png2, png3, tiffRgb16, corrupt, huge;
 // A PNG whose header declares `width` x `height` pixels, with a valid CRC but almost no data: the
 // page must refuse it from the header, before allocating anything.
 function pngDeclaring(width, height) {
-  const crcTable = new Int32Array(256).map((_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c;
-  });
-  const crc = (buf) => {
-    let c = -1;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ -1) >>> 0;
-  };
-  const chunk = (type, body) => {
-    const out = Buffer.alloc(12 + body.length);
-    out.writeUInt32BE(body.length, 0);
-    out.write(type, 4, 'latin1');
-    body.copy(out, 8);
-    out.writeUInt32BE(crc(out.subarray(4, 8 + body.length)), 8 + body.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;  // bit depth
-  ihdr[9] = 0;  // grey
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-    chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+  return encodePng(width, height, 8, 0, Buffer.alloc(64));
 }
 
 // A second server on another port, i.e. another origin: one image with CORS headers, one without,

@@ -1,10 +1,30 @@
 // A minimal PNG reader for the browser tests: 8-bit grey, grey+alpha, RGB and RGBA, not interlaced,
-// which is what Chromium's screenshots are. Written here so the tests check pixels without trusting
-// any image code of the app itself.
+// which is what Chromium's screenshots are; and a writer of PNG files from raw rows. Written here so
+// the tests check pixels without trusting any image code of the app itself.
 import zlib from 'node:zlib';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+// A PNG file: IHDR for width x height at `depth` bits, colour type `colorType` (0 grey, 2 RGB), not
+// interlaced, and `raw` deflated as its pixel data (each row a filter byte, then the samples, 16-bit
+// ones big-endian). `raw` is not checked against the header: tests write files that lie about it.
+export function encodePng(width, height, depth, colorType, raw) {
+  const chunk = (type, body) => {
+    const out = Buffer.alloc(12 + body.length);
+    out.writeUInt32BE(body.length, 0);
+    out.write(type, 4, 'latin1');
+    body.copy(out, 8);
+    out.writeUInt32BE(zlib.crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = depth;
+  ihdr[9] = colorType;
+  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 // Returns { width, height, channels, data } with data row-major, `channels` bytes per pixel.
 export function decodePng(buf) {

@@ -15,9 +15,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { bindCore } from '../../src/api/celldrop_api.mjs';
 import { ROOT, BUILD, SITE, CLI, PYTHON, CHROMIUM, startServer, run } from './harness.mjs';
+import { encodePng } from './png.mjs';
 
 const MODULE = path.join(BUILD, 'wasm', 'celldrop-node');
 const BASE_ARGS = ['--no-sandbox', '--headless=new', '--disable-background-networking', '--disable-component-update',
@@ -120,21 +120,8 @@ function saveLabels(m, name) {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) rows.writeUInt16BE(raw.readUInt16LE(2 * (y * w + x)), y * (1 + 2 * w) + 1 + 2 * x);
   }
-  const chunk = (type, data) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(8 + data.length + 4);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(zlib.crc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 16;  // bit depth; colour type 0 (grey), no interlace
   const file = path.join(tmp, `${name}.png`);
-  fs.writeFileSync(file, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-    chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]));
+  fs.writeFileSync(file, encodePng(w, h, 16, 0, rows));
   return file;
 }
 
