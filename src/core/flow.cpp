@@ -179,24 +179,39 @@ FlowField masks_to_flows(const Labels& labels) {
   return flow;
 }
 
-EndPoints follow_flows(const FlowField& flow, const std::vector<uint8_t>& foreground, int niter,
-                       float flow_scale) {
-  const int w = flow.width, h = flow.height;
-  const size_t npix = size_t(w) * size_t(h);
-  // Interleaved (dy, dx) and zero outside the foreground: one cache line serves both components,
-  // and sampling needs no foreground test.
-  std::vector<float> field(2 * npix);
+namespace {
+
+// The field the dynamics sample: the network's flows divided by flow_scale, zero off the foreground
+// (so sampling needs no foreground test: a pixel that drifts into background stops) and where a
+// network emitted NaN or infinity (fp16 overflow, a bad tile: such a pixel gets no flow rather than
+// a position that is not a number). `src` and `dst` may be the same field. Returns the number of
+// foreground pixels; `non_finite`, when given, receives those pixels' divided flows.
+struct NonFinite {
+  size_t pixel;
+  float dy, dx;
+};
+size_t mask_field(const FlowField& src, const std::vector<uint8_t>& foreground, float flow_scale,
+                  FlowField& dst, std::vector<NonFinite>* non_finite = nullptr) {
+  const size_t npix = size_t(src.width) * size_t(src.height);
   const float inv = flow_scale != 0.0f ? 1.0f / flow_scale : 1.0f;
   size_t count = 0;
   for (size_t i = 0; i < npix; ++i) {
     const float keep = foreground[i] ? inv : 0.0f;
-    // A network may emit NaN or infinity (fp16 overflow, a bad tile): such a pixel gets no flow,
-    // rather than a position that is not a number.
-    const float dy = flow.dy()[i] * keep, dx = flow.dx()[i] * keep;
-    field[2 * i] = std::isfinite(dy) ? dy : 0.0f;
-    field[2 * i + 1] = std::isfinite(dx) ? dx : 0.0f;
+    const float dy = src.dy()[i] * keep, dx = src.dx()[i] * keep;
+    if (non_finite && !(std::isfinite(dy) && std::isfinite(dx))) non_finite->push_back({i, dy, dx});
+    dst.dy()[i] = std::isfinite(dy) ? dy : 0.0f;
+    dst.dx()[i] = std::isfinite(dx) ? dx : 0.0f;
     count += foreground[i] != 0;
   }
+  return count;
+}
+
+// The Euler steps on a masked field (see follow_flows in flow.h).
+EndPoints integrate(const FlowField& field, const std::vector<uint8_t>& foreground, size_t count,
+                    int niter) {
+  const int w = field.width, h = field.height;
+  const float* fdy = field.dy();
+  const float* fdx = field.dx();
   EndPoints ends;
   ends.pixel.reserve(count);
   ends.y.resize(count);
@@ -237,14 +252,12 @@ EndPoints follow_flows(const FlowField& flow, const std::vector<uint8_t>& foregr
           const int iy = int(y), ix = int(x);  // y, x >= 0: truncation is floor
           const int iy1 = std::min(iy + 1, h - 1), ix1 = std::min(ix + 1, w - 1);
           const float fy = y - float(iy), fx = x - float(ix);
-          const float* a = &field[2 * (size_t(iy) * size_t(w) + size_t(ix))];
-          const float* b = &field[2 * (size_t(iy) * size_t(w) + size_t(ix1))];
-          const float* c = &field[2 * (size_t(iy1) * size_t(w) + size_t(ix))];
-          const float* d = &field[2 * (size_t(iy1) * size_t(w) + size_t(ix1))];
+          const size_t a = size_t(iy) * size_t(w) + size_t(ix), b = size_t(iy) * size_t(w) + size_t(ix1);
+          const size_t c = size_t(iy1) * size_t(w) + size_t(ix), d = size_t(iy1) * size_t(w) + size_t(ix1);
           const float w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx;
           const float w10 = fy * (1 - fx), w11 = fy * fx;
-          const float sy = w00 * a[0] + w01 * b[0] + w10 * c[0] + w11 * d[0];
-          const float sx = w00 * a[1] + w01 * b[1] + w10 * c[1] + w11 * d[1];
+          const float sy = w00 * fdy[a] + w01 * fdy[b] + w10 * fdy[c] + w11 * fdy[d];
+          const float sx = w00 * fdx[a] + w01 * fdx[b] + w10 * fdx[c] + w11 * fdx[d];
           py[k] = std::min(std::max(y + sy, 0.0f), ymax);
           px[k] = std::min(std::max(x + sx, 0.0f), xmax);
           path[k] += std::fabs(sy) + std::fabs(sx);
@@ -267,25 +280,49 @@ EndPoints follow_flows(const FlowField& flow, const std::vector<uint8_t>& foregr
   return ends;
 }
 
-Labels get_masks(const EndPoints& ends, int width, int height, float max_size_fraction) {
-  const size_t npix = size_t(width) * size_t(height);
-  const size_t count = ends.pixel.size();
-  Labels out;
-  out.width = width;
-  out.height = height;
-  out.data.assign(npix, 0);
-  if (count == 0) return out;
+}  // namespace
 
-  // Histogram of end points on the pixel grid.
-  std::vector<uint32_t> cell(count);
-  std::vector<uint32_t> hist(npix, 0);
-  std::vector<uint32_t> occupied;
-  for (size_t k = 0; k < count; ++k) {
+EndPoints follow_flows(const FlowField& flow, const std::vector<uint8_t>& foreground, int niter,
+                       float flow_scale) {
+  FlowField field = make_flow_field(flow.width, flow.height);
+  const size_t count = mask_field(flow, foreground, flow_scale, field);
+  return integrate(field, foreground, count, niter);
+}
+
+namespace {
+
+// Each end point's histogram cell: its position rounded to the pixel grid.
+std::vector<uint32_t> end_point_cells(const EndPoints& ends, int width, int height) {
+  std::vector<uint32_t> cell(ends.pixel.size());
+  for (size_t k = 0; k < cell.size(); ++k) {
     const int cy = std::min(std::max(int(std::lround(ends.y[k])), 0), height - 1);
     const int cx = std::min(std::max(int(std::lround(ends.x[k])), 0), width - 1);
     cell[k] = uint32_t(cy) * uint32_t(width) + uint32_t(cx);
-    if (hist[cell[k]]++ == 0) occupied.push_back(cell[k]);
   }
+  return cell;
+}
+
+// get_masks once the end points are cells: end point k started at pixel[k] and ended in cell[k].
+Labels cluster_end_points(const std::vector<uint32_t>& pixel, std::vector<uint32_t> cell, int width,
+                          int height, float max_size_fraction) {
+  const size_t npix = size_t(width) * size_t(height);
+  const size_t count = pixel.size();
+  // One image-sized array serves three purposes in turn (at 4096² each would be 64 MB): the
+  // histogram of end points, then the label of each histogram cell, then the masks themselves.
+  std::vector<uint32_t> grid(npix, 0);
+  Labels out;
+  out.width = width;
+  out.height = height;
+  if (count == 0) {
+    out.data = std::move(grid);
+    return out;
+  }
+
+  // Histogram of end points on the pixel grid.
+  std::vector<uint32_t>& hist = grid;
+  std::vector<uint32_t> occupied;
+  for (size_t k = 0; k < count; ++k)
+    if (hist[cell[k]]++ == 0) occupied.push_back(cell[k]);
   // 3x3 counts, computed where needed: end points of one object spread over a pixel or two.
   auto sum3 = [&](int cx, int cy) {
     uint32_t s = 0;
@@ -317,7 +354,12 @@ Labels get_masks(const EndPoints& ends, int width, int height, float max_size_fr
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return a.sum != b.sum ? a.sum > b.sum : a.cell < b.cell;
   });
-  std::vector<uint32_t> label(npix, 0);
+  // The counts are not needed any more: each cell now holds its label, `unlabeled` where end points
+  // fell but no seed has reached yet, 0 where none fell.
+  const uint32_t unlabeled = UINT32_MAX;
+  std::vector<uint32_t>& label = grid;
+  for (uint32_t c : occupied) label[c] = unlabeled;
+  auto labeled = [&](size_t j) { return label[j] != 0 && label[j] != unlabeled; };
   struct Front {
     uint32_t cell;
     int dist;
@@ -329,7 +371,7 @@ Labels get_masks(const EndPoints& ends, int width, int height, float max_size_fr
     bool near_seed = false;
     for (int y = std::max(cy - 2, 0); y <= std::min(cy + 2, height - 1) && !near_seed; ++y)
       for (int x = std::max(cx - 2, 0); x <= std::min(cx + 2, width - 1); ++x)
-        if (label[size_t(y) * size_t(width) + size_t(x)]) {
+        if (labeled(size_t(y) * size_t(width) + size_t(x))) {
           near_seed = true;
           break;
         }
@@ -346,18 +388,24 @@ Labels get_masks(const EndPoints& ends, int width, int height, float max_size_fr
     for (int y = std::max(cy - 1, 0); y <= std::min(cy + 1, height - 1); ++y)
       for (int x = std::max(cx - 1, 0); x <= std::min(cx + 1, width - 1); ++x) {
         const size_t j = size_t(y) * size_t(width) + size_t(x);
-        if (label[j] || hist[j] == 0) continue;
+        if (label[j] != unlabeled) continue;
         label[j] = label[f.cell];
         queue.push_back({uint32_t(j), f.dist + 1});
       }
   }
+  std::vector<Front>().swap(queue);
 
+  // Each end point's label, through its cell; then the grid becomes the masks: every pixel takes
+  // the label its end point got.
   std::vector<size_t> area(size_t(nlabels) + 1, 0);
   for (size_t k = 0; k < count; ++k) {
     const uint32_t l = label[cell[k]];
-    out.data[ends.pixel[k]] = l;
-    ++area[l];
+    cell[k] = l == unlabeled ? 0 : l;
+    ++area[cell[k]];
   }
+  std::fill(grid.begin(), grid.end(), 0u);
+  for (size_t k = 0; k < count; ++k) grid[pixel[k]] = cell[k];
+  out.data = std::move(grid);
   const double max_area = double(max_size_fraction) * double(npix);
   bool any_too_large = false;
   for (size_t l = 1; l < area.size(); ++l) any_too_large |= double(area[l]) > max_area;
@@ -365,6 +413,12 @@ Labels get_masks(const EndPoints& ends, int width, int height, float max_size_fr
     for (uint32_t& v : out.data)
       if (v && double(area[v]) > max_area) v = 0;
   return out;
+}
+
+}  // namespace
+
+Labels get_masks(const EndPoints& ends, int width, int height, float max_size_fraction) {
+  return cluster_end_points(ends.pixel, end_point_cells(ends, width, height), width, height, max_size_fraction);
 }
 
 std::vector<float> flow_errors(const Labels& labels, const FlowField& network_flow, float flow_scale) {
@@ -410,6 +464,23 @@ std::vector<uint8_t> flow_foreground(const float* cellprob, size_t npix, const F
   return foreground;
 }
 
+namespace {
+
+// Flow-error QC: masks whose flows are not what the network described are dropped.
+void drop_bad_flows(Labels& masks, const FlowField& flow, float flow_scale, float flow_threshold) {
+  const std::vector<float> err = flow_errors(masks, flow, flow_scale);
+  for (uint32_t& v : masks.data)
+    if (v && !(err[v] <= flow_threshold)) v = 0;  // NaN flows: no evidence, dropped
+}
+
+void clean_up(Labels& masks, int min_size) {
+  fill_holes(masks);
+  remove_small_objects(masks, min_size);
+  relabel_sequential(masks);
+}
+
+}  // namespace
+
 Labels flow_postprocess(const float* cellprob, const FlowField& flow, const FlowParams& params) {
   const size_t npix = size_t(flow.width) * size_t(flow.height);
   const EndPoints ends = follow_flows(flow, flow_foreground(cellprob, npix, params), params.niter, params.flow_scale);
@@ -418,14 +489,34 @@ Labels flow_postprocess(const float* cellprob, const FlowField& flow, const Flow
 
 Labels flow_masks_from_ends(const EndPoints& ends, const FlowField& flow, const FlowParams& params) {
   Labels masks = get_masks(ends, flow.width, flow.height, params.max_size_fraction);
+  if (params.flow_threshold > 0.0f) drop_bad_flows(masks, flow, params.flow_scale, params.flow_threshold);
+  clean_up(masks, params.min_size);
+  return masks;
+}
+
+Labels flow_postprocess_owned(FlowField flow, std::vector<uint8_t> foreground, const FlowParams& params) {
+  // The dynamics' masked field is the network's field itself. The QC reads it only on the masks'
+  // pixels, all foreground, where it holds the flows divided by flow_scale (so the QC is told a
+  // scale of 1): the same values flow_postprocess's QC computes, once the few non-finite ones that
+  // masking zeroed are put back.
+  std::vector<NonFinite> non_finite;
+  const size_t count = mask_field(flow, foreground, params.flow_scale, flow, &non_finite);
+  EndPoints ends = integrate(flow, foreground, count, params.niter);
+  std::vector<uint8_t>().swap(foreground);
+  std::vector<uint32_t> cells = end_point_cells(ends, flow.width, flow.height);
+  std::vector<float>().swap(ends.y);  // positions done with: cells and start pixels remain
+  std::vector<float>().swap(ends.x);
+  Labels masks = cluster_end_points(ends.pixel, std::move(cells), flow.width, flow.height, params.max_size_fraction);
+  ends = EndPoints();
   if (params.flow_threshold > 0.0f) {
-    const std::vector<float> err = flow_errors(masks, flow, params.flow_scale);
-    for (uint32_t& v : masks.data)
-      if (v && !(err[v] <= params.flow_threshold)) v = 0;  // NaN flows: no evidence, dropped
+    for (const NonFinite& n : non_finite) {
+      flow.dy()[n.pixel] = n.dy;
+      flow.dx()[n.pixel] = n.dx;
+    }
+    drop_bad_flows(masks, flow, 1.0f, params.flow_threshold);
   }
-  fill_holes(masks);
-  remove_small_objects(masks, params.min_size);
-  relabel_sequential(masks);
+  flow = FlowField();
+  clean_up(masks, params.min_size);
   return masks;
 }
 

@@ -108,4 +108,10 @@ std::vector<uint8_t> flow_foreground(const float* cellprob, size_t npix, const F
 // Clustering, flow-error QC, hole filling, small-object removal and renumbering of the end points.
 Labels flow_masks_from_ends(const EndPoints& ends, const FlowField& flow, const FlowParams& params);
 
+// flow_postprocess for a caller that gives its buffers up (the pipeline, whose memory at 4096² is
+// what limits): the foreground instead of the cell probability, and the field masked for the
+// dynamics in place instead of copied, each buffer freed once its step is done. Same labels as
+// flow_postprocess(cellprob, flow, params) when foreground = flow_foreground(cellprob, ...).
+Labels flow_postprocess_owned(FlowField flow, std::vector<uint8_t> foreground, const FlowParams& params);
+
 }  // namespace celldrop

@@ -80,14 +80,14 @@ long long fill_holes(Labels& labels) {
   const int w = labels.width, h = labels.height;
   uint32_t* lab = labels.data.data();
   std::vector<uint8_t> visited(size_t(w) * size_t(h), 0);
-  std::vector<size_t> region;  // pixels of the background region being flooded
   std::vector<size_t> stack;
   long long filled = 0;
   for (size_t start = 0; start < visited.size(); ++start) {
     if (lab[start] != 0 || visited[start]) continue;
     // Flood one 4-connected background region, noting whether it reaches the border and which
-    // objects surround it. One region is visited once, so the whole loop is linear.
-    region.clear();
+    // objects surround it. Nothing else is kept of it: the region around the objects is most of the
+    // image, and holes are rare and small, so a hole is flooded a second time to be filled. Each
+    // region is visited once (twice for a hole), so the whole loop is linear.
     stack.assign(1, start);
     visited[start] = 1;
     bool touches_border = false, several_neighbours = false;
@@ -104,20 +104,31 @@ long long fill_holes(Labels& labels) {
         several_neighbours = true;
       }
     };
-    while (!stack.empty()) {
-      size_t p = stack.back();
-      stack.pop_back();
-      region.push_back(p);
-      int x = int(p % size_t(w)), y = int(p / size_t(w));
-      if (x == 0 || y == 0 || x == w - 1 || y == h - 1) touches_border = true;
-      if (x > 0) look(p - 1);
-      if (x < w - 1) look(p + 1);
-      if (y > 0) look(p - size_t(w));
-      if (y < h - 1) look(p + size_t(w));
-    }
+    auto flood = [&](auto&& visit) {
+      while (!stack.empty()) {
+        size_t p = stack.back();
+        stack.pop_back();
+        int x = int(p % size_t(w)), y = int(p / size_t(w));
+        if (x == 0 || y == 0 || x == w - 1 || y == h - 1) touches_border = true;
+        if (x > 0) visit(p - 1);
+        if (x < w - 1) visit(p + 1);
+        if (y > 0) visit(p - size_t(w));
+        if (y < h - 1) visit(p + size_t(w));
+      }
+    };
+    flood(look);
     if (touches_border || several_neighbours || neighbour == 0) continue;
-    for (size_t p : region) lab[p] = neighbour;
-    filled += (long long)region.size();
+    // The hole's pixels are still 0 and now become the object: the label marks them as done.
+    lab[start] = neighbour;
+    ++filled;
+    stack.assign(1, start);
+    flood([&](size_t q) {
+      if (lab[q] == 0) {
+        lab[q] = neighbour;
+        ++filled;
+        stack.push_back(q);
+      }
+    });
   }
   return filled;
 }

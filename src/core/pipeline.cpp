@@ -439,9 +439,7 @@ Labels PipelineRun::State::postprocess() {
     return flow_masks_from_ends(ends, maps.flow, fp);
   }
   if (!maps.cellprob.empty()) return flow_postprocess(maps.cellprob.data(), maps.flow, fp);
-  EndPoints e = follow_flows(maps.flow, maps.foreground, fp.niter, fp.flow_scale);
-  std::vector<uint8_t>().swap(maps.foreground);
-  return flow_masks_from_ends(e, maps.flow, fp);
+  return flow_postprocess_owned(std::move(maps.flow), std::move(maps.foreground), fp);
 }
 
 FlowParams PipelineRun::State::flow_params() {
@@ -474,9 +472,11 @@ bool PipelineRun::State::end_pass() {
   }
   if (!have_ends) report(PipelineStage::Postprocess);
   Clock::time_point t0 = Clock::now();
-  Labels small = postprocess();
-  r.labels = (nw == image->width && nh == image->height) ? std::move(small)
-                                                         : resize_labels_nearest(small, image->width, image->height);
+  {
+    Labels small = postprocess();  // gone before the relabelling below needs its memory
+    r.labels = (nw == image->width && nh == image->height) ? std::move(small)
+                                                           : resize_labels_nearest(small, image->width, image->height);
+  }
   r.count = relabel_sequential(r.labels);  // objects thinner than an original pixel may vanish
   r.timings.postprocess += seconds_since(t0);
 

@@ -47,6 +47,31 @@ Labels round_trip(const Labels& truth, const FlowParams& params = FlowParams()) 
   return flow_postprocess(prob.data(), flow, params);
 }
 
+SynthResult synth(uint64_t seed, int width, int height) {
+  SynthParams sp;
+  sp.seed = seed;
+  sp.width = width;
+  sp.height = height;
+  return synthesize_nuclei(sp);
+}
+
+// A network's flows are not ideal: the ideal ones with each pixel's length scaled by 0.6..1.4 and
+// each component moved by up to +-0.35 (a fixed-seed LCG, so the same on every machine).
+FlowField noisy_flows(const Labels& labels, uint32_t seed) {
+  FlowField f = masks_to_flows(labels);
+  uint32_t state = seed;
+  auto uniform = [&]() {
+    state = state * 1664525u + 1013904223u;
+    return double(state >> 8) / double(1u << 24);
+  };
+  for (size_t i = 0; i < labels.data.size(); ++i) {
+    const double gain = 0.6 + 0.8 * uniform();
+    f.dy()[i] = float(f.dy()[i] * gain + (uniform() - 0.5) * 0.7);
+    f.dx()[i] = float(f.dx()[i] * gain + (uniform() - 0.5) * 0.7);
+  }
+  return f;
+}
+
 int count_objects(const Labels& l) {
   uint32_t m = 0;
   for (uint32_t v : l.data) m = std::max(m, v);
@@ -277,11 +302,7 @@ TEST(Flow, QualityControlDropsAMaskWithScrambledFlows) {
 
 TEST(Flow, RoundTripSyntheticNuclei) {
   for (uint64_t seed : {1u, 2u, 3u}) {
-    SynthParams sp;
-    sp.seed = seed;
-    sp.width = 256;
-    sp.height = 256;
-    const SynthResult s = synthesize_nuclei(sp);
+    const SynthResult s = synth(seed, 256, 256);
     ASSERT_TRUE(s.error.empty()) << s.error;
     ASSERT_GT(s.count, 20);
     const Labels out = round_trip(s.labels);
@@ -314,29 +335,39 @@ TEST(Flow, NonFiniteNetworkOutputsAreHarmless) {
 }
 
 TEST(Flow, NoisyFlowsStillGiveTheObjects) {
-  // A network's flows are not ideal: perturb each component by up to +-0.35 and the length by
-  // 0.6..1.4. The masks should still be found, and still pass the QC.
-  SynthParams sp;
-  sp.seed = 5;
-  sp.width = 256;
-  sp.height = 256;
-  const SynthResult s = synthesize_nuclei(sp);
+  // The masks should still be found in flows as a network gives them, and still pass the QC.
+  const SynthResult s = synth(5, 256, 256);
   ASSERT_TRUE(s.error.empty()) << s.error;
-  FlowField f = masks_to_flows(s.labels);
-  uint32_t state = 99;
-  auto uniform = [&]() {
-    state = state * 1664525u + 1013904223u;
-    return double(state >> 8) / double(1u << 24);
-  };
-  for (size_t i = 0; i < s.labels.data.size(); ++i) {
-    const double gain = 0.6 + 0.8 * uniform();
-    f.dy()[i] = float(f.dy()[i] * gain + (uniform() - 0.5) * 0.7);
-    f.dx()[i] = float(f.dx()[i] * gain + (uniform() - 0.5) * 0.7);
-  }
+  const FlowField f = noisy_flows(s.labels, 99);
   const std::vector<float> prob = ideal_cellprob(s.labels);
   const Labels out = flow_postprocess(prob.data(), f, FlowParams());
   const MatchCounts m = match_labels(s.labels, out, 0.5);
   EXPECT_GE(m.ap(), 0.99) << "tp " << m.tp << " fp " << m.fp << " fn " << m.fn;
+}
+
+// The pipeline's variant masks the field in place and frees buffers early; its labels must be
+// flow_postprocess's exactly, whatever the field holds: a flow scale, noise, and values that are not
+// numbers (with the QC on, the object holding them must be dropped by both).
+TEST(Flow, OwnedBuffersGiveTheSameLabels) {
+  const SynthResult s = synth(7, 200, 160);
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  FlowField f = noisy_flows(s.labels, 3);
+  for (float& v : f.data) v *= 5.0f;
+  const uint32_t poisoned = s.labels.at(100, 80) ? s.labels.at(100, 80) : 1;
+  for (size_t i = 0; i < s.labels.data.size(); i += 3)
+    if (s.labels.data[i] == poisoned) f.dy()[i] = std::nanf("");
+  std::vector<float> prob = ideal_cellprob(s.labels);
+  for (float threshold : {0.0f, 0.4f}) {
+    FlowParams p;
+    p.flow_scale = 5.0f;
+    p.flow_threshold = threshold;
+    const Labels expected = flow_postprocess(prob.data(), f, p);
+    const Labels got = flow_postprocess_owned(f, flow_foreground(prob.data(), prob.size(), p), p);
+    EXPECT_GT(count_objects(expected), 10);
+    EXPECT_EQ(got.width, expected.width);
+    EXPECT_EQ(got.height, expected.height);
+    EXPECT_TRUE(got.data == expected.data) << "flow threshold " << threshold;
+  }
 }
 
 TEST(Flow, EmptyInputsGiveEmptyLabels) {

@@ -52,6 +52,10 @@ TEST(Labels, RelabelSequentialKeepsIdOrder) {
   Labels before = seq;
   EXPECT_EQ(relabel_sequential(seq), 3);
   EXPECT_EQ(seq.data, before.data);
+  Labels sparse = parse({"9..4", "9.a.", "...4"});
+  sparse.data[1] = 4000000000u;  // ids far beyond the pixel count: no table by id
+  EXPECT_EQ(relabel_sequential(sparse), 4);
+  EXPECT_EQ(show(sparse), (std::vector<std::string>{"24.1", "2.3.", "...1"}));
 }
 
 TEST(Labels, RemoveSmallObjects) {
@@ -61,6 +65,15 @@ TEST(Labels, RemoveSmallObjects) {
   EXPECT_EQ(remove_small_objects(l, 3), 1);  // 2 has two pixels
   EXPECT_EQ(remove_small_objects(l, 4), 0);  // 1 has four
   EXPECT_EQ(show(l), (std::vector<std::string>{"11..", "11..", "....", "...."}));
+}
+
+TEST(Labels, RemoveSmallObjectsWithHugeIds) {
+  Labels l = parse({"11.2", "11.2", "...3", "4..."});
+  for (uint32_t& v : l.data)
+    if (v) v += 4000000000u;
+  EXPECT_EQ(remove_small_objects(l, 2), 2);
+  EXPECT_EQ(relabel_sequential(l), 2);
+  EXPECT_EQ(show(l), (std::vector<std::string>{"11.2", "11.2", "....", "...."}));
 }
 
 TEST(Labels, FillHolesEnclosedByOneObjectOnly) {
