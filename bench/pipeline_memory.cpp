@@ -6,6 +6,7 @@
 // are listed: a change's effect on the peak shows exactly, where a process's resident memory
 // (bench/browser_bench.mjs) also holds the page, ONNX Runtime and freed-but-kept heap.
 // Usage: pipeline_memory [size=4096]. The image counts as held (the pipeline keeps it throughout).
+// AP@0.5 of the result against the labels is printed too: a measure of a wrong result is void.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/flow.h"
+#include "core/metrics.h"
 #include "core/pipeline.h"
 #include "core/star.h"
 #include "core/synth.h"
@@ -164,7 +166,7 @@ NetworkFn oracle(const std::vector<std::vector<float>>* maps, const ModelCard* c
 
 int main(int argc, char** argv) {
   const int size = argc > 1 ? std::atoi(argv[1]) : 4096;
-  std::printf("%-5s %9s %8s %10s %10s  %s\n", "model", "image", "objects", "image MB", "peak MB",
+  std::printf("%-5s %9s %8s %7s %10s %10s  %s\n", "model", "image", "objects", "AP@0.5", "image MB", "peak MB",
               "blocks of 1 MiB or more alive at the peak, MB");
   for (ModelKind kind : {ModelKind::Star, ModelKind::Flow}) {
     counting = false;
@@ -185,7 +187,7 @@ int main(int argc, char** argv) {
     at_peak = &blocks;
     counting = true;
     live = peak = 0;
-    double image_mb, peak_mb;
+    double image_mb, peak_mb, ap;
     int objects;
     {
       const Image image = s.image;  // the caller's image, held throughout
@@ -200,12 +202,14 @@ int main(int argc, char** argv) {
       }
       objects = r.count;
       peak_mb = double(peak) / 1048576.0;
+      counting = false;
+      ap = match_labels(s.labels, r.labels, 0.5).ap();
     }
     at_peak = nullptr;
     counting = false;
     std::sort(blocks.rbegin(), blocks.rend());
-    std::printf("%-5s %4dx%-4d %8d %10.1f %10.1f ", kind == ModelKind::Star ? "star" : "flow", size, size, objects,
-                image_mb, peak_mb);
+    std::printf("%-5s %4dx%-4d %8d %7.3f %10.1f %10.1f ", kind == ModelKind::Star ? "star" : "flow", size, size,
+                objects, ap, image_mb, peak_mb);
     for (size_t b : blocks) std::printf(" %.1f", double(b) / 1048576.0);
     std::printf("\n");
   }
