@@ -31,8 +31,10 @@
 // cells' rays, 33 / 4 floats per pixel for 32 rays on grid 2, only with keep_maps; flow: 2 floats and
 // the foreground's byte per pixel, or 3 floats with keep_maps)
 // and one tile with its outputs. The stitched outputs plus the post-processing's own buffers (the
-// labels at network scale, and at the image's size) are the peak. max_network_pixels bounds the
-// network-scale image.
+// labels at network scale, and at the image's size) are the peak; a flow run's post-processing takes
+// the stitched maps over (flow_postprocess_owned) and peaks while clustering: the flows, one
+// image-sized array and 8 bytes per foreground pixel. bench/pipeline_memory measures it.
+// max_network_pixels bounds the network-scale image.
 #pragma once
 
 #include <cstdint>
