@@ -474,6 +474,9 @@ bool PipelineRun::State::end_pass() {
   Clock::time_point t0 = Clock::now();
   {
     Labels small = postprocess();  // gone before the relabelling below needs its memory
+    // The stitched outputs are done with, unless kept: freed before the labels at full size and the
+    // relabelling's index are made (for star, otherwise the peak).
+    if (!params.keep_maps) maps = StitchedMaps();
     r.labels = (nw == image->width && nh == image->height) ? std::move(small)
                                                            : resize_labels_nearest(small, image->width, image->height);
   }
