@@ -173,7 +173,9 @@ test('on a HiDPI screen the canvas has device resolution', async () => {
 });
 
 test('a missing module file gives a clear message, not a blank page', async () => {
-  const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
+  // No service worker: once it has installed and claimed the page (on a slow machine, before the
+  // page asks for the .wasm), it fetches the file itself, which page.route never sees.
+  const context = await browser.newContext({ viewport: { width: 900, height: 600 }, serviceWorkers: 'block' });
   const page = await context.newPage();
   await page.route('**/celldrop-app.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
   await page.goto(`${origin}/app/`);
