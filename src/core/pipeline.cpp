@@ -474,9 +474,21 @@ bool PipelineRun::State::end_pass() {
   Clock::time_point t0 = Clock::now();
   {
     Labels small = postprocess();  // gone before the relabelling below needs its memory
-    // The stitched outputs are done with, unless kept: freed before the labels at full size and the
-    // relabelling's index are made (for star, otherwise the peak).
-    if (!params.keep_maps) maps = StitchedMaps();
+    // The stitched outputs are done with: kept in the result, or freed before the labels at full
+    // size and the relabelling's index are made (for star, otherwise the peak).
+    if (params.keep_maps) {
+      PipelineMaps& m = r.maps;
+      m.width = maps.width;
+      m.height = maps.height;
+      m.grid = maps.grid;
+      m.grid_width = maps.grid_width;
+      m.grid_height = maps.grid_height;
+      m.prob = std::move(maps.prob);
+      m.dist = std::move(maps.dist);
+      m.cellprob = std::move(maps.cellprob);
+      m.flow = std::move(maps.flow);
+    }
+    maps = StitchedMaps();
     r.labels = (nw == image->width && nh == image->height) ? std::move(small)
                                                            : resize_labels_nearest(small, image->width, image->height);
   }
@@ -487,19 +499,6 @@ bool PipelineRun::State::end_pass() {
   r.scale = scale;
   r.network_width = nw;
   r.network_height = nh;
-  if (params.keep_maps) {
-    PipelineMaps& m = r.maps;
-    m.width = maps.width;
-    m.height = maps.height;
-    m.grid = maps.grid;
-    m.grid_width = maps.grid_width;
-    m.grid_height = maps.grid_height;
-    m.prob = std::move(maps.prob);
-    m.dist = std::move(maps.dist);
-    m.cellprob = std::move(maps.cellprob);
-    m.flow = std::move(maps.flow);
-  }
-  maps = StitchedMaps();
   if (pass == 1 && passes == 2) return after_first_pass();
   set_done();
   return true;
