@@ -40,11 +40,6 @@ uint32_t object_color(uint32_t id) {
   return (r << 16) | (g << 8) | b;
 }
 
-void overlay_rgba(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, std::vector<uint8_t>* rgba) {
-  rgba->assign(size_t(labels.width) * size_t(labels.height) * 4, 0);
-  overlay_rgba_rows(labels, mode, outline_rgb, 0, labels.height, rgba->data());
-}
-
 void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba) {
   const int w = labels.width, h = labels.height;
   y0 = std::max(y0, 0);

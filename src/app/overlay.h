@@ -19,15 +19,13 @@ const char* overlay_mode_name(OverlayMode mode);  // "outlines", "filled", "both
 // fairly saturated, so it reads over dark and bright image regions alike.
 uint32_t object_color(uint32_t id);
 
-// RGBA pixels, width x height, for `mode`: an edge pixel of an object (one that touches another id
-// through a 4-neighbour, the image border counting as background) gets `outline_rgb` in Outlines
-// and Both; the other object pixels get object_color(id) in Filled and Both (Filled colours edges
-// too); drawn pixels are opaque, every other pixel is transparent. Opacity is applied when drawing,
-// so changing it costs no upload.
-void overlay_rgba(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, std::vector<uint8_t>* rgba);
-
-// Rows y0..y1 - 1 of the same, into rgba ((y1 - y0) * width * 4 bytes). The page makes and uploads
-// the overlay a band at a time: a whole 4096^2 layer would hold 64 MB for a moment in the page.
+// RGBA pixels of rows y0..y1 - 1 of the overlay layer for `mode`, into rgba ((y1 - y0) * width * 4
+// bytes): an edge pixel of an object (one that touches another id through a 4-neighbour, the image
+// border counting as background) gets `outline_rgb` in Outlines and Both; the other object pixels
+// get object_color(id) in Filled and Both (Filled colours edges too); drawn pixels are opaque, every
+// other pixel is transparent. Opacity is applied when drawing, so changing it costs no upload. The
+// page makes and uploads the layer a band of rows at a time: a whole 4096^2 layer would hold 64 MB
+// for a moment in the page.
 void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba);
 
 // Pixel count per id: areas[id], areas[0] = background; sized max id + 1.

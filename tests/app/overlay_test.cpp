@@ -20,11 +20,16 @@ Labels from_rows(const std::vector<std::vector<uint32_t>>& rows) {
   return l;
 }
 
+// The whole layer in one band. `rgba` keeps its size (width x height x 4) and must be overwritten.
+void whole_layer(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, std::vector<uint8_t>* rgba) {
+  rgba->resize(size_t(labels.width) * size_t(labels.height) * 4);
+  overlay_rgba_rows(labels, mode, outline_rgb, 0, labels.height, rgba->data());
+}
+
 // Each pixel's colour as 0xRRGGBB, or -1 where the layer is transparent.
 std::vector<std::vector<long>> layer(const Labels& labels, OverlayMode mode, uint32_t outline_rgb) {
   std::vector<uint8_t> rgba;
-  overlay_rgba(labels, mode, outline_rgb, &rgba);
-  EXPECT_EQ(rgba.size(), size_t(labels.width) * labels.height * 4);
+  whole_layer(labels, mode, outline_rgb, &rgba);
   std::vector<std::vector<long>> out(size_t(labels.height), std::vector<long>(size_t(labels.width)));
   for (int y = 0; y < labels.height; y++) {
     for (int x = 0; x < labels.width; x++) {
@@ -140,8 +145,8 @@ TEST(Overlay, ModesHaveTheNamesThePageApiUses) {
 TEST(Overlay, AnEmptyResultDrawsNothing) {
   const Labels l = make_labels(7, 3);
   for (OverlayMode mode : {OverlayMode::Outlines, OverlayMode::Filled, OverlayMode::Both}) {
-    std::vector<uint8_t> rgba = {9, 9, 9};
-    overlay_rgba(l, mode, 0xFFFFFF, &rgba);
+    std::vector<uint8_t> rgba(7 * 3 * 4, 9);
+    whole_layer(l, mode, 0xFFFFFF, &rgba);
     EXPECT_EQ(rgba, std::vector<uint8_t>(7 * 3 * 4, 0)) << "and nothing of an earlier layer remains";
   }
 }
@@ -154,7 +159,7 @@ TEST(Overlay, BandsOfRowsMakeTheWholeLayer) {
     for (int x = 0; x < l.width; x++) l.at(x, y) = uint32_t((x / 4 + 3 * (y / 3)) % 5);
   for (OverlayMode mode : {OverlayMode::Outlines, OverlayMode::Filled, OverlayMode::Both}) {
     std::vector<uint8_t> whole;
-    overlay_rgba(l, mode, 0xFFD21E, &whole);
+    whole_layer(l, mode, 0xFFD21E, &whole);
     for (int band : {1, 2, 4, 11}) {
       std::vector<uint8_t> banded(whole.size(), 7);
       for (int y = 0; y < l.height; y += band)
