@@ -476,7 +476,6 @@ void drop_bad_flows(Labels& masks, const FlowField& flow, float flow_scale, floa
 void clean_up(Labels& masks, int min_size) {
   fill_holes(masks);
   remove_small_objects(masks, min_size);
-  relabel_sequential(masks);
 }
 
 }  // namespace

@@ -54,26 +54,39 @@ ObjectIndex index_objects(const Labels& labels) {
   return index;
 }
 
-int relabel_sequential(Labels& labels) {
-  ObjectIndex index = index_objects(labels);
-  for (size_t p = 0; p < labels.data.size(); ++p)
-    labels.data[p] = index.pixel_index[p] < 0 ? 0u : uint32_t(index.pixel_index[p]) + 1u;
-  return index.count();
-}
+int relabel_sequential(Labels& labels) { return remove_small_objects(labels, 1); }
 
 int remove_small_objects(Labels& labels, int min_pixels) {
-  ObjectIndex index = index_objects(labels);
-  std::vector<long long> area(index.ids.size(), 0);
-  for (int32_t i : index.pixel_index)
-    if (i >= 0) ++area[size_t(i)];
-  int removed = 0;
-  for (long long a : area) removed += a < min_pixels ? 1 : 0;
-  if (removed == 0) return 0;
-  for (size_t p = 0; p < labels.data.size(); ++p) {
-    int32_t i = index.pixel_index[p];
-    if (i >= 0 && area[size_t(i)] < min_pixels) labels.data[p] = 0;
+  const size_t n = labels.data.size();
+  uint32_t* lab = labels.data.data();
+  uint32_t max_id = 0;
+  for (size_t p = 0; p < n; ++p) max_id = std::max(max_id, lab[p]);
+  min_pixels = std::max(min_pixels, 1);  // an id absent from the image gets no number
+
+  // Sequential-ish ids (the common case, and every label image the pipeline makes): one table over
+  // the ids holds each object's area, then its new id, so no per-pixel index is needed (at 4096^2
+  // that index would be 64 MB beside the labels).
+  if (size_t(max_id) <= 4 * n + 65536) {
+    std::vector<uint64_t> table(size_t(max_id) + 1, 0);
+    for (size_t p = 0; p < n; ++p) ++table[lab[p]];
+    uint32_t next = 0;
+    table[0] = 0;
+    for (size_t id = 1; id <= max_id; ++id) table[id] = table[id] >= uint64_t(min_pixels) ? ++next : 0;
+    for (size_t p = 0; p < n; ++p) lab[p] = uint32_t(table[lab[p]]);
+    return int(next);
   }
-  return removed;
+
+  ObjectIndex index = index_objects(labels);
+  std::vector<uint64_t> table(index.ids.size(), 0);
+  for (int32_t i : index.pixel_index)
+    if (i >= 0) ++table[size_t(i)];
+  uint32_t next = 0;
+  for (uint64_t& t : table) t = t >= uint64_t(min_pixels) ? ++next : 0;
+  for (size_t p = 0; p < n; ++p) {
+    const int32_t i = index.pixel_index[p];
+    lab[p] = i < 0 ? 0u : uint32_t(table[size_t(i)]);
+  }
+  return int(next);
 }
 
 long long fill_holes(Labels& labels) {

@@ -27,8 +27,8 @@ ObjectIndex index_objects(const Labels& labels);
 // unchanged). Returns N.
 int relabel_sequential(Labels& labels);
 
-// Sets to background every object with fewer than `min_pixels` pixels. Ids are kept (call
-// relabel_sequential afterwards for 1..N). Returns the number of objects removed.
+// Sets to background every object with fewer than `min_pixels` pixels and renumbers the others
+// 1..N as relabel_sequential does. Returns N.
 int remove_small_objects(Labels& labels, int min_pixels);
 
 // Fills holes: a background region (4-connected) that does not touch the image border and whose
