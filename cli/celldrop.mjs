@@ -46,6 +46,7 @@ Usage:
       --diameter D|auto      object diameter in px (default auto: estimated by a first pass)
       --prob-thresh X --nms-thresh X           star models (default: the card's)
       --cellprob-thresh X --flow-thresh X      flow models (default: the card's)
+      --min-area PX          remove objects under PX image px (default: the card's; 0 keeps all)
       --channel N            use channel N (from 0) of multi-channel images (default: all)
       --tile N               tile size in network px (default 512); --overlap N (default 64)
       --percentiles LO,HI    normalisation percentiles (default: the card's)
@@ -336,7 +337,7 @@ function parseBackend(value, flag, command) {
 
 const SEGMENT_OPTIONS = {
   out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
-  'cellprob-thresh': number, 'flow-thresh': number, channel: integer, tile: integer, overlap: integer,
+  'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number, channel: integer, tile: integer, overlap: integer,
   percentiles: parsePercentiles, page: integer, 'max-megapixels': number, export: parseExports,
   backend: parseBackend, threads: integer,
 };
@@ -379,7 +380,7 @@ async function segment(args) {
   if (options.overlap !== undefined) params.overlap = options.overlap;
   if (options.percentiles) [params.percentile_low, params.percentile_high] = options.percentiles;
   for (const [flag, key] of [['prob-thresh', 'prob_thresh'], ['nms-thresh', 'nms_thresh'],
-    ['cellprob-thresh', 'cellprob_thresh'], ['flow-thresh', 'flow_thresh']]) {
+    ['cellprob-thresh', 'cellprob_thresh'], ['flow-thresh', 'flow_thresh'], ['min-area', 'min_area']]) {
     if (options[flag] !== undefined) params[key] = options[flag];
   }
 

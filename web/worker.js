@@ -56,7 +56,7 @@ const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm'];
 // full run drops them before it starts.
 let last = null;
 const KEEP_OUTPUTS_PIXELS = 4 * 1024 * 1024;
-const THRESHOLD_KEYS = ['prob_thresh', 'nms_thresh', 'cellprob_thresh', 'flow_thresh'];
+const THRESHOLD_KEYS = ['prob_thresh', 'nms_thresh', 'cellprob_thresh', 'flow_thresh', 'min_area'];
 
 function forgetLast() {
   if (!last) return;

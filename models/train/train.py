@@ -60,6 +60,9 @@ def parse_args(argv=None):
                    help="how the ONNX file stores the weights (float16: half the download, float32 compute)")
     p.add_argument("--no-finish", action="store_true",
                    help="train and checkpoint only; a later run with the same --work picks thresholds and exports")
+    p.add_argument("--min-area", type=float, default=0.0,
+                   help="card's thresholds.min_area: the pipeline removes objects under this many image px "
+                        "(chosen on train images with val_analysis.py min-size; 0: every object kept)")
     p.add_argument("--max-images", type=int, default=0, help="use only the first N images (smoke tests)")
     return p.parse_args(argv)
 
@@ -215,6 +218,8 @@ def main(argv=None):
         return
 
     thresholds, metrics = evaluate.choose_thresholds(model, val, args, grid)
+    if args.min_area > 0:  # applied after the pipeline's resize back to the image: train.py's check ignores it
+        thresholds["min_area"] = args.min_area
     print(f"thresholds {thresholds} -> val {metrics}", flush=True)
     export.export_model(model, args, grid, thresholds, metrics, log, step, Path(args.out), command,
                         parse_args(command), parent)

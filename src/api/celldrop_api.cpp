@@ -201,6 +201,7 @@ std::string model_summary(const ModelCard& c) {
     w.key("prob").value(c.star.prob_threshold).key("nms").value(c.star.nms_threshold);
   else
     w.key("cellprob").value(c.flow.cellprob_threshold).key("flow").value(c.flow.flow_threshold);
+  w.key("min_area").value(c.min_area);
   w.end_object();
   w.key("onnx").begin_object();
   w.key("file").value(c.onnx.file).key("sha256").value(c.onnx.sha256).key("bytes").value(int64_t(c.onnx.bytes));

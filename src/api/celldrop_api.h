@@ -132,7 +132,7 @@ CD_API void cd_result_free(void* result);
 // encode here and a decode there, and the decode's buffers, for nothing).
 CD_API const uint32_t* cd_result_labels(void* result, int* width, int* height, int* count);
 // Post-processes a result again with other thresholds (prob_thresh / nms_thresh, cellprob_thresh /
-// flow_thresh), without the network: the pipeline runs on `image` (the one the result was made from)
+// flow_thresh, min_area), without the network: the pipeline runs on `image` (the one the result was made from)
 // with params_json, each tile answered from the result's kept network outputs (cd_run_start_keeping_maps),
 // so the labels are those of a full run with these parameters. params_json may differ from the
 // result's parameters in thresholds only. Returns the new result's summary (as cd_run_finish) and sets

@@ -595,18 +595,22 @@ static void segment_section() {
     if (a.model >= 0 && a.model < int(s.models.size())) {
       const cd::ModelChoice& m = s.models[size_t(a.model)];
       for (size_t i = 0; i < m.thresholds.size() && i < a.thresholds.size(); i++) {
-        bool logit = m.thresholds[i].first == "cellprob_thresh";  // a logit, not a probability
-        const double lo = logit ? -6.0 : 0.0, hi = logit ? 6.0 : 1.0;
+        const std::string& key = m.thresholds[i].first;
+        const bool logit = key == "cellprob_thresh";  // a logit, not a probability
+        const bool area = key == "min_area";          // image px: a logarithmic slider
+        const double lo = logit ? -6.0 : 0.0, hi = logit ? 6.0 : area ? 1000.0 : 1.0;
         // Thresholds act after the network: a change re-post-processes the last result's network
         // outputs (live, no Run needed) when nothing else changed since it was made.
-        if (ImGui::SliderScalar(m.thresholds[i].first.c_str(), ImGuiDataType_Double, &a.thresholds[i], &lo, &hi, "%.3f") &&
+        if (ImGui::SliderScalar(area ? "min_area px" : key.c_str(), ImGuiDataType_Double, &a.thresholds[i], &lo, &hi,
+                                area ? "%.0f" : "%.3f", area ? ImGuiSliderFlags_Logarithmic : 0) &&
             only_thresholds_changed()) {
           request_live_rerun(emscripten_get_now());
         }
-        ui_rect("threshold." + m.thresholds[i].first);
+        ui_rect("threshold." + key);
         if (ImGui::IsItemHovered()) {
-          ImGui::SetTooltip("Re-applied to the last result as the slider moves, without the network; it runs again only\n"
-                            "when an automatic diameter's estimate changes with the threshold");
+          ImGui::SetTooltip("%sRe-applied to the last result as the slider moves, without the network; it runs again only\n"
+                            "when an automatic diameter's estimate changes with the threshold",
+                            area ? "Objects smaller than this many image pixels are removed (0 keeps all).\n" : "");
         }
       }
       // Multichannel images meet one-channel models: which channel the network sees.

@@ -48,7 +48,8 @@ EM_JS(void, js_segmenter_init, (), {
       for (const key of Object.keys(m.thresholds || {})) {
         const value = m.thresholds[key];
         if (typeof value !== 'number') continue;
-        call([key + '_thresh'], ([k]) => _cd_app_model_threshold(k, value));
+        // The card's names, as run parameters: prob -> prob_thresh, ..., min_area as it is.
+        call([key === 'min_area' ? key : key + '_thresh'], ([k]) => _cd_app_model_threshold(k, value));
       }
     }
     _cd_app_models_end();

@@ -209,7 +209,7 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
     auto number = [&](double lo, double hi, double* out) {
       if (!v.is_number() || v.number < lo || v.number > hi) {
         char text[160];
-        std::snprintf(text, sizeof text, "%s must be a number from %g to %g", key.c_str(), lo, hi);
+        std::snprintf(text, sizeof text, "%s must be a number from %.10g to %.10g", key.c_str(), lo, hi);
         *error = text;
         return false;
       }
@@ -259,8 +259,8 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
       bool known = false;
       for (size_t i = 0; i < m.thresholds.size() && i < copy.thresholds.size(); i++) {
         if (m.thresholds[i].first != key) continue;
-        bool logit = key == "cellprob_thresh";
-        if (!number(logit ? -20.0 : 0.0, logit ? 20.0 : 1.0, &copy.thresholds[i])) return false;
+        const bool logit = key == "cellprob_thresh", area = key == "min_area";  // others: probabilities
+        if (!number(logit ? -20.0 : 0.0, logit ? 20.0 : area ? 1e9 : 1.0, &copy.thresholds[i])) return false;
         known = true;
       }
       if (!known) {

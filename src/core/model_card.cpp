@@ -248,7 +248,7 @@ bool parse_model_card(const char* json, size_t size, ModelCard* card, std::strin
     if (!r.integer(*s, "star", "n_rays", 3, 1024, &c.star.n_rays) ||
         !r.integer(*s, "star", "grid", 1, 64, &c.star.grid))
       return false;
-    if (!r.object(*th, "thresholds", {"prob", "nms"}) ||
+    if (!r.object(*th, "thresholds", {"prob", "nms", "min_area"}) ||
         !r.number(*th, "thresholds", "prob", 0, 1, "a probability", &c.star.prob_threshold) ||
         !r.number(*th, "thresholds", "nms", 0, 1, "an IoU", &c.star.nms_threshold))
       return false;
@@ -261,11 +261,14 @@ bool parse_model_card(const char* json, size_t size, ModelCard* card, std::strin
     if (!r.number(*f, "flow", "flow_scale", 1e-3, 1e3, "a positive number", &c.flow.flow_scale) ||
         !r.integer(*f, "flow", "reference_niter", 1, 100000, &c.flow.reference_niter))
       return false;
-    if (!r.object(*th, "thresholds", {"cellprob", "flow"}) ||
+    if (!r.object(*th, "thresholds", {"cellprob", "flow", "min_area"}) ||
         !r.number(*th, "thresholds", "cellprob", -100, 100, "a logit", &c.flow.cellprob_threshold) ||
         !r.number(*th, "thresholds", "flow", 0, 100, "a flow error", &c.flow.flow_threshold))
       return false;
   }
+  if (th->find("min_area") &&
+      !r.number(*th, "thresholds", "min_area", 0, 1e9, "an area in image px", &c.min_area))
+    return false;
   if (!read_outputs(r, root, &c)) return false;
 
   // provenance

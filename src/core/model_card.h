@@ -13,6 +13,7 @@
 //        star: {"name": "prob", "channels": 1, "grid": g}, {"name": "dist", "channels": n_rays, "grid": g}
 //        flow: {"name": "cellprob", "channels": 1, "grid": 1}, {"name": "flow", "channels": 2, "grid": 1}
 //    "thresholds": star {"prob": 0.5, "nms": 0.4} | flow {"cellprob": 0.0, "flow": 0.4},
+//                  either may add "min_area": 25 (optional, image px; 0 when absent)
 //    "star": {"n_rays": 32, "grid": 2}     (kind star only)
 //    "flow": {"flow_scale": 5.0, "reference_niter": 200}   (kind flow only)
 //    "training": {...}, "metrics": {...}   (optional, free-form provenance, kept for display)
@@ -78,6 +79,7 @@ struct ModelCard {
   double percentile_low = 1.0;   // normalization
   double percentile_high = 99.8;
   double diameter = 0.0;         // px
+  double min_area = 0.0;         // thresholds.min_area: smaller objects (image px) are removed; 0 = none
   std::vector<ModelOutput> outputs;  // as listed in the card (2 entries)
   StarSettings star;             // kind Star only
   FlowSettings flow;             // kind Flow only

@@ -174,6 +174,14 @@ struct PipelineRun::State {
   bool end_pass();
   bool after_first_pass();
   void set_done() {
+    // The smallest objects go after the last pass only: the automatic diameter is estimated from
+    // every object the first pass found, so min_area never changes the scale, and a change of it
+    // alone can always be re-post-processed without the network.
+    if (r.min_area > 0) {
+      Clock::time_point t0 = Clock::now();
+      r.count = remove_small_objects(r.labels, int(std::min(std::ceil(r.min_area), 2e9)));
+      r.timings.postprocess += seconds_since(t0);
+    }
     phase = RunPhase::Done;
     r.timings.total = seconds_since(start);
   }
@@ -574,8 +582,11 @@ bool PipelineRun::State::begin(const Image& source) {
   r.nms_threshold = params.nms_threshold.value_or(card.star.nms_threshold);
   r.cellprob_threshold = params.cellprob_threshold.value_or(card.flow.cellprob_threshold);
   r.flow_threshold = params.flow_threshold.value_or(card.flow.flow_threshold);
+  r.min_area = params.min_area.value_or(card.min_area);
   for (double t : {r.prob_threshold, r.nms_threshold, r.cellprob_threshold, r.flow_threshold})
     if (!std::isfinite(t)) return fail("thresholds must be finite numbers");
+  if (!(r.min_area >= 0 && std::isfinite(r.min_area)))
+    return fail("min_area must be a number of px, 0 or more");
 
   // Channel selection; the image itself serves when it already has the model's channels.
   Clock::time_point t0 = Clock::now();

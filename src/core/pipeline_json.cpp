@@ -95,10 +95,13 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
     } else if (key == "flow_thresh") {
       if (!number_in(0, 1e3, "a flow error >= 0 (0 turns the check off)", &x)) return false;
       p.flow_threshold = x;
+    } else if (key == "min_area") {
+      if (!number_in(0, 1e9, "an area in image px, 0 or more (0 keeps every object)", &x)) return false;
+      p.min_area = x;
     } else {
       return fail(error, "unknown key \"" + key +
                              "\" (known: diameter, channel, channels, merge, tile, overlap, percentile_low, "
-                             "percentile_high, prob_thresh, nms_thresh, cellprob_thresh, flow_thresh)");
+                             "percentile_high, prob_thresh, nms_thresh, cellprob_thresh, flow_thresh, min_area)");
     }
   }
   *params = std::move(p);
@@ -119,6 +122,7 @@ std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(cons
     add("flow_thresh", RecordValue::of(r.flow_threshold));
     add("flow_niter", RecordValue::of(r.niter));
   }
+  add("min_area", RecordValue::of(r.min_area));
   add("diameter_requested", params.diameter > 0 ? RecordValue::of(params.diameter) : RecordValue::of("auto"));
   add("diameter", RecordValue::of(r.diameter));
   add("diameter_estimated", RecordValue::of(r.diameter_estimated));
@@ -171,6 +175,7 @@ std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& r
     w.key("cellprob").value(r.cellprob_threshold);
     w.key("flow").value(r.flow_threshold);
   }
+  w.key("min_area").value(r.min_area);
   w.end_object();
   w.key("note").value(r.note);
   w.key("timings_s").begin_object();

@@ -19,7 +19,8 @@ namespace celldrop {
 //   {"diameter": 0 (automatic) | px, "channel": N (0-based) | null (every channel),
 //    "channels": [N, ...], "merge": false, "tile": 512, "overlap": 64,
 //    "percentile_low": 1.0, "percentile_high": 99.8,
-//    "prob_thresh": 0.5, "nms_thresh": 0.4, "cellprob_thresh": 0.0, "flow_thresh": 0.4}
+//    "prob_thresh": 0.5, "nms_thresh": 0.4, "cellprob_thresh": 0.0, "flow_thresh": 0.4,
+//    "min_area": 25 (image px)}
 // False + an error naming the key ("parameters: tile must be a whole number of px, not 12.5").
 bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params, std::string* error);
 

@@ -59,8 +59,8 @@ async function fullRun(model, img, params, keepMaps) {
 }
 
 for (const [name, moves] of [
-  ['nuclei-star', [{ prob_thresh: 0.9 }, { prob_thresh: 0.2, nms_thresh: 0.6 }]],
-  ['nuclei-flow', [{ cellprob_thresh: 3.0 }, { cellprob_thresh: -2.0, flow_thresh: 0.1 }]],
+  ['nuclei-star', [{ prob_thresh: 0.9 }, { prob_thresh: 0.2, nms_thresh: 0.6 }, { min_area: 300 }]],
+  ['nuclei-flow', [{ cellprob_thresh: 3.0 }, { cellprob_thresh: -2.0, flow_thresh: 0.1 }, { min_area: 300 }]],
 ]) {
   test(`${name}: new thresholds on kept outputs give a full run's labels, without inference`, async () => {
     const model = await openModel(name);

@@ -1,4 +1,4 @@
-// Live re-runs in headless Chromium: moving a post-processing threshold re-post-processes the last
+// Live re-runs in headless Chromium: moving a post-processing threshold (or min_area) re-post-processes the last
 // result's network outputs in the worker (cd_result_repostprocess) without running the network, and
 // gives the labels a full run with that threshold gives. Any other change waits for Run.
 //
@@ -82,6 +82,21 @@ test('moving prob_thresh re-post-processes without inference and gives the full 
   assert.equal(full.objects, live.objects);
   assert.equal(labelsChecksum(full.data), labelsChecksum(live.data), 'live and full runs give identical labels');
   assert.deepEqual(full.data, live.data);
+
+  // min_area is live too, and removes exactly the objects under it: the others stay, renumbered.
+  runs0 = s.segmentation.runs;
+  await dragSlider(page, 'threshold.min_area', 0.95);
+  s = await waitForShell(page, (st) => st.segmentation.runs > runs0 && !st.segmentation.running, 'the live re-run of min_area', RUN_TIMEOUT_MS);
+  const minArea = JSON.parse(s.page.params).min_area;
+  assert.equal(s.segmentation.reused, true, 'min_area reuses the network outputs');
+  const sieved = await labelsOf(page);
+  assert.equal(sieved.record.parameters.min_area_used, minArea);
+  const areas = new Map();
+  for (const v of full.data) if (v) areas.set(v, (areas.get(v) ?? 0) + 1);
+  const kept = [...areas.values()].filter((a) => a >= minArea);
+  assert.ok(kept.length < areas.size, `min_area ${minArea} removes some of ${areas.size} objects`);
+  assert.equal(sieved.objects, kept.length);
+  assert.equal(sieved.data.filter((v) => v).length, kept.reduce((a, b) => a + b, 0));
 
   // Anything else changed first (here: the diameter, automatic again): moving a threshold then
   // waits for Run.

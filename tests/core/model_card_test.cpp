@@ -109,7 +109,9 @@ TEST(ModelCard, ReadsFlowCardWithOutputsInAnyOrder) {
   EXPECT_EQ(c.flow.reference_niter, 150);
   EXPECT_EQ(c.flow.cellprob_threshold, -0.5);
   EXPECT_EQ(c.flow.flow_threshold, 0.6);
+  EXPECT_EQ(c.min_area, 0.0);  // optional: every object kept
   EXPECT_TRUE(c.training.is_null());
+  EXPECT_EQ(parse_ok(edited(kFlowCard, "\"flow\": 0.6}", "\"flow\": 0.6, \"min_area\": 25}")).min_area, 25.0);
 }
 
 TEST(ModelCard, UpperCaseDigestIsLowered) {
@@ -176,7 +178,9 @@ TEST(ModelCard, ErrorsNameTheField) {
       {kFlowCard, "\"name\": \"flow\", \"channels\": 2", "\"name\": \"flow\", \"channels\": 3",
        "model card: outputs[0].channels is 3; \"flow\" has 2 channels (dy, dx)"},
       {kFlowCard, "\"thresholds\": {\"cellprob\": -0.5, \"flow\": 0.6}", "\"thresholds\": {\"prob\": 0.5}",
-       "model card: unknown key \"prob\" in thresholds (expected cellprob, flow)"},
+       "model card: unknown key \"prob\" in thresholds (expected cellprob, flow, min_area)"},
+      {kFlowCard, "\"flow\": 0.6}", "\"flow\": 0.6, \"min_area\": -1}",
+       "model card: thresholds.min_area is -1; expected an area in image px from 0 to 1000000000"},
       {kFlowCard, "\"flow_scale\": 5.0", "\"flow_scale\": -5.0",
        "model card: flow.flow_scale is -5; expected a positive number from 0.001 to 1000"},
       {kFlowCard, "\"sha256\": \"", "\"sha256\": \"0",

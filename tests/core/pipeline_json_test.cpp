@@ -19,7 +19,7 @@ TEST(PipelineJson, ParsesEveryKey) {
   std::string error;
   ASSERT_TRUE(parse(R"({"diameter": 31.5, "channel": 2, "merge": false, "tile": 256, "overlap": 32,
       "percentile_low": 2, "percentile_high": 99.5, "prob_thresh": 0.6, "nms_thresh": 0.3,
-      "cellprob_thresh": -1, "flow_thresh": 0.2})", &p, &error)) << error;
+      "cellprob_thresh": -1, "flow_thresh": 0.2, "min_area": 12.5})", &p, &error)) << error;
   EXPECT_EQ(p.diameter, 31.5);
   EXPECT_EQ(p.channels.channels, std::vector<int>{2});
   EXPECT_EQ(p.tile_size, 256);
@@ -30,6 +30,7 @@ TEST(PipelineJson, ParsesEveryKey) {
   EXPECT_EQ(*p.nms_threshold, 0.3);
   EXPECT_EQ(*p.cellprob_threshold, -1.0);
   EXPECT_EQ(*p.flow_threshold, 0.2);
+  EXPECT_EQ(*p.min_area, 12.5);
 
   PipelineParams d;  // an empty object keeps every default, null channel = every channel
   ASSERT_TRUE(parse(R"({"channel": null})", &d, &error)) << error;
@@ -47,6 +48,7 @@ TEST(PipelineJson, RefusesWithTheKeyNamed) {
   const std::pair<const char*, const char*> cases[] = {
       {R"({"tile": 12.5})", "tile must be a whole number"},
       {R"({"prob_thresh": 1.5})", "prob_thresh must be a probability"},
+      {R"({"min_area": -1})", "min_area must be an area in image px"},
       {R"({"diameter": -3})", "diameter must be 0 (automatic)"},
       {R"({"channel": "red"})", "channel must be a channel number"},
       {R"({"channel": 0, "channels": [1]})", "not both"},

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "core/flow.h"
+#include "core/labels.h"
 #include "core/metrics.h"
 #include "core/normalize.h"
 #include "core/resize.h"
@@ -520,6 +521,9 @@ TEST(Pipeline, ParameterErrors) {
   bad = p;
   bad.diameter = -3;
   EXPECT_EQ(run_err(s.image, bad), "the diameter must be 0 (automatic) or a positive number of px");
+  bad = p;
+  bad.min_area = -1;
+  EXPECT_EQ(run_err(s.image, bad), "min_area must be a number of px, 0 or more");
   EXPECT_EQ(run_err(Image(), p), "the image is empty");
   card.outputs[1].channels = 16;  // a card built in code, not through parse_model_card
   EXPECT_NE(run_err(s.image, p).find("the model card is inconsistent"), std::string::npos);
@@ -553,6 +557,44 @@ TEST(Pipeline, ThresholdOverrides) {
   PipelineResult r = run_ok(s.image, o.card, as_network(&o), p);
   EXPECT_EQ(r.prob_threshold, 1.01);
   EXPECT_EQ(r.count, 0);
+}
+
+// min_area acts on the final labels only: the automatic diameter still sees every object of the first
+// pass (so the scale, and whether a change of min_area needs the network, never depends on it), and
+// the result is the run without it, small objects removed and the rest renumbered.
+TEST(Pipeline, MinAreaRemovesSmallObjectsAfterTheLastPass) {
+  SynthResult s = nuclei(256, 224, 40.0, 7);
+  Oracle o{s.labels, flow_card()};
+  const PipelineResult all = run_ok(s.image, o.card, as_network(&o), PipelineParams());
+  ASSERT_EQ(all.passes, 2);
+  EXPECT_EQ(all.min_area, 0.0);
+  std::vector<int> areas(size_t(all.count) + 1, 0);
+  for (uint32_t v : all.labels.data) ++areas[v];
+  std::vector<int> sorted(areas.begin() + 1, areas.end());
+  std::sort(sorted.begin(), sorted.end());
+  const double cut = sorted[sorted.size() / 2] + 0.5;  // about half the objects are smaller
+
+  Labels expected = all.labels;
+  const int kept = remove_small_objects(expected, int(std::ceil(cut)));
+  ASSERT_GT(kept, 0);
+  ASSERT_LT(kept, all.count);
+  auto check = [&](const PipelineResult& r) {
+    EXPECT_EQ(r.min_area, cut);
+    EXPECT_EQ(r.diameter, all.diameter);
+    EXPECT_EQ(r.scale, all.scale);
+    EXPECT_EQ(r.passes, all.passes);
+    EXPECT_EQ(r.count, kept);
+    EXPECT_EQ(r.labels.data, expected.data);
+  };
+  PipelineParams p;
+  p.min_area = cut;
+  check(run_ok(s.image, o.card, as_network(&o), p));
+  Oracle with_card{s.labels, flow_card()};  // the card's default, overridden by a parameter
+  with_card.card.min_area = cut;
+  check(run_ok(s.image, with_card.card, as_network(&with_card), PipelineParams()));
+  PipelineParams keep_all;
+  keep_all.min_area = 0.0;
+  EXPECT_EQ(run_ok(s.image, with_card.card, as_network(&with_card), keep_all).labels.data, all.labels.data);
 }
 
 // The stepper, driven as an asynchronous caller drives it (tiles pulled, outputs pushed), gives
