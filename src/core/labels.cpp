@@ -63,28 +63,28 @@ int remove_small_objects(Labels& labels, int min_pixels) {
   for (size_t p = 0; p < n; ++p) max_id = std::max(max_id, lab[p]);
   min_pixels = std::max(min_pixels, 1);  // an id absent from the image gets no number
 
-  // Sequential-ish ids (the common case, and every label image the pipeline makes): one table over
-  // the ids holds each object's area, then its new id, so no per-pixel index is needed (at 4096^2
-  // that index would be 64 MB beside the labels).
-  if (size_t(max_id) <= 4 * n + 65536) {
-    std::vector<uint64_t> table(size_t(max_id) + 1, 0);
+  // Ids up to about the pixel count (every label image the pipeline makes, and most files): one
+  // table over the ids holds each object's area, then its new id, so no per-pixel index is needed
+  // (at 4096^2 that index would be 64 MB beside the labels) and the table is at most its size.
+  if (size_t(max_id) <= n + 65536) {
+    std::vector<uint32_t> table(size_t(max_id) + 1, 0);
     for (size_t p = 0; p < n; ++p) ++table[lab[p]];
     uint32_t next = 0;
     table[0] = 0;
-    for (size_t id = 1; id <= max_id; ++id) table[id] = table[id] >= uint64_t(min_pixels) ? ++next : 0;
-    for (size_t p = 0; p < n; ++p) lab[p] = uint32_t(table[lab[p]]);
+    for (size_t id = 1; id <= max_id; ++id) table[id] = table[id] >= uint32_t(min_pixels) ? ++next : 0;
+    for (size_t p = 0; p < n; ++p) lab[p] = table[lab[p]];
     return int(next);
   }
 
   ObjectIndex index = index_objects(labels);
-  std::vector<uint64_t> table(index.ids.size(), 0);
+  std::vector<uint32_t> table(index.ids.size(), 0);
   for (int32_t i : index.pixel_index)
     if (i >= 0) ++table[size_t(i)];
   uint32_t next = 0;
-  for (uint64_t& t : table) t = t >= uint64_t(min_pixels) ? ++next : 0;
+  for (uint32_t& t : table) t = t >= uint32_t(min_pixels) ? ++next : 0;
   for (size_t p = 0; p < n; ++p) {
     const int32_t i = index.pixel_index[p];
-    lab[p] = i < 0 ? 0u : uint32_t(table[size_t(i)]);
+    lab[p] = i < 0 ? 0u : table[size_t(i)];
   }
   return int(next);
 }
