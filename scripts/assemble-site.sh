@@ -7,6 +7,7 @@
 #   $CELLDROP_BUILD/site/app/ort/    ONNX Runtime Web's WebAssembly build, served from the same origin
 #   $CELLDROP_BUILD/site/models/     models/*.onnx + models/*.json, and index.json listing the cards
 #   $CELLDROP_BUILD/site/lessons/instance-masks/media/   lesson figures, drawn now from the CLI's sample
+#   $CELLDROP_BUILD/site/lessons/training/media/         the shipped models' loss curves (SVG)
 # The site is built in a scratch folder and swapped in at the end, so a failed run never leaves a
 # half-assembled site behind for the server.
 set -euo pipefail
@@ -84,6 +85,8 @@ PY
 # Lesson figures: the same synthetic nuclei the app shows, with their exact ground truth, drawn by
 # the CLI (the core through Node) and coloured for teaching by a small Pillow script.
 /usr/bin/python3 "$ROOT/scripts/lesson-figures.py" "$STAGE"
+# The training lesson's loss curves and numbers, read from the shipped models' records and cards.
+/usr/bin/python3 "$ROOT/scripts/lesson-training.py" "$STAGE"
 
 rm -rf "$OUT.old"
 [ -d "$OUT" ] && mv "$OUT" "$OUT.old"
