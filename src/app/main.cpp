@@ -607,10 +607,12 @@ static void segment_section() {
           request_live_rerun(emscripten_get_now());
         }
         ui_rect("threshold." + key);
-        if (ImGui::IsItemHovered()) {
-          ImGui::SetTooltip("%sRe-applied to the last result as the slider moves, without the network; it runs again only\n"
-                            "when an automatic diameter's estimate changes with the threshold",
-                            area ? "Objects smaller than this many image pixels are removed (0 keeps all).\n" : "");
+        if (ImGui::IsItemHovered() && area) {
+          ImGui::SetTooltip("Objects smaller than this many image pixels are removed (0 keeps all).\n"
+                            "Re-applied to the last result as the slider moves, without the network");
+        } else if (ImGui::IsItemHovered()) {
+          ImGui::SetTooltip("Re-applied to the last result as the slider moves, without the network; it runs again only\n"
+                            "when an automatic diameter's estimate changes with the threshold");
         }
       }
       // Multichannel images meet one-channel models: which channel the network sees.
