@@ -481,9 +481,9 @@ bool PipelineRun::State::end_pass() {
   if (!have_ends) report(PipelineStage::Postprocess);
   Clock::time_point t0 = Clock::now();
   {
-    Labels small = postprocess();  // gone before the relabelling below needs its memory
+    Labels small = postprocess();  // gone before the full-size labels are relabelled
     // The stitched outputs are done with: kept in the result, or freed before the labels at full
-    // size and the relabelling's index are made (for star, otherwise the peak).
+    // size are made.
     if (params.keep_maps) {
       PipelineMaps& m = r.maps;
       m.width = maps.width;
