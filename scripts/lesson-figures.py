@@ -10,13 +10,14 @@ pictures. Needs numpy and Pillow (Debian: python3-numpy, python3-pil).
 """
 import colorsys
 import pathlib
-import re
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
 from PIL import Image
+
+from lesson_facts import fill_facts  # beside this script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEED = 1
@@ -139,20 +140,6 @@ def patch_table(labels, pairs, rows=9, cols=13):
     return "\n".join(out)
 
 
-def fill_facts(page, facts):
-    text = page.read_text(encoding="utf-8")
-    for key, value in facts.items():
-        pattern = re.compile(rf'(<(span|div)[^>]*\sdata-fact="{key}"[^>]*>)(.*?)(</\2>)', re.S)
-        text, n = pattern.subn(lambda m: m.group(1) + value + m.group(4), text)
-        if n == 0:
-            fail(f'{page} has no data-fact="{key}" element')
-    left = re.findall(r'data-fact="([^"]+)"', text)
-    unfilled = [k for k in left if k not in facts]
-    if unfilled:
-        fail(f"{page} asks for facts this script does not make: {unfilled}")
-    page.write_text(text, encoding="utf-8")
-
-
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: lesson-figures.py SITE_DIR")
@@ -186,7 +173,7 @@ def main():
         "merged": f"{merged} of the {len(np.unique(labels)) - 1}",
         "seed": str(SEED),
         "patch": patch_table(labels, pairs),
-    })
+    }, "lesson-figures")
     print(f"lesson-figures: {n} nuclei, {len(groups)} blobs, {merged} in touching groups -> {media}")
 
 

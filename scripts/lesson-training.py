@@ -11,8 +11,9 @@ the page, so the text always matches the models the app ships. Standard library 
 import json
 import math
 import pathlib
-import re
 import sys
+
+from lesson_facts import fill_facts  # beside this script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LESSON = "lessons/training"
@@ -85,20 +86,6 @@ def loss_svg(title, steps, loss, marker_step=None, marker_label=""):
     return "\n".join(out) + "\n"
 
 
-def fill_facts(page, facts):
-    text = page.read_text(encoding="utf-8")
-    for key, value in facts.items():
-        pattern = re.compile(rf'(<(span|div|td)[^>]*\sdata-fact="{key}"[^>]*>)(.*?)(</\2>)', re.S)
-        text, n = pattern.subn(lambda m: m.group(1) + value + m.group(4), text)
-        if n == 0:
-            fail(f'{page} has no data-fact="{key}" element')
-    left = re.findall(r'data-fact="([^"]+)"', text)
-    unfilled = [k for k in left if k not in facts]
-    if unfilled:
-        fail(f"{page} asks for facts this script does not make: {unfilled}")
-    page.write_text(text, encoding="utf-8")
-
-
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: lesson-training.py SITE_DIR")
@@ -129,7 +116,7 @@ def main():
         })
         if name == "nuclei-flow":
             facts.update({"batch": str(t["batch"]), "crop": str(t["crop"]), "diameter": f"{card['diameter']:g}"})
-    fill_facts(lesson / "index.html", facts)
+    fill_facts(lesson / "index.html", facts, "lesson-training")
     print(f"lesson-training: {len(MODELS)} loss curves -> {media}")
 
 
