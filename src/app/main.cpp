@@ -596,13 +596,13 @@ static void segment_section() {
       const cd::ModelChoice& m = s.models[size_t(a.model)];
       for (size_t i = 0; i < m.thresholds.size() && i < a.thresholds.size(); i++) {
         const std::string& key = m.thresholds[i].first;
-        const bool logit = key == "cellprob_thresh";  // a logit, not a probability
-        const bool area = key == "min_area";          // image px: a logarithmic slider
-        const double lo = logit ? -6.0 : 0.0, hi = logit ? 6.0 : area ? 1000.0 : 1.0;
+        const cd::ThresholdRange range = cd::threshold_range(key);
+        const bool area = range.area;
         // Thresholds act after the network: a change re-post-processes the last result's network
         // outputs (live, no Run needed) when nothing else changed since it was made.
-        if (ImGui::SliderScalar(area ? "min_area px" : key.c_str(), ImGuiDataType_Double, &a.thresholds[i], &lo, &hi,
-                                area ? "%.0f" : "%.3f", area ? ImGuiSliderFlags_Logarithmic : 0) &&
+        if (ImGui::SliderScalar(area ? "min_area px" : key.c_str(), ImGuiDataType_Double, &a.thresholds[i],
+                                &range.slider_lo, &range.slider_hi, area ? "%.0f" : "%.3f",
+                                area ? ImGuiSliderFlags_Logarithmic : 0) &&
             only_thresholds_changed()) {
           request_live_rerun(emscripten_get_now());
         }

@@ -5,6 +5,7 @@
 
 #include "core/export.h"
 #include "core/json.h"
+#include "core/pipeline_json.h"
 #include "core/png_write.h"
 
 namespace celldrop {
@@ -85,8 +86,7 @@ std::string page_run_record(const ResultSource& source) {
       if (const JsonValue* v = summary.find(key)) add(key, record_value(*v));
     }
     if (const JsonValue* t = summary.find("thresholds"); t && t->is_object()) {
-      for (const auto& [key, value] : t->object)  // the card's names: prob -> prob_thresh, min_area
-        add((key == "min_area" ? key : key + "_thresh") + "_used", record_value(value));
+      for (const auto& [key, value] : t->object) add(threshold_parameter(key) + "_used", record_value(value));
     }
     if (const JsonValue* n = summary.find("note"); n && n->is_string() && !n->string.empty()) add("note", RecordValue::of(n->string));
     if (const JsonValue* t = summary.find("timings_s"); t && t->is_object()) {

@@ -6,8 +6,15 @@
 
 #include "app/overlay.h"
 #include "core/json.h"
+#include "core/pipeline_json.h"
 
 namespace celldrop {
+
+ThresholdRange threshold_range(const std::string& parameter) {
+  if (parameter == "cellprob_thresh") return {-20.0, 20.0, -6.0, 6.0, false};  // a logit
+  if (parameter == "min_area") return {0.0, 1e9, 0.0, 1000.0, true};
+  return {0.0, 1.0, 0.0, 1.0, false};  // probabilities, overlaps, the flow error
+}
 
 Segmentation& segmentation() {
   static Segmentation s;
@@ -48,8 +55,7 @@ EM_JS(void, js_segmenter_init, (), {
       for (const key of Object.keys(m.thresholds || {})) {
         const value = m.thresholds[key];
         if (typeof value !== 'number') continue;
-        // The card's names, as run parameters: prob -> prob_thresh, ..., min_area as it is.
-        call([key === 'min_area' ? key : key + '_thresh'], ([k]) => _cd_app_model_threshold(k, value));
+        call([key], ([k]) => _cd_app_model_threshold(k, value));
       }
     }
     _cd_app_models_end();
@@ -107,9 +113,10 @@ EMSCRIPTEN_KEEPALIVE void cd_app_model_add(const char* name, const char* kind, d
   cd::segmentation().models.push_back(m);
 }
 
-EMSCRIPTEN_KEEPALIVE void cd_app_model_threshold(const char* key, double value) {
+// `card_key`: the card's name ("prob"); the model keeps the run parameter's ("prob_thresh").
+EMSCRIPTEN_KEEPALIVE void cd_app_model_threshold(const char* card_key, double value) {
   auto& models = cd::segmentation().models;
-  if (!models.empty()) models.back().thresholds.push_back({key, value});
+  if (!models.empty()) models.back().thresholds.push_back({cd::threshold_parameter(card_key), value});
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_model_card(const char* sha256, double percentile_low, double percentile_high,

@@ -27,6 +27,15 @@ struct ModelChoice {
   bool own = false;  // loaded by the user from their computer for this session (not the site's)
 };
 
+// How a threshold parameter is set: the values the page API and share links accept, and its
+// slider's span (a logit's useful part; min_area in image px, on a logarithmic scale).
+struct ThresholdRange {
+  double lo, hi;
+  double slider_lo, slider_hi;
+  bool area;  // min_area: whole px, a logarithmic slider
+};
+ThresholdRange threshold_range(const std::string& parameter);
+
 struct Segmentation {
   bool models_known = false;  // index.json has been read (possibly listing none)
   std::vector<ModelChoice> models;

@@ -259,8 +259,8 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
       bool known = false;
       for (size_t i = 0; i < m.thresholds.size() && i < copy.thresholds.size(); i++) {
         if (m.thresholds[i].first != key) continue;
-        const bool logit = key == "cellprob_thresh", area = key == "min_area";  // others: probabilities
-        if (!number(logit ? -20.0 : 0.0, logit ? 20.0 : area ? 1e9 : 1.0, &copy.thresholds[i])) return false;
+        const cd::ThresholdRange range = cd::threshold_range(key);
+        if (!number(range.lo, range.hi, &copy.thresholds[i])) return false;
         known = true;
       }
       if (!known) {

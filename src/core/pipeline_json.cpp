@@ -108,6 +108,10 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
   return true;
 }
 
+std::string threshold_parameter(const std::string& card_key) {
+  return card_key == "min_area" ? card_key : card_key + "_thresh";
+}
+
 std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(const ModelCard& card,
                                                                             const PipelineParams& params,
                                                                             const PipelineResult& r) {

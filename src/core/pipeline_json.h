@@ -24,6 +24,11 @@ namespace celldrop {
 // False + an error naming the key ("parameters: tile must be a whole number of px, not 12.5").
 bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params, std::string* error);
 
+// The run parameter that overrides a card threshold, as parse_pipeline_params reads it: the card's
+// (and the summaries') "prob", "nms", "cellprob" and "flow" are "prob_thresh" ... "flow_thresh";
+// "min_area" is "min_area" in both.
+std::string threshold_parameter(const std::string& card_key);
+
 // Every parameter a finished run used, for the run record, in a fixed order: the kind's thresholds,
 // diameter (as used) and how it was chosen, scale, passes, tiles, tile size and overlap,
 // percentiles and the levels they gave per channel, channel selection, flow steps.

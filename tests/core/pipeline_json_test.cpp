@@ -42,6 +42,18 @@ TEST(PipelineJson, ParsesEveryKey) {
   EXPECT_TRUE(d.channels.merge);
 }
 
+// Each card threshold names the run parameter that overrides it, one the parser reads.
+TEST(PipelineJson, ThresholdParameterIsAParameter) {
+  EXPECT_EQ(threshold_parameter("prob"), "prob_thresh");
+  EXPECT_EQ(threshold_parameter("cellprob"), "cellprob_thresh");
+  EXPECT_EQ(threshold_parameter("min_area"), "min_area");
+  for (const char* key : {"prob", "nms", "cellprob", "flow", "min_area"}) {
+    PipelineParams p;
+    std::string error;
+    EXPECT_TRUE(parse("{\"" + threshold_parameter(key) + "\": 0.5}", &p, &error)) << key << ": " << error;
+  }
+}
+
 TEST(PipelineJson, RefusesWithTheKeyNamed) {
   PipelineParams p;
   std::string error;
