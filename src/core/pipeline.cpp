@@ -174,14 +174,14 @@ struct PipelineRun::State {
   bool end_pass();
   bool after_first_pass();
   void set_done() {
-    // The smallest objects go after the last pass only: the automatic diameter is estimated from
-    // every object the first pass found, so min_area never changes the scale, and a change of it
-    // alone can always be re-post-processed without the network.
-    if (r.min_area > 0) {
-      Clock::time_point t0 = Clock::now();
-      r.count = remove_small_objects(r.labels, int(std::min(std::ceil(r.min_area), 2e9)));
-      r.timings.postprocess += seconds_since(t0);
-    }
+    // The final labels are numbered 1..N here, once, in the same sweep that removes the objects
+    // under min_area (and those thinner than an original pixel, which resizing may have lost). Only
+    // after the last pass: the automatic diameter is estimated from every object the first pass
+    // found, so min_area never changes the scale, and a change of it alone can always be
+    // re-post-processed without the network.
+    Clock::time_point t0 = Clock::now();
+    r.count = remove_small_objects(r.labels, int(std::min(std::max(std::ceil(r.min_area), 1.0), 2e9)));
+    r.timings.postprocess += seconds_since(t0);
     phase = RunPhase::Done;
     r.timings.total = seconds_since(start);
   }
@@ -481,7 +481,7 @@ bool PipelineRun::State::end_pass() {
   if (!have_ends) report(PipelineStage::Postprocess);
   Clock::time_point t0 = Clock::now();
   {
-    Labels small = postprocess();  // gone before the full-size labels are relabelled
+    Labels small = postprocess();  // gone before the full-size labels are made
     // The stitched outputs are done with: kept in the result, or freed before the labels at full
     // size are made.
     if (params.keep_maps) {
@@ -500,7 +500,6 @@ bool PipelineRun::State::end_pass() {
     r.labels = (nw == image->width && nh == image->height) ? std::move(small)
                                                            : resize_labels_nearest(small, image->width, image->height);
   }
-  r.count = relabel_sequential(r.labels);  // objects thinner than an original pixel may vanish
   r.timings.postprocess += seconds_since(t0);
 
   r.passes = pass;
