@@ -95,6 +95,7 @@ def export_model(model, args, grid, thresholds, metrics, log, steps, out_dir, co
             "device": trained.device, "steps": steps, "seed": trained.seed, "crop": trained.crop,
             "batch": trained.batch, "lr": trained.lr,
             "base_filters": args.base, "depth": args.depth,
+            **({"max_width": args.max_width} if args.max_width else {}),
             "parameters": sum(p.numel() for p in model.parameters()),
             "loss_curve": loss_name,
         },

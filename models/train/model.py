@@ -18,12 +18,17 @@ def block(cin, cout):
 
 
 class UNet(nn.Module):
-    def __init__(self, kind, in_channels=1, base=16, depth=3, n_rays=32, grid=2):
+    def __init__(self, kind, in_channels=1, base=16, depth=3, n_rays=32, grid=2, max_width=0):
         super().__init__()
         assert kind in ("star", "flow")
         assert grid in (1, 2) and depth >= 1
         self.kind, self.n_rays, self.grid, self.depth = kind, n_rays, grid, depth
+        # Widths double with each level; max_width (0: none) caps them, so a deeper network can keep the
+        # full-resolution width, where the outlines are drawn, within the download budget (the deep
+        # levels hold most of the weights, the full-resolution ones most of the compute).
         chans = [base * 2 ** i for i in range(depth + 1)]
+        if max_width:
+            chans = [min(c, max_width) for c in chans]
         self.down = nn.ModuleList([block(in_channels, chans[0])] +
                                   [block(chans[i - 1], chans[i]) for i in range(1, depth + 1)])
         self.pool = nn.MaxPool2d(2)

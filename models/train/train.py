@@ -40,6 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--diameter", type=float, default=20.0, help="training object diameter, px")
     p.add_argument("--base", type=int, default=16, help="U-Net base filters")
     p.add_argument("--depth", type=int, default=3)
+    p.add_argument("--max-width", type=int, default=0,
+                   help="cap on a level's filters (widths double per level; 0: no cap)")
     p.add_argument("--n-rays", type=int, default=32)
     p.add_argument("--grid", type=int, default=2)
     p.add_argument("--crop", type=int, default=128)
@@ -131,7 +133,7 @@ def main(argv=None):
         return data.load_dataset(args.data, args.modality, split, args.channels, args.diameter, args.workers,
                                  args.max_images)
 
-    model = UNet(args.kind, args.channels, args.base, args.depth, args.n_rays, grid).to(args.device)
+    model = UNet(args.kind, args.channels, args.base, args.depth, args.n_rays, grid, args.max_width).to(args.device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     ckpt_path, log_path = work / "checkpoint.pt", work / "loss.json"
     # The command that trained the model (the first run's; a finishing run only exports) goes in the card.
@@ -157,7 +159,7 @@ def main(argv=None):
             model.load_state_dict(ck["model"])
         except (KeyError, RuntimeError) as e:
             sys.exit(f"train.py: --init {args.init} does not hold weights for this network "
-                     f"(--kind/--base/--depth/--grid/--channels must match its run): {e}")
+                     f"(--kind/--base/--depth/--max-width/--grid/--channels must match its run): {e}")
         step = step0 = ck["step"]
         log = ck["log"]
         parent = {"command": ck.get("command"), "steps": ck["step"], "parent": ck.get("parent")}
