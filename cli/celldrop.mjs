@@ -47,7 +47,8 @@ Usage:
       --prob-thresh X --nms-thresh X           star models (default: the card's)
       --cellprob-thresh X --flow-thresh X      flow models (default: the card's)
       --min-area PX          remove objects under PX image px (default: the card's; 0 keeps all)
-      --channel N            use channel N (from 0) of multi-channel images (default: all)
+      --channel N            use channel N (from 0) of multi-channel images (default: a one-channel
+                             model reads the mean of all; an RGB model reads channels 0-2)
       --tile N               tile size in network px (default 512); --overlap N (default 64)
       --percentiles LO,HI    normalisation percentiles (default: the card's)
       --page N               page of multi-page TIFFs (default 0)

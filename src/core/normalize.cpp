@@ -157,6 +157,37 @@ bool channel_percentiles(const Image& img, int channel, double low_percent, doub
   return true;
 }
 
+Background image_background(const Image& img) {
+  if (img.empty()) return Background::Unknown;
+  const int colours = (img.channels == 3 || img.channels == 4) ? 3 : img.channels;
+  const size_t n = size_t(img.width) * size_t(img.height);
+  const int step = std::max(1, int(std::ceil(std::sqrt(double(n) / double(1 << 20)))));
+  std::vector<float> mean;
+  mean.reserve(size_t(img.width / step + 1) * size_t(img.height / step + 1));
+  for (int y = 0; y < img.height; y += step) {
+    for (int x = 0; x < img.width; x += step) {
+      double sum = 0.0;
+      for (int c = 0; c < colours; ++c) sum += img.at(x, y, c);
+      if (std::isfinite(sum)) mean.push_back(float(sum / colours));
+    }
+  }
+  if (mean.empty()) return Background::Unknown;
+  auto rank = [&](double percent) {
+    const size_t k = std::min(mean.size() - 1, size_t(percent / 100.0 * double(mean.size() - 1) + 0.5));
+    std::nth_element(mean.begin(), mean.begin() + ptrdiff_t(k), mean.end());
+    return double(mean[k]);
+  };
+  const double p1 = rank(1.0), p50 = rank(50.0), p99 = rank(99.0);
+  if (!(p99 > p1)) return Background::Unknown;
+  return p50 - p1 > p99 - p50 ? Background::Bright : Background::Dark;
+}
+
+Background modality_background(const std::string& modality) {
+  if (modality == "fluorescence") return Background::Dark;
+  if (modality == "histology" || modality == "brightfield") return Background::Bright;
+  return Background::Unknown;
+}
+
 bool normalize_percentiles(const Image& in, const PercentileRange& range, Image* out,
                            std::vector<ChannelLevels>* levels, std::string* error) {
   if (in.empty()) {

@@ -95,6 +95,13 @@ std::string fmt(double v) {
   return buf;
 }
 
+// The result's note may say more than one thing (how the channels were read, why the scale was
+// limited): each remark follows the one before.
+void append_note(std::string* note, const std::string& remark) {
+  if (!note->empty()) *note += "; ";
+  *note += remark;
+}
+
 }  // namespace
 
 // Everything a run holds between calls. The methods follow the chain in order: begin -> start_pass
@@ -516,8 +523,8 @@ bool PipelineRun::State::after_first_pass() {
   const double estimate = median_object_diameter(r.labels);
   if (estimate <= 0) {
     r.diameter = card.diameter;
-    r.note = "no objects found at scale 1, so the diameter could not be estimated; kept scale 1 "
-             "(give the diameter to rescale)";
+    append_note(&r.note, "no objects found at scale 1, so the diameter could not be estimated; kept scale 1 "
+                         "(give the diameter to rescale)");
     set_done();
     return true;
   }
@@ -527,14 +534,14 @@ bool PipelineRun::State::after_first_pass() {
   const double lo = 1.0 / 8.0, hi = 8.0;
   if (s < lo || s > hi) {
     const double limited = std::min(std::max(s, lo), hi);
-    r.note = "estimated diameter " + fmt(estimate) + " px asks for a rescale by " + fmt(s) + "; limited to " +
-             fmt(limited);
+    append_note(&r.note, "estimated diameter " + fmt(estimate) + " px asks for a rescale by " + fmt(s) +
+                         "; limited to " + fmt(limited));
     s = limited;
   }
-  while (network_pixels(s) > pixel_limit()) {
-    s *= 0.95;
-    r.note = "rescale limited to " + fmt(s) + " to stay within " + std::to_string(params.max_network_pixels) +
-             " network pixels";
+  if (network_pixels(s) > pixel_limit()) {
+    while (network_pixels(s) > pixel_limit()) s *= 0.95;
+    append_note(&r.note, "rescale limited to " + fmt(s) + " to stay within " +
+                         std::to_string(params.max_network_pixels) + " network pixels");
   }
   // The first pass was close enough: the networks are trained at random scales of 0.8-1.25 around
   // their diameter, and on the val split a second pass within 20% of scale 1 gains nothing for
@@ -590,16 +597,43 @@ bool PipelineRun::State::begin(const Image& source) {
   // Channel selection; the image itself serves when it already has the model's channels.
   Clock::time_point t0 = Clock::now();
   image = &source;
-  if (!params.channels.channels.empty() || params.channels.merge) {
+  ChannelSelection selection = params.channels;
+  if (selection.channels.empty() && !selection.merge && card.input.channels == 1 && source.channels > 1) {
+    selection.merge = true;  // nuclei in every channel of an RGB picture: their mean (the page's default too)
+  } else if (selection.channels.empty() && !selection.merge && card.input.channels == 3) {
+    // An RGB model (stained slides) and an image that is RGB in all but form: an RGBA file's alpha
+    // is no colour, and a grey scan of a slide gives its one channel to each of the three.
+    if (source.channels == 4) {
+      selection.channels = {0, 1, 2};
+      append_note(&r.note, "the model reads channels 1-3 of the image's 4 (red, green, blue; alpha left out)");
+    } else if (source.channels == 1) {
+      selection.channels = {0, 0, 0};
+      append_note(&r.note, "the model reads colour; this one-channel image gave its channel to red, green and blue");
+    }
+  }
+  if (!selection.channels.empty() || selection.merge) {
     std::string select_error;
-    if (!select_channels(source, params.channels, &selected, &select_error)) return fail(select_error);
+    if (!select_channels(source, selection, &selected, &select_error)) return fail(select_error);
     image = &selected;
   }
+  r.channels = selection;
   if (image->channels != card.input.channels)
     return fail("the model takes " + std::to_string(card.input.channels) + " input channel" +
                 (card.input.channels == 1 ? "" : "s") + " but the " +
                 (image == &source ? "image has " : "channel selection gives ") + std::to_string(image->channels) +
                 (card.input.channels == 1 ? ": choose one channel, or merge them" : ": choose the channels"));
+  // A model finds what it was trained to see: on a picture of the other kind (fluorescence against
+  // a stained slide, each the other's negative) it outlines the gaps between the objects. Say so.
+  r.background = image_background(*image);
+  const JsonValue* modality = card.training.find("modality");
+  const Background trained = modality_background(modality && modality->is_string() ? modality->string : "");
+  if (trained != Background::Unknown && r.background != Background::Unknown && trained != r.background) {
+    append_note(&r.note, r.background == Background::Bright
+                             ? "this looks like a stained or brightfield image (dark objects on a bright background), "
+                               "and the model was trained on fluorescence (bright objects on a dark one)"
+                             : "this looks like a fluorescence image (bright objects on a dark background), and the "
+                               "model was trained on stained or brightfield images (dark objects on a bright one)");
+  }
   for (int c = 0; c < image->channels; ++c) {
     ChannelLevels lv;
     if (!channel_percentiles(*image, c, r.percentile_low, r.percentile_high, &lv.low, &lv.high))

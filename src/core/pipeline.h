@@ -129,7 +129,9 @@ struct PipelineResult {
   int passes = 0;
   int tiles = 0;                 // network calls, all passes
   double percentile_low = 0.0, percentile_high = 0.0;  // as used
+  ChannelSelection channels;     // as used: the parameters', or what an RGB model read (see begin)
   std::vector<ChannelLevels> levels;  // per network input channel: the values those percentiles had
+  Background background = Background::Unknown;  // what the network's input looks like (image_background)
   double prob_threshold = 0.0, nms_threshold = 0.0;         // star, as used
   double cellprob_threshold = 0.0, flow_threshold = 0.0;    // flow, as used
   double min_area = 0.0;         // as used (0 = every object kept)

@@ -146,9 +146,9 @@ std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(cons
     out.emplace_back("level_high_" + i, RecordValue::of(r.levels[c].high));
   }
   std::string channels;
-  for (int c : params.channels.channels) channels += (channels.empty() ? "" : ",") + std::to_string(c);
+  for (int c : r.channels.channels) channels += (channels.empty() ? "" : ",") + std::to_string(c);
   add("channels", RecordValue::of(channels.empty() ? std::string("all") : channels));
-  add("merge_channels", RecordValue::of(params.channels.merge));
+  add("merge_channels", RecordValue::of(r.channels.merge));
   if (!r.note.empty()) add("note", RecordValue::of(r.note));
   return out;
 }
@@ -182,6 +182,10 @@ std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& r
   w.key("min_area").value(r.min_area);
   w.end_object();
   w.key("note").value(r.note);
+  // The page offers a model made for this kind of picture when the note says the chosen one is not.
+  w.key("background");
+  if (r.background == Background::Unknown) w.null();
+  else w.value(r.background == Background::Bright ? "bright" : "dark");
   w.key("timings_s").begin_object();
   for (const auto& [stage, seconds] : pipeline_record_timings(r)) w.key(stage).value(seconds);
   w.end_object();

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/normalize.h"
+#include "core/synth.h"
 
 using namespace celldrop;
 
@@ -196,3 +197,46 @@ TEST(PrepareNetworkInput, MergedChannelIsNormalised) {
 }
 
 }  // namespace
+
+// Which background an image has: fluorescence nuclei are bright on dark, their negative (a stained or
+// brightfield slide) dark on bright; an RGBA image's alpha is not looked at.
+TEST(Background, FluorescenceIsDarkItsNegativeBright) {
+  celldrop::SynthParams sp;
+  sp.seed = 3;
+  sp.width = 300;
+  sp.height = 200;
+  const celldrop::SynthResult s = celldrop::synthesize_nuclei(sp);
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  EXPECT_EQ(celldrop::image_background(s.image), celldrop::Background::Dark);
+  const size_t n = size_t(s.image.width) * s.image.height;
+  const uint16_t* v = celldrop::samples<uint16_t>(s.image);
+  // The same picture inverted, as an 8-bit RGBA slide: pinkish (the channels scaled differently),
+  // its alpha 0 everywhere (which, were it read, would make the background dark).
+  celldrop::Image slide = celldrop::make_image(s.image.width, s.image.height, 4, celldrop::SampleType::U8);
+  uint8_t* p = celldrop::samples<uint8_t>(slide);
+  for (size_t i = 0; i < n; i++) {
+    const double inv = 1.0 - v[i] / 65535.0;
+    p[i * 4 + 0] = uint8_t(std::lround(255 * inv));
+    p[i * 4 + 1] = uint8_t(std::lround(200 * inv));
+    p[i * 4 + 2] = uint8_t(std::lround(230 * inv));
+    p[i * 4 + 3] = 0;
+  }
+  EXPECT_EQ(celldrop::image_background(slide), celldrop::Background::Bright);
+  // A large image is read on a grid of about a million pixels, with the same answer.
+  celldrop::Image big = celldrop::make_image(2500, 1800, 1, celldrop::SampleType::U16);
+  uint16_t* b = celldrop::samples<uint16_t>(big);
+  for (int y = 0; y < big.height; y++)
+    for (int x = 0; x < big.width; x++) b[size_t(y) * big.width + x] = 65535 - v[size_t(y % sp.height) * sp.width + x % sp.width];
+  EXPECT_EQ(celldrop::image_background(big), celldrop::Background::Bright);
+  // Nothing to go by: a flat or empty image.
+  EXPECT_EQ(celldrop::image_background(celldrop::make_image(8, 8, 1, celldrop::SampleType::U8)), celldrop::Background::Unknown);
+  EXPECT_EQ(celldrop::image_background(celldrop::Image()), celldrop::Background::Unknown);
+}
+
+TEST(Background, ModalitiesOfTheCards) {
+  EXPECT_EQ(celldrop::modality_background("fluorescence"), celldrop::Background::Dark);
+  EXPECT_EQ(celldrop::modality_background("histology"), celldrop::Background::Bright);
+  EXPECT_EQ(celldrop::modality_background("brightfield"), celldrop::Background::Bright);
+  EXPECT_EQ(celldrop::modality_background(""), celldrop::Background::Unknown);
+  EXPECT_EQ(celldrop::modality_background("phase contrast"), celldrop::Background::Unknown);
+}

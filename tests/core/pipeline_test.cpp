@@ -482,6 +482,68 @@ TEST(Pipeline, WrongNetworkOutputsGiveClearErrors) {
             "the network failed on tile 1 of 1: out of memory");
 }
 
+// An RGB model reads an RGBA image's colours and a grey image's one channel three times, as it would
+// read the same picture saved as RGB: the network sees the same tiles and the labels are the same.
+TEST(Pipeline, AnRgbModelReadsRgbaAndGreyImagesAsTheirRgbSelves) {
+  ModelCard card = star_card();
+  card.input.channels = 3;
+  SynthResult s = nuclei(96, 80, 20.0, 31);
+  std::vector<std::vector<float>> seen;
+  NetworkFn net = [&](const NetworkTile& t, std::vector<NetworkOutput>* outs, std::string*) {
+    EXPECT_EQ(t.channels, 3);
+    const size_t plane = size_t(t.width) * size_t(t.height);
+    seen.emplace_back(t.data, t.data + 3 * plane);
+    // The filter reads channel 2 (green) only: the tile seen as one channel.
+    NetworkTile green = t;
+    green.channels = 1;
+    green.data = t.data + plane;
+    return local_filter(card, green, outs);
+  };
+  auto run = [&](const Image& img, PipelineResult* r) {
+    seen.clear();
+    PipelineParams p;
+    p.diameter = 20.0;
+    std::string error;
+    EXPECT_TRUE(run_pipeline(img, card, net, p, r, &error)) << error;
+    return seen;
+  };
+  // The picture as RGB: channel i = the nuclei image scaled by (i + 1), so the channels differ.
+  const uint16_t* grey = samples<uint16_t>(s.image);
+  const size_t n = size_t(s.image.width) * s.image.height;
+  Image rgb = make_image(s.image.width, s.image.height, 3, SampleType::U16);
+  Image rgba = make_image(s.image.width, s.image.height, 4, SampleType::U16);
+  Image grey3 = make_image(s.image.width, s.image.height, 3, SampleType::U16);
+  for (size_t i = 0; i < n; i++) {
+    for (int c = 0; c < 3; c++) {
+      const uint16_t v = uint16_t(std::min(65535, int(grey[i]) * (c + 1) / 4));
+      samples<uint16_t>(rgb)[i * 3 + c] = v;
+      samples<uint16_t>(rgba)[i * 4 + c] = v;
+      samples<uint16_t>(grey3)[i * 3 + c] = grey[i];
+    }
+    samples<uint16_t>(rgba)[i * 4 + 3] = uint16_t(i % 7 == 0 ? 0 : 65535);  // alpha: never a colour
+  }
+  PipelineResult want, got;
+  const auto tiles_rgb = run(rgb, &want);
+  ASSERT_GT(want.count, 3);
+  EXPECT_EQ(want.note, "");
+  EXPECT_EQ(run(rgba, &got), tiles_rgb);
+  EXPECT_EQ(got.labels.data, want.labels.data);
+  EXPECT_EQ(got.note, "the model reads channels 1-3 of the image's 4 (red, green, blue; alpha left out)");
+
+  const auto tiles_grey3 = run(grey3, &want);
+  EXPECT_EQ(run(s.image, &got), tiles_grey3);
+  EXPECT_EQ(got.labels.data, want.labels.data);
+  EXPECT_EQ(got.note, "the model reads colour; this one-channel image gave its channel to red, green and blue");
+
+  // Two channels are no picture: the user says which to use.
+  PipelineResult r;
+  std::string error;
+  PipelineParams p;
+  p.diameter = 20.0;
+  EXPECT_FALSE(run_pipeline(make_image(32, 32, 2, SampleType::U8), card, net, p, &r, &error));
+  EXPECT_EQ(error, "the model takes 3 input channels but the image has 2: choose the channels");
+}
+
 TEST(Pipeline, ParameterErrors) {
   SynthResult s = nuclei(64, 64, 20.0, 29);
   ModelCard card = star_card();
@@ -497,12 +559,18 @@ TEST(Pipeline, ParameterErrors) {
   PipelineParams p;
   p.diameter = 20.0;
   Image rgb = make_image(32, 32, 3, SampleType::U8);
-  EXPECT_EQ(run_err(rgb, p), "the model takes 1 input channel but the image has 3: choose one channel, or merge them");
+  PipelineParams two = p;
+  two.channels.channels = {0, 2};
+  EXPECT_EQ(run_err(rgb, two), "the model takes 1 input channel but the channel selection gives 2: choose one channel, or merge them");
+  // Given no selection, a one-channel model reads the mean of the channels, as with merge.
+  PipelineResult r, merged_r;
+  std::string error;
+  EXPECT_TRUE(run_pipeline(rgb, card, net, p, &r, &error)) << error;
+  EXPECT_TRUE(r.channels.merge);
   PipelineParams merged = p;
   merged.channels.merge = true;
-  PipelineResult r;
-  std::string error;
-  EXPECT_TRUE(run_pipeline(rgb, card, net, merged, &r, &error)) << error;
+  EXPECT_TRUE(run_pipeline(rgb, card, net, merged, &merged_r, &error)) << error;
+  EXPECT_EQ(r.labels.data, merged_r.labels.data);
   PipelineParams bad = p;
   bad.tile_size = 4;
   EXPECT_EQ(run_err(s.image, bad), "tile size 4 px is below the model's input divisor (8 px)");
