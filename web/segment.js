@@ -78,6 +78,10 @@ export function createSegmenter() {
     return text;
   }
 
+  // The kind of picture a model was trained on (its card's training.modality: "fluorescence",
+  // "histology", ...), or '' when the card does not say: the page suggests a model made for the image.
+  const modalityOf = (card) => (typeof card?.training?.modality === 'string' ? card.training.modality : '');
+
   // The list of shipped models; an empty list when the site has none (not an error). Each card is
   // read too (a few kB each): a share link names the ONNX file's sha256, and the parameters panel
   // starts from the card's normalisation. A card that cannot be read leaves those out; running the
@@ -95,7 +99,7 @@ export function createSegmenter() {
       try {
         const card = JSON.parse(await cardText(m.name));
         return { ...m, sha256: card?.onnx?.sha256 ?? '', normalization: card?.normalization ?? {},
-                 inputChannels: card?.input?.channels ?? 1 };
+                 inputChannels: card?.input?.channels ?? 1, modality: modalityOf(card) };
       } catch {
         return m;
       }
@@ -170,7 +174,8 @@ export function createSegmenter() {
       const summary = await checked;  // the core's summary of the card: name, kind, diameter, thresholds
       if (!ownModels.has(summary.name)) {
         seg.models.push({ name: summary.name, kind: summary.kind, diameter: summary.diameter, thresholds: summary.thresholds,
-          sha256: summary.onnx.sha256, normalization: card.normalization ?? {}, inputChannels: summary.input.channels, own: true });
+          sha256: summary.onnx.sha256, normalization: card.normalization ?? {}, inputChannels: summary.input.channels,
+          modality: modalityOf(card), own: true });
       }
       ownModels.set(summary.name, bytes);
       cards.set(summary.name, cardText);

@@ -23,6 +23,7 @@
 constexpr uint64_t kSampleSeed = 1;
 constexpr const char* kDefaultModel = "nuclei-star";  // segments the sample at start when present
 constexpr int kDefaultTile = 512;
+constexpr int kColourView = -1;  // App::channel of the colour view (channels 1-3 as RGB)
 constexpr double kLiveRerunDelayMs = 150.0;  // a threshold slider at rest this long re-post-processes  // PipelineParams' tile size, what the worker uses when none is sent
 
 struct Hover {
@@ -50,12 +51,12 @@ struct App {
   int ground_truth_count = 0;
   double make_ms = 0.0;  // time to synthesize the sample
 
-  // Display.
+  // Display: one channel in grey, or kColourView.
   int channel = 0;
-  celldrop::ChannelStats stats;
+  celldrop::ChannelStats stats;  // of the channel on show, or of channels 1-3 pooled in the colour view
   celldrop::ContrastWindow contrast;
-  std::vector<uint8_t> gray;
-  celldrop::GrayTexture texture;
+  std::vector<uint8_t> display_pixels;  // what the texture holds: 1 byte a pixel, 3 in the colour view
+  celldrop::Texture texture;
   bool texture_dirty = true;
 
   // Viewer.
@@ -84,7 +85,7 @@ struct App {
   celldrop::OverlayMode overlay_mode = celldrop::OverlayMode::Outlines;
   bool overlay_dirty = false;  // the mode changed: the overlay texture is rebuilt on the next frame
   float overlay_opacity = 0.9f;
-  celldrop::GrayTexture overlay;  // made from the labels a band at a time; no copy in memory
+  celldrop::Texture overlay;  // made from the labels a band at a time; no copy in memory
   // Screen rectangles of the Segment panel's controls, published for the browser tests to click.
   ImVec4 run_rect, cancel_rect, auto_diameter_rect, diameter_rect;
   std::vector<ImVec4> model_rects;

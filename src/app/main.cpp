@@ -16,6 +16,7 @@
 #include <GLES3/gl3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -49,7 +50,7 @@ constexpr ImU32 kSelectedColor = IM_COL32(60, 220, 255, 255);  // cyan: apart fr
 constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
 
 // DOM keyCodes, which platform.cpp uses as ImGui key indices.
-enum : int { kKeyF = 'F', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
+enum : int { kKeyC = 'C', kKeyF = 'F', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
              kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173 };
 
 
@@ -206,14 +207,19 @@ static void refresh_texture() {
   App& a = g_app;
   if (!a.texture_dirty || a.image.empty()) return;
   a.texture_dirty = false;
-  cd::map_to_gray(a.image, a.channel, a.contrast, &a.gray);
+  const bool colour = a.channel == kColourView;
+  if (colour) cd::map_to_rgb(a.image, a.contrast, &a.display_pixels);
+  else cd::map_to_gray(a.image, a.channel, a.contrast, &a.display_pixels);
   std::string why;
-  if (!cd::upload_gray_texture(&a.texture, a.gray.data(), a.image.width, a.image.height, &why)) {
+  if (!cd::upload_image_texture(&a.texture, a.display_pixels.data(), a.image.width, a.image.height, colour ? 3 : 1,
+                                &why)) {
     a.error = "Cannot show the image: " + why + ".";
   }
 }
 
-static double sample_value(int x, int y) { return g_app.image.at(x, y, g_app.channel); }
+// The value under the pointer: the channel on show's, or channel 1's in the colour view (the status
+// line then lists all three).
+static double sample_value(int x, int y) { return g_app.image.at(x, y, std::max(0, g_app.channel)); }
 
 // --- UI pieces ---------------------------------------------------------------------------------------------
 static std::string format_value(double v) {
@@ -272,8 +278,11 @@ static void draw_histogram(float height) {
   }
   ImGui::Dummy(ImVec2(w, height));
   if (ImGui::IsItemHovered()) {
-    ImGui::SetTooltip("Histogram of the channel (log counts), with the contrast window.\n"
-                      "Values below Min show black, above Max white.");
+    ImGui::SetTooltip(a.channel == kColourView
+                          ? "Histogram of channels 1-3 together (log counts), with the contrast window.\n"
+                            "In each channel, values below Min show none of its colour, above Max all of it."
+                          : "Histogram of the channel (log counts), with the contrast window.\n"
+                            "Values below Min show black, above Max white.");
   }
 }
 
@@ -695,7 +704,22 @@ static void segment_section() {
       ImGui::SetTooltip("Model %s; object diameter %.1f px, %s; %d tile%s", s.model_name.c_str(), s.diameter,
                         s.diameter_estimated ? "estimated by a first pass" : "as given", s.tiles_run, s.tiles_run == 1 ? "" : "s");
     }
-    if (!s.note.empty()) ImGui::TextWrapped("%s", s.note.c_str());
+    if (!s.note.empty()) {
+      std::string note = s.note;  // the core's remarks are clauses: the panel shows a sentence
+      note[0] = char(std::toupper(static_cast<unsigned char>(note[0])));
+      ImGui::TextWrapped("%s.", note.c_str());
+    }
+    // The note says when the model was trained on the other kind of picture: offer one made for it.
+    const int suggested = cd::model_for_background(s.models, model_index(s.model_name), s.background, kDefaultModel);
+    if (suggested >= 0 && !s.running) {
+      const std::string label = "Use " + s.models[size_t(suggested)].name;
+      if (ImGui::Button(label.c_str())) {
+        choose_model(suggested);
+        run_segmentation();
+      }
+      ui_rect("suggested_model");
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("Segment this image again with a model trained on pictures like it");
+    }
     if (!s.fallback.empty()) {
       ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.45f, 1.0f));
       ImGui::TextWrapped("%s", s.fallback.c_str());
@@ -733,7 +757,12 @@ static void side_panel(float width, float height) {
   ImGui::TextDisabled("Drag to pan. Wheel or pinch to zoom.");
 
   heading("CONTRAST");
-  if (a.image.channels > 1) {
+  if (cd::has_colour_view(a.image)) {
+    bool colour = a.channel == kColourView;
+    if (ImGui::Checkbox("Colour  (C)", &colour)) choose_channel(colour ? kColourView : 0);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Channels 1-3 as red, green and blue, through one contrast window");
+  }
+  if (a.image.channels > 1 && a.channel != kColourView) {
     int ch = a.channel + 1;
     if (ImGui::SliderInt("Channel", &ch, 1, a.image.channels)) choose_channel(ch - 1);
   }
@@ -778,7 +807,13 @@ static void status_bar(float y, float width, float height) {
   ImGui::Begin("Status", nullptr, flags);
   const cd::Segmentation& s = cd::segmentation();
   if (a.hover.inside) {
-    ImGui::Text("x %d   y %d   value %s", a.hover.x, a.hover.y, format_value(a.hover.value).c_str());
+    if (a.channel == kColourView) {
+      ImGui::Text("x %d   y %d   RGB %s, %s, %s", a.hover.x, a.hover.y, format_value(a.hover.value).c_str(),
+                  format_value(a.image.at(a.hover.x, a.hover.y, 1)).c_str(),
+                  format_value(a.image.at(a.hover.x, a.hover.y, 2)).c_str());
+    } else {
+      ImGui::Text("x %d   y %d   value %s", a.hover.x, a.hover.y, format_value(a.hover.value).c_str());
+    }
     if (a.hover_object != 0) {
       ImGui::SameLine(0.0f, 24.0f);
       ImGui::Text("object %u   area %u px", a.hover_object, s.areas[a.hover_object]);
@@ -853,6 +888,9 @@ static void viewer_window(vw::Rect rect) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
     if (ImGui::IsKeyPressed(kKeyR, false)) run_segmentation();
     if (ImGui::IsKeyPressed(kKeyO, false)) a.show_overlay = !a.show_overlay;
+    if (ImGui::IsKeyPressed(kKeyC, false) && cd::has_colour_view(a.image)) {
+      choose_channel(a.channel == kColourView ? 0 : kColourView);
+    }
     if (ImGui::IsKeyPressed(kKeyS, false)) {
       a.share_fragment = cd::share_fragment(current_share_state());
       js_share(a.share_fragment.c_str());

@@ -20,6 +20,9 @@ std::string page_state_json() {
   w.key("name").value(a.image_file_name).key("stem").value(a.image_stem).key("sha256").value(a.image_sha256);
   w.key("url").value(a.image_url).key("bytes").value(int64_t(a.image_file.size()));
   w.end_object();
+  w.key("display").begin_object();
+  w.key("colour").value(a.channel == kColourView).key("channel").value(a.channel);
+  w.end_object();
   w.key("openError");
   if (a.open_error.empty()) w.null(); else w.value(a.open_error);
   w.key("modelError");

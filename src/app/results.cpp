@@ -99,11 +99,13 @@ std::string page_run_record(const ResultSource& source) {
   return write_run_record(rec);
 }
 
-// The overlay as on screen: grey image, outline pixels blended towards the outline colour.
+// The overlay as on screen: the displayed image (grey or colour), outline pixels blended towards the
+// outline colour.
 static bool write_overlay_png(const ResultSource& s, std::vector<uint8_t>* out, std::string* error) {
   const Labels& labels = *s.labels;
   const size_t n = size_t(labels.width) * size_t(labels.height);
-  if (!s.display_gray || !s.overlay_rows || s.display_gray->size() != n) {
+  const size_t bpp = s.display_bytes_per_pixel == 3 ? 3 : 1;
+  if (!s.display_pixels || !s.overlay_rows || s.display_pixels->size() != n * bpp) {
     *error = "the overlay is not ready yet: wait until the masks are shown, then save again";
     return false;
   }
@@ -117,10 +119,13 @@ static bool write_overlay_png(const ResultSource& s, std::vector<uint8_t>* out, 
     s.overlay_rows(y0, y1, layer.data());
     const size_t first = size_t(y0) * size_t(labels.width), end = size_t(y1) * size_t(labels.width);
     for (size_t i = first; i < end; i++) {
-      const uint8_t g = (*s.display_gray)[i];
+      const uint8_t* shown = &(*s.display_pixels)[i * bpp];
       const uint8_t* o = &layer[(i - first) * 4];
       const float a = alpha * float(o[3]) / 255.0f;
-      for (int c = 0; c < 3; c++) p[i * 3 + size_t(c)] = uint8_t(std::lround(float(g) * (1.0f - a) + float(o[c]) * a));
+      for (size_t c = 0; c < 3; c++) {
+        const float v = float(shown[bpp == 3 ? c : 0]);
+        p[i * 3 + c] = uint8_t(std::lround(v * (1.0f - a) + float(o[c]) * a));
+      }
     }
   }
   PngWriteOptions options;

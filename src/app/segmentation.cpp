@@ -10,12 +10,6 @@
 
 namespace celldrop {
 
-ThresholdRange threshold_range(const std::string& parameter) {
-  if (parameter == "cellprob_thresh") return {-20.0, 20.0, -6.0, 6.0, false};  // a logit
-  if (parameter == "min_area") return {0.0, 1e9, 0.0, 1000.0, true};
-  return {0.0, 1.0, 0.0, 1.0, false};  // probabilities, overlaps, the flow error
-}
-
 Segmentation& segmentation() {
   static Segmentation s;
   return s;
@@ -49,8 +43,9 @@ EM_JS(void, js_segmenter_init, (), {
     for (const m of models) {
       call([m.name, m.kind || ""], ([name, kind]) => _cd_app_model_add(name, kind, Number(m.diameter) || 0));
       const n = m.normalization || {};
-      call([m.sha256 || ""], ([sha]) => _cd_app_model_card(sha, Number(n.percentile_low ?? 1), Number(n.percentile_high ?? 99.8),
-                                                             Number(m.inputChannels) || 1));
+      call([m.sha256 || "", m.modality || ""], ([sha, modality]) =>
+        _cd_app_model_card(sha, Number(n.percentile_low ?? 1), Number(n.percentile_high ?? 99.8), Number(m.inputChannels) || 1,
+                           modality));
       if (m.own) _cd_app_model_own();
       for (const key of Object.keys(m.thresholds || {})) {
         const value = m.thresholds[key];
@@ -120,13 +115,14 @@ EMSCRIPTEN_KEEPALIVE void cd_app_model_threshold(const char* card_key, double va
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_model_card(const char* sha256, double percentile_low, double percentile_high,
-                                             int input_channels) {
+                                             int input_channels, const char* modality) {
   auto& models = cd::segmentation().models;
   if (models.empty()) return;
   models.back().sha256 = sha256;
   models.back().percentile_low = percentile_low;
   models.back().percentile_high = percentile_high;
   models.back().input_channels = input_channels;
+  models.back().modality = modality;
 }
 
 EMSCRIPTEN_KEEPALIVE void cd_app_model_own() {
@@ -207,11 +203,15 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const 
   s.diameter_estimated = false;
   s.tiles_run = 0;
   s.note.clear();
+  s.background = cd::Background::Unknown;
   if (cd::json_parse(summary_json, std::strlen(summary_json), &summary, &summary_error)) {
     if (const cd::JsonValue* v = summary.find("diameter"); v && v->is_number()) s.diameter = v->number;
     if (const cd::JsonValue* v = summary.find("diameter_estimated"); v && v->is_bool()) s.diameter_estimated = v->boolean;
     if (const cd::JsonValue* v = summary.find("tiles"); v && v->is_number()) s.tiles_run = int(v->number);
     if (const cd::JsonValue* v = summary.find("note"); v && v->is_string()) s.note = v->string;
+    if (const cd::JsonValue* v = summary.find("background"); v && v->is_string()) {
+      s.background = v->string == "bright" ? cd::Background::Bright : cd::Background::Dark;
+    }
   }
   s.model_s = model_s;
   s.decode_s = decode_s;

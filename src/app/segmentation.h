@@ -8,33 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "app/models.h"
 #include "core/image.h"
+#include "core/normalize.h"
 
 namespace celldrop {
-
-struct ModelChoice {
-  std::string name;
-  std::string kind;  // "star" or "flow"
-  double diameter = 0.0;
-  // The card's thresholds as run parameters ("prob_thresh", ...) with their defaults.
-  std::vector<std::pair<std::string, double>> thresholds;
-  // From the card itself (segment.js reads it beside index.json): the ONNX file's sha256, which a
-  // share link names, the normalisation defaults the parameters panel starts from, and how many
-  // channels the network takes (multichannel images must be reduced to that).
-  std::string sha256;
-  double percentile_low = 1.0, percentile_high = 99.8;
-  int input_channels = 1;
-  bool own = false;  // loaded by the user from their computer for this session (not the site's)
-};
-
-// How a threshold parameter is set: the values the page API and share links accept, and its
-// slider's span (a logit's useful part; min_area in image px, on a logarithmic scale).
-struct ThresholdRange {
-  double lo, hi;
-  double slider_lo, slider_hi;
-  bool area;  // min_area: whole px, a logarithmic slider
-};
-ThresholdRange threshold_range(const std::string& parameter);
 
 struct Segmentation {
   bool models_known = false;  // index.json has been read (possibly listing none)
@@ -78,6 +56,7 @@ struct Segmentation {
   bool diameter_estimated = false;
   int tiles_run = 0;
   std::string note;  // the core's remark on the run, if any
+  Background background = Background::Unknown;  // of the image the last result came from
   // Seconds by stage, from the worker: loading the model, decoding the image, the network,
   // post-processing (star NMS / flow dynamics and masks), and the whole run.
   double model_s = 0.0, decode_s = 0.0, inference_s = 0.0, postprocess_s = 0.0, total_s = 0.0;

@@ -22,10 +22,16 @@ App g_app;
 // --- the image on show -------------------------------------------------------------------------------------
 void choose_channel(int channel) {
   App& a = g_app;
+  a.texture_dirty = true;
+  if (channel == kColourView && cd::has_colour_view(a.image)) {
+    a.channel = kColourView;
+    a.stats = cd::colour_stats(a.image);
+    a.contrast = cd::colour_default_window(a.image, a.stats);
+    return;
+  }
   a.channel = std::clamp(channel, 0, std::max(0, a.image.channels - 1));
   a.stats = cd::channel_stats(a.image, a.channel);
   a.contrast = a.stats.auto_window;
-  a.texture_dirty = true;
 }
 
 void load_sample() {
@@ -309,7 +315,9 @@ bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const
   a.error.clear();
   a.open_error.clear();
   a.seg_channel = -1;
-  choose_channel(0);
+  // An 8-bit RGB(A) image is a picture (a slide, a photograph): it opens in colour. Deeper
+  // multichannel images are stacks whose channels are no red, green and blue: one at a time.
+  choose_channel(cd::has_colour_view(a.image) && a.image.type == cd::SampleType::U8 ? kColourView : 0);
   a.fitted = true;
   a.view_valid = false;
   a.run_wanted = true;
@@ -406,7 +414,8 @@ cd::ResultSource result_source() {
   char now[40];
   js_iso_now(now, sizeof now);
   r.started_at = now;
-  r.display_gray = &a.gray;
+  r.display_pixels = &a.display_pixels;
+  r.display_bytes_per_pixel = a.channel == kColourView ? 3 : 1;
   const cd::Labels& labels = s.labels;
   if (a.overlay.id != 0 && a.overlay.width == labels.width && a.overlay.height == labels.height) {
     const cd::OverlayMode mode = a.overlay_mode;

@@ -14,7 +14,7 @@
 #include "core/json.h"
 
 // The image on show.
-void choose_channel(int channel);  // display channel: its statistics and auto contrast
+void choose_channel(int channel);  // display channel (or kColourView): its statistics and default contrast
 void load_sample();                // the synthetic nuclei the page opens with
 // Replaces the image with a decoded file; on failure the image and results on show stay as they were
 // and the panel says why. A new image drops the old result and is segmented as soon as it can be.

@@ -7,7 +7,7 @@ namespace celldrop {
 namespace {
 
 // The upload both textures share; `what` names the texture in errors ("image", "overlay").
-bool upload_texture(GrayTexture* tex, const uint8_t* pixels, int width, int height, GLenum format,
+bool upload_texture(Texture* tex, const uint8_t* pixels, int width, int height, GLenum format,
                     GLint internal_format, bool mipmaps, const char* what, std::string* error) {
   GLint max_size = 0;
   glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
@@ -52,20 +52,27 @@ bool upload_texture(GrayTexture* tex, const uint8_t* pixels, int width, int heig
 
 }  // namespace
 
-bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int height, std::string* error) {
+bool upload_image_texture(Texture* tex, const uint8_t* pixels, int width, int height, int bytes_per_pixel,
+                          std::string* error) {
+  // A texture changes format only when made anew: a grey image followed by a colour one of the
+  // same size must not be refilled in place.
+  const GLenum format = bytes_per_pixel == 3 ? GL_RGB : GL_LUMINANCE;
+  if (tex->id != 0 && tex->format != format) destroy_texture(tex);
+  tex->format = format;
   // LUMINANCE samples as (v, v, v, 1), so ImGui's own shader draws grey without a custom one; WebGL2
   // has no texture swizzle to do the same with R8.
-  return upload_texture(tex, gray, width, height, GL_LUMINANCE, GL_LUMINANCE, true, "image", error);
+  const GLint internal_format = bytes_per_pixel == 3 ? GL_RGB8 : GL_LUMINANCE;
+  return upload_texture(tex, pixels, width, height, format, internal_format, true, "image", error);
 }
 
-bool allocate_rgba_texture(GrayTexture* tex, int width, int height, std::string* error) {
+bool allocate_rgba_texture(Texture* tex, int width, int height, std::string* error) {
   if (tex->id != 0 && (tex->width != width || tex->height != height)) destroy_texture(tex);
   if (tex->id != 0) return true;  // same size: every row is about to be filled again
   // WebGL gives a texture made from no pixels zeroed (transparent) storage.
   return upload_texture(tex, nullptr, width, height, GL_RGBA, GL_RGBA8, false, "overlay", error);
 }
 
-bool upload_rgba_rows(GrayTexture* tex, const uint8_t* rgba, int y0, int rows, std::string* error) {
+bool upload_rgba_rows(Texture* tex, const uint8_t* rgba, int y0, int rows, std::string* error) {
   for (int i = 0; i < 8 && glGetError() != GL_NO_ERROR; i++) {
   }
   glBindTexture(GL_TEXTURE_2D, tex->id);
@@ -79,9 +86,9 @@ bool upload_rgba_rows(GrayTexture* tex, const uint8_t* rgba, int y0, int rows, s
   return true;
 }
 
-void destroy_texture(GrayTexture* tex) {
+void destroy_texture(Texture* tex) {
   if (tex->id != 0) glDeleteTextures(1, &tex->id);
-  *tex = GrayTexture();
+  *tex = Texture();
 }
 
 }  // namespace celldrop

@@ -1,4 +1,5 @@
-// The viewer's image on the GPU: an 8-bit grayscale texture (WebGL2 through OpenGL ES 3).
+// The viewer's image on the GPU: an 8-bit grey or RGB texture (WebGL2 through OpenGL ES 3), and the
+// mask overlay's RGBA one.
 #pragma once
 
 #include <cstdint>
@@ -6,26 +7,29 @@
 
 namespace celldrop {
 
-struct GrayTexture {
+struct Texture {
   unsigned id = 0;  // GL texture name; 0 = none
   int width = 0;
   int height = 0;
+  unsigned format = 0;  // GL pixel format of an image texture (grey or RGB)
 };
 
-// Creates or refills `tex` with width x height bytes (row-major, no padding). Magnification is
-// nearest-neighbour so zoomed-in pixels stay square and honest; minification uses mipmaps so a
-// zoomed-out image is averaged rather than aliased. Returns false with a reason in *error.
-bool upload_gray_texture(GrayTexture* tex, const uint8_t* gray, int width, int height, std::string* error);
+// Creates or refills `tex` with width x height pixels of `bytes_per_pixel` bytes (1: grey, 3: RGB;
+// row-major, no padding). Magnification is nearest-neighbour so zoomed-in pixels stay square and
+// honest; minification uses mipmaps so a zoomed-out image is averaged rather than aliased. Returns
+// false with a reason in *error.
+bool upload_image_texture(Texture* tex, const uint8_t* pixels, int width, int height, int bytes_per_pixel,
+                          std::string* error);
 
 // Creates (or re-creates at a new size) `tex` as a width x height RGBA texture (the mask overlay),
 // transparent until its rows are filled by upload_rgba_rows, so a large overlay never needs all its
 // pixels in memory at once. Nearest-neighbour both ways and no mipmaps: an outline stays one image
 // pixel wide and never smears into its neighbours.
-bool allocate_rgba_texture(GrayTexture* tex, int width, int height, std::string* error);
+bool allocate_rgba_texture(Texture* tex, int width, int height, std::string* error);
 
 // Fills rows y0 .. y0 + rows - 1 of `tex` with tex->width x rows RGBA pixels.
-bool upload_rgba_rows(GrayTexture* tex, const uint8_t* rgba, int y0, int rows, std::string* error);
+bool upload_rgba_rows(Texture* tex, const uint8_t* rgba, int y0, int rows, std::string* error);
 
-void destroy_texture(GrayTexture* tex);
+void destroy_texture(Texture* tex);
 
 }  // namespace celldrop

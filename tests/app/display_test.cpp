@@ -176,6 +176,54 @@ TEST(Display, FlatImagesGetAUsableWindow) {
   EXPECT_EQ(one.auto_window.high, 1300);
 }
 
+// The colour view: RGB(A) images show channels 1-3 as red, green and blue through one window.
+TEST(Display, ThreeAndFourChannelImagesHaveAColourView) {
+  for (int c : {1, 2, 3, 4, 5}) {
+    EXPECT_EQ(has_colour_view(make_image(2, 2, c, SampleType::U8)), c == 3 || c == 4) << c << " channels";
+  }
+  EXPECT_FALSE(has_colour_view(Image())) << "no image, no view";
+}
+
+TEST(Display, ColourViewMapsChannelsOneToThreeAndLeavesAlphaOut) {
+  Image img = make_image(2, 1, 4, SampleType::U16);
+  const uint16_t values[] = {10, 2000, 65535, 7, 0, 1000, 30000, 65535};  // pixel 0: r g b a, pixel 1: r g b a
+  std::memcpy(img.data.data(), values, sizeof values);
+  std::vector<uint8_t> rgb;
+  map_to_rgb(img, {0, 2000}, &rgb);
+  EXPECT_EQ(rgb, (std::vector<uint8_t>{1, 255, 255, 0, 128, 255}));
+  map_to_rgb(make_image(2, 1, 2, SampleType::U8), {0, 255}, &rgb);  // no colour view: black, of the right size
+  EXPECT_EQ(rgb, std::vector<uint8_t>(6, 0));
+  // Eight-bit samples through the whole range come out as stored: the picture as any viewer shows it.
+  Image photo = make_image(3, 1, 3, SampleType::U8);
+  for (size_t i = 0; i < photo.data.size(); i++) photo.data[i] = uint8_t(i * 29);
+  map_to_rgb(photo, colour_default_window(photo, colour_stats(photo)), &rgb);
+  EXPECT_EQ(rgb, photo.data);
+}
+
+TEST(Display, ColourStatsPoolTheThreeColourChannels) {
+  Rng rng(11);
+  Image img = make_image(50, 40, 4, SampleType::U16);
+  uint16_t* p = samples<uint16_t>(img);
+  std::vector<double> colour;
+  for (size_t i = 0; i < img.sample_count(); i++) {
+    const int c = int(i % 4);
+    p[i] = c == 3 ? 65535 : uint16_t(100 * (c + 1) + rng.uniform() * 1000);  // alpha opaque, channels offset
+    if (c != 3) colour.push_back(p[i]);
+  }
+  const ChannelStats s = colour_stats(img);
+  EXPECT_EQ(s.min, *std::min_element(colour.begin(), colour.end()));
+  EXPECT_EQ(s.max, *std::max_element(colour.begin(), colour.end())) << "alpha's 65535 is not a colour";
+  EXPECT_EQ(s.auto_window.low, sorted_percentile(colour, kAutoLowPercentile));
+  EXPECT_EQ(s.auto_window.high, sorted_percentile(colour, kAutoHighPercentile));
+  double total = 0;
+  for (float c : s.histogram) total += c;
+  EXPECT_EQ(total, double(colour.size()));
+  // Deeper than 8 bits, "as stored" would be mostly black: the view opens at the percentiles.
+  const ContrastWindow w = colour_default_window(img, s);
+  EXPECT_EQ(w.low, s.auto_window.low);
+  EXPECT_EQ(w.high, s.auto_window.high);
+}
+
 TEST(Display, ImagesWithoutFiniteSamplesKeepTheDefaultWindow) {
   Image img = make_image(2, 2, 1, SampleType::F32);
   float* p = samples<float>(img);

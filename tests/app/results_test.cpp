@@ -60,7 +60,7 @@ void fill_source(Result* r) {
       R"("timings_s":{"network":1.25,"postprocess":0.5,"total":2}})";
   s.backend = "wasm";
   s.started_at = "2026-11-28T07:30:00.000Z";
-  s.display_gray = &r->gray;
+  s.display_pixels = &r->gray;
   s.overlay_rows = [r](int y0, int y1, uint8_t* rgba) {
     std::copy(r->outline.begin() + ptrdiff_t(y0) * r->labels.width * 4, r->outline.begin() + ptrdiff_t(y1) * r->labels.width * 4, rgba);
   };
@@ -507,6 +507,36 @@ TEST(Exports, OverlayPngIsTheDisplayWithOutlinesBlendedOver) {
                              r.outline[i * 4 + 3] ? uint8_t(0x00) : r.gray[i]};
     ASSERT_EQ(std::memcmp(px + i * 3, want, 3), 0) << "pixel " << i;
   }
+}
+
+TEST(Exports, OverlayPngOfTheColourViewKeepsTheColours) {
+  Result r;
+  make_result(&r);
+  // The display in colour: each pixel's grey level spread over three different channel values.
+  std::vector<uint8_t> rgb(r.gray.size() * 3);
+  for (size_t i = 0; i < r.gray.size(); i++) {
+    rgb[i * 3] = r.gray[i];
+    rgb[i * 3 + 1] = uint8_t(255 - r.gray[i]);
+    rgb[i * 3 + 2] = uint8_t(i % 251);
+  }
+  r.source.display_pixels = &rgb;
+  r.source.display_bytes_per_pixel = 3;
+  r.source.outline_opacity = 1.0f;
+  const std::vector<uint8_t> png = export_bytes("overlay_png", r.source);
+  Image img;
+  std::string error;
+  ASSERT_TRUE(decode_image(png.data(), png.size(), DecodeOptions(), &img, &error)) << error;
+  ASSERT_EQ(img.channels, 3);
+  const uint8_t* px = samples<uint8_t>(img);
+  const uint8_t outline[3] = {0xFF, 0xD0, 0x00};
+  for (size_t i = 0; i < r.gray.size(); i++) {
+    const uint8_t* want = r.outline[i * 4 + 3] ? outline : &rgb[i * 3];
+    ASSERT_EQ(std::memcmp(px + i * 3, want, 3), 0) << "pixel " << i;
+  }
+  // A display of the wrong size (the image changed under it) is refused, not read past its end.
+  rgb.resize(rgb.size() - 3);
+  EXPECT_TRUE(export_bytes("overlay_png", r.source, &error).empty());
+  EXPECT_EQ(error, "the overlay is not ready yet: wait until the masks are shown, then save again");
 }
 
 TEST(Exports, OverlayBeforeTheMasksAreDrawnSaysToWait) {

@@ -13,12 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   SITE, SHOTS, PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult,
-  clickControl, dropFile, synthImage, sha256File, run, saveDocShot, shell,
+  clickControl, canvasTop, dropFile, synthImage, sha256File, run, saveDocShot, shell,
 } from './harness.mjs';
-import { encodePng } from './png.mjs';
+import { decodePng, encodePng } from './png.mjs';
 
 let browser, server, origin, tmp, other, otherOrigin;
-let png2, png3, tiffRgb16, corrupt, huge;
+let png2, png3, tiffRgb16, slide, corrupt, huge;
 
 // A PNG whose header declares `width` x `height` pixels, with a valid CRC but almost no data: the
 // page must refuse it from the header, before allocating anything.
@@ -61,6 +61,17 @@ from PIL import Image
 a = np.array(Image.open(sys.argv[1])).astype(np.uint16)
 tifffile.imwrite(sys.argv[2], np.stack([a // 4, a, a // 2], axis=-1), photometric='rgb')
 `, png2, tiffRgb16]);
+  // An 8-bit RGBA "stained slide": the nuclei dark purple on a light background (png3 inverted, each
+  // channel scaled differently), opaque, as slide scanners and screenshots save them.
+  slide = path.join(tmp, 'stained-slide.png');
+  run(PYTHON, ['-c', `
+import sys, numpy as np
+from PIL import Image
+a = np.array(Image.open(sys.argv[1])).astype(np.float64)
+inv = 1.0 - (a - a.min()) / max(1.0, a.max() - a.min())
+rgba = np.stack([235 * inv + 20, 200 * inv, 225 * inv + 30, np.full_like(inv, 255)], axis=-1)
+Image.fromarray(np.round(rgba).astype(np.uint8), 'RGBA').save(sys.argv[2])
+`, png3, slide]);
   corrupt = path.join(tmp, 'corrupt.png');
   const good = fs.readFileSync(png2);
   fs.writeFileSync(corrupt, Buffer.concat([good.subarray(0, 200), Buffer.alloc(300, 0x5a)]));
@@ -136,6 +147,50 @@ test('the Open button opens the file chooser; a 16-bit three-channel TIFF opens 
   assert.equal(r.record.parameters.channel, 1);
   assert.equal(r.record.parameters.merge, undefined);
   assert.ok(r.objects.length > 20, `nuclei in channel 2: ${r.objects.length}`);
+  assertClean(problems);
+  await context.close();
+});
+
+test('a stained slide (8-bit RGBA) is shown in colour, and a run with a fluorescence model offers the slide model, which reads its RGB', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  await dropFile(page, slide);
+  let s = await waitForResult(page, sha256File(slide));
+  assert.deepEqual([s.image.channels, s.image.type], [4, 'uint8']);
+  assert.deepEqual(s.page.display, { colour: true, channel: -1 });
+  assert.equal(s.segmentation.model, 'nuclei-star');
+  // The picture as stored: with the masks hidden, a pixel of the image shows its own colour.
+  await page.keyboard.press('o');
+  s = await waitForShell(page, (st) => st.segmentation.overlay.visible === false, 'the masks hidden');
+  const top = await canvasTop(page);
+  const file = decodePng(fs.readFileSync(slide));
+  const shot = decodePng(await page.screenshot({ path: path.join(SHOTS, 'intake-slide.png') }));
+  let compared = 0;
+  for (const [fx, fy] of [[0.3, 0.4], [0.55, 0.5], [0.7, 0.25], [0.45, 0.8]]) {
+    const ix = Math.floor(file.width * fx), iy = Math.floor(file.height * fy);
+    const sx = Math.round(s.view.originX + (ix + 0.5) * s.view.zoom), sy = Math.round(s.view.originY + (iy + 0.5) * s.view.zoom + top);
+    const want = Array.from(file.data.subarray((iy * file.width + ix) * 4, (iy * file.width + ix) * 4 + 3));
+    const got = Array.from(shot.data.subarray((sy * shot.width + sx) * shot.channels, (sy * shot.width + sx) * shot.channels + 3));
+    got.forEach((v, c) => assert.ok(Math.abs(v - want[c]) <= 2, `image pixel ${ix},${iy}: shows ${got}, is ${want}`));
+    compared++;
+  }
+  assert.equal(compared, 4);
+  // C shows one channel at a time in grey, and back.
+  await page.keyboard.press('c');
+  s = await waitForShell(page, (st) => st.page.display.colour === false, 'one channel');
+  assert.equal(s.page.display.channel, 0);
+  await page.keyboard.press('c');
+  await waitForShell(page, (st) => st.page.display.colour === true, 'colour again');
+  // nuclei-star was trained on fluorescence: the run says so and offers the H&E model, which takes
+  // the RGBA file's red, green and blue.
+  await clickControl(page, 'suggested_model');
+  s = await waitForShell(page, (st) => st.segmentation.model === 'nuclei-he-star' && st.segmentation.hasResult &&
+    !st.segmentation.running, 'the suggested model\'s result', 120_000);
+  assert.equal(s.page.ui.suggested_model, undefined, 'the model fits: nothing more to suggest');
+  const r = await page.evaluate(() => window.celldrop.result());
+  assert.equal(r.record.model.name, 'nuclei-he-star');
+  assert.ok(r.objects.length > 5, `nuclei found by the slide model: ${r.objects.length}`);
   assertClean(problems);
   await context.close();
 });
