@@ -61,8 +61,7 @@ function acceptDrops(api, segmenter) {
       segmenter.addModel(files).catch(() => {});  // the panel says why it could not be used
       return;
     }
-    const file = files[0];
-    if (file) api.open(file).catch(() => {});  // the page shows why it could not be opened
+    if (files.length) api.open(files.length > 1 ? files : files[0]).catch(() => {});  // the page shows why it could not be opened
   });
 }
 
@@ -78,17 +77,19 @@ function acceptPaste(api) {
   });
 }
 
-// The Open button (in the module's panel) clicks this hidden file chooser.
+// The Open button (in the module's panel) clicks this hidden file chooser: one image, or several to
+// step through.
 function acceptChosenFiles(api) {
   const input = document.createElement('input');
   input.type = 'file';
   input.id = 'celldrop-open';
+  input.multiple = true;
   input.accept = 'image/png,image/jpeg,image/tiff,image/bmp,.tif,.tiff,.png,.jpg,.jpeg,.bmp';
   input.hidden = true;
   input.addEventListener('change', () => {
-    const file = input.files[0];
+    const files = Array.from(input.files);
     input.value = '';  // choosing the same file again must open it again
-    if (file) api.open(file).catch(() => {});
+    if (files.length) api.open(files.length > 1 ? files : files[0]).catch(() => {});
   });
   document.body.appendChild(input);
 }

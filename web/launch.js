@@ -19,17 +19,14 @@ function whenPageApiReady() {
 async function openLaunched(params) {
   const handles = params?.files ?? [];
   if (handles.length === 0) return;  // started from its icon: nothing to open
-  // The page shows one image at a time: the first file chosen is the one opened.
-  const handle = handles[0];
+  // Several files become the page's list to step through, as when they are dropped together.
   try {
-    const file = await handle.getFile();
+    const files = await Promise.all(handles.map((h) => h.getFile()));
     const celldrop = await whenPageApiReady();
-    await celldrop.open(file);
-    if (handles.length > 1) {
-      console.warn(`CellDrop opened ${file.name}, the first of the ${handles.length} files it was given; open the others one at a time.`);
-    }
+    await celldrop.open(files.length > 1 ? files : files[0]);
   } catch (e) {
-    console.error(`CellDrop could not open the file it was launched with (${handle?.name ?? 'unnamed'}): ${e?.message ?? e}. Drop it on the page instead.`);
+    console.error(`CellDrop could not open the file${handles.length > 1 ? 's' : ''} it was launched with ` +
+                  `(${handles.map((h) => h?.name ?? 'unnamed').join(', ')}): ${e?.message ?? e}. Drop ${handles.length > 1 ? 'them' : 'it'} on the page instead.`);
   }
 }
 

@@ -89,10 +89,10 @@ export function installPageApi(module) {
     });
   }
 
-  // Opens an image: a File or Blob, an ArrayBuffer or Uint8Array (with `name`), or a URL (string or
+  // Opens one image: a File or Blob, an ArrayBuffer or Uint8Array (with `name`), or a URL (string or
   // URL). Resolves with what was opened once it is on show (segmentation then starts by itself);
   // rejects with the sentence the page shows when it cannot be opened.
-  async function open(source, name) {
+  async function openOne(source, name) {
     let bytes, url = '';
     if (typeof source === 'string' || source instanceof URL) {
       url = new URL(String(source), location.href).href;
@@ -125,6 +125,44 @@ export function installPageApi(module) {
     delete answer.ok;
     return answer;
   }
+
+  // Several images at once (a drop, the file chooser, the launch queue): the first by name is opened
+  // and the others wait in that order, each read only when it is opened (a folder's worth costs no
+  // memory); the panel's Previous and Next step through them with the same parameters. Opening one
+  // image on its own ends the list.
+  let list = [], position = 0;
+  const byName = (a, b) => String(a.name ?? '').localeCompare(String(b.name ?? ''), undefined, { numeric: true });
+
+  function showPosition() {
+    call('cd_app_image_list', position, list.length, String(list[position]?.name ?? ''));
+  }
+
+  async function open(source, name) {
+    if (Array.isArray(source) || (typeof FileList !== 'undefined' && source instanceof FileList)) {
+      const files = Array.from(source);
+      if (files.length === 0 || !files.every((f) => f instanceof Blob)) {
+        throw new TypeError('celldrop.open takes a list of Files (or Blobs) only when it holds at least one');
+      }
+      list = files.length > 1 ? files.sort(byName) : [];
+      position = 0;
+      showPosition();
+      return openOne(files[0]);
+    }
+    list = [];
+    position = 0;
+    showPosition();
+    return openOne(source, name);
+  }
+
+  // The image `delta` places further in the list (no wrapping at either end); null when there is none.
+  async function step(delta) {
+    const next = position + delta;
+    if (list.length < 2 || next < 0 || next >= list.length) return null;
+    position = next;
+    showPosition();
+    return openOne(list[position]);
+  }
+  module.imageList = { step: (delta) => step(delta).catch(() => {}) };  // the panel's buttons and keys
 
   function exportBytes(key) {
     const answer = call('cd_app_export', key);
@@ -180,6 +218,8 @@ export function installPageApi(module) {
 
   const api = {
     open,
+    next: () => step(1),
+    previous: () => step(-1),
     run,
     result,
     shareLink,

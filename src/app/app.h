@@ -47,6 +47,9 @@ struct App {
   std::string image_sha256;  // of image_file: share links and the run record name it
   std::string image_url;     // where it came from (?image=), else ""
   std::string open_error;    // the last open that failed; the image before it stays on show
+  // Several images opened together (web/page_api.js keeps them): which one of how many, and its name.
+  int list_index = 0, list_count = 0;
+  std::string list_name;
   bool run_wanted = true;    // segment the image on show as soon as a model is known (start, open)
   int ground_truth_count = 0;
   double make_ms = 0.0;  // time to synthesize the sample

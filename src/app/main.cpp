@@ -50,7 +50,7 @@ constexpr ImU32 kSelectedColor = IM_COL32(60, 220, 255, 255);  // cyan: apart fr
 constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
 
 // DOM keyCodes, which platform.cpp uses as ImGui key indices.
-enum : int { kKeyC = 'C', kKeyF = 'F', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
+enum : int { kKeyC = 'C', kKeyF = 'F', kKeyN = 'N', kKeyP = 'P', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
              kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173 };
 
 
@@ -396,6 +396,11 @@ EM_JS(void, js_choose_file, (), {
   if (input) input.click();
 });
 
+EM_JS(void, js_step_image, (int delta), {
+  // web/page_api.js's list of images opened together.
+  if (Module.imageList) Module.imageList.step(delta);
+});
+
 EM_JS(void, js_choose_model, (), {
   // web/app.js's hidden chooser for a model's .onnx and .json together.
   const input = document.getElementById('celldrop-load-model');
@@ -424,6 +429,21 @@ static void image_section() {
   ui_rect("open");
   ImGui::SameLine();
   ImGui::TextDisabled("or drop / paste one");
+  if (a.list_count > 1) {
+    // Images opened together: each is segmented with the same parameters as it comes up.
+    ImGui::BeginDisabled(a.list_index == 0);
+    if (ImGui::Button("< Previous (P)")) js_step_image(-1);
+    ImGui::EndDisabled();
+    ui_rect("previous_image");
+    ImGui::SameLine();
+    ImGui::Text("%d of %d", a.list_index + 1, a.list_count);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", a.list_name.c_str());
+    ImGui::SameLine();
+    ImGui::BeginDisabled(a.list_index + 1 >= a.list_count);
+    if (ImGui::Button("Next (N) >")) js_step_image(1);
+    ImGui::EndDisabled();
+    ui_rect("next_image");
+  }
   if (a.has_link && !a.link.image_sha256.empty() && !a.image_sha256.empty()) {
     bool same = a.link.image_sha256 == a.image_sha256;
     ImGui::PushStyleColor(ImGuiCol_Button, same ? ImVec4(0.16f, 0.42f, 0.24f, 1.0f) : ImVec4(0.55f, 0.36f, 0.08f, 1.0f));
@@ -888,6 +908,8 @@ static void viewer_window(vw::Rect rect) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
     if (ImGui::IsKeyPressed(kKeyR, false)) run_segmentation();
     if (ImGui::IsKeyPressed(kKeyO, false)) a.show_overlay = !a.show_overlay;
+    if (ImGui::IsKeyPressed(kKeyN, false) && a.list_count > 1) js_step_image(1);
+    if (ImGui::IsKeyPressed(kKeyP, false) && a.list_count > 1) js_step_image(-1);
     if (ImGui::IsKeyPressed(kKeyC, false) && cd::has_colour_view(a.image)) {
       choose_channel(a.channel == kColourView ? 0 : kColourView);
     }

@@ -20,6 +20,7 @@ std::string page_state_json() {
   w.key("name").value(a.image_file_name).key("stem").value(a.image_stem).key("sha256").value(a.image_sha256);
   w.key("url").value(a.image_url).key("bytes").value(int64_t(a.image_file.size()));
   w.end_object();
+  w.key("list").begin_object().key("index").value(a.list_index).key("count").value(a.list_count).end_object();
   w.key("display").begin_object();
   w.key("colour").value(a.channel == kColourView).key("channel").value(a.channel);
   w.end_object();
@@ -93,6 +94,16 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_open(const uint8_t* bytes, int size, con
   w.key("height").value(a.image.height).key("channels").value(a.image.channels);
   w.key("type").value(cd::sample_type_name(a.image.type)).key("sha256").value(a.image_sha256).end_object();
   return answer(w.str());
+}
+
+// Where the page's list of images stands (web/page_api.js): image `index` (0-based) of `count`, named
+// `name`, is being opened; a count under 2 means a single image and no list.
+EMSCRIPTEN_KEEPALIVE void cd_app_image_list(int index, int count, const char* name) {
+  App& a = g_app;
+  a.list_index = index;
+  a.list_count = count;
+  a.list_name = name;
+  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
 }
 
 // The page could not even get the file's bytes (a download that failed): said where open errors are.

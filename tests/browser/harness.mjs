@@ -151,14 +151,15 @@ export function synthImage(dir, seed, extra = []) {
   return file;
 }
 
-// Gives `file` to the page the way a person drags it from a file manager: a DataTransfer holding a
-// File, through dragenter, dragover and drop on the canvas. Returns whether the drop hint showed.
-export async function dropFile(page, file, name = path.basename(file), type = 'image/png') {
-  const b64 = fs.readFileSync(file).toString('base64');
-  return page.evaluate(async ({ b64, name, type }) => {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+// Gives `file` (or an array of files, dropped together under their own names) to the page the way a
+// person drags it from a file manager: a DataTransfer holding a File each, through dragenter,
+// dragover and drop on the canvas. Returns whether the drop hint showed.
+export async function dropFile(page, file, name = Array.isArray(file) ? '' : path.basename(file), type = 'image/png') {
+  const files = (Array.isArray(file) ? file : [file]).map((f) => ({
+    b64: fs.readFileSync(f).toString('base64'), name: Array.isArray(file) ? path.basename(f) : name }));
+  return page.evaluate(async ({ files, type }) => {
     const dt = new DataTransfer();
-    dt.items.add(new File([bytes], name, { type }));
+    for (const { b64, name } of files) dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type }));
     const target = document.getElementById('canvas');
     target.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
     target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
@@ -166,7 +167,7 @@ export async function dropFile(page, file, name = path.basename(file), type = 'i
     target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     const hidden = getComputedStyle(document.getElementById('drop-hint')).display === 'none';
     return { hintShown: hint, hintHiddenAfter: hidden };
-  }, { b64, name, type });
+  }, { files, type });
 }
 
 export function sha256File(file) {

@@ -112,6 +112,47 @@ test('a dropped file opens (with a drop hint while dragging) and is segmented', 
   await context.close();
 });
 
+test('images dropped together open one after the other, in name order, with the same parameters', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  await page.evaluate(() => window.celldrop.run({ prob_thresh: 0.6 }));
+  // Dropped in the file manager's order; opened by name: "cells 10" after "cells 9".
+  const named = [['cells 10.png', png3], ['cells 9.png', png2], ['another.png', slide]].map(([name, from]) => {
+    const to = path.join(tmp, name);
+    fs.copyFileSync(from, to);
+    return to;
+  });
+  await dropFile(page, named);
+  let s = await waitForResult(page, sha256File(slide));
+  assert.deepEqual(s.page.list, { index: 0, count: 3 });
+  assert.equal(s.page.image.name, 'another.png');
+  await waitForShell(page, (st) => st.page.ui.next_image, 'the Next button');
+  // N (or Next) opens the next one, segmented with the parameters in use.
+  await page.keyboard.press('n');
+  s = await waitForResult(page, sha256File(png2));
+  assert.deepEqual([s.page.list.index, s.page.image.name], [1, 'cells 9.png']);
+  assert.equal(JSON.parse(s.page.params).prob_thresh, 0.6);
+  await clickControl(page, 'next_image');
+  s = await waitForResult(page, sha256File(png3));
+  assert.deepEqual([s.page.list.index, s.page.image.name], [2, 'cells 10.png']);
+  // The last one has no next: the API says so and nothing changes.
+  assert.equal(await page.evaluate(() => window.celldrop.next()), null);
+  // P (or Previous, or the API) goes back.
+  const back = await page.evaluate(() => window.celldrop.previous());
+  assert.equal(back.name, 'cells 9.png');
+  await page.keyboard.press('p');
+  s = await waitForResult(page, sha256File(slide));
+  assert.equal(s.page.list.index, 0);
+  // Opening one image on its own ends the list.
+  await dropFile(page, png2);
+  s = await waitForResult(page, sha256File(png2));
+  assert.deepEqual(s.page.list, { index: 0, count: 0 });
+  assert.equal(s.page.ui.next_image, undefined);
+  assertClean(problems);
+  await context.close();
+});
+
 test('a pasted image opens', async () => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   const { page, problems } = await openApp(context, origin);

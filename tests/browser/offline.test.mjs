@@ -304,7 +304,7 @@ test('the manifest makes the app installable and registers it for TIFF, PNG and 
   }
 });
 
-test('a file the installed app is launched with (launchQueue) opens in the page and is segmented', async () => {
+test('files the installed app is launched with (launchQueue) open in the page, the first segmented, the others listed', async () => {
   const { child: server, origin } = await startServer(SITE);
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   try {
@@ -329,14 +329,19 @@ test('a file the installed app is launched with (launchQueue) opens in the page 
       null, { timeout: READY_TIMEOUT_MS });
     await page.evaluate(async (b64) => {
       const dir = await navigator.storage.getDirectory();
-      const handle = await dir.getFileHandle('launched.png', { create: true });
-      const out = await handle.createWritable();
-      await out.write(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-      await out.close();
-      await window.__launchConsumer({ files: [handle] });
+      const handles = [];
+      for (const name of ['b-launched.png', 'a-launched.png']) {
+        const handle = await dir.getFileHandle(name, { create: true });
+        const out = await handle.createWritable();
+        await out.write(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+        await out.close();
+        handles.push(handle);
+      }
+      await window.__launchConsumer({ files: handles });
     }, fs.readFileSync(image).toString('base64'));
     const s = await waitForResult(page, sha256File(image));
-    assert.equal(s.page.image.name, 'launched.png');
+    assert.equal(s.page.image.name, 'a-launched.png');
+    assert.deepEqual(s.page.list, { index: 0, count: 2 });
     assert.equal(s.page.openError, null);
     assert.ok(s.segmentation.count > 20, `the launched image's nuclei should be found: ${s.segmentation.count}`);
     assert.deepEqual(pageErrors, []);
