@@ -162,7 +162,80 @@ export function installPageApi(module) {
     showPosition();
     return openOne(list[position]);
   }
-  module.imageList = { step: (delta) => step(delta).catch(() => {}) };  // the panel's buttons and keys
+  // Saves bytes as a download, as the panel's export buttons do.
+  function save(name, mime, bytes) {
+    const url = URL.createObjectURL(new Blob([bytes], { type: mime }));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  // "Segment all": each image of the list in turn, with the model and parameters in use, its labels,
+  // measurements and run record kept for one zip with summary.csv (src/app/results.h). An image that
+  // cannot be opened or segmented gets its reason in the summary and the rest go on; a cancelled run
+  // stops the batch, and the zip holds what was done. Resolves with {name, mime, bytes, images, failed}.
+  let batchRunning = false;
+  async function segmentAll() {
+    if (list.length < 2) throw new Error('segmentAll needs a list: open several images together first');
+    if (batchRunning) throw new Error('the images are being segmented already');
+    batchRunning = true;
+    const items = list;  // opening other images meanwhile replaces `list` and ends the batch
+    call('cd_app_batch_begin', items.length);
+    let failed = 0, stopped = '';
+    try {
+      for (let i = 0; i < items.length; i++) {
+        const name = String(items[i].name ?? `image ${i + 1}`);
+        if (!stopped && list !== items) stopped = 'not segmented: other images were opened';
+        if (stopped) {
+          call('cd_app_batch_failed', name, stopped);
+          failed++;
+          continue;
+        }
+        await waitFor((s) => s.segmentation?.modelsKnown && !s.segmentation.running && s.ready, 'the page to be idle');
+        const started = shell().page.runsStarted;
+        position = i;
+        showPosition();
+        try {
+          await openOne(items[i]);
+        } catch (e) {
+          call('cd_app_batch_failed', name, describe(e));
+          failed++;
+          continue;
+        }
+        // Opening starts the run by itself: wait for it to end in a result, an error or a cancel.
+        const g = await waitFor((s) => (s.page.runsStarted > started && !s.segmentation.running ? s.segmentation : null),
+          `the segmentation of ${name}`);
+        if (g.cancelled) {
+          stopped = 'not segmented: cancelled';
+          call('cd_app_batch_failed', name, stopped);
+          failed++;
+        } else if (g.error) {
+          call('cd_app_batch_failed', name, `segmentation failed: ${g.error}`);
+          failed++;
+        } else if (call('cd_app_batch_add').error) {
+          failed++;
+        }
+      }
+    } catch (e) {
+      call('cd_app_batch_finish');  // ends the batch in the panel; its zip is not wanted
+      throw e;
+    } finally {
+      batchRunning = false;
+    }
+    const z = call('cd_app_batch_finish');
+    if (z.error) throw new Error(z.error);
+    const bytes = module.HEAPU8.slice(z.data, z.data + z.size);
+    return { name: z.name, mime: z.mime, bytes, images: items.length, failed };
+  }
+
+  module.imageList = {  // the panel's buttons and keys
+    step: (delta) => step(delta).catch(() => {}),
+    segmentAll: () => segmentAll().then((z) => save(z.name, z.mime, z.bytes)).catch((e) => console.warn(`celldrop: ${describe(e)}`)),
+  };
 
   function exportBytes(key) {
     const answer = call('cd_app_export', key);
@@ -220,6 +293,7 @@ export function installPageApi(module) {
     open,
     next: () => step(1),
     previous: () => step(-1),
+    segmentAll,
     run,
     result,
     shareLink,

@@ -50,6 +50,8 @@ struct App {
   // Several images opened together (web/page_api.js keeps them): which one of how many, and its name.
   int list_index = 0, list_count = 0;
   std::string list_name;
+  int batch_total = 0;  // "Segment all" in progress over this many images (0: none); batch_done finished
+  int batch_done = 0;
   bool run_wanted = true;    // segment the image on show as soon as a model is known (start, open)
   int ground_truth_count = 0;
   double make_ms = 0.0;  // time to synthesize the sample

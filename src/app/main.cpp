@@ -401,6 +401,10 @@ EM_JS(void, js_step_image, (int delta), {
   if (Module.imageList) Module.imageList.step(delta);
 });
 
+EM_JS(void, js_segment_all, (), {
+  if (Module.imageList) Module.imageList.segmentAll();
+});
+
 EM_JS(void, js_choose_model, (), {
   // web/app.js's hidden chooser for a model's .onnx and .json together.
   const input = document.getElementById('celldrop-load-model');
@@ -431,7 +435,7 @@ static void image_section() {
   ImGui::TextDisabled("or drop / paste one");
   if (a.list_count > 1) {
     // Images opened together: each is segmented with the same parameters as it comes up.
-    ImGui::BeginDisabled(a.list_index == 0);
+    ImGui::BeginDisabled(a.list_index == 0 || a.batch_total > 0);
     if (ImGui::Button("< Previous (P)")) js_step_image(-1);
     ImGui::EndDisabled();
     ui_rect("previous_image");
@@ -439,10 +443,25 @@ static void image_section() {
     ImGui::Text("%d of %d", a.list_index + 1, a.list_count);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", a.list_name.c_str());
     ImGui::SameLine();
-    ImGui::BeginDisabled(a.list_index + 1 >= a.list_count);
+    ImGui::BeginDisabled(a.list_index + 1 >= a.list_count || a.batch_total > 0);
     if (ImGui::Button("Next (N) >")) js_step_image(1);
     ImGui::EndDisabled();
     ui_rect("next_image");
+    if (a.batch_total > 0) {
+      ImGui::Text("Segmenting all: %d of %d done", a.batch_done, a.batch_total);
+      wrapped_disabled("Cancel (Esc) stops after the image in progress and saves what is done.");
+    } else {
+      char label[64];
+      std::snprintf(label, sizeof label, "Segment all %d, save a zip", a.list_count);
+      ImGui::BeginDisabled(!cd::segmentation().models_known || a.model < 0);
+      if (ImGui::Button(label)) js_segment_all();
+      ImGui::EndDisabled();
+      ui_rect("segment_all");
+      if (ImGui::IsItemHovered()) {
+        ImGui::SetTooltip("Each image in turn with the model and parameters in use: its labels, measurements and\n"
+                          "run record in one zip, with summary.csv (objects and diameter per image)");
+      }
+    }
   }
   if (a.has_link && !a.link.image_sha256.empty() && !a.image_sha256.empty()) {
     bool same = a.link.image_sha256 == a.image_sha256;
@@ -908,8 +927,9 @@ static void viewer_window(vw::Rect rect) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
     if (ImGui::IsKeyPressed(kKeyR, false)) run_segmentation();
     if (ImGui::IsKeyPressed(kKeyO, false)) a.show_overlay = !a.show_overlay;
-    if (ImGui::IsKeyPressed(kKeyN, false) && a.list_count > 1) js_step_image(1);
-    if (ImGui::IsKeyPressed(kKeyP, false) && a.list_count > 1) js_step_image(-1);
+    const bool stepping = a.list_count > 1 && a.batch_total == 0;  // "Segment all" steps by itself
+    if (ImGui::IsKeyPressed(kKeyN, false) && stepping) js_step_image(1);
+    if (ImGui::IsKeyPressed(kKeyP, false) && stepping) js_step_image(-1);
     if (ImGui::IsKeyPressed(kKeyC, false) && cd::has_colour_view(a.image)) {
       choose_channel(a.channel == kColourView ? 0 : kColourView);
     }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "app/results.h"
 #include "app/segmentation.h"
 #include "app/session.h"
 #include "core/json_writer.h"
@@ -21,6 +22,8 @@ std::string page_state_json() {
   w.key("url").value(a.image_url).key("bytes").value(int64_t(a.image_file.size()));
   w.end_object();
   w.key("list").begin_object().key("index").value(a.list_index).key("count").value(a.list_count).end_object();
+  w.key("batch").begin_object().key("total").value(a.batch_total).key("done").value(a.batch_done).end_object();
+  w.key("runsStarted").value(cd::segmentation().runs_started);
   w.key("display").begin_object();
   w.key("colour").value(a.channel == kColourView).key("channel").value(a.channel);
   w.end_object();
@@ -104,6 +107,54 @@ EMSCRIPTEN_KEEPALIVE void cd_app_image_list(int index, int count, const char* na
   a.list_count = count;
   a.list_name = name;
   a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+}
+
+// "Segment all" (web/page_api.js's segmentAll): the page opens and runs each image of its list and
+// hands each result, or why there is none, to the batch here, which keeps the files for one zip.
+static cd::Batch g_batch;
+
+EMSCRIPTEN_KEEPALIVE void cd_app_batch_begin(int total) {
+  App& a = g_app;
+  g_batch = cd::Batch();
+  a.batch_total = std::max(total, 1);
+  a.batch_done = 0;
+  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+}
+
+// The result on show joins the batch. {"ok":true} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_batch_add() {
+  App& a = g_app;
+  std::string error;
+  a.batch_done++;
+  if (!cd::batch_add_result(&g_batch, result_source(), &error)) {
+    cd::batch_add_failure(&g_batch, a.image_file_name, error);
+    return answer_error(error);
+  }
+  return answer("{\"ok\":true}");
+}
+
+EMSCRIPTEN_KEEPALIVE void cd_app_batch_failed(const char* image_name, const char* why) {
+  g_app.batch_done++;
+  cd::batch_add_failure(&g_batch, image_name, why);
+}
+
+// The zip of the batch: {"name","mime","size","data":<address>} or {"error"}; the batch is done.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_batch_finish() {
+  App& a = g_app;
+  static std::vector<uint8_t> zip;
+  std::string error;
+  const size_t images = g_batch.rows.size();
+  const std::string model = g_batch.rows.empty() ? "" : cd::segmentation().model_name;
+  const bool ok = cd::batch_zip(&g_batch, &zip, &error);
+  g_batch = cd::Batch();
+  a.batch_total = a.batch_done = 0;
+  if (!ok) return answer_error("Could not save the zip: " + error);
+  cd::JsonWriter w;
+  w.begin_object().key("name").value("celldrop_" + (model.empty() ? std::string("results") : model) + "_" +
+                                     std::to_string(images) + "-images.zip");
+  w.key("mime").value("application/zip").key("size").value(int64_t(zip.size()));
+  w.key("data").value(int64_t(reinterpret_cast<uintptr_t>(zip.data()))).end_object();
+  return answer(w.str());
 }
 
 // The page could not even get the file's bytes (a download that failed): said where open errors are.

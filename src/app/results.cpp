@@ -173,4 +173,68 @@ bool write_export(const ExportKind& kind, const ResultSource& s, std::vector<uin
   return ok;
 }
 
+// --- "Segment all" ---------------------------------------------------------------------------------------
+bool batch_add_result(Batch* batch, const ResultSource& source, std::string* error) {
+  if (!source.labels || !source.objects) {
+    *error = "there is no result to add";
+    return false;
+  }
+  // A second image of the same name (from another folder) must not overwrite the first's files.
+  ResultSource s = source;
+  const std::string stem = s.image_stem.empty() ? "image" : s.image_stem;
+  s.image_stem = stem;
+  for (int k = 2; batch->stems.count(s.image_stem); k++) s.image_stem = stem + "-" + std::to_string(k);
+  std::vector<ZipEntry> files;
+  for (const char* key : {"labels_png", "csv", "record"}) {
+    const ExportKind* kind = find_export_kind(key);
+    ZipEntry entry;
+    std::string why;
+    if (!write_export(*kind, s, &entry.data, &why)) {
+      // Over 65535 objects a PNG cannot hold the ids: the TIFF holds them all.
+      if (std::string(key) != "labels_png" || !write_export(*(kind = find_export_kind("labels_tiff")), s, &entry.data, &why)) {
+        *error = "cannot save " + std::string(kind->button) + ": " + why;
+        return false;
+      }
+    }
+    entry.name = export_file_name(*kind, s);
+    files.push_back(std::move(entry));
+  }
+  BatchRow row;
+  row.image = s.image_name;
+  row.image_sha256 = s.image_sha256;
+  row.model = s.model_name;
+  row.model_sha256 = s.model_sha256;
+  row.backend = s.backend;
+  row.objects = int(s.objects->size());
+  JsonValue summary;
+  std::string ignored;
+  if (json_parse(s.summary_json.data(), s.summary_json.size(), &summary, &ignored)) {
+    if (const JsonValue* v = summary.find("diameter"); v && v->is_number()) row.diameter = v->number;
+    if (const JsonValue* v = summary.find("diameter_estimated"); v && v->is_bool()) row.diameter_estimated = v->boolean;
+  }
+  batch->stems.insert(s.image_stem);
+  batch->rows.push_back(std::move(row));
+  for (ZipEntry& f : files) batch->files.push_back(std::move(f));
+  return true;
+}
+
+void batch_add_failure(Batch* batch, const std::string& image_name, const std::string& why) {
+  BatchRow row;
+  row.image = image_name;
+  row.error = why.empty() ? "no result" : why;
+  batch->rows.push_back(std::move(row));
+}
+
+bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error) {
+  std::string csv = "image,objects,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n";
+  for (const BatchRow& r : batch->rows) {
+    const bool ok = r.error.empty();
+    csv += csv_field(r.image) + ',' + (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.diameter) : "") + ',' +
+           (ok ? (r.diameter_estimated ? "true" : "false") : "") + ',' + csv_field(r.model) + ',' + r.model_sha256 + ',' +
+           r.image_sha256 + ',' + csv_field(r.backend) + ',' + csv_field(r.error) + "\r\n";
+  }
+  batch->files.insert(batch->files.begin(), ZipEntry{"summary.csv", std::vector<uint8_t>(csv.begin(), csv.end())});
+  return write_zip(batch->files, true, out, error);
+}
+
 }  // namespace celldrop

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/contours.h"
+#include "core/export.h"
 #include "core/image.h"
 #include "core/measure.h"
 
@@ -58,5 +60,35 @@ bool write_export(const ExportKind& kind, const ResultSource& source, std::vecto
 // The run record's parameters as the page knows them: those it sent to the worker and what the run's
 // summary says it used (diameter, scale, tiles, thresholds), plus the backend.
 std::string page_run_record(const ResultSource& source);
+
+// --- "Segment all": a list of images segmented in turn with the same parameters, each one's label
+// image, measurements and run record gathered into one zip beside summary.csv, one row per image
+// (objects found, the diameter used, or why it failed): the per-image counts a folder of images is
+// usually segmented for. The page (web/page_api.js) opens and runs each image; this keeps the files.
+struct BatchRow {
+  std::string image;   // the file's name
+  std::string error;   // why it has no result; empty when it has one
+  std::string image_sha256, model, model_sha256, backend;
+  int objects = 0;
+  double diameter = 0.0;  // image px, as used
+  bool diameter_estimated = false;
+};
+
+struct Batch {
+  std::vector<BatchRow> rows;     // in the list's order
+  std::vector<ZipEntry> files;    // each image's exports
+  std::set<std::string> stems;    // the stems used: two images of one name get "name-2" and so on
+};
+
+// Adds the result on show: <stem>_<model>_labels.png (the TIFF above 65535 objects),
+// <stem>_<model>_objects.csv and <stem>_<model>_run.json (the exports' own names), and its summary row.
+bool batch_add_result(Batch* batch, const ResultSource& source, std::string* error);
+
+// An image of the list without a result (it could not be opened, its run failed or was cancelled).
+void batch_add_failure(Batch* batch, const std::string& image_name, const std::string& why);
+
+// summary.csv first, then the images' files (moved into the zip: the batch is spent). Columns: image,
+// objects, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend, error.
+bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error);
 
 }  // namespace celldrop

@@ -253,6 +253,7 @@ void segmentation_start(const std::string& model, const std::vector<uint8_t>& im
                         bool reuse) {
   Segmentation& s = segmentation();
   s.running = true;
+  s.runs_started++;
   s.stage = "loading";
   s.tile = s.tiles = s.pass = s.passes = 0;
   s.elapsed_s = 0.0;

@@ -62,6 +62,7 @@ struct Segmentation {
   double model_s = 0.0, decode_s = 0.0, inference_s = 0.0, postprocess_s = 0.0, total_s = 0.0;
   bool reused = false;  // the last result came from the run before's network outputs, re-post-processed
   int runs_finished = 0;  // successful runs since the page opened
+  int runs_started = 0;   // runs started since the page opened (each ends in a result, an error or a cancel)
   bool dirty = false;  // a message arrived: the page must draw a frame to show it
 };
 

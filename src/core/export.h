@@ -47,6 +47,11 @@ MeasurementTable measurements_table(const std::vector<ObjectMeasurements>& objec
 // holding a comma, quote or line break are quoted.
 bool write_csv(const MeasurementTable& table, std::string* out, std::string* error);
 
+// One CSV cell as write_csv writes it: a text quoted when it holds a comma, quote or line break; a
+// number integral without a decimal point, else the shortest text that reads back exactly, NaN empty.
+std::string csv_field(const std::string& text);
+std::string csv_number(double value);
+
 // --- polygons as GeoJSON (QuPath) -------------------------------------------------------------------
 // A FeatureCollection with one Feature per contour: geometry a Polygon (one closed exterior ring,
 // pixel-corner coordinates in image pixels, x right, y down, as QuPath uses them), properties

@@ -7,8 +7,6 @@
 
 namespace celldrop {
 
-namespace {
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -29,8 +27,6 @@ std::string csv_number(double v) {
   }
   return json_number(v);  // shortest text that reads back exactly
 }
-
-}  // namespace
 
 bool write_csv(const MeasurementTable& table, std::string* out, std::string* error) {
   if (table.columns.empty()) {

@@ -548,5 +548,45 @@ TEST(Exports, OverlayBeforeTheMasksAreDrawnSaysToWait) {
   EXPECT_EQ(error, "the overlay is not ready yet: wait until the masks are shown, then save again");
 }
 
+// "Segment all": every image's exports under its own stem (a repeated name gets "-2"), and one
+// summary row per image of the list, in its order, failures included.
+TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
+  Result first, second;
+  make_result(&first);
+  make_result(&second, 0.5);
+  Batch batch;
+  std::string error;
+  ASSERT_TRUE(batch_add_result(&batch, first.source, &error)) << error;
+  batch_add_failure(&batch, "broken, \"really\".tif", "Cannot open it: not an image");
+  ASSERT_TRUE(batch_add_result(&batch, second.source, &error)) << error;  // the same name as the first
+  std::vector<uint8_t> zip;
+  ASSERT_TRUE(batch_zip(&batch, &zip, &error)) << error;
+  const std::vector<ZipFile> files = read_zip(zip);
+  std::vector<std::string> names;
+  for (const ZipFile& f : files) names.push_back(f.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"summary.csv", "plate A1_nuclei-star_labels.png", "plate A1_nuclei-star_objects.csv",
+                                             "plate A1_nuclei-star_run.json", "plate A1-2_nuclei-star_labels.png",
+                                             "plate A1-2_nuclei-star_objects.csv", "plate A1-2_nuclei-star_run.json"}));
+  const std::string summary(files[0].data.begin(), files[0].data.end());
+  const std::string n = std::to_string(first.objects.size());
+  EXPECT_EQ(summary,
+            "image,objects,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n"
+            "plate A1.png," + n + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
+            "\"broken, \"\"really\"\".tif\",,,,,,,,Cannot open it: not an image\r\n"
+            "plate A1.png," + n + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n");
+  // Each file is the export the panel would save for that image.
+  EXPECT_EQ(files[1].data, export_bytes("labels_png", first.source));
+  EXPECT_EQ(files[2].data, export_bytes("csv", first.source));
+  EXPECT_EQ(files[4].data, export_bytes("labels_png", second.source)) << "the second image's own labels, calibrated";
+}
+
+TEST(Batch, NothingToAddIsSaid) {
+  Batch batch;
+  std::string error;
+  EXPECT_FALSE(batch_add_result(&batch, ResultSource(), &error));
+  EXPECT_EQ(error, "there is no result to add");
+  EXPECT_TRUE(batch.rows.empty());
+}
+
 }  // namespace
 }  // namespace celldrop

@@ -162,3 +162,60 @@ test('with no result yet there is nothing to export, and the API says so', async
   assertClean(problems);
   await context.close();
 });
+
+// Reads "Segment all"'s zip back with Python's zipfile, csv and PIL.
+const READ_BATCH = `
+import csv, io, json, sys, zipfile
+import numpy as np
+from PIL import Image
+z = zipfile.ZipFile(sys.argv[1])
+rows = list(csv.DictReader(io.TextIOWrapper(z.open('summary.csv'), encoding='utf-8', newline='')))
+labels = {n: int(np.array(Image.open(io.BytesIO(z.read(n)))).max()) for n in z.namelist() if n.endswith('_labels.png')}
+tables = {n: sum(1 for _ in csv.DictReader(io.TextIOWrapper(z.open(n), encoding='utf-8', newline=''))) for n in z.namelist() if n.endswith('_objects.csv')}
+print(json.dumps({'names': z.namelist(), 'rows': rows, 'labels': labels, 'tables': tables}))
+`;
+
+test('"Segment all" segments every image of a list and saves their labels, tables, records and a summary in one zip', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  const other = synthImage(tmp, 6, ['--width', '320', '--height', '256']);
+  const broken = path.join(tmp, 'b-broken.png');
+  fs.writeFileSync(broken, fs.readFileSync(other).subarray(0, 300));
+  const named = [['a-cells.png', image], ['c-cells.png', other]].map(([name, from]) => {
+    fs.copyFileSync(from, path.join(tmp, name));
+    return path.join(tmp, name);
+  });
+  await dropFile(page, [named[1], broken, named[0]]);
+  await waitForResult(page, null, 2);
+  // The panel's button: one download, named after the model and the number of images.
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 300_000 }), clickControl(page, 'segment_all')]);
+  const model = (await page.evaluate(() => window.celldropShell.segmentation.model));
+  assert.equal(download.suggestedFilename(), `celldrop_${model}_3-images.zip`);
+  const zipPath = path.join(tmp, 'all.zip');
+  await download.saveAs(zipPath);
+  const back = JSON.parse(run(PYTHON, ['-c', READ_BATCH, zipPath]));
+  assert.deepEqual(back.rows.map((r) => r.image), ['a-cells.png', 'b-broken.png', 'c-cells.png'], 'one row per image, in name order');
+  const [a, b, c] = back.rows;
+  assert.match(b.error, /cannot|could not|Cannot/i, `the broken file's row says why: ${b.error}`);
+  assert.equal(b.objects, '');
+  for (const row of [a, c]) {
+    const stem = row.image.replace(/\.png$/, '');
+    assert.equal(row.error, '');
+    assert.equal(row.model, model);
+    assert.ok(Number(row.objects) > 10, `${row.image}: ${row.objects} objects`);
+    assert.equal(back.labels[`${stem}_${model}_labels.png`], Number(row.objects), 'the label image holds ids 1..N');
+    assert.equal(back.tables[`${stem}_${model}_objects.csv`], Number(row.objects), 'one table row per object');
+    assert.ok(back.names.includes(`${stem}_${model}_run.json`));
+  }
+  assert.equal(back.names[0], 'summary.csv');
+  // The panel is back to its list, and the API gives the same zip's summary.
+  const api = await page.evaluate(async () => {
+    const z = await window.celldrop.segmentAll();
+    return { name: z.name, images: z.images, failed: z.failed, size: z.bytes.length };
+  });
+  assert.deepEqual([api.name, api.images, api.failed], [`celldrop_${model}_3-images.zip`, 3, 1]);
+  assert.ok(api.size > 1000);
+  assertClean(problems);
+  await context.close();
+});
