@@ -131,6 +131,7 @@ export function installPageApi(module) {
   // memory); the panel's Previous and Next step through them with the same parameters. Opening one
   // image on its own ends the list.
   let list = [], position = 0;
+  let batchRunning = false;  // segmentAll is stepping through the list
   const byName = (a, b) => String(a.name ?? '').localeCompare(String(b.name ?? ''), undefined, { numeric: true });
 
   function showPosition() {
@@ -156,12 +157,14 @@ export function installPageApi(module) {
 
   // The image `delta` places further in the list (no wrapping at either end); null when there is none.
   async function step(delta) {
+    if (batchRunning) throw new Error('the images are being segmented one after the other: wait for segmentAll to finish');
     const next = position + delta;
     if (list.length < 2 || next < 0 || next >= list.length) return null;
     position = next;
     showPosition();
     return openOne(list[position]);
   }
+
   // Saves bytes as a download, as the panel's export buttons do.
   function save(name, mime, bytes) {
     const url = URL.createObjectURL(new Blob([bytes], { type: mime }));
@@ -178,7 +181,6 @@ export function installPageApi(module) {
   // measurements and run record kept for one zip with summary.csv (src/app/results.h). An image that
   // cannot be opened or segmented gets its reason in the summary and the rest go on; a cancelled run
   // stops the batch, and the zip holds what was done. Resolves with {name, mime, bytes, images, failed}.
-  let batchRunning = false;
   async function segmentAll() {
     if (list.length < 2) throw new Error('segmentAll needs a list: open several images together first');
     if (batchRunning) throw new Error('the images are being segmented already');

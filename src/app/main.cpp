@@ -750,7 +750,7 @@ static void segment_section() {
     }
     // The note says when the model was trained on the other kind of picture: offer one made for it.
     const int suggested = cd::model_for_background(s.models, model_index(s.model_name), s.background, kDefaultModel);
-    if (suggested >= 0 && !s.running) {
+    if (suggested >= 0 && !s.running && a.batch_total == 0) {
       const std::string label = "Use " + s.models[size_t(suggested)].name;
       if (ImGui::Button(label.c_str())) {
         choose_model(suggested);
