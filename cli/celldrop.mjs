@@ -464,7 +464,8 @@ async function segment(args) {
       bar.clear();
       console.log(JSON.stringify(line));
       if (!process.stderr.isTTY && files.length > 1) {
-        process.stderr.write(`[${i + 1}/${files.length}] ${file}: ${line.error ? `failed: ${line.error}` : `${line.objects} objects`}\n`);
+        process.stderr.write(`[${i + 1}/${files.length}] ${file}: ${line.error ? `failed: ${line.error}`
+          : `${line.objects} objects${line.note ? ` (${line.note})` : ''}`}\n`);
       }
     }
   } finally {

@@ -304,3 +304,28 @@ test('eval: ground truth against itself scores 1, an empty prediction 0, unpaire
   assert.equal(nothing.code, 1);
   assert.match(nothing.stderr, /no pair of files/);
 });
+
+// An RGB picture and a one-channel model: the model reads the mean of the channels (no --channel
+// needed), and a picture of the other kind than the model's training images (a stained slide, dark
+// nuclei on a bright background, against this fluorescence model) is said to be one.
+test('an RGB stained slide is read as the mean of its channels, and the run says the model was made for fluorescence', () => {
+  const slide = path.join(tmp, 'slide.png');
+  const r = spawnSync(PYTHON, ['-c', `
+import sys, numpy as np
+from PIL import Image
+a = np.array(Image.open(sys.argv[1])).astype(np.float64)
+inv = 1.0 - a / max(1.0, a.max())
+Image.fromarray(np.round(np.stack([230 * inv + 20, 190 * inv, 220 * inv + 30], axis=-1)).astype(np.uint8), 'RGB').save(sys.argv[2])
+`, path.join(images, 'synth-11.png'), slide], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = celldrop('segment', slide, path.join(images, 'synth-11.png'), '--out', path.join(tmp, 'slide'), '--model', cardPath,
+    ...LOW, '--export', 'record');
+  assert.equal(out.code, 0, out.stderr);
+  const [s, f] = out.lines.map(json);
+  assert.equal(s.error, undefined);
+  assert.match(s.note, /looks like a stained or brightfield image .* trained on fluorescence/);
+  assert.doesNotMatch(f.note ?? '', /looks like/, 'the fluorescence image fits the model');
+  const rec = JSON.parse(fs.readFileSync(path.join(tmp, 'slide', 'slide.json'), 'utf8'));
+  assert.equal(rec.parameters.merge_channels, true);
+  assert.match(out.stderr, /slide\.png: \d+ objects \(this looks like a stained/, 'the progress line says it too');
+});
