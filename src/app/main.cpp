@@ -459,7 +459,7 @@ static void image_section() {
       ui_rect("segment_all");
       if (ImGui::IsItemHovered()) {
         ImGui::SetTooltip("Each image in turn with the model and parameters in use: its labels, measurements and\n"
-                          "run record in one zip, with summary.csv (objects and diameter per image)");
+                          "run record in one zip, with summary.csv (objects, mean area and diameter per image)");
       }
     }
   }

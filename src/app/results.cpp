@@ -206,6 +206,9 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   row.model_sha256 = s.model_sha256;
   row.backend = s.backend;
   row.objects = int(s.objects->size());
+  double area = 0.0;
+  for (const ObjectMeasurements& m : *s.objects) area += double(m.area_px);
+  row.mean_area_px = row.objects > 0 ? area / row.objects : std::nan("");
   JsonValue summary;
   std::string ignored;
   if (json_parse(s.summary_json.data(), s.summary_json.size(), &summary, &ignored)) {
@@ -226,10 +229,12 @@ void batch_add_failure(Batch* batch, const std::string& image_name, const std::s
 }
 
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error) {
-  std::string csv = "image,objects,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n";
+  std::string csv =
+      "image,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n";
   for (const BatchRow& r : batch->rows) {
     const bool ok = r.error.empty();
-    csv += csv_field(r.image) + ',' + (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.diameter) : "") + ',' +
+    csv += csv_field(r.image) + ',' + (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.mean_area_px) : "") +
+           ',' + (ok ? csv_number(r.diameter) : "") + ',' +
            (ok ? (r.diameter_estimated ? "true" : "false") : "") + ',' + csv_field(r.model) + ',' + r.model_sha256 + ',' +
            r.image_sha256 + ',' + csv_field(r.backend) + ',' + csv_field(r.error) + "\r\n";
   }

@@ -70,6 +70,7 @@ struct BatchRow {
   std::string error;   // why it has no result; empty when it has one
   std::string image_sha256, model, model_sha256, backend;
   int objects = 0;
+  double mean_area_px = 0.0;  // of its objects (NaN when it has none)
   double diameter = 0.0;  // image px, as used
   bool diameter_estimated = false;
 };
@@ -88,7 +89,8 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
 void batch_add_failure(Batch* batch, const std::string& image_name, const std::string& why);
 
 // summary.csv first, then the images' files (moved into the zip: the batch is spent). Columns: image,
-// objects, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend, error.
+// objects, mean_area_px, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend,
+// error.
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error);
 
 }  // namespace celldrop

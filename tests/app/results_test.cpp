@@ -569,11 +569,14 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
                                              "plate A1-2_nuclei-star_objects.csv", "plate A1-2_nuclei-star_run.json"}));
   const std::string summary(files[0].data.begin(), files[0].data.end());
   const std::string n = std::to_string(first.objects.size());
+  double area = 0;
+  for (const ObjectMeasurements& m : first.objects) area += double(m.area_px);
+  const std::string mean = csv_number(area / double(first.objects.size()));
   EXPECT_EQ(summary,
-            "image,objects,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n"
-            "plate A1.png," + n + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
-            "\"broken, \"\"really\"\".tif\",,,,,,,,Cannot open it: not an image\r\n"
-            "plate A1.png," + n + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n");
+            "image,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n"
+            "plate A1.png," + n + "," + mean + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
+            "\"broken, \"\"really\"\".tif\",,,,,,,,,Cannot open it: not an image\r\n"
+            "plate A1.png," + n + "," + mean + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n");
   // Each file is the export the panel would save for that image.
   EXPECT_EQ(files[1].data, export_bytes("labels_png", first.source));
   EXPECT_EQ(files[2].data, export_bytes("csv", first.source));

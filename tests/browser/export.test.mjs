@@ -204,6 +204,7 @@ test('"Segment all" segments every image of a list and saves their labels, table
     assert.equal(row.error, '');
     assert.equal(row.model, model);
     assert.ok(Number(row.objects) > 10, `${row.image}: ${row.objects} objects`);
+    assert.ok(Number(row.mean_area_px) > 20, `${row.image}: mean area ${row.mean_area_px} px`);
     assert.equal(back.labels[`${stem}_${model}_labels.png`], Number(row.objects), 'the label image holds ids 1..N');
     assert.equal(back.tables[`${stem}_${model}_objects.csv`], Number(row.objects), 'one table row per object');
     assert.ok(back.names.includes(`${stem}_${model}_run.json`));
