@@ -204,9 +204,17 @@ test('a host without COOP/COEP headers: the page reloads once and is then cross-
     page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    // Each document notes whether it was isolated as it starts: asking the first one afterwards
+    // would race the reload the service worker sets off.
+    await page.addInitScript(() => {
+      const seen = JSON.parse(sessionStorage.getItem('celldrop-test-isolation') || '[]');
+      seen.push(window.crossOriginIsolated);
+      sessionStorage.setItem('celldrop-test-isolation', JSON.stringify(seen));
+    });
     await page.goto(`${origin}/app/`);
-    assert.equal(await page.evaluate(() => window.crossOriginIsolated), false, 'the first load cannot be isolated yet');
     await waitInPage(page, () => window.crossOriginIsolated && window.celldropShell?.ready === true, 'isolation after the reload');
+    assert.deepEqual(await page.evaluate(() => JSON.parse(sessionStorage.getItem('celldrop-test-isolation'))), [false, true],
+      'the first load cannot be isolated yet; the one reload is');
     assert.equal(navigations, 2, 'exactly one automatic reload');
     const s = await waitForSeg(page, (x) => x.runs >= 1 || x.error, 'a run in the isolated page');
     assert.equal(s.error, null);
@@ -217,6 +225,7 @@ test('a host without COOP/COEP headers: the page reloads once and is then cross-
     await page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS });
     await page.waitForTimeout(1000);
     assert.equal(await page.evaluate(() => window.crossOriginIsolated), true);
+    assert.deepEqual(await page.evaluate(() => JSON.parse(sessionStorage.getItem('celldrop-test-isolation'))), [false, true, true]);
     assert.equal(navigations, 3, 'a reload by hand must not set off another automatic one');
     assert.deepEqual(pageErrors, []);
   } finally {
