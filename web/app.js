@@ -61,7 +61,7 @@ function acceptDrops(api, segmenter) {
       segmenter.addModel(files).catch(() => {});  // the panel says why it could not be used
       return;
     }
-    if (files.length) api.open(files.length > 1 ? files : files[0]).catch(() => {});  // the page shows why it could not be opened
+    if (files.length) api.open(files).catch(() => {});  // the page shows why it could not be opened
   });
 }
 
@@ -89,7 +89,7 @@ function acceptChosenFiles(api) {
   input.addEventListener('change', () => {
     const files = Array.from(input.files);
     input.value = '';  // choosing the same file again must open it again
-    if (files.length) api.open(files.length > 1 ? files : files[0]).catch(() => {});
+    if (files.length) api.open(files).catch(() => {});
   });
   document.body.appendChild(input);
 }

@@ -23,7 +23,7 @@ async function openLaunched(params) {
   try {
     const files = await Promise.all(handles.map((h) => h.getFile()));
     const celldrop = await whenPageApiReady();
-    await celldrop.open(files.length > 1 ? files : files[0]);
+    await celldrop.open(files);
   } catch (e) {
     console.error(`CellDrop could not open the file${handles.length > 1 ? 's' : ''} it was launched with ` +
                   `(${handles.map((h) => h?.name ?? 'unnamed').join(', ')}): ${e?.message ?? e}. Drop ${handles.length > 1 ? 'them' : 'it'} on the page instead.`);

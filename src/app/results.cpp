@@ -104,7 +104,7 @@ std::string page_run_record(const ResultSource& source) {
 static bool write_overlay_png(const ResultSource& s, std::vector<uint8_t>* out, std::string* error) {
   const Labels& labels = *s.labels;
   const size_t n = size_t(labels.width) * size_t(labels.height);
-  const size_t bpp = s.display_bytes_per_pixel == 3 ? 3 : 1;
+  const size_t bpp = s.display_pixels && s.display_pixels->size() == n * 3 ? 3 : 1;
   if (!s.display_pixels || !s.overlay_rows || s.display_pixels->size() != n * bpp) {
     *error = "the overlay is not ready yet: wait until the masks are shown, then save again";
     return false;

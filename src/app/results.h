@@ -40,11 +40,11 @@ struct ResultSource {
   std::string summary_json;  // pipeline_summary_json of the run
   std::string backend;
   std::string started_at;    // ISO 8601, for the run record
-  // The overlay as drawn: the display's pixels (grey levels, or RGB in the colour view), the overlay
-  // layer and its opacity. The layer is made on request, rows y0..y1 - 1 as RGBA into `rgba`, a band
-  // at a time (the page keeps it on the GPU only); empty while the masks are not on show yet.
+  // The overlay as drawn: the display's pixels (one grey byte each, or three in the colour view: the
+  // size says which), the overlay layer and its opacity. The layer is made on request, rows
+  // y0..y1 - 1 as RGBA into `rgba`, a band at a time (the page keeps it on the GPU only); empty while
+  // the masks are not on show yet.
   const std::vector<uint8_t>* display_pixels = nullptr;
-  int display_bytes_per_pixel = 1;  // 1: grey, 3: RGB
   std::function<void(int y0, int y1, uint8_t* rgba)> overlay_rows;
   float outline_opacity = 1.0f;
 };

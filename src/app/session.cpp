@@ -415,7 +415,6 @@ cd::ResultSource result_source() {
   js_iso_now(now, sizeof now);
   r.started_at = now;
   r.display_pixels = &a.display_pixels;
-  r.display_bytes_per_pixel = a.channel == kColourView ? 3 : 1;
   const cd::Labels& labels = s.labels;
   if (a.overlay.id != 0 && a.overlay.width == labels.width && a.overlay.height == labels.height) {
     const cd::OverlayMode mode = a.overlay_mode;

@@ -598,15 +598,15 @@ bool PipelineRun::State::begin(const Image& source) {
   Clock::time_point t0 = Clock::now();
   image = &source;
   ChannelSelection selection = params.channels;
-  if (selection.channels.empty() && !selection.merge && card.input.channels == 1 && source.channels > 1) {
-    selection.merge = true;  // nuclei in every channel of an RGB picture: their mean (the page's default too)
-  } else if (selection.channels.empty() && !selection.merge && card.input.channels == 3) {
-    // An RGB model (stained slides) and an image that is RGB in all but form: an RGBA file's alpha
-    // is no colour, and a grey scan of a slide gives its one channel to each of the three.
-    if (source.channels == 4) {
+  if (selection.channels.empty() && !selection.merge) {  // the run names none: what the model can read
+    if (card.input.channels == 1 && source.channels > 1) {
+      selection.merge = true;  // nuclei in every channel of an RGB picture: their mean (the page's default too)
+    } else if (card.input.channels == 3 && source.channels == 4) {
+      // An RGB model (stained slides) and an image that is RGB in all but form: an RGBA file's alpha
+      // is no colour, and a grey scan of a slide gives its one channel to each of the three.
       selection.channels = {0, 1, 2};
       append_note(&r.note, "the model reads channels 1-3 of the image's 4 (red, green, blue; alpha left out)");
-    } else if (source.channels == 1) {
+    } else if (card.input.channels == 3 && source.channels == 1) {
       selection.channels = {0, 0, 0};
       append_note(&r.note, "the model reads colour; this one-channel image gave its channel to red, green and blue");
     }

@@ -520,7 +520,6 @@ TEST(Exports, OverlayPngOfTheColourViewKeepsTheColours) {
     rgb[i * 3 + 2] = uint8_t(i % 251);
   }
   r.source.display_pixels = &rgb;
-  r.source.display_bytes_per_pixel = 3;
   r.source.outline_opacity = 1.0f;
   const std::vector<uint8_t> png = export_bytes("overlay_png", r.source);
   Image img;
