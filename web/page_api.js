@@ -138,21 +138,24 @@ export function installPageApi(module) {
     call('cd_app_image_list', position, list.length, String(list[position]?.name ?? ''));
   }
 
+  // The list changes only once its first image is on show: a file that cannot be opened leaves the
+  // image, its results and the list the user had.
   async function open(source, name) {
+    let files = [];
     if (Array.isArray(source) || (typeof FileList !== 'undefined' && source instanceof FileList)) {
-      const files = Array.from(source);
+      files = Array.from(source);
       if (files.length === 0 || !files.every((f) => f instanceof Blob)) {
         throw new TypeError('celldrop.open takes a list of Files (or Blobs) only when it holds at least one');
       }
-      list = files.length > 1 ? files.sort(byName) : [];
-      position = 0;
-      showPosition();
-      return openOne(files[0]);
+      files.sort(byName);
+      source = files[0];
+      name = undefined;
     }
-    list = [];
+    const opened = await openOne(source, name);
+    list = files.length > 1 ? files : [];
     position = 0;
     showPosition();
-    return openOne(source, name);
+    return opened;
   }
 
   // The image `delta` places further in the list (no wrapping at either end); null when there is none.

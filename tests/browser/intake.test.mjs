@@ -144,6 +144,13 @@ test('images dropped together open one after the other, in name order, with the 
   await page.keyboard.press('p');
   s = await waitForResult(page, sha256File(slide));
   assert.equal(s.page.list.index, 0);
+  // A file that cannot be opened ends nothing: the image, its result and the list stay.
+  const truncated = path.join(tmp, 'truncated.png');
+  fs.writeFileSync(truncated, fs.readFileSync(png2).subarray(0, 300));
+  await dropFile(page, truncated);
+  s = await waitForShell(page, (st) => st.page.openError && st, 'the error for the truncated file');
+  assert.match(s.page.openError, /truncated\.png/);
+  assert.deepEqual([s.page.list, s.page.image.name, s.segmentation.hasResult], [{ index: 0, count: 3 }, 'another.png', true]);
   // Opening one image on its own ends the list.
   await dropFile(page, png2);
   s = await waitForResult(page, sha256File(png2));
