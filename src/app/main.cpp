@@ -422,12 +422,12 @@ EM_JS(void, js_share, (const char* fragment), {
 static void image_section() {
   App& a = g_app;
   heading("IMAGE");
-  ImGui::TextUnformatted(a.image_title.c_str());
+  ImGui::TextWrapped("%s", a.image_title.c_str());  // a long file name wraps rather than being cut
   if (!a.image.empty()) {
     ImGui::Text("%d \xC3\x97 %d px, %d channel%s, %s", a.image.width, a.image.height, a.image.channels,
                 a.image.channels == 1 ? "" : "s", cd::sample_type_name(a.image.type));
     if (a.ground_truth_count > 0) ImGui::Text("%d nuclei in its ground truth", a.ground_truth_count);
-    ImGui::TextDisabled("%s", a.image_note.c_str());
+    wrapped_disabled(a.image_note.c_str());
   }
   if (ImGui::Button("Open image...")) js_choose_file();
   ui_rect("open");
@@ -449,7 +449,7 @@ static void image_section() {
     ui_rect("next_image");
     if (a.batch_total > 0) {
       ImGui::Text("Segmenting all: %d of %d done", a.batch_done, a.batch_total);
-      wrapped_disabled("Cancel (Esc) stops after the image in progress and saves what is done.");
+      wrapped_disabled("Cancel (Esc) stops at the image in progress and saves what is done.");
     } else {
       char label[64];
       std::snprintf(label, sizeof label, "Segment all %d, save a zip", a.list_count);
@@ -492,7 +492,7 @@ static void results_section() {
   const cd::Segmentation& s = cd::segmentation();
   heading("RESULTS");
   if (!s.has_result) {
-    ImGui::TextDisabled("Run a segmentation to save masks, tables and outlines.");
+    wrapped_disabled("Run a segmentation to save masks, tables and outlines.");
   } else {
     const std::vector<cd::ExportKind>& kinds = cd::export_kinds();
     float half = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
@@ -732,7 +732,7 @@ static void segment_section() {
     ImGui::TextWrapped("Segmentation failed: %s", s.error.c_str());
     ImGui::PopStyleColor();
   } else if (s.cancelled) {
-    ImGui::TextDisabled("Cancelled: the masks shown (if any) are from the run before.");
+    wrapped_disabled("Cancelled: the masks shown (if any) are from the run before.");
   }
   if (s.has_result) {
     // One line: the object table below needs the panel's height.

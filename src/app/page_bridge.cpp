@@ -13,6 +13,9 @@
 
 namespace cd = celldrop;
 
+// What the page API changes must be drawn: the page otherwise sleeps until the next input event.
+static void redraw() { g_app.platform.frames_wanted = std::max(g_app.platform.frames_wanted, 3); }
+
 std::string page_state_json() {
   const App& a = g_app;
   cd::JsonWriter w;
@@ -106,7 +109,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_image_list(int index, int count, const char* na
   a.list_index = index;
   a.list_count = count;
   a.list_name = name;
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+  redraw();
 }
 
 // "Segment all" (web/page_api.js's segmentAll): the page opens and runs each image of its list and
@@ -118,7 +121,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_batch_begin(int total) {
   g_batch = cd::Batch();
   a.batch_total = std::max(total, 1);
   a.batch_done = 0;
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+  redraw();
 }
 
 // The result on show joins the batch. {"ok":true} or {"error"}.
@@ -126,6 +129,7 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_batch_add() {
   App& a = g_app;
   std::string error;
   a.batch_done++;
+  redraw();
   if (!cd::batch_add_result(&g_batch, result_source(), &error)) {
     cd::batch_add_failure(&g_batch, a.image_file_name, error);
     return answer_error(error);
@@ -135,6 +139,7 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_batch_add() {
 
 EMSCRIPTEN_KEEPALIVE void cd_app_batch_failed(const char* image_name, const char* why) {
   g_app.batch_done++;
+  redraw();
   cd::batch_add_failure(&g_batch, image_name, why);
 }
 
@@ -148,6 +153,7 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_batch_finish() {
   const bool ok = cd::batch_zip(&g_batch, &zip, &error);
   g_batch = cd::Batch();
   a.batch_total = a.batch_done = 0;
+  redraw();
   if (!ok) return answer_error("Could not save the zip: " + error);
   cd::JsonWriter w;
   w.begin_object().key("name").value("celldrop_" + (model.empty() ? std::string("results") : model) + "_" +
@@ -162,7 +168,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_open_failed(const char* message) {
   App& a = g_app;
   a.open_error = message;
   if (!cd::segmentation().has_result) a.run_wanted = true;  // the sample waited for this image
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+  redraw();
 }
 
 // An image is on its way (?image=, a link's URL): the sample is not segmented meanwhile.
@@ -180,7 +186,7 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_run(const char* params_json) {
   if (!can_run()) return answer_error("nothing to segment: open an image first");
   g_app.run_wanted = false;
   run_segmentation();
-  g_app.platform.frames_wanted = std::max(g_app.platform.frames_wanted, 3);
+  redraw();
   return answer("{\"ok\":true,\"params\":" + run_params_json() + "}");
 }
 
@@ -228,7 +234,7 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_apply_link(const char* fragment) {
     a.link_note = "The link has entries this version does not know (" + keys + "); they were ignored.";
   }
   if (!link.image_url.empty()) a.run_wanted = false;  // the link's image is on its way
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+  redraw();
   return answer("{\"ok\":true,\"imageUrl\":" + cd::json_quote(link.image_url) + "}");
 }
 

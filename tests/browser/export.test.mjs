@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodePng } from './png.mjs';
 import {
-  PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForResult, clickControl, dropFile,
+  PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForResult, waitForShell, clickControl, dropFile,
   synthImage, run, labelsChecksum,
 } from './harness.mjs';
 
@@ -217,6 +217,8 @@ test('"Segment all" segments every image of a list and saves their labels, table
   });
   assert.deepEqual([api.name, api.images, api.failed], [`celldrop_${model}_3-images.zip`, 3, 1]);
   assert.ok(api.size > 1000);
+  // With no input event after it, the panel shows the batch's end (Previous and Next work again).
+  await waitForShell(page, (st) => st.page.batch.total === 0, 'the panel to leave the batch', 5000);
   assertClean(problems);
   await context.close();
 });
