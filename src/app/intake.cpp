@@ -58,6 +58,7 @@ bool open_image(const uint8_t* bytes, size_t size, const std::string& name, cons
   out->name = name.empty() ? "image." + info.format : name;
   out->stem = file_stem(out->name);
   out->format = info.format;
+  out->pages = info.pages;
   out->sha256 = sha256_hex(bytes, size);
   out->source_url = source_url;
   return true;

@@ -307,9 +307,13 @@ bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const
   a.image_sha256 = opened.sha256;
   a.image_url = opened.source_url;
   a.image_title = opened.name;
-  char note[200];
-  std::snprintf(note, sizeof note, "%s, %.1f kB%s", opened.format.c_str(), double(a.image_file.size()) / 1024.0,
-                url.empty() ? ", opened from this computer" : ", downloaded from its URL");
+  char note[300], pages[120] = "";
+  // The page and the worker read a stack's first page; the command-line tool reads any (--page N).
+  if (opened.pages > 1) {
+    std::snprintf(pages, sizeof pages, ", page 1 of %d (celldrop segment --page N reads the others)", opened.pages);
+  }
+  std::snprintf(note, sizeof note, "%s, %.1f kB%s%s", opened.format.c_str(), double(a.image_file.size()) / 1024.0,
+                pages, url.empty() ? ", opened from this computer" : ", downloaded from its URL");
   a.image_note = note;
   a.ground_truth_count = 0;
   a.error.clear();

@@ -27,5 +27,9 @@ bool tiff_decode(const uint8_t* bytes, size_t size, const DecodeOptions& options
 bool imagej_unit_to_um(const std::string& description, double* um_per_unit);
 //   OME-XML: the first <Pixels> element's PhysicalSizeX/Y (+ ...Unit, default µm).
 bool ome_physical_size_um(const std::string& description, double* x_um, double* y_um);
+// How many consecutive one-sample pages hold the channels of one image, as the description states:
+// ImageJ hyperstacks ("channels=C") and OME-TIFF (SizeC, channels varying fastest or the only
+// dimension beyond X and Y). 1 when it says nothing of the kind; the reader checks the pages agree.
+int tiff_channels_in_pages(const std::string& description);
 
 }  // namespace celldrop

@@ -1,6 +1,7 @@
-// Pixel size from the two metadata dialects microscopy TIFFs carry in ImageDescription: ImageJ's
-// "key=value" lines and OME-XML. Deliberately small parsers: we need two or three values, not a model of
+// Pixel size and channel count from the two metadata dialects microscopy TIFFs carry in
+// ImageDescription: ImageJ's "key=value" lines and OME-XML. Deliberately small parsers: we need two or three values, not a model of
 // either format, and both must survive arbitrary bytes (they are fuzzed through the TIFF target).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -57,19 +58,17 @@ bool xml_attribute(const std::string& tag, const char* name, std::string* value)
   return false;
 }
 
-}  // namespace
-
-bool imagej_unit_to_um(const std::string& description, double* um_per_unit) {
+// The value of ImageJ's "key=value" line `key`, without a trailing '\r'; false when there is none.
+bool imagej_value(const std::string& description, const char* key, std::string* value) {
+  const size_t key_len = strlen(key);
   size_t line = 0;
   while (line < description.size()) {
     size_t end = description.find('\n', line);
     if (end == std::string::npos) end = description.size();
-    if (description.compare(line, 5, "unit=") == 0 && end >= line + 5) {
-      std::string unit = description.substr(line + 5, end - line - 5);
-      if (!unit.empty() && unit.back() == '\r') unit.pop_back();
-      const double um = unit_to_um(unit);
-      if (um <= 0.0) return false;
-      *um_per_unit = um;
+    if (end >= line + key_len + 1 && description.compare(line, key_len, key) == 0 &&
+        description[line + key_len] == '=') {
+      *value = description.substr(line + key_len + 1, end - line - key_len - 1);
+      if (!value->empty() && value->back() == '\r') value->pop_back();
       return true;
     }
     line = end + 1;
@@ -77,9 +76,10 @@ bool imagej_unit_to_um(const std::string& description, double* um_per_unit) {
   return false;
 }
 
-bool ome_physical_size_um(const std::string& description, double* x_um, double* y_um) {
+// The text inside the first <Pixels ...> start tag of an OME-XML description; false when there is none.
+bool ome_pixels_tag(const std::string& description, std::string* tag) {
   if (description.find("<OME") == std::string::npos) return false;
-  // The first <Pixels ...> start tag; "<Pixels" must not be the prefix of a longer element name.
+  // "<Pixels" must not be the prefix of a longer element name.
   size_t start = 0;
   while ((start = description.find("<Pixels", start)) != std::string::npos) {
     const char after = start + 7 < description.size() ? description[start + 7] : '\0';
@@ -89,9 +89,51 @@ bool ome_physical_size_um(const std::string& description, double* x_um, double* 
   if (start == std::string::npos) return false;
   const size_t end = description.find('>', start);
   if (end == std::string::npos) return false;
-  const std::string tag = description.substr(start + 7, end - start - 7);
+  *tag = description.substr(start + 7, end - start - 7);
+  return true;
+}
 
+// A whole number from 1 to 4096 (more channels than that is no microscope's).
+int parse_count(const std::string& text) {
+  double v = 0.0;
+  if (!parse_positive(text, &v) || v != std::floor(v) || v > 4096.0) return 0;
+  return int(v);
+}
+
+}  // namespace
+
+int tiff_channels_in_pages(const std::string& description) {
   std::string text;
+  if (description.compare(0, 7, "ImageJ=") == 0) {
+    // ImageJ stores a hyperstack's planes channel first (then slices, then frames), one per page.
+    return imagej_value(description, "channels", &text) ? std::max(parse_count(text), 1) : 1;
+  }
+  std::string tag;
+  if (!ome_pixels_tag(description, &tag) || !xml_attribute(tag, "SizeC", &text)) return 1;
+  const int c = parse_count(text);
+  if (c <= 1) return 1;
+  // The channels of one plane are consecutive pages when C varies fastest, or when it is the only
+  // dimension beyond X and Y.
+  std::string order, z = "1", t = "1";
+  xml_attribute(tag, "DimensionOrder", &order);
+  xml_attribute(tag, "SizeZ", &z);
+  xml_attribute(tag, "SizeT", &t);
+  const bool c_first = order.compare(0, 3, "XYC") == 0;
+  return c_first || (parse_count(z) == 1 && parse_count(t) == 1) ? c : 1;
+}
+
+bool imagej_unit_to_um(const std::string& description, double* um_per_unit) {
+  std::string unit;
+  if (!imagej_value(description, "unit", &unit)) return false;
+  const double um = unit_to_um(unit);
+  if (um <= 0.0) return false;
+  *um_per_unit = um;
+  return true;
+}
+
+bool ome_physical_size_um(const std::string& description, double* x_um, double* y_um) {
+  std::string tag, text;
+  if (!ome_pixels_tag(description, &tag)) return false;
   double x = 0.0, x_unit = 1.0;  // the OME schema's default unit is the micrometre
   if (!xml_attribute(tag, "PhysicalSizeX", &text) || !parse_positive(text, &x)) return false;
   if (xml_attribute(tag, "PhysicalSizeXUnit", &text) && (x_unit = unit_to_um(text)) <= 0.0) return false;

@@ -306,6 +306,28 @@ bool describe_page(TIFF* tif, const TiffSession& s, int pages, ImageInfo* info, 
   return true;
 }
 
+// The channels of one image stored one per page (ImageJ hyperstacks, OME-TIFF): how many consecutive
+// pages make an image, as the first page's description says and only when those pages agree (one
+// sample each, one size, one type); 1 otherwise, and the pages are then separate images. Leaves the
+// handle on the first page.
+int channels_in_pages(TIFF* tif, TiffSession* s, int pages) {
+  const char* text = nullptr;
+  if (!TIFFGetField(tif, TIFFTAG_IMAGEDESCRIPTION, &text) || !text) return 1;
+  const int channels = tiff_channels_in_pages(text);
+  if (channels <= 1 || channels > pages) return 1;
+  PageLayout first, page;
+  std::string ignored;
+  bool agree = true;
+  for (int c = 0; c < channels && agree; ++c) {
+    agree = TIFFSetDirectory(tif, tdir_t(c)) && read_layout(tif, *s, c == 0 ? &first : &page, &ignored);
+    if (agree && c > 0) agree = page.width == first.width && page.height == first.height && page.type == first.type;
+    agree = agree && (c == 0 ? first : page).spp == 1;
+  }
+  s->first_error.clear();
+  TIFFSetDirectory(tif, 0);
+  return agree ? channels : 1;
+}
+
 // Copies `rows` rows of `cols` pixels from a block (strip or tile, `block_cols` pixels wide) of one
 // plane (planar: sample `channel` only) or of all samples (chunky: channel < 0) into the image.
 template <class T>
@@ -437,6 +459,27 @@ void offset_signed(Image* img) {
 // count per strip): this cap stops that before our sample budget is even consulted.
 uint64_t libtiff_alloc_cap(uint64_t file_size) { return (uint64_t(256) << 20) + 2 * file_size; }
 
+// Puts a one-channel page into channel `c` of a stack of the same size and sample width.
+template <class T>
+void interleave_channel(const Image& page, int c, Image* stack) {
+  const size_t n = size_t(page.width) * size_t(page.height), C = size_t(stack->channels);
+  const T* src = reinterpret_cast<const T*>(page.data.data());
+  T* dst = reinterpret_cast<T*>(stack->data.data()) + c;
+  for (size_t i = 0; i < n; ++i) dst[i * C] = src[i];
+}
+
+// One page's pixels, in the page's own channels, signed samples offset to unsigned.
+bool read_page(TIFF* tif, TiffSession* s, const PageLayout& layout, uint64_t max_samples, Image* out,
+               std::string* error) {
+  Image img = make_image(int(layout.width), int(layout.height), int(layout.spp), layout.type);
+  const bool ok = layout.tiled ? read_tiles(tif, s, layout, max_samples, &img, error)
+                               : read_strips(tif, s, layout, &img, error);
+  if (!ok) return false;
+  if (layout.is_signed) offset_signed(&img);
+  *out = std::move(img);
+  return true;
+}
+
 }  // namespace
 
 bool tiff_probe(const uint8_t* bytes, size_t size, ImageInfo* info, std::string* error) {
@@ -447,36 +490,43 @@ bool tiff_probe(const uint8_t* bytes, size_t size, ImageInfo* info, std::string*
   session.size = size;
   TiffHandle handle;
   if (!open_tiff(&session, libtiff_alloc_cap(size), &handle, error)) return false;
+  const int channels = channels_in_pages(handle.tif, &session, pages);
   PageLayout layout;
-  return describe_page(handle.tif, session, pages, info, &layout, error);
+  if (!describe_page(handle.tif, session, pages / channels, info, &layout, error)) return false;
+  if (channels > 1) info->channels = channels;
+  return true;
 }
 
 bool tiff_decode(const uint8_t* bytes, size_t size, const DecodeOptions& options, Image* out,
                  std::string* error) {
   int pages = 0;
   if (!count_pages(bytes, size, &pages, error)) return false;
-  if (options.page >= pages) {
-    *error = "TIFF: page " + std::to_string(options.page) + " does not exist; the file has " +
-             std::to_string(pages) + (pages == 1 ? " page" : " pages") + " (numbered from 0)";
-    return false;
-  }
   TiffSession session;
   session.data = bytes;
   session.size = size;
   TiffHandle handle;
   if (!open_tiff(&session, libtiff_alloc_cap(size), &handle, error)) return false;
-  if (options.page > 0 && !TIFFSetDirectory(handle.tif, tdir_t(options.page))) {
-    *error = with_detail("cannot read page " + std::to_string(options.page), session);
+  // A page of a hyperstack is all its channels: page p is the file's pages p*C ... p*C + C - 1.
+  const int channels = channels_in_pages(handle.tif, &session, pages);
+  const int images = pages / channels;
+  if (options.page >= images) {
+    *error = "TIFF: page " + std::to_string(options.page) + " does not exist; the file has " +
+             std::to_string(images) + (images == 1 ? " page" : " pages") + " (numbered from 0)";
+    return false;
+  }
+  const int first = options.page * channels;
+  if (first > 0 && !TIFFSetDirectory(handle.tif, tdir_t(first))) {
+    *error = with_detail("cannot read page " + std::to_string(first), session);
     return false;
   }
   ImageInfo info;
   PageLayout layout;
-  if (!describe_page(handle.tif, session, pages, &info, &layout, error)) return false;
+  if (!describe_page(handle.tif, session, images, &info, &layout, error)) return false;
 
-  const uint64_t samples = uint64_t(layout.width) * layout.height * layout.spp;
+  const uint64_t samples = uint64_t(layout.width) * layout.height * layout.spp * uint64_t(channels);
   if (samples > options.max_samples) {
     *error = "TIFF: " + std::to_string(layout.width) + " x " + std::to_string(layout.height) + " x " +
-             std::to_string(layout.spp) + " samples exceed the limit of " +
+             std::to_string(layout.spp * channels) + " samples exceed the limit of " +
              std::to_string(options.max_samples) + "; raise the sample limit to open it";
     return false;
   }
@@ -484,11 +534,29 @@ bool tiff_decode(const uint8_t* bytes, size_t size, const DecodeOptions& options
     *error = "TIFF: the image is too large for this platform's memory";
     return false;
   }
-  Image img = make_image(int(layout.width), int(layout.height), int(layout.spp), layout.type);
-  const bool ok = layout.tiled ? read_tiles(handle.tif, &session, layout, options.max_samples, &img, error)
-                               : read_strips(handle.tif, &session, layout, &img, error);
-  if (!ok) return false;
-  if (layout.is_signed) offset_signed(&img);
+  Image img;
+  if (!read_page(handle.tif, &session, layout, options.max_samples, &img, error)) return false;
+  if (channels > 1) {
+    // Interleave the channel pages into the one chunky layout.
+    Image stack = make_image(img.width, img.height, channels, img.type);
+    for (int c = 0; c < channels; ++c) {
+      if (c > 0) {
+        PageLayout next;
+        std::string why;
+        if (!TIFFSetDirectory(handle.tif, tdir_t(first + c)) || !read_layout(handle.tif, session, &next, &why) ||
+            !read_page(handle.tif, &session, next, options.max_samples, &img, &why)) {
+          *error = why.empty() ? with_detail("cannot read page " + std::to_string(first + c), session) : why;
+          return false;
+        }
+      }
+      switch (sample_type_size(img.type)) {
+        case 1: interleave_channel<uint8_t>(img, c, &stack); break;
+        case 2: interleave_channel<uint16_t>(img, c, &stack); break;
+        default: interleave_channel<uint32_t>(img, c, &stack); break;  // uint32 and float32 alike
+      }
+    }
+    img = std::move(stack);
+  }
   img.pixel_size_x_um = info.pixel_size_x_um;
   img.pixel_size_y_um = info.pixel_size_y_um;
   *out = std::move(img);

@@ -211,6 +211,12 @@ TEST(Intake, OpensTheFirstPageOfAMultiPageTiff) {
   EXPECT_EQ(o.image.image.type, SampleType::U16);
   EXPECT_EQ(o.image.image.width, 21);
   EXPECT_EQ(o.image.image.data, want.data);
+  EXPECT_EQ(o.image.pages, 3);  // the panel says the others are there
+  // A hyperstack's channel pages are one image's channels (the core's TIFF reader).
+  spec.description = "ImageJ=1.54f\nimages=3\nchannels=3\nhyperstack=true\n";
+  o = open(celldrop_test::write_tiff(spec), "composite.tif");
+  ASSERT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(std::make_pair(o.image.image.channels, o.image.pages), std::make_pair(3, 1));
 }
 
 TEST(Intake, ReadsTheLabelTiffThePageItselfWrites) {

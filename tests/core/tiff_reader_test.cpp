@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <utility>
 
 #include "core/decode.h"
 #include "core/decode_formats.h"
@@ -107,6 +109,102 @@ TEST(TiffReader, MultiPageChoosesThePageAndRejectsMissingOnes) {
   EXPECT_NE(error.find("page 3 does not exist"), std::string::npos) << error;
   EXPECT_NE(error.find("3 pages"), std::string::npos) << error;
   EXPECT_TRUE(img.empty());
+}
+
+// The image a reader returns for a hyperstack's page `p`: the one-sample file pages p*C ... p*C+C-1
+// as channels 0 ... C-1.
+static Image expected_channel_stack(const TiffSpec& s, int channels, int p) {
+  Image first = celldrop_test::expected_image(s, p * channels);
+  Image stack = make_image(s.width, s.height, channels, first.type);
+  const size_t bytes = sample_type_size(first.type), n = size_t(s.width) * size_t(s.height);
+  for (int c = 0; c < channels; ++c) {
+    Image page = celldrop_test::expected_image(s, p * channels + c);
+    for (size_t i = 0; i < n; ++i) memcpy(&stack.data[(i * channels + c) * bytes], &page.data[i * bytes], bytes);
+  }
+  return stack;
+}
+
+TEST(TiffReader, HyperstackChannelPagesAreOneImagesChannels) {
+  // ImageJ and Fiji save a multichannel image one channel per page, channels first.
+  TiffSpec s;
+  s.pages = 6;
+  s.bits = 16;
+  s.compression = COMPRESSION_ADOBE_DEFLATE;
+  s.description = "ImageJ=1.54f\nimages=6\nchannels=3\nslices=2\nhyperstack=true\nmode=composite\n";
+  std::vector<uint8_t> file = celldrop_test::write_tiff(s);
+  ImageInfo info;
+  std::string error;
+  ASSERT_TRUE(probe_image(file.data(), file.size(), &info, &error)) << error;
+  EXPECT_EQ(info.channels, 3);
+  EXPECT_EQ(info.pages, 2);
+  for (int p = 0; p < 2; ++p) {
+    DecodeOptions o;
+    o.page = p;
+    Image img;
+    ASSERT_TRUE(decode_image(file.data(), file.size(), o, &img, &error)) << error;
+    EXPECT_EQ(img.channels, 3);
+    EXPECT_TRUE(img.data == expected_channel_stack(s, 3, p).data) << "page " << p;
+  }
+  DecodeOptions o;
+  o.page = 2;
+  Image img;
+  EXPECT_FALSE(decode_image(file.data(), file.size(), o, &img, &error));
+  EXPECT_NE(error.find("2 pages"), std::string::npos) << error;
+  // The sample budget counts every channel.
+  o.page = 0;
+  o.max_samples = uint64_t(s.width) * s.height * 2;
+  EXPECT_FALSE(decode_image(file.data(), file.size(), o, &img, &error));
+  EXPECT_NE(error.find("x 3 samples exceed"), std::string::npos) << error;
+
+  // OME-TIFF says it with SizeC: channels vary fastest, or are the only dimension beyond X and Y.
+  s.pages = 2;
+  s.description = "<?xml version=\"1.0\"?><OME><Image ID=\"Image:0\"><Pixels ID=\"Pixels:0\" "
+                  "DimensionOrder=\"XYZTC\" SizeC=\"2\" SizeT=\"1\" SizeZ=\"1\" SizeX=\"13\" "
+                  "SizeY=\"11\" Type=\"uint16\"></Pixels></Image></OME>";
+  file = celldrop_test::write_tiff(s);
+  ASSERT_TRUE(decode_image(file.data(), file.size(), DecodeOptions(), &img, &error)) << error;
+  EXPECT_TRUE(img.data == expected_channel_stack(s, 2, 0).data);
+}
+
+TEST(TiffReader, PagesThatDoNotMakeChannelsStayPages) {
+  ImageInfo info;
+  std::string error;
+  // A z-stack of two-channel planes stored channel last: the first pages are not one image's channels.
+  TiffSpec s;
+  s.pages = 4;
+  s.description = "<OME><Image><Pixels DimensionOrder=\"XYZCT\" SizeC=\"2\" SizeZ=\"2\" SizeT=\"1\"/></Image></OME>";
+  std::vector<uint8_t> file = celldrop_test::write_tiff(s);
+  ASSERT_TRUE(probe_image(file.data(), file.size(), &info, &error)) << error;
+  EXPECT_EQ(std::make_pair(info.channels, info.pages), std::make_pair(1, 4));
+  // The description promises more channels than there are pages, or pages that are RGB already.
+  s.pages = 2;
+  s.description = "ImageJ=1.54f\nchannels=3\n";
+  file = celldrop_test::write_tiff(s);
+  ASSERT_TRUE(probe_image(file.data(), file.size(), &info, &error)) << error;
+  EXPECT_EQ(std::make_pair(info.channels, info.pages), std::make_pair(1, 2));
+  s.pages = 3;
+  s.channels = 3;
+  file = celldrop_test::write_tiff(s);
+  ASSERT_TRUE(probe_image(file.data(), file.size(), &info, &error)) << error;
+  EXPECT_EQ(std::make_pair(info.channels, info.pages), std::make_pair(3, 3));
+  Image img;
+  ASSERT_TRUE(decode_image(file.data(), file.size(), DecodeOptions(), &img, &error)) << error;
+  EXPECT_TRUE(img.data == celldrop_test::expected_image(s, 0).data);
+}
+
+TEST(TiffReader, ChannelCountFromDescriptions) {
+  EXPECT_EQ(tiff_channels_in_pages("ImageJ=1.54f\r\nimages=4\r\nchannels=4\r\n"), 4);
+  EXPECT_EQ(tiff_channels_in_pages("ImageJ=1.54f\nimages=4\nslices=4\n"), 1);
+  EXPECT_EQ(tiff_channels_in_pages("ImageJ=1.54f\nchannels=0\n"), 1);
+  EXPECT_EQ(tiff_channels_in_pages("ImageJ=1.54f\nchannels=2.5\n"), 1);
+  EXPECT_EQ(tiff_channels_in_pages("ImageJ=1.54f\nchannels=99999999999\n"), 1);
+  EXPECT_EQ(tiff_channels_in_pages("ImageJ=1.54f\nchannels="), 1);
+  EXPECT_EQ(tiff_channels_in_pages("channels=3\n"), 1);  // not ImageJ's
+  EXPECT_EQ(tiff_channels_in_pages("<OME><Pixels SizeC=\"3\" DimensionOrder=\"XYCZT\" SizeZ=\"5\">"), 3);
+  EXPECT_EQ(tiff_channels_in_pages("<OME><Pixels SizeC=\"3\" DimensionOrder=\"XYZCT\" SizeZ=\"5\">"), 1);
+  EXPECT_EQ(tiff_channels_in_pages("<OME><Pixels SizeC=\"3\" DimensionOrder=\"XYZCT\">"), 3);
+  EXPECT_EQ(tiff_channels_in_pages("<OME><Pixels SizeC=\"3"), 1);
+  EXPECT_EQ(tiff_channels_in_pages("<OME><PixelsX SizeC=\"3\">"), 1);
 }
 
 TEST(TiffReader, PixelSizeFromImageJDescription) {

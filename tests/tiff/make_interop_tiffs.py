@@ -3,7 +3,8 @@
 writers, and tifffile's reading of each as the reference:
 
   tifffile: 16-bit, float32, BigTIFF, big-endian, multi-page, OME-TIFF with physical size, ImageJ with
-            resolution, Deflate with horizontal predictor, planar RGB, tiled;
+            resolution, Deflate with horizontal predictor, planar RGB, tiled, and multichannel images
+            stored a channel per page (an ImageJ hyperstack, an OME-TIFF), which read as one image;
   tiffcp:   LZW, Deflate (zip), PackBits, tiled 64x64, planar (separate), LZW with predictor.
 
 For each case DIR/manifest.json lists the file, the page, the expected geometry and pixel size, and a
@@ -40,9 +41,9 @@ def chunky(page):
     return a
 
 
-def add(name, file, page=0, pixel_size=None, reference=None):
+def add(name, file, page=0, pixel_size=None, reference=None, pages=None):
     with tifffile.TiffFile(path(file)) as tif:
-        pages = len(tif.pages)
+        pages = len(tif.pages) if pages is None else pages
         a = chunky(tif.pages[page]) if reference is None else reference
     assert a.dtype.name in ("uint8", "uint16", "uint32", "float32"), a.dtype
     raw = name + ".ref.raw"
@@ -81,6 +82,14 @@ tifffile.imwrite(path("ome.tif"), g16, ome=True, metadata={"axes": "YX", "Physic
 add("tifffile_ome", "ome.tif", pixel_size=[0.325, 0.5])
 tifffile.imwrite(path("imagej.tif"), g16, imagej=True, resolution=(1 / 0.65, 1 / 0.65), metadata={"unit": "um"})
 add("tifffile_imagej", "imagej.tif", pixel_size=[0.65, 0.65])
+# Channels on pages: 2 slices of 3 channels (ImageJ's order: channels, then slices), and 2 channels.
+hyper = np.stack([np.stack([g16, g16[::-1], g16 // 3]), np.stack([g16 // 2, g16[:, ::-1], g16 ^ 255])])
+tifffile.imwrite(path("imagej_hyperstack.tif"), hyper, imagej=True, metadata={"axes": "ZCYX"})
+add("tifffile_imagej_hyperstack_z0", "imagej_hyperstack.tif", page=0, reference=np.moveaxis(hyper[0], 0, -1), pages=2)
+add("tifffile_imagej_hyperstack_z1", "imagej_hyperstack.tif", page=1, reference=np.moveaxis(hyper[1], 0, -1), pages=2)
+two = np.stack([g16, g16[::-1]])
+tifffile.imwrite(path("ome_channels.tif"), two, ome=True, photometric="minisblack", metadata={"axes": "CYX"})
+add("tifffile_ome_channels", "ome_channels.tif", reference=np.moveaxis(two, 0, -1), pages=1)
 tifffile.imwrite(path("deflate_predictor.tif"), g16, compression="zlib", predictor=True)
 add("tifffile_deflate_predictor", "deflate_predictor.tif")
 tifffile.imwrite(path("planar_rgb.tif"), np.moveaxis(rgb8, -1, 0), photometric="rgb", planarconfig="separate")

@@ -34,7 +34,7 @@ test('every writer and layout the issue names is covered', () => {
   const names = cases.map((c) => c.name);
   for (const want of ['tifffile_u16', 'tifffile_float32', 'tifffile_bigtiff', 'tifffile_big_endian',
     'tifffile_multipage_p2', 'tifffile_ome', 'tifffile_imagej', 'tifffile_deflate_predictor',
-    'tifffile_planar_rgb', 'tifffile_tiled', 'tiffcp_lzw', 'tiffcp_zip', 'tiffcp_packbits', 'tiffcp_tiled',
+    'tifffile_planar_rgb', 'tifffile_tiled', 'tifffile_imagej_hyperstack_z1', 'tifffile_ome_channels', 'tiffcp_lzw', 'tiffcp_zip', 'tiffcp_packbits', 'tiffcp_tiled',
     'tiffcp_planar', 'tiffcp_lzw_predictor']) {
     assert.ok(names.includes(want), `fixture ${want} was not written`);
   }
