@@ -283,6 +283,25 @@ export function installPageApi(module) {
     return result();
   }
 
+  // Removes objects by hand (false detections) from the result on show: ids as in the object table,
+  // removed in that order, all or none. The other objects keep their ids; the table, the exports and
+  // shareLink() follow. Resolves with result() once they have; undoRemoval() puts back the last one.
+  async function removeObjects(ids) {
+    return afterEdit(call('cd_app_remove_objects', JSON.stringify(Array.from(ids ?? [], Number))));
+  }
+
+  async function undoRemoval() {
+    return afterEdit(call('cd_app_undo_removal'));
+  }
+
+  async function afterEdit(answer) {
+    if (answer.error) throw new Error(answer.error);
+    const ids = answer.removed.join();
+    await waitFor((s) => s.page?.removed.join() === ids && s.page.table.rows === s.segmentation.count,
+      'the table to follow the removal');
+    return result();
+  }
+
   // A link that reproduces the current result: this page's address with the state in its fragment.
   function shareLink() {
     const fragment = module.UTF8ToString(module._cd_app_share_fragment());
@@ -301,6 +320,8 @@ export function installPageApi(module) {
     segmentAll,
     run,
     result,
+    removeObjects,
+    undoRemoval,
     shareLink,
     backend,
     export: exportBytes,

@@ -106,6 +106,7 @@ struct App {
   bool link_pending = false;
   celldrop::ShareState link;
   bool has_link = false;
+  bool link_removals_pending = false;  // the link removed objects: apply_link_removals, once
   std::string link_note;  // e.g. the link's model differs from this site's
   std::string share_fragment;  // the last link made by Share
   std::string export_error;    // the last export that failed

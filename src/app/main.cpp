@@ -50,7 +50,8 @@ constexpr ImU32 kSelectedColor = IM_COL32(60, 220, 255, 255);  // cyan: apart fr
 constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
 
 // DOM keyCodes, which platform.cpp uses as ImGui key indices.
-enum : int { kKeyC = 'C', kKeyF = 'F', kKeyN = 'N', kKeyP = 'P', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
+enum : int { kKeyC = 'C', kKeyF = 'F', kKeyN = 'N', kKeyP = 'P', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyU = 'U',
+             kKeyBackspace = 8, kKeyDelete = 46, kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
              kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173 };
 
 
@@ -333,13 +334,18 @@ static void refresh_overlay() {
   }
   if (!s.result_changed) return;
   s.result_changed = false;
+  const bool edited = s.result_edited;  // a removal by hand: the table keeps its order
+  s.result_edited = false;
   std::vector<cd::ObjectMeasurements> objects;
   if (!cd::measure_objects(s.labels, &a.image, &objects, &why)) {
     s.error = "the objects cannot be measured: " + why + ".";
     s.has_result = false;
     return;
   }
+  const int column = a.table.sort_column;
+  const bool ascending = a.table.sort_ascending;
   cd::object_table_reset(&a.table, std::move(objects));
+  if (edited) cd::object_table_sort(&a.table, column, ascending);
   a.contours = cd::trace_contours(s.labels);
 }
 
@@ -518,6 +524,29 @@ static void results_section() {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.6f, 0.55f, 1.0f));
     ImGui::TextWrapped("%s", a.export_error.c_str());
     ImGui::PopStyleColor();
+  }
+  if (s.has_result && (!a.table.objects.empty() || !s.removed.empty())) {
+    // Curation: a false detection is removed by hand and Undo brings it back; the count, the table,
+    // every export and the share link follow. The other objects keep their ids.
+    char label[64];
+    if (a.table.selected) {
+      std::snprintf(label, sizeof label, "Remove object %u (Del)", a.table.selected);
+    } else {
+      std::snprintf(label, sizeof label, "Remove selected (Del)");
+    }
+    ImGui::BeginDisabled(!a.table.selected || s.running);
+    if (ImGui::Button(label)) cd::segmentation_remove_object(a.table.selected);
+    ImGui::EndDisabled();
+    ui_rect("remove_object");
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
+      ImGui::SetTooltip("Select an object (click it, or its row), then remove it when it is no nucleus.\n"
+                        "A new run or a threshold change starts again from the model's masks.");
+    }
+    ImGui::SameLine();
+    ImGui::BeginDisabled(s.removed.empty() || s.running);
+    if (ImGui::Button("Undo (U)")) cd::segmentation_undo_removal();
+    ImGui::EndDisabled();
+    ui_rect("undo_removal");
   }
   if (s.has_result && !a.table.objects.empty()) {
     wrapped_disabled("Objects: click a row to find it in the image, a header to sort.");
@@ -736,9 +765,16 @@ static void segment_section() {
   }
   if (s.has_result) {
     // One line: the object table below needs the panel's height.
-    ImGui::Text("%d objects", s.objects);
+    if (s.removed.empty()) {
+      ImGui::Text("%d objects", s.objects);
+    } else {
+      ImGui::Text("%d objects (%d removed)", s.objects, int(s.removed.size()));
+    }
+    char diameter[48];
+    std::snprintf(diameter, sizeof diameter, "diameter %.1f px", s.diameter);  // of the model chosen above
     ImGui::SameLine();
-    ImGui::TextDisabled("diameter %.1f px", s.diameter);  // the model is the one chosen above
+    if (ImGui::GetContentRegionAvail().x < ImGui::CalcTextSize(diameter).x) ImGui::NewLine();
+    ImGui::TextDisabled("%s", diameter);
     if (ImGui::IsItemHovered()) {
       ImGui::SetTooltip("Model %s; object diameter %.1f px, %s; %d tile%s", s.model_name.c_str(), s.diameter,
                         s.diameter_estimated ? "estimated by a first pass" : "as given", s.tiles_run, s.tiles_run == 1 ? "" : "s");
@@ -921,8 +957,13 @@ static void viewer_window(vw::Rect rect) {
     a.view = vw::pan_by(a.view, {io.MouseDelta.x, io.MouseDelta.y});
     a.fitted = false;
   }
-  // Shortcuts work whenever no text field is being typed into; modified keys stay the browser's.
+  // Shortcuts work whenever no text field is being typed into; modified keys stay the browser's,
+  // but for Ctrl+Z (Cmd+Z), which outside a text field undoes nothing in a browser.
   bool plain = !io.WantTextInput && !io.KeyCtrl && !io.KeyAlt && !io.KeySuper;
+  if (p.undo_pressed) {
+    p.undo_pressed = false;
+    cd::segmentation_undo_removal();
+  }
   if (plain) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
     if (ImGui::IsKeyPressed(kKeyR, false)) run_segmentation();
@@ -938,6 +979,10 @@ static void viewer_window(vw::Rect rect) {
       js_share(a.share_fragment.c_str());
     }
     if (ImGui::IsKeyPressed(kKeyEscape, false)) cd::segmentation_cancel();
+    if ((ImGui::IsKeyPressed(kKeyDelete, false) || ImGui::IsKeyPressed(kKeyBackspace, false)) && a.table.selected) {
+      cd::segmentation_remove_object(a.table.selected);
+    }
+    if (ImGui::IsKeyPressed(kKeyU, false)) cd::segmentation_undo_removal();
     if (ImGui::IsKeyPressed(kKey1, false) || ImGui::IsKeyPressed(kKeypad1, false)) one_to_one();
     if (ImGui::IsKeyPressed(kKeyPlus) || ImGui::IsKeyPressed(kKeypadPlus) || ImGui::IsKeyPressed(kKeyEquals))
       zoom_center(1.25);
@@ -1075,6 +1120,7 @@ static void frame() {
   if (p.frames_wanted > 0) p.frames_wanted--;
 
   refresh_texture();
+  apply_link_removals();
   refresh_overlay();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui::NewFrame();

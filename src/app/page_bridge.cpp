@@ -42,6 +42,9 @@ std::string page_state_json() {
   w.key("sameImage");
   if (a.has_link && !a.link.image_sha256.empty()) w.value(a.link.image_sha256 == a.image_sha256); else w.null();
   w.end_object();
+  w.key("removed").begin_array();
+  for (uint32_t id : cd::segmentation_removed_ids()) w.value(int64_t(id));
+  w.end_array();
   w.key("shareFragment").value(a.share_fragment);
   w.key("backendChoice").value(a.backend_choice);
   w.key("params");
@@ -86,6 +89,15 @@ static const char* answer(const std::string& json) {
 
 static const char* answer_error(const std::string& message) {
   return answer("{\"error\":" + cd::json_quote(message) + "}");
+}
+
+// {"ok":true,"removed":[ids removed by hand from the result, in order]}
+static const char* removed_answer() {
+  cd::JsonWriter w;
+  w.begin_object().key("ok").value(true).key("removed").begin_array();
+  for (uint32_t id : cd::segmentation_removed_ids()) w.value(int64_t(id));
+  w.end_array().end_object();
+  return answer(w.str());
 }
 
 extern "C" {
@@ -210,6 +222,38 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_labels() {
   w.begin_object().key("width").value(s.labels.width).key("height").value(s.labels.height);
   w.key("data").value(int64_t(reinterpret_cast<uintptr_t>(s.labels.data.data()))).end_object();
   return answer(w.str());
+}
+
+// Removing objects by hand (the panel's Remove and Undo): ids_json is an array of ids, removed in
+// that order; all or none. {"ok":true,"removed":[every id removed so far]} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_remove_objects(const char* ids_json) {
+  const cd::Segmentation& s = cd::segmentation();
+  cd::JsonValue ids;
+  std::string error;
+  if (!cd::json_parse(ids_json ? ids_json : "", &ids, &error) || !ids.is_array()) {
+    return answer_error("removeObjects takes an array of object ids");
+  }
+  if (!s.has_result || s.running) return answer_error("there is no result to remove objects from: run a segmentation first");
+  std::vector<uint32_t> wanted;
+  for (const cd::JsonValue& v : ids.array) {
+    if (!v.is_number() || v.number < 1 || v.number > 4294967295.0 || v.number != double(uint32_t(v.number)) ||
+        v.number >= double(s.areas.size()) || s.areas[size_t(v.number)] == 0 ||
+        std::count(wanted.begin(), wanted.end(), uint32_t(v.number))) {
+      return answer_error("the result has no object " + (v.is_number() ? cd::json_number(v.number) : std::string("of that kind")) +
+                          " to remove (ids are the table's; each once)");
+    }
+    wanted.push_back(uint32_t(v.number));
+  }
+  for (uint32_t id : wanted) cd::segmentation_remove_object(id);
+  redraw();
+  return removed_answer();
+}
+
+// Puts back the last object removed. {"ok":true,"removed":[...]} or {"error"} when none was.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_undo_removal() {
+  if (!cd::segmentation_undo_removal()) return answer_error("no object was removed by hand from this result");
+  redraw();
+  return removed_answer();
 }
 
 // The fragment of a share link for the current state (what Share writes).

@@ -32,6 +32,9 @@ struct Platform {
   // arrive between two frames (a quick tap, a scripted click) would go unseen. A release of
   // something pressed since the last frame is held back until that frame has seen it down.
   bool key_pressed_this_frame[512] = {};
+  // Ctrl+Z or Cmd+Z was pressed outside a text field. Kept as a chord from the key event itself:
+  // a quick press can release Ctrl before the next frame reads the modifiers.
+  bool undo_pressed = false;
   bool key_release_pending[512] = {};
   bool button_pressed_this_frame[5] = {};
   bool button_release_pending[5] = {};

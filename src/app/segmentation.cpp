@@ -96,6 +96,14 @@ EM_JS(void, js_segmenter_abandon, (), {
   if (Module.segmenter) Module.segmenter.abandon();
 });
 
+// Areas, count and checksum of the labels on show.
+static void count_labels(cd::Segmentation& s) {
+  s.areas = cd::label_areas(s.labels);
+  s.objects = cd::count_objects(s.areas);
+  s.checksum = 0;
+  for (size_t i = 0; i < s.labels.data.size(); i++) s.checksum += s.labels.data[i] * (uint32_t(i) * 2654435761u + 1u);
+}
+
 extern "C" {
 
 EMSCRIPTEN_KEEPALIVE void cd_app_models_begin() { cd::segmentation().models.clear(); }
@@ -185,10 +193,9 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const 
   }
   s.labels = std::move(s.incoming);
   s.incoming = cd::Labels();
-  s.areas = cd::label_areas(s.labels);
-  s.objects = cd::count_objects(s.areas);
-  s.checksum = 0;
-  for (size_t i = 0; i < s.labels.data.size(); i++) s.checksum += s.labels.data[i] * (uint32_t(i) * 2654435761u + 1u);
+  s.removed.clear();
+  s.result_edited = false;
+  count_labels(s);
   if (*model) s.model_name = model;
   s.model_sha256 = model_sha256;
   s.params_json = s.running_params;
@@ -271,6 +278,37 @@ void segmentation_cancel() {
   if (segmentation().running) js_segmenter_cancel();
 }
 
+static void labels_edited(Segmentation& s) {
+  count_labels(s);
+  s.result_changed = true;
+  s.result_edited = true;
+  s.dirty = true;
+}
+
+bool segmentation_remove_object(uint32_t id) {
+  Segmentation& s = segmentation();
+  RemovedObject removed;
+  if (!s.has_result || s.running || !remove_object(s.labels, id, &removed)) return false;
+  s.removed.push_back(std::move(removed));
+  labels_edited(s);
+  return true;
+}
+
+bool segmentation_undo_removal() {
+  Segmentation& s = segmentation();
+  if (!s.has_result || s.running || s.removed.empty()) return false;
+  restore_object(s.labels, s.removed.back());
+  s.removed.pop_back();
+  labels_edited(s);
+  return true;
+}
+
+std::vector<uint32_t> segmentation_removed_ids() {
+  std::vector<uint32_t> ids;
+  for (const RemovedObject& r : segmentation().removed) ids.push_back(r.id);
+  return ids;
+}
+
 void segmentation_forget() {
   Segmentation& s = segmentation();
   if (s.running) js_segmenter_abandon();
@@ -281,6 +319,8 @@ void segmentation_forget() {
   s.areas.clear();
   s.objects = 0;
   s.checksum = 0;
+  s.removed.clear();
+  s.result_edited = false;
   s.result_key.clear();
   s.error.clear();
   s.cancelled = false;

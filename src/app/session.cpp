@@ -350,6 +350,7 @@ cd::ShareState current_share_state() {
     }
   }
   st.backend = s.has_result ? s.backend : "";
+  if (s.has_result) st.removed = cd::segmentation_removed_ids();
   st.image_sha256 = a.image_sha256;
   st.image_name = a.image_file_name;
   st.image_url = a.image_url;
@@ -378,12 +379,32 @@ void apply_link() {
     a.link_note = "The link's parameters could not be applied: " + error + ".";
     return;
   }
+  a.link_removals_pending = !l.removed.empty();
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
   if (!l.model_sha256.empty() && !m.sha256.empty() && l.model_sha256 != m.sha256) {
     a.link_note = "This site's " + m.name + " is a different file than the link's (sha256 " + m.sha256.substr(0, 12) +
                   "... instead of " + l.model_sha256.substr(0, 12) + "...): results may differ.";
   } else if (!l.app_version.empty() && l.app_version != CELLDROP_VERSION) {
     a.link_note = "The link was made with CellDrop " + l.app_version + ", this is " + CELLDROP_VERSION + ".";
+  }
+}
+
+void apply_link_removals() {
+  App& a = g_app;
+  const cd::Segmentation& s = cd::segmentation();
+  // A fresh result (not an edit) of the link's image: the ids then name the same objects.
+  if (!a.link_removals_pending || !s.has_result || !s.result_changed || s.result_edited || s.running ||
+      a.link.image_sha256.empty() || a.image_sha256 != a.link.image_sha256) {
+    return;
+  }
+  a.link_removals_pending = false;
+  std::string missing;
+  for (uint32_t id : a.link.removed) {
+    if (!cd::segmentation_remove_object(id)) missing += (missing.empty() ? "" : ", ") + std::to_string(id);
+  }
+  if (!missing.empty()) {
+    a.link_note = "The link removed objects this result does not have (" + missing +
+                  "): its parameters or backend are not the link's.";
   }
 }
 
@@ -415,6 +436,7 @@ cd::ResultSource result_source() {
   r.params_json = s.params_json;
   r.summary_json = s.summary_json;
   r.backend = s.backend;
+  r.removed_by_hand = cd::segmentation_removed_ids();
   char now[40];
   js_iso_now(now, sizeof now);
   r.started_at = now;

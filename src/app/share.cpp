@@ -1,6 +1,7 @@
 #include "app/share.h"
 
 #include <cstdio>
+#include <string>
 
 namespace celldrop {
 
@@ -61,7 +62,27 @@ std::string share_fragment(const ShareState& s) {
   add("image_name", s.image_name);
   add("image", s.image_url);
   for (const auto& [key, value] : s.params) add("p." + key, value);
+  std::string removed;
+  for (uint32_t id : s.removed) removed += (removed.empty() ? "" : ".") + std::to_string(id);
+  add("removed", removed);
   return out;
+}
+
+// "17.4" -> {17, 4}: ids from 1 to 2^32 - 1, dot-separated; false for anything else.
+static bool parse_ids(const std::string& text, std::vector<uint32_t>* ids) {
+  ids->clear();
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('.', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string digits = text.substr(pos, end - pos);
+    if (digits.empty() || digits.size() > 10 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+    const unsigned long long id = std::stoull(digits);
+    if (id == 0 || id > 0xFFFFFFFFull) return false;
+    ids->push_back(uint32_t(id));
+    pos = end + 1;
+  }
+  return true;
 }
 
 // True for a whole number above kFormat ("2", "10"), however many digits it has.
@@ -119,6 +140,11 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
       s->image_name = value;
     } else if (key == "image") {
       s->image_url = value;
+    } else if (key == "removed") {
+      if (!parse_ids(value, &s->removed)) {
+        *error = "the link is damaged (\"removed\" should list object ids like 17.4): copy the whole link again";
+        return false;
+      }
     } else if (key.rfind("p.", 0) == 0 && key.size() > 2) {
       s->params.emplace_back(key.substr(2), value);
     } else {

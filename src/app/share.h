@@ -3,11 +3,13 @@
 //
 //   #celldrop=1&app=0.1.0&model=nuclei-star&model_sha256=<64 hex>&backend=wasm
 //    &image_sha256=<64 hex>&image=<URL, when the image came from ?image=>&p.diameter=0&p.prob_thresh=0.6...
+//    &removed=17.4 (objects removed by hand from the result, in the order they were removed)
 //
 // Parameters are the exact JSON values the page sends to the worker (p.<key>=<number|true|false|null>),
 // so the same link, image and backend run the same computation.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +24,7 @@ struct ShareState {
   std::string image_name;
   std::string image_url;  // "" unless the image was downloaded from a URL
   std::vector<std::pair<std::string, std::string>> params;  // key -> JSON value text, in run order
+  std::vector<uint32_t> removed;  // object ids removed by hand from the result these make
 };
 
 // The fragment, without the leading '#'. Values are percent-encoded (RFC 3986 unreserved kept).

@@ -113,6 +113,7 @@ struct RunRecord {
   std::vector<std::pair<std::string, RecordValue>> parameters;  // in the order given
   std::vector<std::pair<std::string, double>> timings_s;        // stage -> seconds
   int objects = -1;                                             // < 0: omitted
+  std::vector<uint32_t> removed_by_hand;  // ids the user took out of the run's result; omitted if none
 };
 std::string write_run_record(const RunRecord& record);
 

@@ -28,6 +28,11 @@ std::string write_run_record(const RunRecord& r) {
   for (const auto& t : r.timings_s) w.key(t.first).value(t.second);
   w.end_object();
   if (r.objects >= 0) w.key("objects").value(r.objects);
+  if (!r.removed_by_hand.empty()) {
+    w.key("removed_by_hand").begin_array();
+    for (uint32_t id : r.removed_by_hand) w.value(int64_t(id));
+    w.end_array();
+  }
   w.end_object();
   return w.str() + "\n";
 }

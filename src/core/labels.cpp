@@ -146,6 +146,26 @@ long long fill_holes(Labels& labels) {
   return filled;
 }
 
+bool remove_object(Labels& labels, uint32_t id, RemovedObject* removed) {
+  RemovedObject r;
+  r.id = id;
+  if (id != 0) {
+    for (size_t i = 0; i < labels.data.size(); ++i) {
+      if (labels.data[i] == id) r.pixels.push_back(i);
+    }
+  }
+  if (r.pixels.empty()) return false;
+  for (size_t i : r.pixels) labels.data[i] = 0;
+  *removed = std::move(r);
+  return true;
+}
+
+void restore_object(Labels& labels, const RemovedObject& removed) {
+  for (size_t i : removed.pixels) {
+    if (i < labels.data.size()) labels.data[i] = removed.id;
+  }
+}
+
 std::vector<uint8_t> outlines(const Labels& labels) {
   const int w = labels.width, h = labels.height;
   std::vector<uint8_t> mask(size_t(w) * size_t(h), 0);

@@ -37,6 +37,20 @@ int remove_small_objects(Labels& labels, int min_pixels);
 // Returns the number of pixels filled.
 long long fill_holes(Labels& labels);
 
+// Curation by hand: an object taken out of a result (a false detection) and what puts it back. The
+// other objects keep their ids, so a list of removed ids means the same thing on the same result.
+struct RemovedObject {
+  uint32_t id = 0;
+  std::vector<size_t> pixels;  // its pixels' indices into Labels::data, ascending
+};
+
+// Sets object `id`'s pixels to background and returns them in *removed; false (nothing changed) when
+// the image has no object `id`.
+bool remove_object(Labels& labels, uint32_t id, RemovedObject* removed);
+
+// Puts a removed object back (the inverse of remove_object on the labels it came from).
+void restore_object(Labels& labels, const RemovedObject& removed);
+
 // Outline mask (1 = outline): object pixels with a 4-neighbour of a different label. Pixels outside
 // the image count as background, so objects cut by the image border get a closed outline too.
 std::vector<uint8_t> outlines(const Labels& labels);

@@ -29,6 +29,7 @@ ShareState full_state() {
   s.image_url = "https://example.org/data/cells%20one.tif?token=a+b&size=2#page=1";
   s.params = {{"diameter", "0"}, {"prob_thresh", "0.6"}, {"nms_thresh", "0.3"}, {"percentile_low", "1"},
               {"percentile_high", "99.8"}, {"tile", "512"}, {"merge", "true"}};
+  s.removed = {17, 4, 4294967295u};
   return s;
 }
 
@@ -41,6 +42,7 @@ void expect_same(const ShareState& a, const ShareState& b) {
   EXPECT_EQ(a.image_name, b.image_name);
   EXPECT_EQ(a.image_url, b.image_url);
   EXPECT_EQ(a.params, b.params);  // same keys, same values, same order
+  EXPECT_EQ(a.removed, b.removed);  // in the order they were removed
 }
 
 bool parse(const std::string& fragment, ShareState* state, std::vector<std::string>* unknown, std::string* error) {
@@ -66,6 +68,18 @@ TEST(ShareLink, FormatStartsWithTheVersionMarker) {
   EXPECT_EQ(fragment.rfind("celldrop=1&", 0), 0u) << fragment;
   EXPECT_NE(fragment.find("&model=nuclei-star&"), std::string::npos) << fragment;
   EXPECT_NE(fragment.find("&p.prob_thresh=0.6&"), std::string::npos) << fragment;
+}
+
+TEST(ShareLink, RemovedObjectsAreADotListAndADamagedOneIsRefused) {
+  const std::string fragment = share_fragment(full_state());
+  EXPECT_NE(fragment.find("&removed=17.4.4294967295"), std::string::npos) << fragment;
+  ShareState out;
+  std::vector<std::string> unknown;
+  std::string error;
+  for (const char* bad : {"", "17..4", "17.", "0", "4294967296", "17.x", "-3", "12345678901"}) {
+    EXPECT_FALSE(parse(std::string("celldrop=1&removed=") + bad, &out, &unknown, &error)) << bad;
+    EXPECT_NE(error.find("removed"), std::string::npos) << error;
+  }
 }
 
 TEST(ShareLink, FloatParametersComeBackBitForBit) {
@@ -114,14 +128,14 @@ TEST(ShareLink, UrlAndNameAreEscapedInsideTheFragment) {
   EXPECT_EQ(fragment.find('?'), std::string::npos) << fragment;
   EXPECT_EQ(fragment.find(' '), std::string::npos) << fragment;
   EXPECT_EQ(fragment.find('/'), std::string::npos) << fragment;
-  // One '&' between each of the 1 + 7 fields and 7 parameters: none came from a value.
+  // One '&' between each of the 1 + 8 fields and 7 parameters: none came from a value.
   size_t ampersands = 0, equals = 0;
   for (char c : fragment) {
     ampersands += c == '&';
     equals += c == '=';
   }
-  EXPECT_EQ(ampersands, 7u + 7u);
-  EXPECT_EQ(equals, 1u + 7u + 7u);
+  EXPECT_EQ(ampersands, 8u + 7u);
+  EXPECT_EQ(equals, 1u + 8u + 7u);
   // Every byte is either unreserved or part of a %XX escape.
   for (size_t i = 0; i < fragment.size(); i++) {
     const char c = fragment[i];

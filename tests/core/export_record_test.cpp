@@ -32,6 +32,11 @@ TEST(ExportRecord, HoldsEverythingToReproduceARun) {
             "\"parameters\":{\"diameter\":17.5,\"auto_diameter\":true,\"channel\":\"gray\",\"tile\":512,"
             "\"pixel_size_um\":null},"
             "\"timings_s\":{\"decode\":0.01,\"inference\":0.25},\"objects\":42}\n");
+  // Objects the user removed by hand are listed after the count that excludes them.
+  r.objects = 40;
+  r.removed_by_hand = {7, 3};
+  const std::string edited = write_run_record(r);
+  EXPECT_NE(edited.find("\"objects\":40,\"removed_by_hand\":[7,3]}"), std::string::npos) << edited;
 }
 
 }  // namespace

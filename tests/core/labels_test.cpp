@@ -77,6 +77,25 @@ TEST(Labels, RemoveSmallObjectsWithHugeIds) {
   EXPECT_EQ(show(l), (std::vector<std::string>{"11.2", "11.2", "....", "...."}));
 }
 
+TEST(Labels, RemovedObjectsComeBackInAnyOrderAndTheOthersKeepTheirIds) {
+  const Labels original = parse({"22.4", "22.4", "...5", "7.55"});
+  Labels l = original;
+  RemovedObject five, two, none;
+  ASSERT_TRUE(remove_object(l, 5, &five));
+  EXPECT_EQ(five.pixels, (std::vector<size_t>{11, 14, 15}));
+  ASSERT_TRUE(remove_object(l, 2, &two));
+  EXPECT_EQ(show(l), (std::vector<std::string>{"...4", "...4", "....", "7..."}));
+  // No such object, or background: nothing changes.
+  EXPECT_FALSE(remove_object(l, 5, &none));
+  EXPECT_FALSE(remove_object(l, 0, &none));
+  EXPECT_FALSE(remove_object(l, 9, &none));
+  EXPECT_EQ(none.id, 0u);
+  restore_object(l, five);
+  EXPECT_EQ(show(l), (std::vector<std::string>{"...4", "...4", "...5", "7.55"}));
+  restore_object(l, two);
+  EXPECT_EQ(l.data, original.data);
+}
+
 TEST(Labels, FillHolesEnclosedByOneObjectOnly) {
   Labels l = parse({
       "........",
