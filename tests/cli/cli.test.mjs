@@ -143,7 +143,7 @@ test('info reports TIFFs from tifffile and tiffcp, pixel size included', () => {
   python(
     `import sys, numpy as np, tifffile
 data = (np.arange(3 * 40 * 56, dtype=np.uint16) * 7).reshape(3, 40, 56)
-tifffile.imwrite(sys.argv[1], data, imagej=True, resolution=(1 / 0.65, 1 / 0.65), metadata={'unit': 'um'})`,
+tifffile.imwrite(sys.argv[1], data, imagej=True, resolution=(1 / 0.65, 1 / 0.65), metadata={'unit': 'um', 'axes': 'ZYX'})`,
     tif,
   );
   const lzw = path.join(tmp, 'stack-lzw.tif');
