@@ -70,6 +70,7 @@ struct App {
   bool fitted = true;  // re-fit on resize until the user pans or zooms
   bool view_valid = false;
   Hover hover;
+  bool panel_touch_scroll = false;  // a finger that went down on the panel's background scrolls it
 
   // Segmentation: the chosen model and parameters, and the overlay of the last result.
   int model = -1;  // index into segmentation().models

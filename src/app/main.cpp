@@ -804,10 +804,10 @@ static void segment_section() {
   }
 }
 
-static void side_panel(float width, float height) {
+static void side_panel(ImVec2 pos, ImVec2 size) {
   App& a = g_app;
-  ImGui::SetNextWindowPos(ImVec2(0, 0));
-  ImGui::SetNextWindowSize(ImVec2(width, height));
+  ImGui::SetNextWindowPos(pos);
+  ImGui::SetNextWindowSize(size);
   ImGuiWindowFlags flags = ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoMove |
                            ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings |
                            ImGuiWindowFlags_NoBringToFrontOnFocus;
@@ -868,6 +868,15 @@ static void side_panel(float width, float height) {
   ImGui::TextDisabled("Data range %s to %s", format_value(a.stats.min).c_str(), format_value(a.stats.max).c_str());
   ImGui::TextDisabled("Display only: pixel values stay as loaded.");
 
+  // Touch screens: a finger put down on the panel, not on a control, scrolls it as a page scrolls
+  // (ImGui itself scrolls by wheel and scrollbar only).
+  if (a.platform.touch_count != 1 || !ImGui::IsMouseDown(0)) {
+    a.panel_touch_scroll = false;
+  } else if (ImGui::IsMouseClicked(0)) {
+    a.panel_touch_scroll = ImGui::IsWindowHovered() && !ImGui::IsAnyItemHovered();
+  } else if (a.panel_touch_scroll) {
+    ImGui::SetScrollY(ImGui::GetScrollY() - ImGui::GetIO().MouseDelta.y);
+  }
   ImGui::End();
 }
 
@@ -893,8 +902,6 @@ static void status_bar(float y, float width, float height) {
       ImGui::SameLine(0.0f, 24.0f);
       ImGui::Text("object %u   area %u px", a.hover_object, s.areas[a.hover_object]);
     }
-  } else {
-    ImGui::TextDisabled("Point at the image to read pixel coordinates and values");
   }
   char right[256];
   double zoom_percent = a.view.zoom * a.platform.device_pixel_ratio * 100.0;
@@ -906,11 +913,24 @@ static void status_bar(float y, float width, float height) {
     std::snprintf(right, sizeof right, "%d objects   decode %.2f s   %s   post-processing %.2f s   total %.2f s   %s%s   Zoom %.0f%%",
                   s.objects, s.decode_s, inference, s.postprocess_s, s.total_s, s.backend.c_str(),
                   s.threads > 1 ? " (threads)" : "", zoom_percent);
+    if (ImGui::CalcTextSize(right).x > width - 28.0f) {  // a narrow window: the count and the total
+      std::snprintf(right, sizeof right, "%d objects   %.2f s   %s   %.0f%%", s.objects, s.total_s, s.backend.c_str(),
+                    zoom_percent);
+    }
   } else {
     std::snprintf(right, sizeof right, "Zoom %.0f%%", zoom_percent);
   }
+  // The right-hand side keeps to the right edge; the hint on the left shows only where it fits.
   float rw = ImGui::CalcTextSize(right).x;
-  ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 20.0f, width - rw - 14.0f));
+  const char* hint = "Point at the image to read pixel coordinates and values";
+  if (a.hover.inside) {
+    ImGui::SameLine(std::max(ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + 20.0f, width - rw - 14.0f));
+  } else if (ImGui::CalcTextSize(hint).x + 14.0f + 20.0f < width - rw - 14.0f) {
+    ImGui::TextDisabled("%s", hint);
+    ImGui::SameLine(width - rw - 14.0f);
+  } else {
+    ImGui::SetCursorPosX(std::max(14.0f, width - rw - 14.0f));
+  }
   ImGui::TextUnformatted(right);
   ImGui::End();
   ImGui::PopStyleColor();
@@ -1129,9 +1149,17 @@ static void frame() {
 
   float w = io.DisplaySize.x, h = io.DisplaySize.y;
   float status_h = ImGui::GetFontSize() + 12.0f;
-  float panel_w = std::min(kPanelWidth, std::max(180.0f, w * 0.4f));
-  side_panel(panel_w, h - status_h);
-  viewer_window({{panel_w, 0.0}, {w, h - status_h}});
+  if (w < kPanelWidth * 2.0f && h > w) {
+    // A narrow window standing upright (a phone): the image on top and the panel below it, both the
+    // full width, instead of a panel that leaves the image a sliver and cuts its own lines.
+    float viewer_h = std::floor((h - status_h) * 0.55f);
+    side_panel(ImVec2(0, viewer_h), ImVec2(w, h - status_h - viewer_h));
+    viewer_window({{0.0, 0.0}, {w, viewer_h}});
+  } else {
+    float panel_w = std::min(kPanelWidth, std::max(180.0f, w * 0.4f));
+    side_panel(ImVec2(0, 0), ImVec2(panel_w, h - status_h));
+    viewer_window({{panel_w, 0.0}, {w, h - status_h}});
+  }
   status_bar(h - status_h, w, status_h);
   p.zoom_log = 0.0;
   p.pointer_jumped = false;

@@ -172,6 +172,31 @@ test('on a HiDPI screen the canvas has device resolution', async () => {
   await context.close();
 });
 
+test('on a phone held upright the image is on top, the panel below, and a finger scrolls the panel', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true });
+  const { page, problems } = await openApp(context);
+  let s = await waitForResult(page);
+  assert.deepEqual([s.viewport.x0, s.viewport.y0, s.viewport.x1], [0, 0, s.canvas.cssWidth], 'the viewer spans the width');
+  const open = s.page.ui.open, view = s.view;
+  assert.ok(open.y0 > s.viewport.y1, `the panel (its Open button at ${open.y0}) is below the image (to ${s.viewport.y1})`);
+  // A finger dragged up over the panel's background, right of its buttons.
+  const top = await canvasTop(page);
+  const cdp = await context.newCDPSession(page);
+  const touch = (type, y) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: 350, y: y + top }] });
+  const y0 = Math.round(s.viewport.y1 + 120);
+  await touch('touchStart', y0);
+  for (let y = y0 - 10; y >= y0 - 100; y -= 10) {
+    await touch('touchMove', y);
+    await page.waitForTimeout(20);
+  }
+  await touch('touchEnd', y0 - 100);
+  s = await waitForShell(page, (st) => st.page.ui.open.y0 <= open.y0 - 60, 'the panel scrolled by the finger');
+  assert.deepEqual([s.view.originX, s.view.originY, s.view.zoom], [view.originX, view.originY, view.zoom], 'the image did not move');
+  await page.screenshot({ path: path.join(SHOTS, 'app-phone.png') });
+  assertClean(problems);
+  await context.close();
+});
+
 test('a missing module file gives a clear message, not a blank page', async () => {
   // No service worker: once it has installed and claimed the page (on a slow machine, before the
   // page asks for the .wasm), it fetches the file itself, which page.route never sees.
