@@ -445,7 +445,9 @@ async function segment(args) {
         if (exports.has('geojson')) write('geojson', '.geojson');
         if (exports.has('roi')) write('roi', '.roi.zip');
         if (exports.has('record')) {
-          write('record', '.json', { image_name: path.basename(file), started_at: startedAt });
+          // A multi-page TIFF's record says which page it is (0-based, as --page).
+          const page = decoded.json.pages > 1 ? { image_page: options.page ?? 0 } : {};
+          write('record', '.json', { image_name: path.basename(file), started_at: startedAt, ...page });
         }
         const s = seg.summary;
         Object.assign(line, {

@@ -89,35 +89,39 @@ export function installPageApi(module) {
     });
   }
 
-  // Opens one image: a File or Blob, an ArrayBuffer or Uint8Array (with `name`), or a URL (string or
-  // URL). Resolves with what was opened once it is on show (segmentation then starts by itself);
-  // rejects with the sentence the page shows when it cannot be opened.
-  async function openOne(source, name) {
-    let bytes, url = '';
+  // What open() was given, read: a File or Blob, an ArrayBuffer or Uint8Array (with `name`), or a URL
+  // (string or URL, downloaded). {bytes, name, url}; rejects with the sentence the page shows.
+  async function read(source, name) {
     if (typeof source === 'string' || source instanceof URL) {
-      url = new URL(String(source), location.href).href;
-      name = name || fileNameOfUrl(url);
+      const url = new URL(String(source), location.href).href;
       try {
-        bytes = await fetchImage(url);
+        return { bytes: await fetchImage(url), name: name || fileNameOfUrl(url), url };
       } catch (e) {
         call('cd_app_open_failed', describe(e));
         throw e;
       }
-    } else if (source instanceof Blob) {
-      name = name || source.name || `pasted-image.${EXTENSIONS[source.type] || 'png'}`;
-      bytes = new Uint8Array(await source.arrayBuffer());
-    } else if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
-      bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
-        : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-      name = name || 'image';
-    } else {
-      throw new TypeError('celldrop.open takes a File, a Blob, an ArrayBuffer, a Uint8Array or a URL');
     }
-    const p = module._malloc(Math.max(1, bytes.length));
+    if (source instanceof Blob) {
+      const bytes = new Uint8Array(await source.arrayBuffer());
+      return { bytes, name: name || source.name || `pasted-image.${EXTENSIONS[source.type] || 'png'}`, url: '' };
+    }
+    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+      const bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
+        : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+      return { bytes, name: name || 'image', url: '' };
+    }
+    throw new TypeError('celldrop.open takes a File, a Blob, an ArrayBuffer, a Uint8Array or a URL');
+  }
+
+  // Puts page `page` of a read image on show (-1: the first, or a share link's page when the image
+  // is the link's). Resolves with {name, width, height, channels, type, sha256, page, pages} once it
+  // is on show (segmentation then starts by itself); rejects with the sentence the page shows.
+  function show(image, page) {
+    const p = module._malloc(Math.max(1, image.bytes.length));
     let answer;
     try {
-      module.HEAPU8.set(bytes, p);
-      answer = call('cd_app_open', p, bytes.length, name, url);
+      module.HEAPU8.set(image.bytes, p);
+      answer = call('cd_app_open', p, image.bytes.length, image.name, image.url, page);
     } finally {
       module._free(p);
     }
@@ -126,34 +130,54 @@ export function installPageApi(module) {
     return answer;
   }
 
-  // Several images at once (a drop, the file chooser, the launch queue): the first by name is opened
-  // and the others wait in that order, each read only when it is opened (a folder's worth costs no
-  // memory); the panel's Previous and Next step through them with the same parameters. Opening one
-  // image on its own ends the list.
+  // Several images at once (a drop, the file chooser, the launch queue) and the pages of a multi-page
+  // TIFF (a time-lapse, a z-stack) make a list: the first by name is opened and the others wait in
+  // that order, each read only when it is opened (a folder's worth costs no memory); the panel's
+  // Previous and Next step through them with the same parameters. An entry is {source, name, url,
+  // page}: a file's pages take its place in the list once it is first opened, when their number is
+  // known. Opening one image of one page on its own ends the list.
   let list = [], position = 0;
   let batchRunning = false;  // segmentAll is stepping through the list
   const byName = (a, b) => String(a.name ?? '').localeCompare(String(b.name ?? ''), undefined, { numeric: true });
+  const entryName = (e) => (e.page === undefined ? e.name : `${e.name}, page ${e.page + 1}`);
 
   function showPosition() {
-    call('cd_app_image_list', position, list.length, String(list[position]?.name ?? ''));
+    call('cd_app_image_list', position, list.length, list[position] ? entryName(list[position]) : '');
+  }
+
+  // Opens entry i of `items`; a multi-page file's first opening puts an entry per page in its place.
+  // firstPage: the page a file's first opening shows (-1: the first, or a share link's). Resolves as
+  // show() does, with `index`: the place of the page on show in `items`.
+  async function openEntry(items, i, firstPage = -1) {
+    const e = items[i];
+    const image = await read(e.source, e.name);
+    image.url = e.url || image.url;
+    const opened = show(image, e.page ?? firstPage);
+    if (e.page === undefined && opened.pages > 1) {
+      const source = e.source instanceof Blob ? e.source : new Blob([image.bytes]);
+      const pages = Array.from({ length: opened.pages }, (_, k) => ({ source, name: image.name, url: image.url, page: k }));
+      items.splice(i, 1, ...pages);
+      return { ...opened, index: i + opened.page };
+    }
+    return { ...opened, index: i };
   }
 
   // The list changes only once its first image is on show: a file that cannot be opened leaves the
   // image, its results and the list the user had.
   async function open(source, name) {
-    let files = [];
+    let items;
     if (Array.isArray(source) || (typeof FileList !== 'undefined' && source instanceof FileList)) {
-      files = Array.from(source);
+      const files = Array.from(source);
       if (files.length === 0 || !files.every((f) => f instanceof Blob)) {
         throw new TypeError('celldrop.open takes a list of Files (or Blobs) only when it holds at least one');
       }
-      files.sort(byName);
-      source = files[0];
-      name = undefined;
+      items = files.sort(byName).map((f) => ({ source: f, name: String(f.name ?? '') }));
+    } else {
+      items = [{ source, name }];
     }
-    const opened = await openOne(source, name);
-    list = files.length > 1 ? files : [];
-    position = 0;
+    const { index, ...opened } = await openEntry(items, 0);
+    list = items.length > 1 ? items : [];
+    position = list.length > 1 ? index : 0;
     showPosition();
     return opened;
   }
@@ -165,7 +189,10 @@ export function installPageApi(module) {
     if (list.length < 2 || next < 0 || next >= list.length) return null;
     position = next;
     showPosition();
-    return openOne(list[position]);
+    const { index, ...opened } = await openEntry(list, position);
+    position = index;
+    showPosition();
+    return opened;
   }
 
   // Saves bytes as a download, as the panel's export buttons do.
@@ -191,13 +218,16 @@ export function installPageApi(module) {
     const items = list;  // opening other images meanwhile replaces `list` and ends the batch
     call('cd_app_batch_begin', items.length);
     let failed = 0, stopped = '';
+    const fail = (i, why) => {
+      call('cd_app_batch_failed', String(items[i].name ?? `image ${i + 1}`), items[i].page ?? -1, why);
+      failed++;
+    };
     try {
       for (let i = 0; i < items.length; i++) {
-        const name = String(items[i].name ?? `image ${i + 1}`);
+        const name = entryName(items[i]);
         if (!stopped && list !== items) stopped = 'not segmented: other images were opened';
         if (stopped) {
-          call('cd_app_batch_failed', name, stopped);
-          failed++;
+          fail(i, stopped);
           continue;
         }
         await waitFor((s) => s.segmentation?.modelsKnown && !s.segmentation.running && s.ready, 'the page to be idle');
@@ -205,10 +235,14 @@ export function installPageApi(module) {
         position = i;
         showPosition();
         try {
-          await openOne(items[i]);
+          const before = items.length;
+          await openEntry(items, i, 0);  // a multi-page file: its pages join the batch from the first
+          if (items.length !== before) {
+            call('cd_app_batch_total', items.length);
+            showPosition();
+          }
         } catch (e) {
-          call('cd_app_batch_failed', name, describe(e));
-          failed++;
+          fail(i, describe(e));
           continue;
         }
         // Opening starts the run by itself: wait for it to end in a result, an error or a cancel.
@@ -216,11 +250,9 @@ export function installPageApi(module) {
           `the segmentation of ${name}`);
         if (g.cancelled) {
           stopped = 'not segmented: cancelled';
-          call('cd_app_batch_failed', name, stopped);
-          failed++;
+          fail(i, stopped);
         } else if (g.error) {
-          call('cd_app_batch_failed', name, `segmentation failed: ${g.error}`);
-          failed++;
+          fail(i, `segmentation failed: ${g.error}`);
         } else if (call('cd_app_batch_add').error) {
           failed++;
         }

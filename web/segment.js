@@ -110,8 +110,9 @@ export function createSegmenter() {
 
   // imageBytes: an encoded image file (the worker decodes it with the core); backend: 'auto' (WebGPU
   // when the browser has it, else WASM), 'webgpu' or 'wasm'; reuse: only thresholds changed since the
-  // last result, so the worker may post-process its network outputs again. Returns the run's id.
-  seg.start = async (modelName, imageBytes, imageName, paramsJson, backend = 'auto', reuse = false) => {
+  // last result, so the worker may post-process its network outputs again; page: of a multi-page TIFF.
+  // Returns the run's id.
+  seg.start = async (modelName, imageBytes, imageName, paramsJson, backend = 'auto', reuse = false, page = 0) => {
     const id = nextId++;
     running = id;
     try {
@@ -132,7 +133,7 @@ export function createSegmenter() {
         type: 'run', id,
         model: own ? { name: modelName, cardText: text, onnxUrl: null, onnxBytes: own }
           : { name: modelName, cardText: text, onnxUrl: new URL(onnxFile, MODELS).href },
-        image: { bytes: bytes.buffer, name: imageName },
+        image: { bytes: bytes.buffer, name: imageName, page },
         params: JSON.parse(paramsJson),
         backend,
         reuse,

@@ -6,7 +6,7 @@
 // A lost device or a WebGPU error redoes the run on WebAssembly and says so. Only the label image and
 // the run summary go back to the page.
 //
-// Messages in:  {type:'run', id, model:{name, cardText, onnxUrl}, image:{bytes, name}, params,
+// Messages in:  {type:'run', id, model:{name, cardText, onnxUrl}, image:{bytes, name, page}, params,
 //                backend: 'auto' (default: WebGPU on a hardware adapter, else WASM) | 'webgpu' | 'wasm',
 //                reuse: true when only post-processing thresholds changed since the last run: its kept
 //                       network outputs are post-processed again (cd_result_repostprocess) when the
@@ -80,7 +80,7 @@ function reusable(msg) {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return last.model === msg.model.name && last.cardText === msg.model.cardText && last.asked === (msg.backend ?? 'auto') &&
     !(last.backend === 'webgpu' && last.kind === 'flow') && others(last.params) === others(msg.params) &&
-    sameBytes(last.imageBytes, new Uint8Array(msg.image.bytes));
+    last.page === (msg.image.page ?? 0) && sameBytes(last.imageBytes, new Uint8Array(msg.image.bytes));
 }
 
 // The labels as the page reads them: the label image itself, 16-bit up to 65535 objects, else 32-bit
@@ -382,7 +382,7 @@ async function run(msg) {
     const model = await openModel(msg.model);
     const imageBytes = new Uint8Array(msg.image.bytes);
     const tDecode = performance.now();
-    const decoded = core.imageDecode(imageBytes);
+    const decoded = core.imageDecode(imageBytes, msg.image.page ?? 0);
     if (decoded.json.error) throw new Error(`the image cannot be read: ${decoded.json.error}`);
     image = decoded.handle;
     const decodeMs = performance.now() - tDecode;
@@ -441,7 +441,8 @@ async function run(msg) {
     const threads = runtimes[backend].env.wasm.numThreads, gpuUsed = backend === 'webgpu' ? gpuInfo() : null;
     if (keepOutputs) {
       last = { model: model.name, kind: model.card.kind, cardText: model.cardText, sha256: model.card.onnx.sha256,
-        asked, backend, fallback, threads, gpu: gpuUsed, imageBytes, image, result, params: msg.params ?? {} };
+        asked, backend, fallback, threads, gpu: gpuUsed, imageBytes, page: msg.image.page ?? 0, image, result,
+        params: msg.params ?? {} };
       image = result = 0;  // kept: not freed below
     }
     post({

@@ -662,6 +662,7 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
       RunRecord rec;
       if (const JsonValue* v = options.find("image_name"); v && v->is_string()) rec.image_name = v->string;
       if (const JsonValue* v = options.find("started_at"); v && v->is_string()) rec.started_at = v->string;
+      if (const JsonValue* v = options.find("image_page"); v && v->is_number() && v->number >= 0) rec.image_page = int(v->number);
       rec.image_sha256 = h->image_sha256;
       rec.image_width = h->image_width;
       rec.image_height = h->image_height;

@@ -122,7 +122,7 @@ CD_API void cd_run_free(void* run);
 // error. format: "labels_png" (16-bit; refused above 65535 objects: use "labels_tiff"),
 // "labels_tiff" (16 or 32-bit), "csv" (measurements), "geojson" (QuPath), "roi" (ImageJ ROI zip),
 // "record" (JSON run record), "summary" (the run summary JSON). options_json may be NULL; "record"
-// reads {"image_name": "...", "started_at": "ISO 8601"} from it.
+// reads {"image_name": "...", "started_at": "ISO 8601", "image_page": N (a multi-page file's page)} from it.
 CD_API char* cd_result_export(void* result, const char* format, const char* options_json, uint8_t** bytes,
                               size_t* size);
 CD_API void cd_result_free(void* result);

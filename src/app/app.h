@@ -43,7 +43,8 @@ struct App {
   celldrop::Image image;
   std::vector<uint8_t> image_file;  // the image as a file, what the worker decodes
   std::string image_file_name;
-  std::string image_stem;    // names the exports: <stem>_<model>_labels.tiff
+  std::string image_stem;    // names the exports: <stem>_<model>_labels.tiff (with _pageN for a page)
+  int image_page = 0, image_pages = 1;  // the page on show of a multi-page TIFF (0-based), and how many
   std::string image_sha256;  // of image_file: share links and the run record name it
   std::string image_url;     // where it came from (?image=), else ""
   std::string open_error;    // the last open that failed; the image before it stays on show

@@ -22,7 +22,7 @@ std::string file_stem(const std::string& name) {
 }
 
 bool open_image(const uint8_t* bytes, size_t size, const std::string& name, const std::string& source_url,
-                OpenedImage* out, std::string* error) {
+                int page, OpenedImage* out, std::string* error) {
   const std::string shown = name.empty() ? "the image" : name;
   if (size == 0) {
     *error = "Cannot open " + shown + ": the file is empty.";
@@ -36,6 +36,7 @@ bool open_image(const uint8_t* bytes, size_t size, const std::string& name, cons
   }
   DecodeOptions options;
   options.max_samples = kPageMaxSamples;
+  options.page = page;
   const uint64_t samples = uint64_t(info.width) * uint64_t(info.height) * uint64_t(info.channels);
   if (samples > options.max_samples) {
     // The core's own message suggests raising the limit, which the page does not offer.
@@ -58,6 +59,7 @@ bool open_image(const uint8_t* bytes, size_t size, const std::string& name, cons
   out->name = name.empty() ? "image." + info.format : name;
   out->stem = file_stem(out->name);
   out->format = info.format;
+  out->page = page;
   out->pages = info.pages;
   out->sha256 = sha256_hex(bytes, size);
   out->source_url = source_url;

@@ -23,15 +23,16 @@ struct OpenedImage {
   std::string name;           // file name as the user knows it ("cells.tif")
   std::string stem;           // the name without its extension, for export names ("cells")
   std::string format;         // "png", "jpeg", "tiff", ...
+  int page = 0;               // which page of a multi-page TIFF this is (0-based)
   int pages = 1;              // a multi-page TIFF's pages (a hyperstack's channels count as one)
   std::string sha256;         // of `file`
   std::string source_url;     // where it was downloaded from (?image=), else ""
 };
 
-// Decodes `bytes` (the first page of a multi-page TIFF: the panel says how many there are). False + a sentence for the user, naming the
+// Decodes page `page` of `bytes` (0 but for multi-page TIFFs: a time-lapse, a z-stack). False + a sentence for the user, naming the
 // file, when it is not an image the core reads or is larger than the page's budget.
 bool open_image(const uint8_t* bytes, size_t size, const std::string& name, const std::string& source_url,
-                OpenedImage* out, std::string* error);
+                int page, OpenedImage* out, std::string* error);
 
 // "cells.ome.tif" -> "cells.ome", "" or an extension-only name -> "image"; characters that file
 // systems refuse (/ \ : * ? " < > |) and control characters become '_'.

@@ -102,14 +102,16 @@ static const char* removed_answer() {
 
 extern "C" {
 
-// An image file the page was given (drop, paste, Open, ?image=). {"ok":true,...} or {"error"}.
-EMSCRIPTEN_KEEPALIVE const char* cd_app_open(const uint8_t* bytes, int size, const char* name, const char* url) {
+// An image file the page was given (drop, paste, Open, ?image=), page `page` of a multi-page TIFF
+// (-1: the first, or a share link's). {"ok":true,...,"page","pages"} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_open(const uint8_t* bytes, int size, const char* name, const char* url, int page) {
   std::string error;
-  if (!open_file(bytes, size_t(std::max(size, 0)), name, url, &error)) return answer_error(error);
+  if (!open_file(bytes, size_t(std::max(size, 0)), name, url, page, &error)) return answer_error(error);
   const App& a = g_app;
   cd::JsonWriter w;
   w.begin_object().key("ok").value(true).key("name").value(a.image_file_name).key("width").value(a.image.width);
   w.key("height").value(a.image.height).key("channels").value(a.image.channels);
+  w.key("page").value(a.image_page).key("pages").value(a.image_pages);
   w.key("type").value(cd::sample_type_name(a.image.type)).key("sha256").value(a.image_sha256).end_object();
   return answer(w.str());
 }
@@ -136,6 +138,12 @@ EMSCRIPTEN_KEEPALIVE void cd_app_batch_begin(int total) {
   redraw();
 }
 
+// The list grew during the batch (a multi-page file's pages took its place).
+EMSCRIPTEN_KEEPALIVE void cd_app_batch_total(int total) {
+  g_app.batch_total = std::max(total, 1);
+  redraw();
+}
+
 // The result on show joins the batch. {"ok":true} or {"error"}.
 EMSCRIPTEN_KEEPALIVE const char* cd_app_batch_add() {
   App& a = g_app;
@@ -143,16 +151,16 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_batch_add() {
   a.batch_done++;
   redraw();
   if (!cd::batch_add_result(&g_batch, result_source(), &error)) {
-    cd::batch_add_failure(&g_batch, a.image_file_name, error);
+    cd::batch_add_failure(&g_batch, a.image_file_name, a.image_pages > 1 ? a.image_page : -1, error);
     return answer_error(error);
   }
   return answer("{\"ok\":true}");
 }
 
-EMSCRIPTEN_KEEPALIVE void cd_app_batch_failed(const char* image_name, const char* why) {
+EMSCRIPTEN_KEEPALIVE void cd_app_batch_failed(const char* image_name, int page, const char* why) {
   g_app.batch_done++;
   redraw();
-  cd::batch_add_failure(&g_batch, image_name, why);
+  cd::batch_add_failure(&g_batch, image_name, page, why);
 }
 
 // The zip of the batch: {"name","mime","size","data":<address>} or {"error"}; the batch is done.

@@ -57,6 +57,7 @@ std::string page_run_record(const ResultSource& source) {
   rec.started_at = source.started_at;
   rec.image_name = source.image_name;
   rec.image_sha256 = source.image_sha256;
+  rec.image_page = source.image_page;
   if (source.image) {
     rec.image_width = source.image->width;
     rec.image_height = source.image->height;
@@ -202,6 +203,7 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   }
   BatchRow row;
   row.image = s.image_name;
+  row.page = s.image_page;
   row.image_sha256 = s.image_sha256;
   row.model = s.model_name;
   row.model_sha256 = s.model_sha256;
@@ -222,19 +224,20 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   return true;
 }
 
-void batch_add_failure(Batch* batch, const std::string& image_name, const std::string& why) {
+void batch_add_failure(Batch* batch, const std::string& image_name, int page, const std::string& why) {
   BatchRow row;
   row.image = image_name;
+  row.page = page;
   row.error = why.empty() ? "no result" : why;
   batch->rows.push_back(std::move(row));
 }
 
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error) {
   std::string csv =
-      "image,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n";
+      "image,page,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n";
   for (const BatchRow& r : batch->rows) {
     const bool ok = r.error.empty();
-    csv += csv_field(r.image) + ',' + (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.mean_area_px) : "") +
+    csv += csv_field(r.image) + ',' + (r.page >= 0 ? std::to_string(r.page) : "") + ',' + (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.mean_area_px) : "") +
            ',' + (ok ? csv_number(r.diameter) : "") + ',' +
            (ok ? (r.diameter_estimated ? "true" : "false") : "") + ',' + csv_field(r.model) + ',' + r.model_sha256 + ',' +
            r.image_sha256 + ',' + csv_field(r.backend) + ',' + csv_field(r.error) + "\r\n";

@@ -31,6 +31,7 @@ const ExportKind* find_export_kind(const std::string& key);
 struct ResultSource {
   const Image* image = nullptr;
   std::string image_name, image_stem, image_sha256;
+  int image_page = -1;  // the page of a multi-page TIFF (0-based); -1 for a one-page image
   const Labels* labels = nullptr;
   const std::vector<ObjectMeasurements>* objects = nullptr;  // measure_objects of labels over image
   const std::vector<Contour>* contours = nullptr;            // trace_contours of labels
@@ -68,6 +69,7 @@ std::string page_run_record(const ResultSource& source);
 // usually segmented for. The page (web/page_api.js) opens and runs each image; this keeps the files.
 struct BatchRow {
   std::string image;   // the file's name
+  int page = -1;       // its page, for a multi-page TIFF (0-based)
   std::string error;   // why it has no result; empty when it has one
   std::string image_sha256, model, model_sha256, backend;
   int objects = 0;
@@ -87,10 +89,10 @@ struct Batch {
 bool batch_add_result(Batch* batch, const ResultSource& source, std::string* error);
 
 // An image of the list without a result (it could not be opened, its run failed or was cancelled).
-void batch_add_failure(Batch* batch, const std::string& image_name, const std::string& why);
+void batch_add_failure(Batch* batch, const std::string& image_name, int page, const std::string& why);
 
 // summary.csv first, then the images' files (moved into the zip: the batch is spent). Columns: image,
-// objects, mean_area_px, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend,
+// page (0-based, empty for one-page images), objects, mean_area_px, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend,
 // error.
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error);
 

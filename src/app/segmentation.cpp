@@ -77,15 +77,15 @@ EM_JS(void, js_segmenter_init, (), {
   seg.loadModels();
 });
 
-EM_JS(void, js_segmenter_start, (const char* model, const uint8_t* bytes, int size, const char* name, const char* params,
-                                  const char* backend, int reuse), {
+EM_JS(void, js_segmenter_start, (const char* model, const uint8_t* bytes, int size, int page, const char* name,
+                                  const char* params, const char* backend, int reuse), {
   const seg = Module.segmenter;
   if (!seg) {
     _cd_app_error_static(1);
     return;
   }
   seg.start(UTF8ToString(model), HEAPU8.slice(bytes, bytes + size), UTF8ToString(name), UTF8ToString(params),
-            UTF8ToString(backend), !!reuse);
+            UTF8ToString(backend), !!reuse, page);
 });
 
 EM_JS(void, js_segmenter_cancel, (), {
@@ -255,7 +255,7 @@ namespace celldrop {
 
 void segmentation_init() { js_segmenter_init(); }
 
-void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
+void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, int page, const char* image_name,
                         const std::string& params_json, const std::string& backend, const std::string& key,
                         bool reuse) {
   Segmentation& s = segmentation();
@@ -270,7 +270,7 @@ void segmentation_start(const std::string& model, const std::vector<uint8_t>& im
   s.running_params = params_json;
   s.running_key = key;
   s.running_live = reuse;
-  js_segmenter_start(model.c_str(), image_file.data(), int(image_file.size()), image_name, params_json.c_str(),
+  js_segmenter_start(model.c_str(), image_file.data(), int(image_file.size()), page, image_name, params_json.c_str(),
                      backend.c_str(), reuse);
 }
 

@@ -75,11 +75,11 @@ Segmentation& segmentation();
 
 // Asks the page for the list of models (the answer arrives later).
 void segmentation_init();
-// Starts a run of `model` on an encoded image file; params_json as the C API's cd_run_start reads it.
+// Starts a run of `model` on page `page` of an encoded image file; params_json as the C API's cd_run_start reads it.
 // backend: "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm". key: what decides
 // the network's outputs (see Segmentation::result_key). reuse: only thresholds changed since the last
 // result, whose network outputs the worker may post-process again (it runs the network if it must).
-void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, const char* image_name,
+void segmentation_start(const std::string& model, const std::vector<uint8_t>& image_file, int page, const char* image_name,
                         const std::string& params_json, const std::string& backend, const std::string& key,
                         bool reuse);
 void segmentation_cancel();

@@ -156,8 +156,8 @@ static std::string network_key() {
 static void start(bool reuse) {
   App& a = g_app;
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
-  cd::segmentation_start(m.name, a.image_file, a.image_file_name.c_str(), run_params_json(), a.backend_choice,
-                         network_key(), reuse);
+  cd::segmentation_start(m.name, a.image_file, a.image_page, a.image_file_name.c_str(), run_params_json(),
+                         a.backend_choice, network_key(), reuse);
 }
 
 void run_segmentation() {
@@ -288,15 +288,24 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
 // --- the image on show: opening files ------------------------------------------------------------------
 // Replaces the image with a decoded file; on failure the image and results on show stay as they were
 // and the panel says why. A new image drops the old result and is segmented as soon as it can be.
-bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const std::string& url,
-                      std::string* error) {
+bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const std::string& url, int page,
+               std::string* error) {
   App& a = g_app;
   cd::OpenedImage opened;
-  if (!cd::open_image(bytes, size, name, url, &opened, error)) {
+  bool ok = cd::open_image(bytes, size, name, url, std::max(page, 0), &opened, error);
+  // No page asked for: a share link's page when this is the link's file.
+  if (ok && page < 0 && a.has_link && a.link.image_page > 0 && a.link.image_page < opened.pages &&
+      opened.sha256 == a.link.image_sha256) {
+    ok = cd::open_image(bytes, size, name, url, a.link.image_page, &opened, error);
+  }
+  if (!ok) {
     a.open_error = *error;
     a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
     return false;
   }
+  // Another page of the file on show (a time-lapse's next frame): the view and the channel choices stay.
+  const bool same_file = opened.sha256 == a.image_sha256 && opened.pages > 1 && opened.image.width == a.image.width &&
+                         opened.image.height == a.image.height && opened.image.channels == a.image.channels;
   cd::segmentation_forget();
   cd::object_table_reset(&a.table, {});
   a.contours.clear();
@@ -304,26 +313,35 @@ bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const
   a.image_file = std::move(opened.file);
   a.image_file_name = opened.name;
   a.image_stem = opened.stem;
+  a.image_page = opened.page;
+  a.image_pages = opened.pages;
   a.image_sha256 = opened.sha256;
   a.image_url = opened.source_url;
   a.image_title = opened.name;
-  char note[300], pages[120] = "";
-  // The page and the worker read a stack's first page; the command-line tool reads any (--page N).
   if (opened.pages > 1) {
-    std::snprintf(pages, sizeof pages, ", page 1 of %d (celldrop segment --page N reads the others)", opened.pages);
+    // Pages are numbered from 1 on screen, from 0 in file names and records (as the CLI's --page).
+    a.image_title += ", page " + std::to_string(opened.page + 1) + " of " + std::to_string(opened.pages);
+    const int digits = int(std::to_string(opened.pages - 1).size());
+    std::string index = std::to_string(opened.page);
+    a.image_stem += "_page" + std::string(size_t(digits) - index.size(), '0') + index;
   }
-  std::snprintf(note, sizeof note, "%s, %.1f kB%s%s", opened.format.c_str(), double(a.image_file.size()) / 1024.0,
-                pages, url.empty() ? ", opened from this computer" : ", downloaded from its URL");
+  char note[200];
+  std::snprintf(note, sizeof note, "%s, %.1f kB%s", opened.format.c_str(), double(a.image_file.size()) / 1024.0,
+                url.empty() ? ", opened from this computer" : ", downloaded from its URL");
   a.image_note = note;
   a.ground_truth_count = 0;
   a.error.clear();
   a.open_error.clear();
-  a.seg_channel = -1;
-  // An 8-bit RGB(A) image is a picture (a slide, a photograph): it opens in colour. Deeper
-  // multichannel images are stacks whose channels are no red, green and blue: one at a time.
-  choose_channel(cd::has_colour_view(a.image) && a.image.type == cd::SampleType::U8 ? kColourView : 0);
-  a.fitted = true;
-  a.view_valid = false;
+  if (same_file) {
+    choose_channel(a.channel);  // its statistics and contrast are the new page's
+  } else {
+    a.seg_channel = -1;
+    // An 8-bit RGB(A) image is a picture (a slide, a photograph): it opens in colour. Deeper
+    // multichannel images are stacks whose channels are no red, green and blue: one at a time.
+    choose_channel(cd::has_colour_view(a.image) && a.image.type == cd::SampleType::U8 ? kColourView : 0);
+    a.fitted = true;
+    a.view_valid = false;
+  }
   a.run_wanted = true;
   a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
   std::printf("celldrop: opened %s, %dx%d, %d channel(s) %s\n", opened.name.c_str(), a.image.width, a.image.height,
@@ -352,6 +370,7 @@ cd::ShareState current_share_state() {
   st.backend = s.has_result ? s.backend : "";
   if (s.has_result) st.removed = cd::segmentation_removed_ids();
   st.image_sha256 = a.image_sha256;
+  st.image_page = a.image_page;
   st.image_name = a.image_file_name;
   st.image_url = a.image_url;
   return st;
@@ -422,6 +441,7 @@ cd::ResultSource result_source() {
   r.image = &a.image;
   r.image_name = a.image_file_name;
   r.image_stem = a.image_stem;
+  r.image_page = a.image_pages > 1 ? a.image_page : -1;
   r.image_sha256 = a.image_sha256;
   r.labels = &s.labels;
   r.objects = &a.table.objects;

@@ -18,7 +18,9 @@ void choose_channel(int channel);  // display channel (or kColourView): its stat
 void load_sample();                // the synthetic nuclei the page opens with
 // Replaces the image with a decoded file; on failure the image and results on show stay as they were
 // and the panel says why. A new image drops the old result and is segmented as soon as it can be.
-bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const std::string& url, std::string* error);
+// page: which page of a multi-page TIFF (0-based); -1 = the first, or a share link's when this is its file.
+bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const std::string& url, int page,
+               std::string* error);
 
 // Run settings and runs.
 RunSettings run_settings();

@@ -59,6 +59,7 @@ std::string share_fragment(const ShareState& s) {
   add("model_sha256", s.model_sha256);
   add("backend", s.backend);
   add("image_sha256", s.image_sha256);
+  add("image_page", s.image_page > 0 ? std::to_string(s.image_page) : "");
   add("image_name", s.image_name);
   add("image", s.image_url);
   for (const auto& [key, value] : s.params) add("p." + key, value);
@@ -136,6 +137,12 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
       s->backend = value;
     } else if (key == "image_sha256") {
       s->image_sha256 = value;
+    } else if (key == "image_page") {
+      if (value.empty() || value.size() > 5 || value.find_first_not_of("0123456789") != std::string::npos) {
+        *error = "the link is damaged (\"image_page\" should be a page number): copy the whole link again";
+        return false;
+      }
+      s->image_page = std::stoi(value);
     } else if (key == "image_name") {
       s->image_name = value;
     } else if (key == "image") {

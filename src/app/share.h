@@ -2,7 +2,8 @@
 // (never sent to any server: browsers keep the fragment to themselves) and read back from it.
 //
 //   #celldrop=1&app=0.1.0&model=nuclei-star&model_sha256=<64 hex>&backend=wasm
-//    &image_sha256=<64 hex>&image=<URL, when the image came from ?image=>&p.diameter=0&p.prob_thresh=0.6...
+//    &image_sha256=<64 hex>&image_page=<N, a multi-page TIFF's page but the first>
+//    &image=<URL, when the image came from ?image=>&p.diameter=0&p.prob_thresh=0.6...
 //    &removed=17.4 (objects removed by hand from the result, in the order they were removed)
 //
 // Parameters are the exact JSON values the page sends to the worker (p.<key>=<number|true|false|null>),
@@ -21,6 +22,7 @@ struct ShareState {
   std::string model, model_sha256;
   std::string backend;
   std::string image_sha256;
+  int image_page = 0;     // of a multi-page TIFF, 0-based
   std::string image_name;
   std::string image_url;  // "" unless the image was downloaded from a URL
   std::vector<std::pair<std::string, std::string>> params;  // key -> JSON value text, in run order

@@ -108,6 +108,7 @@ struct RunRecord {
   std::string app_version = CELLDROP_VERSION;
   std::string started_at;  // ISO 8601 from the caller's clock; "" = omitted
   std::string image_name, image_sha256;
+  int image_page = -1;  // the page of a multi-page TIFF (0-based); < 0: omitted
   int image_width = 0, image_height = 0, image_channels = 0;
   std::string model_name, model_sha256;
   std::vector<std::pair<std::string, RecordValue>> parameters;  // in the order given

@@ -10,6 +10,7 @@ std::string write_run_record(const RunRecord& r) {
   w.key("app").value("CellDrop").key("app_version").value(r.app_version);
   if (!r.started_at.empty()) w.key("started_at").value(r.started_at);
   w.key("image").begin_object().key("name").value(r.image_name).key("sha256").value(r.image_sha256);
+  if (r.image_page >= 0) w.key("page").value(r.image_page);
   w.key("width").value(r.image_width).key("height").value(r.image_height).key("channels").value(r.image_channels);
   w.end_object();
   w.key("model").begin_object().key("name").value(r.model_name).key("sha256").value(r.model_sha256).end_object();

@@ -109,11 +109,11 @@ struct Opening {
   size_t largest_allocation = 0;
 };
 
-Opening open(const std::vector<uint8_t>& bytes, const std::string& name, const std::string& url = "") {
+Opening open(const std::vector<uint8_t>& bytes, const std::string& name, const std::string& url = "", int page = 0) {
   Opening o;
   g_largest = 0;
   g_watching = true;
-  o.ok = open_image(bytes.data(), bytes.size(), name, url, &o.image, &o.error);
+  o.ok = open_image(bytes.data(), bytes.size(), name, url, page, &o.image, &o.error);
   g_watching = false;
   o.largest_allocation = g_largest;
   return o;
@@ -195,7 +195,7 @@ TEST(Intake, OpensJpegBmpAndSixteenBitPng) {
   EXPECT_EQ(p.image.image.data, deep.data);
 }
 
-TEST(Intake, OpensTheFirstPageOfAMultiPageTiff) {
+TEST(Intake, OpensAnyPageOfAMultiPageTiff) {
   celldrop_test::TiffSpec spec;
   spec.width = 21;
   spec.height = 17;
@@ -211,7 +211,14 @@ TEST(Intake, OpensTheFirstPageOfAMultiPageTiff) {
   EXPECT_EQ(o.image.image.type, SampleType::U16);
   EXPECT_EQ(o.image.image.width, 21);
   EXPECT_EQ(o.image.image.data, want.data);
-  EXPECT_EQ(o.image.pages, 3);  // the panel says the others are there
+  EXPECT_EQ(o.image.pages, 3);  // the page steps through the others
+  o = open(file, "stack.ome.tif", "", 2);
+  ASSERT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(std::make_pair(o.image.page, o.image.pages), std::make_pair(2, 3));
+  EXPECT_EQ(o.image.image.data, celldrop_test::expected_image(spec, 2).data);
+  o = open(file, "stack.ome.tif", "", 3);
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.error.find("page 3 does not exist"), std::string::npos) << o.error;
   // A hyperstack's channel pages are one image's channels (the core's TIFF reader).
   spec.description = "ImageJ=1.54f\nimages=3\nchannels=3\nhyperstack=true\n";
   o = open(celldrop_test::write_tiff(spec), "composite.tif");

@@ -553,10 +553,11 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
   Result first, second;
   make_result(&first);
   make_result(&second, 0.5);
+  second.source.image_page = 4;  // a page of a multi-page TIFF: its row and record say which
   Batch batch;
   std::string error;
   ASSERT_TRUE(batch_add_result(&batch, first.source, &error)) << error;
-  batch_add_failure(&batch, "broken, \"really\".tif", "Cannot open it: not an image");
+  batch_add_failure(&batch, "broken, \"really\".tif", -1, "Cannot open it: not an image");
   ASSERT_TRUE(batch_add_result(&batch, second.source, &error)) << error;  // the same name as the first
   std::vector<uint8_t> zip;
   ASSERT_TRUE(batch_zip(&batch, &zip, &error)) << error;
@@ -572,10 +573,13 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
   for (const ObjectMeasurements& m : first.objects) area += double(m.area_px);
   const std::string mean = csv_number(area / double(first.objects.size()));
   EXPECT_EQ(summary,
-            "image,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n"
-            "plate A1.png," + n + "," + mean + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
-            "\"broken, \"\"really\"\".tif\",,,,,,,,,Cannot open it: not an image\r\n"
-            "plate A1.png," + n + "," + mean + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n");
+            "image,page,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n"
+            "plate A1.png,," + n + "," + mean + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
+            "\"broken, \"\"really\"\".tif\",,,,,,,,,,Cannot open it: not an image\r\n"
+            "plate A1.png,4," + n + "," + mean + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n");
+  const std::string record(files[6].data.begin(), files[6].data.end());
+  EXPECT_NE(record.find("\"image\":{\"name\":\"plate A1.png\",\"sha256\":\"" + std::string(64, 'e') + "\",\"page\":4,"),
+            std::string::npos) << record;
   // Each file is the export the panel would save for that image.
   EXPECT_EQ(files[1].data, export_bytes("labels_png", first.source));
   EXPECT_EQ(files[2].data, export_bytes("csv", first.source));

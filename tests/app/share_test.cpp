@@ -26,6 +26,7 @@ ShareState full_state() {
   s.backend = "webgpu";
   s.image_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   s.image_name = "plate A1 & B2 = 50%+ #3?.tif";
+  s.image_page = 12;
   s.image_url = "https://example.org/data/cells%20one.tif?token=a+b&size=2#page=1";
   s.params = {{"diameter", "0"}, {"prob_thresh", "0.6"}, {"nms_thresh", "0.3"}, {"percentile_low", "1"},
               {"percentile_high", "99.8"}, {"tile", "512"}, {"merge", "true"}};
@@ -40,6 +41,7 @@ void expect_same(const ShareState& a, const ShareState& b) {
   EXPECT_EQ(a.backend, b.backend);
   EXPECT_EQ(a.image_sha256, b.image_sha256);
   EXPECT_EQ(a.image_name, b.image_name);
+  EXPECT_EQ(a.image_page, b.image_page);
   EXPECT_EQ(a.image_url, b.image_url);
   EXPECT_EQ(a.params, b.params);  // same keys, same values, same order
   EXPECT_EQ(a.removed, b.removed);  // in the order they were removed
@@ -79,6 +81,10 @@ TEST(ShareLink, RemovedObjectsAreADotListAndADamagedOneIsRefused) {
   for (const char* bad : {"", "17..4", "17.", "0", "4294967296", "17.x", "-3", "12345678901"}) {
     EXPECT_FALSE(parse(std::string("celldrop=1&removed=") + bad, &out, &unknown, &error)) << bad;
     EXPECT_NE(error.find("removed"), std::string::npos) << error;
+  }
+  for (const char* bad : {"", "x", "-1", "1.5", "123456"}) {
+    EXPECT_FALSE(parse(std::string("celldrop=1&image_page=") + bad, &out, &unknown, &error)) << bad;
+    EXPECT_NE(error.find("image_page"), std::string::npos) << error;
   }
 }
 
@@ -128,14 +134,14 @@ TEST(ShareLink, UrlAndNameAreEscapedInsideTheFragment) {
   EXPECT_EQ(fragment.find('?'), std::string::npos) << fragment;
   EXPECT_EQ(fragment.find(' '), std::string::npos) << fragment;
   EXPECT_EQ(fragment.find('/'), std::string::npos) << fragment;
-  // One '&' between each of the 1 + 8 fields and 7 parameters: none came from a value.
+  // One '&' between each of the 1 + 9 fields and 7 parameters: none came from a value.
   size_t ampersands = 0, equals = 0;
   for (char c : fragment) {
     ampersands += c == '&';
     equals += c == '=';
   }
-  EXPECT_EQ(ampersands, 8u + 7u);
-  EXPECT_EQ(equals, 1u + 8u + 7u);
+  EXPECT_EQ(ampersands, 9u + 7u);
+  EXPECT_EQ(equals, 1u + 9u + 7u);
   // Every byte is either unreserved or part of a %XX escape.
   for (size_t i = 0; i < fragment.size(); i++) {
     const char c = fragment[i];

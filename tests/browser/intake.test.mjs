@@ -12,7 +12,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  SITE, SHOTS, PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult,
+  SITE, SHOTS, PYTHON, CLI, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult,
   clickControl, canvasTop, dropFile, synthImage, sha256File, run, saveDocShot, shell,
 } from './harness.mjs';
 import { decodePng, encodePng } from './png.mjs';
@@ -157,6 +157,67 @@ test('images dropped together open one after the other, in name order, with the 
   assert.deepEqual(s.page.list, { index: 0, count: 0 });
   assert.equal(s.page.ui.next_image, undefined);
   assertClean(problems);
+  await context.close();
+});
+
+// The page's label checksum (src/app/segmentation.h) of a label PNG the CLI wrote.
+const LABELS_CHECKSUM = `
+import sys
+import numpy as np
+from PIL import Image
+a = np.array(Image.open(sys.argv[1])).astype(np.uint64).ravel()
+w = (np.arange(a.size, dtype=np.uint64) * 2654435761 + 1) % 2**32
+print(int((a * w % 2**32).sum() % 2**32))
+`;
+
+test('a multi-page TIFF is a list of its pages: N steps, each page is the CLI\'s --page, a link names its page', async () => {
+  // A time-lapse of three frames with 18, 24 and 30 nuclei, written by tifffile as ImageJ does.
+  const frames = [21, 22, 23].map((seed, i) => synthImage(tmp, seed, ['--width', '256', '--height', '256', '--count', String(18 + 6 * i)]));
+  const stack = path.join(tmp, 'frames.tif');
+  run(PYTHON, ['-c', `
+import sys, numpy as np, tifffile
+from PIL import Image
+a = np.stack([np.array(Image.open(f)).astype(np.uint16) for f in sys.argv[2:]])
+tifffile.imwrite(sys.argv[1], a, imagej=True, metadata={'axes': 'TYX'})
+`, stack, ...frames]);
+  // What the CLI finds on the last page with the page's WebAssembly kernels.
+  const cliOut = path.join(tmp, 'frames-cli');
+  const line = JSON.parse(run(process.execPath, [CLI, 'segment', stack, '--page', '2', '--out', cliOut, '--backend', 'wasm',
+    '--threads', '1', '--export', 'record']).trim().split('\n')[0]);
+  const cliChecksum = Number(run(PYTHON, ['-c', LABELS_CHECKSUM, path.join(cliOut, 'frames.png')]).trim());
+  assert.equal(JSON.parse(fs.readFileSync(path.join(cliOut, 'frames.json'), 'utf8')).image.page, 2, 'the CLI\'s record names the page');
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  await dropFile(page, stack, 'frames.tif', 'image/tiff');
+  let s = await waitForResult(page, sha256File(stack));
+  assert.deepEqual([s.page.list, s.page.image.stem], [{ index: 0, count: 3 }, 'frames_page0']);
+  await page.keyboard.press('n');
+  s = await waitForShell(page, (st) => st.page.image.stem === 'frames_page1' && st.segmentation.hasResult &&
+    !st.segmentation.running && st, 'page 2', 60_000);
+  await clickControl(page, 'next_image');
+  s = await waitForShell(page, (st) => st.page.image.stem === 'frames_page2' && st.segmentation.hasResult &&
+    !st.segmentation.running && st, 'page 3', 60_000);
+  assert.equal(s.page.list.index, 2);
+  assert.equal(s.segmentation.count, line.objects, 'the page and the CLI (--page 2 --backend wasm) find the same objects');
+  assert.equal(s.segmentation.labelsChecksum, cliChecksum, 'and the same labels, pixel for pixel');
+  const record = await page.evaluate(() => window.celldrop.result().record);
+  assert.equal(record.image.page, 2);
+
+  // A link made on page 3 opens the dropped file on page 3.
+  const link = await page.evaluate(() => window.celldrop.shareLink());
+  assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('image_page'), '2');
+  const second = await openApp(context, origin, new URL(link).hash);
+  await waitForShell(second.page, (st) => st.segmentation?.modelsKnown && !st.page.link.pending, 'the link applied', 60_000);
+  await dropFile(second.page, stack, 'frames.tif', 'image/tiff');
+  s = await waitForShell(second.page, (st) => st.page.image.sha256 === sha256File(stack) && st.segmentation.hasResult &&
+    !st.segmentation.running && st, 'the linked page', 60_000);
+  assert.deepEqual([s.page.image.stem, s.page.list], ['frames_page2', { index: 2, count: 3 }]);
+  assert.equal(s.segmentation.labelsChecksum, cliChecksum);
+  assert.equal(s.page.link.sameImage, true);
+  assertClean(problems);
+  assertClean(second.problems);
   await context.close();
 });
 
