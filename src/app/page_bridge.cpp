@@ -244,11 +244,10 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_remove_objects(const char* ids_json) {
   if (!s.has_result || s.running) return answer_error("there is no result to remove objects from: run a segmentation first");
   std::vector<uint32_t> wanted;
   for (const cd::JsonValue& v : ids.array) {
-    if (!v.is_number() || v.number < 1 || v.number > 4294967295.0 || v.number != double(uint32_t(v.number)) ||
-        v.number >= double(s.areas.size()) || s.areas[size_t(v.number)] == 0 ||
-        std::count(wanted.begin(), wanted.end(), uint32_t(v.number))) {
-      return answer_error("the result has no object " + (v.is_number() ? cd::json_number(v.number) : std::string("of that kind")) +
-                          " to remove (ids are the table's; each once)");
+    if (!v.is_number()) return answer_error("removeObjects takes an array of object ids (numbers)");
+    if (v.number < 1 || v.number >= double(s.areas.size()) || v.number != double(uint32_t(v.number)) ||
+        s.areas[size_t(v.number)] == 0 || std::count(wanted.begin(), wanted.end(), uint32_t(v.number))) {
+      return answer_error("the result has no object " + cd::json_number(v.number) + " to remove (ids are the table's; each once)");
     }
     wanted.push_back(uint32_t(v.number));
   }

@@ -52,7 +52,7 @@ test('open, run, result, shareLink and backend', async () => {
     };
   }, fs.readFileSync(image).toString('base64'));
   const sha = sha256File(image);
-  assert.deepEqual(out.opened, { name: 'pasted-image.png', width: 256, height: 192, channels: 1, type: 'uint16', sha256: sha });
+  assert.deepEqual(out.opened, { name: 'pasted-image.png', width: 256, height: 192, channels: 1, type: 'uint16', sha256: sha, page: 0, pages: 1 });
   assert.equal(out.fromBytes.name, 'again.png');
   assert.equal(out.first.width, 256);
   assert.equal(out.first.height, 192);
