@@ -39,7 +39,7 @@ Usage:
       Segments each image (a DIR stands for its png, jpg, jpeg, bmp, tif and tiff files, sorted) and
       writes DIR/<stem>.png (16-bit labels; above 65535 objects the TIFF instead) plus the exports
       asked for. One JSON line per image: {"file","objects","diameter","diameter_estimated","scale",
-      "tiles","seconds","written"}, or {"file","error"}: a bad file is reported and skipped, and the
+      "tiles","seconds","written"} (and "page" with --page all), or {"file","error"}: a bad file is reported and skipped, and the
       exit code is 1 at the end if any failed. A progress bar goes to stderr when it is a terminal.
       --model NAME|PATH      NAME: <repo>/models/NAME.json; PATH: a model card (.json), or an .onnx
                              with its card of the same stem beside it (default: nuclei-star)
@@ -51,7 +51,8 @@ Usage:
                              model reads the mean of all; an RGB model reads channels 0-2)
       --tile N               tile size in network px (default 512); --overlap N (default 64)
       --percentiles LO,HI    normalisation percentiles (default: the card's)
-      --page N               page of multi-page TIFFs (default 0)
+      --page N|all           page of multi-page TIFFs (default 0, numbered from 0); all: every page,
+                             each one's outputs named <stem>_pageN (a time-lapse, a z-stack)
       --max-megapixels N     refuse images above N megapixels
       --export LIST          comma-separated: labels (the PNG, always written), tiff, csv, geojson,
                              roi (ImageJ ROI zip), record (JSON run record), all
@@ -127,6 +128,15 @@ function integer(value, flag, command) {
   const n = number(value, flag, command);
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new UsageError(`${command}: ${flag} must be a whole number >= 0, not "${value}"`);
+  }
+  return n;
+}
+// --page: a page number, or "all" for every page of a multi-page TIFF.
+function pageOption(value, flag, command) {
+  if (value === 'all') return 'all';
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) {
+    throw new UsageError(`${command}: ${flag} must be a whole number >= 0 or all, not "${value}"`);
   }
   return n;
 }
@@ -339,7 +349,7 @@ function parseBackend(value, flag, command) {
 const SEGMENT_OPTIONS = {
   out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
   'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number, channel: integer, tile: integer, overlap: integer,
-  percentiles: parsePercentiles, page: integer, 'max-megapixels': number, export: parseExports,
+  percentiles: parsePercentiles, page: pageOption, 'max-megapixels': number, export: parseExports,
   backend: parseBackend, threads: integer,
 };
 
@@ -348,6 +358,9 @@ function progressBar(total) {
   const tty = process.stderr.isTTY;
   let last = '';
   return {
+    grow(more) {
+      total += more;
+    },
     update(done, file, tile) {
       if (!tty) return;
       const width = 24, filled = Math.round((width * done) / Math.max(1, total));
@@ -392,14 +405,20 @@ async function segment(args) {
   const outDir = options.out;
   fs.mkdirSync(outDir, { recursive: true });
 
-  const bar = progressBar(files.length);
+  // One job per image, or per page with --page all: a file's other pages join the jobs after its
+  // first is decoded (only then is their number known).
+  const allPages = options.page === 'all';
+  const jobs = files.map((file) => ({ file, page: allPages ? 0 : options.page ?? 0 }));
+  const bar = progressBar(jobs.length);
   const stems = new Map();
   let failed = 0;
   try {
-    for (const [i, file] of files.entries()) {
+    for (let i = 0; i < jobs.length; i++) {
+      const { file, page: pageIndex } = jobs[i];
       const t0 = performance.now();
-      const stem = path.basename(file).replace(/\.[^.]*$/, '');
-      const line = { file };
+      const pageDigits = jobs[i].pages > 1 ? String(jobs[i].pages - 1).length : 0;
+      const stem = path.basename(file).replace(/\.[^.]*$/, '') + (pageDigits ? `_page${String(pageIndex).padStart(pageDigits, '0')}` : '');
+      const line = allPages ? { file, page: pageIndex } : { file };
       let image = 0, result = 0;
       try {
         if (stems.has(stem)) throw new Error(`its outputs would overwrite those of ${stems.get(stem)} (same name ${stem}): rename one`);
@@ -415,9 +434,20 @@ async function segment(args) {
         } catch (e) {
           throw new Error(e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message);
         }
-        const decoded = core.imageDecode(bytes, options.page ?? 0, options['max-megapixels'] ?? 0);
+        const decoded = core.imageDecode(bytes, pageIndex, options['max-megapixels'] ?? 0);
         if (decoded.json.error) throw new Error(decoded.json.error);
         image = decoded.handle;
+        if (allPages && jobs[i].pages === undefined && decoded.json.pages > 1) {
+          // The first page of a stack: its pages become jobs, this one the first (named _page0).
+          const pages = decoded.json.pages;
+          jobs.splice(i, 1, ...Array.from({ length: pages }, (_, k) => ({ file, page: k, pages })));
+          core.imageFree(image);
+          image = 0;
+          stems.delete(stem);
+          bar.grow(pages - 1);
+          i--;
+          continue;
+        }
         const startedAt = new Date().toISOString();
         const seg = await segmentTiles(core, model.ort, model, image, params, { onTile: (tile) => bar.update(i, file, tile) });
         result = seg.result;
@@ -446,7 +476,7 @@ async function segment(args) {
         if (exports.has('roi')) write('roi', '.roi.zip');
         if (exports.has('record')) {
           // A multi-page TIFF's record says which page it is (0-based, as --page).
-          const page = decoded.json.pages > 1 ? { image_page: options.page ?? 0 } : {};
+          const page = decoded.json.pages > 1 ? { image_page: pageIndex } : {};
           write('record', '.json', { image_name: path.basename(file), started_at: startedAt, ...page });
         }
         const s = seg.summary;
@@ -465,8 +495,9 @@ async function segment(args) {
       }
       bar.clear();
       console.log(JSON.stringify(line));
-      if (!process.stderr.isTTY && files.length > 1) {
-        process.stderr.write(`[${i + 1}/${files.length}] ${file}: ${line.error ? `failed: ${line.error}`
+      if (!process.stderr.isTTY && jobs.length > 1) {
+        const what = allPages && jobs[i].pages > 1 ? `${file} page ${pageIndex}` : file;
+        process.stderr.write(`[${i + 1}/${jobs.length}] ${what}: ${line.error ? `failed: ${line.error}`
           : `${line.objects} objects${line.note ? ` (${line.note})` : ''}`}\n`);
       }
     }
@@ -475,7 +506,7 @@ async function segment(args) {
     core.modelFree(model.handle);
     await model.session.release?.();
   }
-  if (failed) process.stderr.write(`celldrop segment: ${failed} of ${files.length} image${files.length === 1 ? '' : 's'} failed\n`);
+  if (failed) process.stderr.write(`celldrop segment: ${failed} of ${jobs.length} image${jobs.length === 1 ? '' : 's'} failed\n`);
   return failed ? 1 : 0;
 }
 

@@ -329,3 +329,35 @@ Image.fromarray(np.round(np.stack([230 * inv + 20, 190 * inv, 220 * inv + 30], a
   assert.equal(rec.parameters.merge_channels, true);
   assert.match(out.stderr, /slide\.png: \d+ objects \(this looks like a stained/, 'the progress line says it too');
 });
+
+test('--page all segments every page of a multi-page TIFF, each under its own name, as --page N does', () => {
+  const stack = path.join(tmp, 'frames.tif');
+  const py = spawnSync(PYTHON, ['-c', `
+import sys, numpy as np, tifffile
+from PIL import Image
+a = np.stack([np.array(Image.open(f)) for f in sys.argv[2:]]).astype(np.uint8)
+tifffile.imwrite(sys.argv[1], a, imagej=True, metadata={'axes': 'TYX'})
+`, stack, path.join(images, 'synth-11.png'), path.join(images, 'synth-12.png'), path.join(images, 'synth-11.png')],
+  { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const out = path.join(tmp, 'pages');
+  const single = path.join(images, 'synth-12.png');
+  const r = celldrop('segment', stack, single, '--page', 'all', '--out', out, '--model', cardPath, '--diameter', '14', ...LOW,
+    '--export', 'record');
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.lines.map(json);
+  assert.deepEqual(lines.map((l) => [path.basename(l.file), l.page]),
+    [['frames.tif', 0], ['frames.tif', 1], ['frames.tif', 2], ['synth-12.png', 0]]);
+  assert.deepEqual(lines[0].written.map((f) => path.basename(f)), ['frames_page0.png', 'frames_page0.json']);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'frames_page2.json'), 'utf8')).image.page, 2);
+  // Pages 0 and 2 are the same picture, page 1 the one-page image: the same labels.
+  assert.equal(sha256(path.join(out, 'frames_page0.png')), sha256(path.join(out, 'frames_page2.png')));
+  assert.equal(sha256(path.join(out, 'frames_page1.png')), sha256(path.join(out, 'synth-12.png')));
+  // --page N gives the same page's labels.
+  const one = celldrop('segment', stack, '--page', '1', '--out', path.join(tmp, 'page1'), '--model', cardPath, '--diameter', '14', ...LOW);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(sha256(path.join(tmp, 'page1', 'frames.png')), sha256(path.join(out, 'frames_page1.png')));
+  const bad = celldrop('segment', stack, '--page', 'some', '--out', out, '--model', cardPath);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--page must be a whole number >= 0 or all/);
+});
