@@ -37,6 +37,7 @@
 #include "core/contours.h"
 #include "core/measure.h"
 #include "imgui.h"
+#include "imgui_internal.h"  // ClearActiveID: a finger that scrolls the panel presses nothing
 #include "imgui_impl_opengl3.h"
 
 namespace cd = celldrop;
@@ -554,7 +555,7 @@ static void results_section() {
     // last rows would hide below the panel's edge, where selecting them could not bring them into
     // view; only a very short window gets a four-row table and a scrolling panel.
     float height = std::max(ImGui::GetTextLineHeightWithSpacing() * 4.0f, ImGui::GetContentRegionAvail().y - 2.0f);
-    uint32_t clicked = cd::object_table_draw(&a.table, height);
+    uint32_t clicked = cd::object_table_draw(&a.table, height, a.platform.touch_count == 1);
     if (clicked) select_object(clicked, true);
   }
 }
@@ -868,12 +869,18 @@ static void side_panel(ImVec2 pos, ImVec2 size) {
   ImGui::TextDisabled("Data range %s to %s", format_value(a.stats.min).c_str(), format_value(a.stats.max).c_str());
   ImGui::TextDisabled("Display only: pixel values stay as loaded.");
 
-  // Touch screens: a finger put down on the panel, not on a control, scrolls it as a page scrolls
-  // (ImGui itself scrolls by wheel and scrollbar only).
+  // Touch screens: a finger dragged up or down over the panel scrolls it as a page scrolls (ImGui
+  // itself scrolls by wheel and scrollbar only), whatever it went down on: the button under it is
+  // then not pressed. Sideways drags stay the sliders'.
   if (a.platform.touch_count != 1 || !ImGui::IsMouseDown(0)) {
     a.panel_touch_scroll = false;
-  } else if (ImGui::IsMouseClicked(0)) {
-    a.panel_touch_scroll = ImGui::IsWindowHovered() && !ImGui::IsAnyItemHovered();
+  } else if (!a.panel_touch_scroll && ImGui::IsWindowHovered(ImGuiHoveredFlags_AllowWhenBlockedByActiveItem)) {
+    const ImVec2 d = ImGui::GetMouseDragDelta(0, 0.0f);
+    if (std::fabs(d.y) > 8.0f && std::fabs(d.y) > 2.0f * std::fabs(d.x)) {
+      a.panel_touch_scroll = true;
+      ImGui::ClearActiveID();
+      ImGui::SetScrollY(ImGui::GetScrollY() - d.y);
+    }
   } else if (a.panel_touch_scroll) {
     ImGui::SetScrollY(ImGui::GetScrollY() - ImGui::GetIO().MouseDelta.y);
   }

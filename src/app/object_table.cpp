@@ -74,7 +74,7 @@ std::string object_summary(const ObjectMeasurements& m) {
   return out;
 }
 
-uint32_t object_table_draw(ObjectTable* t, float height) {
+uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
   uint32_t clicked = 0;
   const std::vector<const char*>& columns = object_table_columns();
   ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg |
@@ -145,6 +145,16 @@ uint32_t object_table_draw(ObjectTable* t, float height) {
       if (m.mean.empty()) ImGui::TextDisabled("-");
       else ImGui::Text("%.1f", m.mean[0]);
     }
+  }
+  // A finger dragged over the rows scrolls them, as lists scroll on phones (ImGui scrolls by wheel and
+  // scrollbar only); the row under the finger when it lifts is then not a click.
+  if (touch && ImGui::IsWindowHovered(ImGuiHoveredFlags_AllowWhenBlockedByActiveItem) && ImGui::IsMouseDragging(0)) {
+    ImGui::SetScrollY(ImGui::GetScrollY() - ImGui::GetIO().MouseDelta.y);
+    t->dragged_by_finger = true;
+  }
+  if (t->dragged_by_finger) {
+    clicked = 0;
+    if (!ImGui::IsMouseDown(0)) t->dragged_by_finger = false;
   }
   ImGui::EndTable();
   return clicked;

@@ -27,6 +27,7 @@ struct ObjectTable {
   };
   std::vector<VisibleRow> visible_rows;
   float header_rects[8][4] = {};  // the column headers' rectangles, likewise (sorting by a click)
+  bool dragged_by_finger = false;  // the rows are being scrolled by touch: the lifted finger selects nothing
 };
 
 // Takes a new result's measurements (sorted by id, the default order); clears the selection.
@@ -43,8 +44,8 @@ const std::vector<const char*>& object_table_columns();
 double object_table_value(const ObjectMeasurements& m, int column);
 
 // Draws the table (ImGui) in a child region of `height`; returns the id of a row the user clicked,
-// 0 when none was.
-uint32_t object_table_draw(ObjectTable* table, float height);
+// 0 when none was. touch: one finger is down (a touch screen), which scrolls the rows when it drags.
+uint32_t object_table_draw(ObjectTable* table, float height, bool touch);
 
 // One object's measurements as lines of text, for the hover tooltip.
 std::string object_summary(const ObjectMeasurements& m);

@@ -192,6 +192,25 @@ test('on a phone held upright the image is on top, the panel below, and a finger
   await touch('touchEnd', y0 - 100);
   s = await waitForShell(page, (st) => st.page.ui.open.y0 <= open.y0 - 60, 'the panel scrolled by the finger');
   assert.deepEqual([s.view.originX, s.view.originY, s.view.zoom], [view.originX, view.originY, view.zoom], 'the image did not move');
+  // Further down, the object table: a finger on its rows scrolls them and selects nothing.
+  const drag = async (x, from, to) => {
+    const steps = 12;
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x, y: from + top }] });
+    for (let k = 1; k <= steps; k++) {
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x, y: from + ((to - from) * k) / steps + top }] });
+      await page.waitForTimeout(20);
+    }
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await page.waitForTimeout(100);
+  };
+  for (let k = 0; k < 8 && !((await shell(page)).page.table.visibleRows.length >= 3); k++) await drag(350, y0, y0 - 250);
+  s = await shell(page);
+  const rows = s.page.table.visibleRows;
+  assert.ok(rows.length >= 3, `the table is in view: ${JSON.stringify(rows)}`);
+  const row = rows[rows.length - 1];
+  await drag(Math.round((row.x0 + row.x1) / 2), Math.round((row.y0 + row.y1) / 2), Math.round((row.y0 + row.y1) / 2) - 60);
+  s = await waitForShell(page, (st) => st.page.table.visibleRows[0]?.id > rows[0].id, 'the rows scrolled by the finger');
+  assert.equal(s.page.table.selected, 0, 'a finger that scrolled the rows selected none');
   await page.screenshot({ path: path.join(SHOTS, 'app-phone.png') });
   assertClean(problems);
   await context.close();
