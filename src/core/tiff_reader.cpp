@@ -543,9 +543,17 @@ bool tiff_decode(const uint8_t* bytes, size_t size, const DecodeOptions& options
       if (c > 0) {
         PageLayout next;
         std::string why;
-        if (!TIFFSetDirectory(handle.tif, tdir_t(first + c)) || !read_layout(handle.tif, session, &next, &why) ||
-            !read_page(handle.tif, &session, next, options.max_samples, &img, &why)) {
+        if (!TIFFSetDirectory(handle.tif, tdir_t(first + c)) || !read_layout(handle.tif, session, &next, &why)) {
           *error = why.empty() ? with_detail("cannot read page " + std::to_string(first + c), session) : why;
+          return false;
+        }
+        // Only the first image's pages were checked to agree: a later one must, before it is copied.
+        if (next.width != layout.width || next.height != layout.height || next.type != layout.type || next.spp != 1) {
+          *error = "TIFF: page " + std::to_string(first + c) + " is not the size or sample type of the other channels";
+          return false;
+        }
+        if (!read_page(handle.tif, &session, next, options.max_samples, &img, &why)) {
+          *error = why;
           return false;
         }
       }

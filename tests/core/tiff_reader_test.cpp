@@ -166,6 +166,27 @@ TEST(TiffReader, HyperstackChannelPagesAreOneImagesChannels) {
   EXPECT_TRUE(img.data == expected_channel_stack(s, 2, 0).data);
 }
 
+TEST(TiffReader, AHyperstackPageOfAnotherSizeIsRefusedNotCopied) {
+  // Two images of two channels whose last page is wider: the first image's pages agree, so the file
+  // is a hyperstack, and the second image must be refused before its wider page is copied.
+  TiffSpec s;
+  s.pages = 4;
+  s.description = "ImageJ=1.54f\nimages=4\nchannels=2\nslices=2\n";
+  s.last_page_width = s.width * 3;
+  std::vector<uint8_t> file = celldrop_test::write_tiff(s);
+  ASSERT_FALSE(file.empty());
+  ImageInfo info;
+  std::string error;
+  ASSERT_TRUE(probe_image(file.data(), file.size(), &info, &error)) << error;
+  EXPECT_EQ(std::make_pair(info.channels, info.pages), std::make_pair(2, 2));
+  DecodeOptions o;
+  Image img;
+  ASSERT_TRUE(decode_image(file.data(), file.size(), o, &img, &error)) << error;
+  o.page = 1;
+  EXPECT_FALSE(decode_image(file.data(), file.size(), o, &img, &error));
+  EXPECT_NE(error.find("page 3 is not the size"), std::string::npos) << error;
+}
+
 TEST(TiffReader, PagesThatDoNotMakeChannelsStayPages) {
   ImageInfo info;
   std::string error;

@@ -27,6 +27,7 @@ struct TiffSpec {
   float x_resolution = 0, y_resolution = 0;  // 0 = tags absent
   int resolution_unit = RESUNIT_NONE;
   bool write_pixels = true;  // false: a directory that declares pixels it never stores
+  int last_page_width = 0;   // > 0: the last page is this wide instead (pages that disagree)
 };
 
 // Deterministic sample (x, y, c) of page p, as raw bits of the spec's width. Spreads over the high
@@ -106,7 +107,8 @@ inline std::vector<uint8_t> write_tiff(const TiffSpec& s) {
   if (!tif) return {};
   const int sample_bytes = s.bits / 8;
   for (int p = 0; p < s.pages; ++p) {
-    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, uint32_t(s.width));
+    const int width = p == s.pages - 1 && s.last_page_width > 0 ? s.last_page_width : s.width;
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, uint32_t(width));
     TIFFSetField(tif, TIFFTAG_IMAGELENGTH, uint32_t(s.height));
     TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, uint16_t(s.channels));
     TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, uint16_t(s.bits));
@@ -142,10 +144,10 @@ inline std::vector<uint8_t> write_tiff(const TiffSpec& s) {
       std::vector<uint8_t> tile(size_t(s.tile) * s.tile * per_pixel * sample_bytes);
       for (int plane = 0; plane < planes && s.write_pixels; ++plane)
         for (int ty = 0; ty < s.height; ty += s.tile)
-          for (int tx = 0; tx < s.width; tx += s.tile) {
+          for (int tx = 0; tx < width; tx += s.tile) {
             std::fill(tile.begin(), tile.end(), 0);
             for (int y = ty; y < std::min(ty + s.tile, s.height); ++y)
-              for (int x = tx; x < std::min(tx + s.tile, s.width); ++x)
+              for (int x = tx; x < std::min(tx + s.tile, width); ++x)
                 for (int k = 0; k < per_pixel; ++k) {
                   int c = planar ? plane : k;
                   size_t i = (size_t(y - ty) * s.tile + (x - tx)) * per_pixel + k;
@@ -158,10 +160,10 @@ inline std::vector<uint8_t> write_tiff(const TiffSpec& s) {
           }
     } else {
       TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, uint32_t(s.rows_per_strip));
-      std::vector<uint8_t> row(size_t(s.width) * per_pixel * sample_bytes);
+      std::vector<uint8_t> row(size_t(width) * per_pixel * sample_bytes);
       for (int plane = 0; plane < planes && s.write_pixels; ++plane)
         for (int y = 0; y < s.height; ++y) {
-          for (int x = 0; x < s.width; ++x)
+          for (int x = 0; x < width; ++x)
             for (int k = 0; k < per_pixel; ++k)
               put_sample(row, size_t(x) * per_pixel + k, s.bits, pattern_bits(s, x, y, planar ? plane : k, p));
           if (TIFFWriteScanline(tif, row.data(), uint32_t(y), uint16_t(plane)) < 0) {
