@@ -57,6 +57,12 @@ out("fuzz_tiff", "deflate_predictor.tif", tif(data=g16, compression="zlib", pred
 out("fuzz_tiff", "tiled.tif", tif(data=np.tile(g8, (3, 4)), tile=(16, 16)))
 out("fuzz_tiff", "ome.tif", tif(data=g8, ome=True, metadata={"PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5}))
 out("fuzz_tiff", "imagej.tif", tif(data=g16, imagej=True, resolution=(2.0, 2.0), metadata={"unit": "um"}))
+# Channels stored a page each (2 slices of 2 channels; 2 channels): one image's channels on reading.
+out("fuzz_tiff", "imagej_hyperstack.tif",
+    tif(data=np.stack([np.stack([g16, g16[::-1]]), np.stack([g16 // 2, g16 ^ 7])]), imagej=True,
+        metadata={"axes": "ZCYX"}))
+out("fuzz_tiff", "ome_channels.tif", tif(data=np.stack([g8, g8[::-1]]), ome=True, photometric="minisblack",
+                                         metadata={"axes": "CYX"}))
 out("fuzz_tiff", "lzw.tif", tiffcp(tif(data=g16), "-c", "lzw"))
 out("fuzz_tiff", "lzw_predictor.tif", tiffcp(tif(data=g16), "-c", "lzw:2"))
 out("fuzz_tiff", "packbits_rgb.tif", tiffcp(tif(data=rgb8, photometric="rgb"), "-c", "packbits"))
