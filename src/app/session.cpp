@@ -55,6 +55,8 @@ void load_sample() {
   if (!cd::write_png(a.image, png, &a.image_file, &why)) a.image_file.clear();
   a.image_file_name = "sample-seed-1.png";
   a.image_stem = "sample-seed-1";
+  a.image_page = 0;
+  a.image_pages = 1;
   a.image_sha256 = cd::sha256_hex(a.image_file.data(), a.image_file.size());
   a.image_url.clear();
   a.image_title = "Sample: synthetic nuclei";
@@ -411,9 +413,9 @@ void apply_link() {
 void apply_link_removals() {
   App& a = g_app;
   const cd::Segmentation& s = cd::segmentation();
-  // A fresh result (not an edit) of the link's image: the ids then name the same objects.
+  // A fresh result (not an edit) of the link's image and page: the ids then name the same objects.
   if (!a.link_removals_pending || !s.has_result || !s.result_changed || s.result_edited || s.running ||
-      a.link.image_sha256.empty() || a.image_sha256 != a.link.image_sha256) {
+      a.link.image_sha256.empty() || a.image_sha256 != a.link.image_sha256 || a.image_page != a.link.image_page) {
     return;
   }
   a.link_removals_pending = false;

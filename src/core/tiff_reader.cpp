@@ -534,6 +534,11 @@ bool tiff_decode(const uint8_t* bytes, size_t size, const DecodeOptions& options
     *error = "TIFF: the image is too large for this platform's memory";
     return false;
   }
+  if (channels > 1 && layout.spp != 1) {
+    *error = "TIFF: page " + std::to_string(first) + " has " + std::to_string(layout.spp) +
+             " samples per pixel where the file stores one channel per page";
+    return false;
+  }
   Image img;
   if (!read_page(handle.tif, &session, layout, options.max_samples, &img, error)) return false;
   if (channels > 1) {
