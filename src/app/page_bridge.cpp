@@ -16,6 +16,13 @@ namespace cd = celldrop;
 // What the page API changes must be drawn: the page otherwise sleeps until the next input event.
 static void redraw() { g_app.platform.frames_wanted = std::max(g_app.platform.frames_wanted, 3); }
 
+// "removed": the ids removed by hand from the result on show, in order (the page state and the API's answers).
+static void write_removed(cd::JsonWriter& w) {
+  w.key("removed").begin_array();
+  for (uint32_t id : cd::segmentation_removed_ids()) w.value(int64_t(id));
+  w.end_array();
+}
+
 std::string page_state_json() {
   const App& a = g_app;
   cd::JsonWriter w;
@@ -42,9 +49,7 @@ std::string page_state_json() {
   w.key("sameImage");
   if (a.has_link && !a.link.image_sha256.empty()) w.value(a.link.image_sha256 == a.image_sha256); else w.null();
   w.end_object();
-  w.key("removed").begin_array();
-  for (uint32_t id : cd::segmentation_removed_ids()) w.value(int64_t(id));
-  w.end_array();
+  write_removed(w);
   w.key("shareFragment").value(a.share_fragment);
   w.key("backendChoice").value(a.backend_choice);
   w.key("params");
@@ -94,9 +99,9 @@ static const char* answer_error(const std::string& message) {
 // {"ok":true,"removed":[ids removed by hand from the result, in order]}
 static const char* removed_answer() {
   cd::JsonWriter w;
-  w.begin_object().key("ok").value(true).key("removed").begin_array();
-  for (uint32_t id : cd::segmentation_removed_ids()) w.value(int64_t(id));
-  w.end_array().end_object();
+  w.begin_object().key("ok").value(true);
+  write_removed(w);
+  w.end_object();
   return answer(w.str());
 }
 

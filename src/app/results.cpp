@@ -237,8 +237,9 @@ bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error) {
       "image,page,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n";
   for (const BatchRow& r : batch->rows) {
     const bool ok = r.error.empty();
-    csv += csv_field(r.image) + ',' + (r.page >= 0 ? std::to_string(r.page) : "") + ',' + (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.mean_area_px) : "") +
-           ',' + (ok ? csv_number(r.diameter) : "") + ',' +
+    csv += csv_field(r.image) + ',' + (r.page >= 0 ? std::to_string(r.page) : "") + ',' +
+           (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.mean_area_px) : "") + ',' +
+           (ok ? csv_number(r.diameter) : "") + ',' +
            (ok ? (r.diameter_estimated ? "true" : "false") : "") + ',' + csv_field(r.model) + ',' + r.model_sha256 + ',' +
            r.image_sha256 + ',' + csv_field(r.backend) + ',' + csv_field(r.error) + "\r\n";
   }

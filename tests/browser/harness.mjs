@@ -136,6 +136,19 @@ export function labelsChecksum(data) {
   return sum;
 }
 
+// The same checksum of a label image file another program wrote (the CLI's 16-bit PNG), read by
+// PIL and computed by numpy.
+export function labelsFileChecksum(file) {
+  return Number(run(PYTHON, ['-c', `
+import sys
+import numpy as np
+from PIL import Image
+a = np.array(Image.open(sys.argv[1])).astype(np.uint64).ravel()
+w = (np.arange(a.size, dtype=np.uint64) * 2654435761 + 1) % 2**32
+print(int((a * w % 2**32).sum() % 2**32))
+`, file]).trim());
+}
+
 // Runs a program and returns its stdout; fails the test with its stderr.
 export function run(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, CELLDROP_BUILD: BUILD }, ...options });
