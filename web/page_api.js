@@ -315,22 +315,29 @@ export function installPageApi(module) {
     return result();
   }
 
-  // Removes objects by hand (false detections) from the result on show: ids as in the object table,
-  // removed in that order, all or none. The other objects keep their ids; the table, the exports and
-  // shareLink() follow. Resolves with result() once they have; undoRemoval() puts back the last one.
+  // Edits by hand to the result on show. removeObjects takes false detections out: ids as in the
+  // object table, removed in that order, all or none. drawObject adds a missed nucleus: its outline as
+  // [[x, y], ...] in image pixels (rounded to whole pixels); it takes only free pixels and gets a new id,
+  // the record's last edits_by_hand entry. undo() reverts the last edit. The other objects keep their
+  // ids; the table, the exports and shareLink() follow. Each resolves with result() once they have.
   async function removeObjects(ids) {
     return afterEdit(call('cd_app_remove_objects', JSON.stringify(Array.from(ids ?? [], Number))));
   }
 
-  async function undoRemoval() {
-    return afterEdit(call('cd_app_undo_removal'));
+  async function drawObject(points) {
+    const outline = Array.from(points ?? [], (p) => Array.from(p ?? [], Number));
+    return afterEdit(call('cd_app_draw_object', JSON.stringify(outline)));
+  }
+
+  async function undo() {
+    return afterEdit(call('cd_app_undo_edit'));
   }
 
   async function afterEdit(answer) {
     if (answer.error) throw new Error(answer.error);
-    const ids = answer.removed.join();
-    await waitFor((s) => s.page?.removed.join() === ids && s.page.table.rows === s.segmentation.count,
-      'the table to follow the removal');
+    const edits = `${answer.removed}|${answer.drawn}`;
+    await waitFor((s) => s.page && `${s.page.removed}|${s.page.drawn}` === edits && s.page.table.rows === s.segmentation.count,
+      'the table to follow the edit');
     return result();
   }
 
@@ -353,7 +360,8 @@ export function installPageApi(module) {
     run,
     result,
     removeObjects,
-    undoRemoval,
+    drawObject,
+    undo,
     shareLink,
     backend,
     export: exportBytes,

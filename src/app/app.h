@@ -102,13 +102,19 @@ struct App {
   celldrop::ObjectTable table;
   std::vector<celldrop::Contour> contours;
   bool centre_on_selected = false;  // a table click: the viewer pans to the object on the next frame
+  // Drawing by hand (a nucleus the model missed): in draw mode a left drag in the viewer traces an
+  // outline, in whole image pixels; releasing adds it as an object.
+  bool draw_mode = false;
+  std::vector<celldrop::Point2> stroke;
+  std::string draw_note;  // why the last outline added nothing
+  uint32_t select_when_measured = 0;  // a drawn object: selected once the table has it
 
   // Share links: the state a link asked for (applied once models are known) and what it said about
   // the image, for the "same image" badge.
   bool link_pending = false;
   celldrop::ShareState link;
   bool has_link = false;
-  bool link_removals_pending = false;  // the link removed objects: apply_link_removals, once
+  bool link_edits_pending = false;  // the link has edits by hand: apply_link_edits, once
   std::string link_note;  // e.g. the link's model differs from this site's
   std::string share_fragment;  // the last link made by Share
   std::string export_error;    // the last export that failed

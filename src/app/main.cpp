@@ -51,7 +51,7 @@ constexpr ImU32 kSelectedColor = IM_COL32(60, 220, 255, 255);  // cyan: apart fr
 constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
 
 // DOM keyCodes, which platform.cpp uses as ImGui key indices.
-enum : int { kKeyC = 'C', kKeyF = 'F', kKeyN = 'N', kKeyP = 'P', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyU = 'U',
+enum : int { kKeyC = 'C', kKeyD = 'D', kKeyF = 'F', kKeyN = 'N', kKeyP = 'P', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyU = 'U',
              kKeyBackspace = 8, kKeyDelete = 46, kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
              kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173 };
 
@@ -237,6 +237,13 @@ static void wrapped_disabled(const char* text) {
   ImGui::PopStyleColor();
 }
 
+// Places the next button beside the last one when it fits there, else on a new line.
+static void same_line_if_fits(const char* next_label) {
+  const float width = ImGui::CalcTextSize(next_label, nullptr, true).x + ImGui::GetStyle().FramePadding.x * 2.0f;
+  const float right = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + width;
+  if (right <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
+}
+
 static void heading(const char* text) {
   ImGui::Spacing();
   ImGui::TextDisabled("%s", text);
@@ -348,6 +355,38 @@ static void refresh_overlay() {
   cd::object_table_reset(&a.table, std::move(objects));
   if (edited) cd::object_table_sort(&a.table, column, ascending);
   a.contours = cd::trace_contours(s.labels);
+  if (a.select_when_measured) {
+    select_object(a.select_when_measured, false);
+    a.table.scroll_to_selected = a.table.selected != 0;
+    a.select_when_measured = 0;
+  }
+}
+
+// --- drawing by hand -----------------------------------------------------------------------------------------
+static void toggle_draw_mode() {
+  App& a = g_app;
+  a.draw_mode = !a.draw_mode;
+  a.stroke.clear();
+  a.draw_note.clear();
+}
+
+// The traced outline becomes an object. Traced pixel by pixel, it is first cut to its corners (within
+// 0.7 px), which is what the share link and the run record then carry.
+static void finish_stroke() {
+  App& a = g_app;
+  std::vector<cd::Point2> outline = cd::simplify_polyline(a.stroke, 0.7);
+  a.stroke.clear();
+  a.draw_note.clear();
+  if (outline.size() > 3 && outline.front().x == outline.back().x && outline.front().y == outline.back().y) {
+    outline.pop_back();  // a trace closed by hand repeats its start
+  }
+  if (outline.size() < 3) return;  // a click or a line: nothing enclosed
+  const uint32_t id = cd::segmentation_draw_object(outline);
+  if (id) {
+    a.select_when_measured = id;
+  } else {
+    a.draw_note = "Nothing was drawn: the outline enclosed no free pixel (objects already there are kept).";
+  }
 }
 
 EM_JS(void, js_download, (const char* name, const char* mime, const uint8_t* bytes, int size), {
@@ -526,9 +565,10 @@ static void results_section() {
     ImGui::TextWrapped("%s", a.export_error.c_str());
     ImGui::PopStyleColor();
   }
-  if (s.has_result && (!a.table.objects.empty() || !s.removed.empty())) {
-    // Curation: a false detection is removed by hand and Undo brings it back; the count, the table,
-    // every export and the share link follow. The other objects keep their ids.
+  if (!s.has_result || s.running) a.draw_mode = false;
+  if (s.has_result) {
+    // Curation: a false detection is removed by hand, a missed nucleus drawn, and Undo reverts the last
+    // edit; the count, the table, every export and the share link follow. The other objects keep their ids.
     char label[64];
     if (a.table.selected) {
       std::snprintf(label, sizeof label, "Remove object %u (Del)", a.table.selected);
@@ -543,11 +583,25 @@ static void results_section() {
       ImGui::SetTooltip("Select an object (click it, or its row), then remove it when it is no nucleus.\n"
                         "A new run or a threshold change starts again from the model's masks.");
     }
-    ImGui::SameLine();
-    ImGui::BeginDisabled(s.removed.empty() || s.running);
-    if (ImGui::Button("Undo (U)")) cd::segmentation_undo_removal();
+    same_line_if_fits("Draw (D)");
+    const bool drawing = a.draw_mode;
+    if (drawing) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
+    ImGui::BeginDisabled(s.running);
+    if (ImGui::Button("Draw (D)")) toggle_draw_mode();
     ImGui::EndDisabled();
-    ui_rect("undo_removal");
+    if (drawing) ImGui::PopStyleColor();
+    ui_rect("draw_object");
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
+      ImGui::SetTooltip("Add a nucleus the model missed: drag around it in the image. It takes only free\n"
+                        "pixels, never a neighbour's. D or Esc ends drawing; the middle button still pans.");
+    }
+    same_line_if_fits("Undo (U)");
+    ImGui::BeginDisabled(s.edits.empty() || s.running);
+    if (ImGui::Button("Undo (U)")) cd::segmentation_undo_edit();
+    ImGui::EndDisabled();
+    ui_rect("undo_edit");
+    if (a.draw_mode) wrapped_disabled("Drawing: drag around each missed nucleus.");
+    if (!a.draw_note.empty()) wrapped_disabled(a.draw_note.c_str());
   }
   if (s.has_result && !a.table.objects.empty()) {
     wrapped_disabled("Objects: click a row to find it in the image, a header to sort.");
@@ -766,10 +820,17 @@ static void segment_section() {
   }
   if (s.has_result) {
     // One line: the object table below needs the panel's height.
-    if (s.removed.empty()) {
+    int drawn = 0;
+    for (const cd::Segmentation::AppliedEdit& e : s.edits) drawn += !e.edit.outline.empty();
+    const int removed = int(s.edits.size()) - drawn;
+    if (s.edits.empty()) {
       ImGui::Text("%d objects", s.objects);
+    } else if (drawn == 0) {
+      ImGui::Text("%d objects (%d removed)", s.objects, removed);
+    } else if (removed == 0) {
+      ImGui::Text("%d objects (%d drawn)", s.objects, drawn);
     } else {
-      ImGui::Text("%d objects (%d removed)", s.objects, int(s.removed.size()));
+      ImGui::Text("%d objects (%d removed, %d drawn)", s.objects, removed, drawn);
     }
     char diameter[48];
     std::snprintf(diameter, sizeof diameter, "diameter %.1f px", s.diameter);  // of the model chosen above
@@ -973,6 +1034,7 @@ static void viewer_window(vw::Rect rect) {
                          ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonMiddle);
   bool hovered = ImGui::IsItemHovered();
   bool dragging = ImGui::IsItemActive();
+  const cd::Segmentation& seg = cd::segmentation();
 
   vw::ZoomLimits lim = vw::zoom_limits(rect, a.image.width, a.image.height, p.device_pixel_ratio);
   vw::Vec2 mouse{io.MousePos.x, io.MousePos.y};
@@ -980,16 +1042,30 @@ static void viewer_window(vw::Rect rect) {
     a.view = vw::zoom_about(a.view, mouse, std::exp(p.zoom_log), lim);
     a.fitted = false;
   }
-  if (dragging && !p.pointer_jumped && (io.MouseDelta.x != 0.0f || io.MouseDelta.y != 0.0f)) {
+  // A drag pans, but in draw mode the left button traces instead (the middle one still pans).
+  const bool tracing = a.draw_mode && dragging && io.MouseDown[ImGuiMouseButton_Left] && p.touch_count < 2;
+  if (dragging && !tracing && !p.pointer_jumped && (io.MouseDelta.x != 0.0f || io.MouseDelta.y != 0.0f)) {
     a.view = vw::pan_by(a.view, {io.MouseDelta.x, io.MouseDelta.y});
     a.fitted = false;
+  }
+  if (tracing) {
+    // Outline points are pixel centres (polygon.h), a half pixel from the viewer's pixel corners, and
+    // may lie one pixel outside the image, so a nucleus cut by the border can be closed along it.
+    const vw::Vec2 q = vw::screen_to_image(a.view, mouse);
+    const cd::Point2 at{std::clamp(std::round(q.x - 0.5), -1.0, double(a.image.width)),
+                        std::clamp(std::round(q.y - 0.5), -1.0, double(a.image.height))};
+    if (a.stroke.empty() || a.stroke.back().x != at.x || a.stroke.back().y != at.y) a.stroke.push_back(at);
+  } else if (!a.stroke.empty()) {
+    // Released: the outline is done. A second finger (a pinch) or leaving draw mode drops it.
+    if (a.draw_mode && p.touch_count < 2) finish_stroke();
+    a.stroke.clear();
   }
   // Shortcuts work whenever no text field is being typed into; modified keys stay the browser's,
   // but for Ctrl+Z (Cmd+Z), which outside a text field undoes nothing in a browser.
   bool plain = !io.WantTextInput && !io.KeyCtrl && !io.KeyAlt && !io.KeySuper;
   if (p.undo_pressed) {
     p.undo_pressed = false;
-    cd::segmentation_undo_removal();
+    cd::segmentation_undo_edit();
   }
   if (plain) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
@@ -1005,11 +1081,14 @@ static void viewer_window(vw::Rect rect) {
       a.share_fragment = cd::share_fragment(current_share_state());
       js_share(a.share_fragment.c_str());
     }
-    if (ImGui::IsKeyPressed(kKeyEscape, false)) cd::segmentation_cancel();
+    if (ImGui::IsKeyPressed(kKeyEscape, false)) {
+      if (a.draw_mode) toggle_draw_mode(); else cd::segmentation_cancel();
+    }
+    if (ImGui::IsKeyPressed(kKeyD, false) && (a.draw_mode || (seg.has_result && !seg.running))) toggle_draw_mode();
     if ((ImGui::IsKeyPressed(kKeyDelete, false) || ImGui::IsKeyPressed(kKeyBackspace, false)) && a.table.selected) {
       cd::segmentation_remove_object(a.table.selected);
     }
-    if (ImGui::IsKeyPressed(kKeyU, false)) cd::segmentation_undo_removal();
+    if (ImGui::IsKeyPressed(kKeyU, false)) cd::segmentation_undo_edit();
     if (ImGui::IsKeyPressed(kKey1, false) || ImGui::IsKeyPressed(kKeypad1, false)) one_to_one();
     if (ImGui::IsKeyPressed(kKeyPlus) || ImGui::IsKeyPressed(kKeypadPlus) || ImGui::IsKeyPressed(kKeyEquals))
       zoom_center(1.25);
@@ -1053,6 +1132,18 @@ static void viewer_window(vw::Rect rect) {
         dl->PopClipRect();
       }
     }
+    // The outline being traced, in the selection's colour: it becomes the selected object.
+    if (a.stroke.size() > 1) {
+      std::vector<ImVec2> points;
+      points.reserve(a.stroke.size());
+      for (const cd::Point2& q : a.stroke) {
+        vw::Vec2 p = vw::image_to_screen(a.view, {q.x + 0.5, q.y + 0.5});
+        points.emplace_back(float(p.x), float(p.y));
+      }
+      dl->PushClipRect(r0, r1, true);
+      dl->AddPolyline(points.data(), int(points.size()), kSelectedColor, ImDrawFlags_None, 2.0f);
+      dl->PopClipRect();
+    }
   }
   if (!a.error.empty()) {
     ImVec2 size = ImGui::CalcTextSize(a.error.c_str(), nullptr, false, float(rect.width()) - 40.0f);
@@ -1067,7 +1158,6 @@ static void viewer_window(vw::Rect rect) {
       a.hover = {true, px, py, sample_value(px, py)};
     }
   }
-  const cd::Segmentation& seg = cd::segmentation();
   a.hover_object = 0;
   if (a.hover.inside && seg.has_result && seg.labels.width == a.image.width && seg.labels.height == a.image.height) {
     a.hover_object = seg.labels.at(a.hover.x, a.hover.y);
@@ -1083,12 +1173,13 @@ static void viewer_window(vw::Rect rect) {
       ImGui::EndTooltip();
     }
   }
-  if (hovered && ImGui::IsMouseReleased(ImGuiMouseButton_Left) && io.MouseDragMaxDistanceSqr[0] < 16.0f && seg.has_result) {
+  if (hovered && !a.draw_mode && ImGui::IsMouseReleased(ImGuiMouseButton_Left) && io.MouseDragMaxDistanceSqr[0] < 16.0f &&
+      seg.has_result) {
     select_object(a.hover_object, false);
     a.table.scroll_to_selected = a.table.selected != 0;
   }
-  const char* cursor = dragging && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 0.0f) ? "grabbing"
-                       : hovered ? (a.hover.inside ? "crosshair" : "grab")
+  const char* cursor = dragging && !a.draw_mode && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 0.0f) ? "grabbing"
+                       : hovered ? (a.hover.inside || a.draw_mode ? "crosshair" : "grab")
                                  : nullptr;
   ImGui::End();
   if (cursor) {
@@ -1147,7 +1238,7 @@ static void frame() {
   if (p.frames_wanted > 0) p.frames_wanted--;
 
   refresh_texture();
-  apply_link_removals();
+  apply_link_edits();
   refresh_overlay();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui::NewFrame();

@@ -5,6 +5,7 @@
 #include <emscripten.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "app/results.h"
 #include "app/segmentation.h"
@@ -16,11 +17,17 @@ namespace cd = celldrop;
 // What the page API changes must be drawn: the page otherwise sleeps until the next input event.
 static void redraw() { g_app.platform.frames_wanted = std::max(g_app.platform.frames_wanted, 3); }
 
-// "removed": the ids removed by hand from the result on show, in order (the page state and the API's answers).
-static void write_removed(cd::JsonWriter& w) {
-  w.key("removed").begin_array();
-  for (uint32_t id : cd::segmentation_removed_ids()) w.value(int64_t(id));
-  w.end_array();
+// "removed", "drawn": the ids of the objects removed and drawn by hand in the result on show, each in
+// the order done (the page state and the API's answers).
+static void write_edits(cd::JsonWriter& w) {
+  const std::vector<cd::HandEdit> edits = cd::segmentation_edits();
+  for (bool drawn : {false, true}) {
+    w.key(drawn ? "drawn" : "removed").begin_array();
+    for (const cd::HandEdit& e : edits) {
+      if (e.outline.empty() != drawn) w.value(int64_t(e.id));
+    }
+    w.end_array();
+  }
 }
 
 std::string page_state_json() {
@@ -49,7 +56,8 @@ std::string page_state_json() {
   w.key("sameImage");
   if (a.has_link && !a.link.image_sha256.empty()) w.value(a.link.image_sha256 == a.image_sha256); else w.null();
   w.end_object();
-  write_removed(w);
+  write_edits(w);
+  w.key("drawMode").value(a.draw_mode);
   w.key("shareFragment").value(a.share_fragment);
   w.key("backendChoice").value(a.backend_choice);
   w.key("params");
@@ -96,11 +104,11 @@ static const char* answer_error(const std::string& message) {
   return answer("{\"error\":" + cd::json_quote(message) + "}");
 }
 
-// {"ok":true,"removed":[ids removed by hand from the result, in order]}
-static const char* removed_answer() {
+// {"ok":true,"removed":[ids],"drawn":[ids]}: the objects removed and drawn by hand in the result.
+static const char* edits_answer() {
   cd::JsonWriter w;
   w.begin_object().key("ok").value(true);
-  write_removed(w);
+  write_edits(w);
   w.end_object();
   return answer(w.str());
 }
@@ -258,14 +266,42 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_remove_objects(const char* ids_json) {
   }
   for (uint32_t id : wanted) cd::segmentation_remove_object(id);
   redraw();
-  return removed_answer();
+  return edits_answer();
 }
 
-// Puts back the last object removed. {"ok":true,"removed":[...]} or {"error"} when none was.
-EMSCRIPTEN_KEEPALIVE const char* cd_app_undo_removal() {
-  if (!cd::segmentation_undo_removal()) return answer_error("no object was removed by hand from this result");
+// Drawing an object by hand (the panel's Draw): points_json is [[x, y], ...], its outline in image
+// pixels, rounded to whole pixels as a share link keeps it. {"ok":true,"id":N,"removed","drawn"} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_draw_object(const char* points_json) {
+  const cd::Segmentation& s = cd::segmentation();
+  const char* usage = "drawObject takes an outline: an array of at least 3 [x, y] points in image pixels";
+  cd::JsonValue points;
+  std::string error;
+  if (!cd::json_parse(points_json ? points_json : "", &points, &error) || !points.is_array()) return answer_error(usage);
+  std::vector<cd::Point2> outline;
+  for (const cd::JsonValue& p : points.array) {
+    if (!p.is_array() || p.array.size() != 2 || !p.array[0].is_number() || !p.array[1].is_number() ||
+        std::fabs(p.array[0].number) > 1e6 || std::fabs(p.array[1].number) > 1e6) {
+      return answer_error(usage);
+    }
+    outline.push_back({std::round(p.array[0].number), std::round(p.array[1].number)});
+  }
+  if (outline.size() < 3 || outline.size() > 4096) return answer_error(usage + std::string(" (at most 4096)"));
+  if (!s.has_result || s.running) return answer_error("there is no result to draw objects in: run a segmentation first");
+  const uint32_t id = cd::segmentation_draw_object(outline);
+  if (id == 0) return answer_error("the outline encloses no free pixel of the image (objects already there are kept)");
   redraw();
-  return removed_answer();
+  cd::JsonWriter w;
+  w.begin_object().key("ok").value(true).key("id").value(int64_t(id));
+  write_edits(w);
+  w.end_object();
+  return answer(w.str());
+}
+
+// Reverts the last edit by hand. {"ok":true,"removed","drawn"} or {"error"} when there was none.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_undo_edit() {
+  if (!cd::segmentation_undo_edit()) return answer_error("nothing was removed or drawn by hand in this result");
+  redraw();
+  return edits_answer();
 }
 
 // The fragment of a share link for the current state (what Share writes).

@@ -97,7 +97,7 @@ std::string page_run_record(const ResultSource& source) {
     }
   }
   rec.objects = source.objects ? int(source.objects->size()) : -1;
-  rec.removed_by_hand = source.removed_by_hand;
+  rec.edits_by_hand = source.edits_by_hand;
   return write_run_record(rec);
 }
 

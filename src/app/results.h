@@ -40,7 +40,7 @@ struct ResultSource {
   std::string params_json;   // the parameters the run was started with
   std::string summary_json;  // pipeline_summary_json of the run
   std::string backend;
-  std::vector<uint32_t> removed_by_hand;  // object ids the user removed from the run's labels
+  std::vector<HandEdit> edits_by_hand;  // the user's edits to the run's labels, in order
   std::string started_at;    // ISO 8601, for the run record
   // The overlay as drawn: the display's pixels (one grey byte each, or three in the colour view: the
   // size says which), the overlay layer and its opacity. The layer is made on request, rows

@@ -193,9 +193,10 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const 
   }
   s.labels = std::move(s.incoming);
   s.incoming = cd::Labels();
-  s.removed.clear();
+  s.edits.clear();
   s.result_edited = false;
   count_labels(s);
+  s.next_id = uint32_t(s.areas.size());  // ids 1 .. areas.size() - 1 are the model's
   if (*model) s.model_name = model;
   s.model_sha256 = model_sha256;
   s.params_json = s.running_params;
@@ -285,28 +286,37 @@ static void labels_edited(Segmentation& s) {
   s.dirty = true;
 }
 
-bool segmentation_remove_object(uint32_t id) {
-  Segmentation& s = segmentation();
-  RemovedObject removed;
-  if (!s.has_result || s.running || !remove_object(s.labels, id, &removed)) return false;
-  s.removed.push_back(std::move(removed));
+static bool apply_edit(Segmentation& s, const HandEdit& edit) {
+  EditedObject changed;
+  if (!s.has_result || s.running || !apply_hand_edit(s.labels, edit, &changed)) return false;
+  s.edits.push_back({edit, std::move(changed)});
   labels_edited(s);
   return true;
 }
 
-bool segmentation_undo_removal() {
+bool segmentation_remove_object(uint32_t id) { return apply_edit(segmentation(), HandEdit{id, {}}); }
+
+uint32_t segmentation_draw_object(const std::vector<Point2>& outline) {
   Segmentation& s = segmentation();
-  if (!s.has_result || s.running || s.removed.empty()) return false;
-  restore_object(s.labels, s.removed.back());
-  s.removed.pop_back();
+  if (outline.empty() || !apply_edit(s, HandEdit{s.next_id, outline})) return 0;
+  return s.next_id++;
+}
+
+bool segmentation_undo_edit() {
+  Segmentation& s = segmentation();
+  if (!s.has_result || s.running || s.edits.empty()) return false;
+  const Segmentation::AppliedEdit& last = s.edits.back();
+  undo_hand_edit(s.labels, last.edit, last.changed);
+  if (!last.edit.outline.empty()) s.next_id--;
+  s.edits.pop_back();
   labels_edited(s);
   return true;
 }
 
-std::vector<uint32_t> segmentation_removed_ids() {
-  std::vector<uint32_t> ids;
-  for (const RemovedObject& r : segmentation().removed) ids.push_back(r.id);
-  return ids;
+std::vector<HandEdit> segmentation_edits() {
+  std::vector<HandEdit> edits;
+  for (const Segmentation::AppliedEdit& e : segmentation().edits) edits.push_back(e.edit);
+  return edits;
 }
 
 void segmentation_forget() {
@@ -319,7 +329,7 @@ void segmentation_forget() {
   s.areas.clear();
   s.objects = 0;
   s.checksum = 0;
-  s.removed.clear();
+  s.edits.clear();
   s.result_edited = false;
   s.result_key.clear();
   s.error.clear();

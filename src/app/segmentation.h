@@ -44,10 +44,15 @@ struct Segmentation {
   Labels incoming;  // the worker's labels on their way in (cd_app_labels_buffer, then cd_app_done)
   std::vector<uint32_t> areas;
   int objects = 0;
-  // Objects the user took out of the last result by hand (false detections), in the order removed:
-  // undo puts back the last. The other objects keep their ids. A new result starts with none.
-  std::vector<RemovedObject> removed;
-  bool result_edited = false;  // with result_changed: the change is a removal or its undo, not a run
+  // The user's edits to the last result (false detections removed, missed nuclei drawn), in order:
+  // undo reverts the last. The other objects keep their ids. A new result starts with none.
+  struct AppliedEdit {
+    HandEdit edit;
+    EditedObject changed;
+  };
+  std::vector<AppliedEdit> edits;
+  uint32_t next_id = 1;  // the id the next drawn object gets: one above every id the result has had
+  bool result_edited = false;  // with result_changed: the change is an edit or its undo, not a run
   // A position-weighted checksum of the labels, sum of id x (index x 2654435761 + 1) mod 2^32,
   // published so tests can compare the page's labels with another program's, pixel for pixel.
   uint32_t checksum = 0;
@@ -83,12 +88,15 @@ void segmentation_start(const std::string& model, const std::vector<uint8_t>& im
                         const std::string& params_json, const std::string& backend, const std::string& key,
                         bool reuse);
 void segmentation_cancel();
-// Removes object `id` from the last result, or puts back the last one removed. False when there is
-// no such object or nothing to put back. Measurements, outlines and exports follow (result_changed).
+// Edits by hand to the last result: removes object `id`, draws a new object inside `outline` (image
+// pixels; returns its id, 0 when nothing was drawn, see draw_object), or reverts the last edit. False
+// (or 0) when there is no such object, no free pixel inside or nothing to undo. Measurements, outlines
+// and exports follow (result_changed).
 bool segmentation_remove_object(uint32_t id);
-bool segmentation_undo_removal();
-// The ids removed so far, in order (for the run record and share links).
-std::vector<uint32_t> segmentation_removed_ids();
+uint32_t segmentation_draw_object(const std::vector<Point2>& outline);
+bool segmentation_undo_edit();
+// The edits so far, in order (for the run record and share links).
+std::vector<HandEdit> segmentation_edits();
 
 // Cancels the run in progress and forgets it (its masks would belong to an image no longer shown),
 // and drops the last result: for a newly opened image.

@@ -370,7 +370,7 @@ cd::ShareState current_share_state() {
     }
   }
   st.backend = s.has_result ? s.backend : "";
-  if (s.has_result) st.removed = cd::segmentation_removed_ids();
+  if (s.has_result) st.edits = cd::segmentation_edits();
   st.image_sha256 = a.image_sha256;
   st.image_page = a.image_page;
   st.image_name = a.image_file_name;
@@ -400,7 +400,7 @@ void apply_link() {
     a.link_note = "The link's parameters could not be applied: " + error + ".";
     return;
   }
-  a.link_removals_pending = !l.removed.empty();
+  a.link_edits_pending = !l.edits.empty();
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
   if (!l.model_sha256.empty() && !m.sha256.empty() && l.model_sha256 != m.sha256) {
     a.link_note = "This site's " + m.name + " is a different file than the link's (sha256 " + m.sha256.substr(0, 12) +
@@ -410,21 +410,28 @@ void apply_link() {
   }
 }
 
-void apply_link_removals() {
+void apply_link_edits() {
   App& a = g_app;
   const cd::Segmentation& s = cd::segmentation();
   // A fresh result (not an edit) of the link's image and page: the ids then name the same objects.
-  if (!a.link_removals_pending || !s.has_result || !s.result_changed || s.result_edited || s.running ||
+  if (!a.link_edits_pending || !s.has_result || !s.result_changed || s.result_edited || s.running ||
       a.link.image_sha256.empty() || a.image_sha256 != a.link.image_sha256 || a.image_page != a.link.image_page) {
     return;
   }
-  a.link_removals_pending = false;
+  a.link_edits_pending = false;
   std::string missing;
-  for (uint32_t id : a.link.removed) {
-    if (!cd::segmentation_remove_object(id)) missing += (missing.empty() ? "" : ", ") + std::to_string(id);
+  int undrawn = 0;
+  for (const cd::HandEdit& e : a.link.edits) {
+    if (!e.outline.empty()) {
+      undrawn += cd::segmentation_draw_object(e.outline) == 0;
+    } else if (!cd::segmentation_remove_object(e.id)) {
+      missing += (missing.empty() ? "" : ", ") + std::to_string(e.id);
+    }
   }
-  if (!missing.empty()) {
-    a.link_note = "The link removed objects this result does not have (" + missing +
+  if (!missing.empty() || undrawn) {
+    a.link_note = std::string("The link's edits do not fit this result (") +
+                  (missing.empty() ? "" : "it has no object " + missing) + (!missing.empty() && undrawn ? "; " : "") +
+                  (undrawn ? std::to_string(undrawn) + " drawn object(s) found no free pixels" : "") +
                   "): its parameters or backend are not the link's.";
   }
 }
@@ -458,7 +465,7 @@ cd::ResultSource result_source() {
   r.params_json = s.params_json;
   r.summary_json = s.summary_json;
   r.backend = s.backend;
-  r.removed_by_hand = cd::segmentation_removed_ids();
+  r.edits_by_hand = cd::segmentation_edits();
   char now[40];
   js_iso_now(now, sizeof now);
   r.started_at = now;

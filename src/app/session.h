@@ -44,8 +44,8 @@ bool apply_params(const celldrop::JsonValue& p, std::string* error);
 // Share links.
 celldrop::ShareState current_share_state();
 void apply_link();  // the pending link's model and parameters, once the site's models are known
-// The link's objects removed by hand, once a new result for the link's own image is on show.
-void apply_link_removals();
+// The link's edits by hand (objects removed and drawn), once a new result for the link's own image is on show.
+void apply_link_edits();
 
 // Results.
 celldrop::ResultSource result_source();

@@ -1,5 +1,6 @@
 #include "app/share.h"
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -7,6 +8,7 @@ namespace celldrop {
 
 static constexpr const char* kMarker = "celldrop";  // the first key, and the link format's version
 static constexpr const char* kFormat = "1";
+static constexpr size_t kMaxOutlinePoints = 4096;  // a drawn outline in a link; more is a damaged link
 
 std::string percent_encode(const std::string& text) {
   std::string out;
@@ -63,25 +65,71 @@ std::string share_fragment(const ShareState& s) {
   add("image_name", s.image_name);
   add("image", s.image_url);
   for (const auto& [key, value] : s.params) add("p." + key, value);
-  std::string removed;
-  for (uint32_t id : s.removed) removed += (removed.empty() ? "" : ".") + std::to_string(id);
-  add("removed", removed);
+  std::string edits;
+  for (const HandEdit& e : s.edits) {
+    if (!edits.empty()) edits += ".";
+    if (e.outline.empty()) {
+      edits += "r" + std::to_string(e.id);
+      continue;
+    }
+    edits += "d";
+    for (size_t i = 0; i < e.outline.size(); i++) {
+      edits += (i ? "_" : "") + std::to_string(std::llround(e.outline[i].x)) + "_" +
+               std::to_string(std::llround(e.outline[i].y));
+    }
+  }
+  add("edits", edits);
   return out;
 }
 
-// "17.4" -> {17, 4}: ids from 1 to 2^32 - 1, dot-separated; false for anything else.
-static bool parse_ids(const std::string& text, std::vector<uint32_t>* ids) {
-  ids->clear();
+// One id, 1 to 2^32 - 1, in decimal; false for anything else.
+static bool parse_id(const std::string& digits, uint32_t* id) {
+  if (digits.empty() || digits.size() > 10 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  const unsigned long long v = std::stoull(digits);
+  if (v == 0 || v > 0xFFFFFFFFull) return false;
+  *id = uint32_t(v);
+  return true;
+}
+
+// "10_20_30_20_30_40" -> an outline of 3 or more points (at most kMaxOutlinePoints), whole pixels of up to 7 digits.
+static bool parse_outline(const std::string& text, std::vector<Point2>* outline) {
+  std::vector<double> v;
+  size_t pos = 0;
+  while (pos <= text.size() && v.size() <= 2 * kMaxOutlinePoints) {
+    size_t end = text.find('_', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string number = text.substr(pos, end - pos);
+    const bool negative = !number.empty() && number[0] == '-';
+    if (negative) number.erase(0, 1);
+    if (number.empty() || number.size() > 7 || number.find_first_not_of("0123456789") != std::string::npos) return false;
+    v.push_back((negative ? -1.0 : 1.0) * std::stod(number));
+    pos = end + 1;
+  }
+  if (v.size() % 2 != 0 || v.size() < 6 || v.size() > 2 * kMaxOutlinePoints) return false;
+  outline->clear();
+  for (size_t i = 0; i < v.size(); i += 2) outline->push_back({v[i], v[i + 1]});
+  return true;
+}
+
+// "r17.d10_20_30_20_30_40" (or a link from before drawing's "17.4", with `old_removed`) -> edits.
+static bool parse_edits(const std::string& text, bool old_removed, std::vector<HandEdit>* edits) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t end = text.find('.', pos);
     if (end == std::string::npos) end = text.size();
-    const std::string digits = text.substr(pos, end - pos);
-    if (digits.empty() || digits.size() > 10 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
-    const unsigned long long id = std::stoull(digits);
-    if (id == 0 || id > 0xFFFFFFFFull) return false;
-    ids->push_back(uint32_t(id));
+    const std::string part = text.substr(pos, end - pos);
     pos = end + 1;
+    HandEdit e;
+    if (old_removed) {
+      if (!parse_id(part, &e.id)) return false;
+    } else if (part.size() > 1 && part[0] == 'r') {
+      if (!parse_id(part.substr(1), &e.id)) return false;
+    } else if (part.size() > 1 && part[0] == 'd') {
+      if (!parse_outline(part.substr(1), &e.outline)) return false;
+    } else {
+      return false;
+    }
+    edits->push_back(std::move(e));
   }
   return true;
 }
@@ -147,9 +195,12 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
       s->image_name = value;
     } else if (key == "image") {
       s->image_url = value;
-    } else if (key == "removed") {
-      if (!parse_ids(value, &s->removed)) {
-        *error = "the link is damaged (\"removed\" should list object ids like 17.4): copy the whole link again";
+    } else if (key == "edits" || key == "removed") {
+      if (!parse_edits(value, key == "removed", &s->edits)) {
+        *error = key == "removed"
+                     ? "the link is damaged (\"removed\" should list object ids like 17.4): copy the whole link again"
+                     : "the link is damaged (\"edits\" should list edits like r17.d10_20_30_20_30_40): copy the "
+                       "whole link again";
         return false;
       }
     } else if (key.rfind("p.", 0) == 0 && key.size() > 2) {

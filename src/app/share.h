@@ -4,7 +4,9 @@
 //   #celldrop=1&app=0.1.0&model=nuclei-star&model_sha256=<64 hex>&backend=wasm
 //    &image_sha256=<64 hex>&image_page=<N, a multi-page TIFF's page but the first>
 //    &image=<URL, when the image came from ?image=>&p.diameter=0&p.prob_thresh=0.6...
-//    &removed=17.4 (objects removed by hand from the result, in the order they were removed)
+//    &edits=r17.d10_20_30_20_30_40.r4 (edits by hand to the result, in order: r<id> removes object
+//     id; d<x_y_x_y...> draws an object inside that outline, integer image pixels, at least 3 points.
+//     Links from before drawing say removed=17.4 for r17.r4, and still open)
 //
 // Parameters are the exact JSON values the page sends to the worker (p.<key>=<number|true|false|null>),
 // so the same link, image and backend run the same computation.
@@ -14,6 +16,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/labels.h"
 
 namespace celldrop {
 
@@ -26,7 +30,7 @@ struct ShareState {
   std::string image_name;
   std::string image_url;  // "" unless the image was downloaded from a URL
   std::vector<std::pair<std::string, std::string>> params;  // key -> JSON value text, in run order
-  std::vector<uint32_t> removed;  // object ids removed by hand from the result these make
+  std::vector<HandEdit> edits;  // edits by hand to the result these make, in order (outlines in whole pixels)
 };
 
 // The fragment, without the leading '#'. Values are percent-encoded (RFC 3986 unreserved kept).

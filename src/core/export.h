@@ -14,6 +14,7 @@
 
 #include "core/contours.h"
 #include "core/image.h"
+#include "core/labels.h"
 
 namespace celldrop {
 
@@ -114,7 +115,9 @@ struct RunRecord {
   std::vector<std::pair<std::string, RecordValue>> parameters;  // in the order given
   std::vector<std::pair<std::string, double>> timings_s;        // stage -> seconds
   int objects = -1;                                             // < 0: omitted
-  std::vector<uint32_t> removed_by_hand;  // ids the user took out of the run's result; omitted if none
+  // The user's edits to the run's labels, in order: "edits_by_hand": [{"removed": id} or
+  // {"drawn": id, "outline": [x0, y0, x1, y1, ...]} (image pixels)]; omitted if none.
+  std::vector<HandEdit> edits_by_hand;
 };
 std::string write_run_record(const RunRecord& record);
 

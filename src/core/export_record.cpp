@@ -29,9 +29,17 @@ std::string write_run_record(const RunRecord& r) {
   for (const auto& t : r.timings_s) w.key(t.first).value(t.second);
   w.end_object();
   if (r.objects >= 0) w.key("objects").value(r.objects);
-  if (!r.removed_by_hand.empty()) {
-    w.key("removed_by_hand").begin_array();
-    for (uint32_t id : r.removed_by_hand) w.value(int64_t(id));
+  if (!r.edits_by_hand.empty()) {
+    w.key("edits_by_hand").begin_array();
+    for (const HandEdit& e : r.edits_by_hand) {
+      w.begin_object().key(e.outline.empty() ? "removed" : "drawn").value(int64_t(e.id));
+      if (!e.outline.empty()) {
+        w.key("outline").begin_array();
+        for (const Point2& p : e.outline) w.value(p.x).value(p.y);
+        w.end_array();
+      }
+      w.end_object();
+    }
     w.end_array();
   }
   w.end_object();

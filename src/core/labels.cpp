@@ -1,6 +1,7 @@
 #include "core/labels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 namespace celldrop {
@@ -146,8 +147,8 @@ long long fill_holes(Labels& labels) {
   return filled;
 }
 
-bool remove_object(Labels& labels, uint32_t id, RemovedObject* removed) {
-  RemovedObject r;
+bool remove_object(Labels& labels, uint32_t id, EditedObject* removed) {
+  EditedObject r;
   r.id = id;
   if (id != 0) {
     for (size_t i = 0; i < labels.data.size(); ++i) {
@@ -160,9 +161,83 @@ bool remove_object(Labels& labels, uint32_t id, RemovedObject* removed) {
   return true;
 }
 
-void restore_object(Labels& labels, const RemovedObject& removed) {
-  for (size_t i : removed.pixels) {
-    if (i < labels.data.size()) labels.data[i] = removed.id;
+bool draw_object(Labels& labels, const std::vector<Point2>& outline, uint32_t id, EditedObject* drawn) {
+  const int w = labels.width, h = labels.height;
+  if (id == 0 || outline.size() < 3 || w <= 0 || h <= 0) return false;
+  for (uint32_t v : labels.data) {
+    if (v == id) return false;
+  }
+  // Fill into a scratch image over the outline's bounding box only: a nucleus is small, the image may not be.
+  double x0 = outline[0].x, x1 = x0, y0 = outline[0].y, y1 = y0;
+  for (const Point2& p : outline) {
+    if (!std::isfinite(p.x) || !std::isfinite(p.y)) return false;
+    x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
+  }
+  const int bx0 = std::max(0, int(std::floor(x0))), bx1 = std::min(w - 1, int(std::ceil(x1)));
+  const int by0 = std::max(0, int(std::floor(y0))), by1 = std::min(h - 1, int(std::ceil(y1)));
+  if (bx0 > bx1 || by0 > by1) return false;
+  Labels box;
+  box.width = bx1 - bx0 + 1;
+  box.height = by1 - by0 + 1;
+  box.data.assign(size_t(box.width) * size_t(box.height), 0);
+  std::vector<Point2> shifted(outline);
+  for (Point2& p : shifted) p.x -= bx0, p.y -= by0;
+  fill_polygon(shifted.data(), int(shifted.size()), box, 1, false);
+  auto at = [&](int x, int y) { return size_t(by0 + y) * size_t(w) + size_t(bx0 + x); };
+  for (int y = 0; y < box.height; ++y) {
+    for (int x = 0; x < box.width; ++x) {
+      uint32_t& b = box.data[size_t(y) * size_t(box.width) + size_t(x)];
+      if (b && labels.data[at(x, y)] != 0) b = 0;  // another object's pixel: kept
+    }
+  }
+  // The largest 4-connected piece of what is left; pieces are numbered 2, 3, ... in the scratch image.
+  uint32_t best = 0, piece = 1;
+  size_t best_size = 0;
+  std::vector<size_t> stack;
+  for (size_t start = 0; start < box.data.size(); ++start) {
+    if (box.data[start] != 1) continue;
+    ++piece;
+    size_t size = 0;
+    box.data[start] = piece;
+    stack.assign(1, start);
+    while (!stack.empty()) {
+      const size_t i = stack.back();
+      stack.pop_back();
+      ++size;
+      const int x = int(i % size_t(box.width)), y = int(i / size_t(box.width));
+      const size_t next[4] = {x > 0 ? i - 1 : i, x + 1 < box.width ? i + 1 : i, y > 0 ? i - size_t(box.width) : i,
+                              y + 1 < box.height ? i + size_t(box.width) : i};
+      for (size_t n : next) {
+        if (box.data[n] == 1) {
+          box.data[n] = piece;
+          stack.push_back(n);
+        }
+      }
+    }
+    if (size > best_size) best = piece, best_size = size;
+  }
+  if (best_size == 0) return false;
+  EditedObject d;
+  d.id = id;
+  for (int y = 0; y < box.height; ++y) {
+    for (int x = 0; x < box.width; ++x) {
+      if (box.data[size_t(y) * size_t(box.width) + size_t(x)] == best) d.pixels.push_back(at(x, y));
+    }
+  }
+  for (size_t i : d.pixels) labels.data[i] = id;
+  *drawn = std::move(d);
+  return true;
+}
+
+bool apply_hand_edit(Labels& labels, const HandEdit& edit, EditedObject* changed) {
+  return edit.outline.empty() ? remove_object(labels, edit.id, changed)
+                              : draw_object(labels, edit.outline, edit.id, changed);
+}
+
+void undo_hand_edit(Labels& labels, const HandEdit& edit, const EditedObject& changed) {
+  const uint32_t value = edit.outline.empty() ? changed.id : 0;  // a removed object comes back, a drawn one goes
+  for (size_t i : changed.pixels) {
+    if (i < labels.data.size()) labels.data[i] = value;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/image.h"
+#include "core/polygon.h"
 
 namespace celldrop {
 
@@ -37,19 +38,36 @@ int remove_small_objects(Labels& labels, int min_pixels);
 // Returns the number of pixels filled.
 long long fill_holes(Labels& labels);
 
-// Curation by hand: an object taken out of a result (a false detection) and what puts it back. The
-// other objects keep their ids, so a list of removed ids means the same thing on the same result.
-struct RemovedObject {
+// Curation by hand. A user corrects a result in two ways: removes an object (a false detection) or
+// draws one (a nucleus the model missed). An edit is described by what a record or link needs to
+// replay it: the object's id and, for a drawing, its outline. Ids are never reused: the other objects
+// keep theirs, and a drawn object takes the id its caller gives (one above every id the result has
+// had), so the same edits on the same result always give the same labels.
+struct HandEdit {
   uint32_t id = 0;
-  std::vector<size_t> pixels;  // its pixels' indices into Labels::data, ascending
+  std::vector<Point2> outline;  // empty: object `id` was removed; else it was drawn with this outline
 };
 
-// Sets object `id`'s pixels to background and returns them in *removed; false (nothing changed) when
-// the image has no object `id`.
-bool remove_object(Labels& labels, uint32_t id, RemovedObject* removed);
+// What an edit changed, to undo it: the object's id and its pixels' indices into Labels::data, ascending.
+struct EditedObject {
+  uint32_t id = 0;
+  std::vector<size_t> pixels;
+};
 
-// Puts a removed object back (the inverse of remove_object on the labels it came from).
-void restore_object(Labels& labels, const RemovedObject& removed);
+// Sets object `id`'s pixels to background; false (nothing changed) when the image has no object `id`.
+bool remove_object(Labels& labels, uint32_t id, EditedObject* removed);
+
+// Draws object `id` (which no pixel may carry yet): the background pixels whose centres lie inside
+// `outline` (image pixels, closed implicitly, even-odd rule as fill_polygon) join it, while pixels of
+// other objects are kept, so a drawing never takes from a neighbour. Of what that leaves only the
+// largest 4-connected piece is kept: an outline dragged across a neighbour would otherwise make one
+// object of two separate patches. False (nothing changed) when no background pixel lies inside or
+// `id` is taken.
+bool draw_object(Labels& labels, const std::vector<Point2>& outline, uint32_t id, EditedObject* drawn);
+
+// Replays an edit (remove_object or draw_object); undo_hand_edit reverts it on the labels it made.
+bool apply_hand_edit(Labels& labels, const HandEdit& edit, EditedObject* changed);
+void undo_hand_edit(Labels& labels, const HandEdit& edit, const EditedObject& changed);
 
 // Outline mask (1 = outline): object pixels with a 4-neighbour of a different label. Pixels outside
 // the image count as background, so objects cut by the image border get a closed outline too.

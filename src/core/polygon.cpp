@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace celldrop {
 
@@ -229,6 +230,38 @@ double polygon_intersection_area(const Point2* a, int na, const Point2* b, int n
   prepare_polygon(a, na, &pa);
   prepare_polygon(b, nb, &pb);
   return intersection_area(pa, pb);
+}
+
+std::vector<Point2> simplify_polyline(const std::vector<Point2>& points, double tolerance) {
+  if (points.size() < 3) return points;
+  std::vector<char> keep(points.size(), 0);
+  keep.front() = keep.back() = 1;
+  // An explicit stack of spans instead of recursion: a long trace must not exhaust the stack.
+  std::vector<std::pair<size_t, size_t>> spans = {{0, points.size() - 1}};
+  while (!spans.empty()) {
+    const auto [a, b] = spans.back();
+    spans.pop_back();
+    const Point2 p = points[a], q = points[b];
+    const double dx = q.x - p.x, dy = q.y - p.y, length = std::hypot(dx, dy);
+    double worst = -1.0;
+    size_t at = a;
+    for (size_t i = a + 1; i < b; ++i) {
+      const double ex = points[i].x - p.x, ey = points[i].y - p.y;
+      // Distance to the chord, or to its start when the chord has no length (a closed trace).
+      const double d = length > 0.0 ? std::fabs(dx * ey - dy * ex) / length : std::hypot(ex, ey);
+      if (d > worst) worst = d, at = i;
+    }
+    if (worst > tolerance) {
+      keep[at] = 1;
+      spans.push_back({a, at});
+      spans.push_back({at, b});
+    }
+  }
+  std::vector<Point2> out;
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (keep[i]) out.push_back(points[i]);
+  }
+  return out;
 }
 
 long long fill_polygon(const Point2* pts, int n, Labels& labels, uint32_t value, bool only_background) {

@@ -60,6 +60,10 @@ bool is_strictly_star_about(const Point2* p, int n, Point2 o);
 // Convenience for one-off queries.
 double polygon_intersection_area(const Point2* a, int na, const Point2* b, int nb);
 
+// Douglas-Peucker: the points of a traced line that keep it within `tolerance` of every point dropped
+// (the first and last always stay). A hand-drawn outline shrinks to its corners, so a link holds it short.
+std::vector<Point2> simplify_polyline(const std::vector<Point2>& points, double tolerance);
+
 // Fills the pixels whose centres lie inside the polygon (even-odd rule; a pixel centre exactly on a
 // left or top edge is inside, on a right or bottom edge outside, so polygons that share an edge never
 // both claim a pixel). With only_background, pixels already labelled are kept. Pixels outside the

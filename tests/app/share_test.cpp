@@ -30,7 +30,7 @@ ShareState full_state() {
   s.image_url = "https://example.org/data/cells%20one.tif?token=a+b&size=2#page=1";
   s.params = {{"diameter", "0"}, {"prob_thresh", "0.6"}, {"nms_thresh", "0.3"}, {"percentile_low", "1"},
               {"percentile_high", "99.8"}, {"tile", "512"}, {"merge", "true"}};
-  s.removed = {17, 4, 4294967295u};
+  s.edits = {{17, {}}, {0, {{10, 20}, {-1, 20}, {30, 40}, {12, 7}}}, {4, {}}, {4294967295u, {}}};
   return s;
 }
 
@@ -44,7 +44,15 @@ void expect_same(const ShareState& a, const ShareState& b) {
   EXPECT_EQ(a.image_page, b.image_page);
   EXPECT_EQ(a.image_url, b.image_url);
   EXPECT_EQ(a.params, b.params);  // same keys, same values, same order
-  EXPECT_EQ(a.removed, b.removed);  // in the order they were removed
+  ASSERT_EQ(a.edits.size(), b.edits.size());  // in the order they were made
+  for (size_t i = 0; i < a.edits.size(); i++) {
+    EXPECT_EQ(a.edits[i].id, b.edits[i].id) << i;
+    ASSERT_EQ(a.edits[i].outline.size(), b.edits[i].outline.size()) << i;
+    for (size_t k = 0; k < a.edits[i].outline.size(); k++) {
+      EXPECT_EQ(a.edits[i].outline[k].x, b.edits[i].outline[k].x) << i;
+      EXPECT_EQ(a.edits[i].outline[k].y, b.edits[i].outline[k].y) << i;
+    }
+  }
 }
 
 bool parse(const std::string& fragment, ShareState* state, std::vector<std::string>* unknown, std::string* error) {
@@ -72,16 +80,31 @@ TEST(ShareLink, FormatStartsWithTheVersionMarker) {
   EXPECT_NE(fragment.find("&p.prob_thresh=0.6&"), std::string::npos) << fragment;
 }
 
-TEST(ShareLink, RemovedObjectsAreADotListAndADamagedOneIsRefused) {
+TEST(ShareLink, EditsByHandAreADotListAndADamagedOneIsRefused) {
   const std::string fragment = share_fragment(full_state());
-  EXPECT_NE(fragment.find("&removed=17.4.4294967295"), std::string::npos) << fragment;
+  // A drawn object's id is not in the link: replayed in order, the edits give it again.
+  EXPECT_NE(fragment.find("&edits=r17.d10_20_-1_20_30_40_12_7.r4.r4294967295"), std::string::npos)
+      << fragment;
   ShareState out;
   std::vector<std::string> unknown;
   std::string error;
+  // A link from before drawing listed the removed ids alone; it still opens, as removals.
+  ASSERT_TRUE(parse("celldrop=1&removed=17.4", &out, &unknown, &error)) << error;
+  ASSERT_EQ(out.edits.size(), 2u);
+  EXPECT_EQ(out.edits[1].id, 4u);
+  EXPECT_TRUE(out.edits[1].outline.empty());
   for (const char* bad : {"", "17..4", "17.", "0", "4294967296", "17.x", "-3", "12345678901"}) {
     EXPECT_FALSE(parse(std::string("celldrop=1&removed=") + bad, &out, &unknown, &error)) << bad;
     EXPECT_NE(error.find("removed"), std::string::npos) << error;
   }
+  for (const char* bad : {"", "17", "r", "r0", "rx", "r17.", "d", "d1_2_3_4", "d1_2_3_4_5", "d1_2_3_4_5_x",
+                          "d1_2__4_5_6", "d1.5_2_3_4_5_6", "d1_2_3_4_5_12345678", "x1_2_3_4_5_6", "d1,2,3,4,5,6"}) {
+    EXPECT_FALSE(parse(std::string("celldrop=1&edits=") + bad, &out, &unknown, &error)) << bad;
+    EXPECT_NE(error.find("edits"), std::string::npos) << error;
+  }
+  std::string huge = "celldrop=1&edits=d";
+  for (int i = 0; i < 4097; i++) huge += i ? "_1_2" : "1_2";
+  EXPECT_FALSE(parse(huge, &out, &unknown, &error));
   for (const char* bad : {"", "x", "-1", "1.5", "123456"}) {
     EXPECT_FALSE(parse(std::string("celldrop=1&image_page=") + bad, &out, &unknown, &error)) << bad;
     EXPECT_NE(error.find("image_page"), std::string::npos) << error;

@@ -1,7 +1,7 @@
-// Removing objects by hand, in headless Chromium: a false detection clicked in the image goes with
-// Delete and comes back with Undo (U or Ctrl+Z); the count, the table, the exports and the run record
-// follow, the other objects keep their ids, and a share link removes the same objects again on the
-// same image. A new run starts from the model's masks.
+// Editing a result by hand, in headless Chromium: a false detection clicked in the image goes with
+// Delete, a missed nucleus is drawn around in draw mode (D), and Undo (U or Ctrl+Z) reverts the last
+// edit; the count, the table, the exports and the run record follow, the other objects keep their ids,
+// and a share link makes the same edits again on the same image. A new run starts from the model's masks.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
 import { test, before, after } from 'node:test';
@@ -65,7 +65,7 @@ test('an object clicked in the image is removed with Delete and put back with Un
   assert.equal(changed, target.area_px);
   const record = await page.evaluate(() => JSON.parse(new TextDecoder().decode(window.celldrop.export('record').bytes)));
   assert.equal(record.objects, n - 1);
-  assert.deepEqual(record.removed_by_hand, [target.label]);
+  assert.deepEqual(record.edits_by_hand, [{ removed: target.label }]);
   const csvRows = await page.evaluate(() => new TextDecoder().decode(window.celldrop.export('csv').bytes).trim().split('\r\n').length - 1);
   assert.equal(csvRows, n - 1);
 
@@ -91,7 +91,7 @@ test('an object clicked in the image is removed with Delete and put back with Un
 
   // The share link names the removal; opened on the same image it removes the same object.
   const link = await page.evaluate(() => window.celldrop.shareLink());
-  assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('removed'), String(a));
+  assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('edits'), `r${a}`);
   const second = await openApp(context, origin, new URL(link).hash);
   s = await waitForShell(second.page, (st) => st.segmentation.hasResult && st.page.removed.length === 1 &&
     st.page.table.rows === n - 1, 'the linked page with the removal', 120_000);
@@ -104,8 +104,125 @@ test('an object clicked in the image is removed with Delete and put back with Un
   r = await page.evaluate(() => window.celldrop.run({}));
   assert.equal(r.objects.length, n);
   s = await waitForShell(page, (st) => st.page.removed.length === 0, 'no removals after a new run');
-  assert.equal(await page.evaluate(() => window.celldrop.undoRemoval().then(() => 'undone', (e) => e.message)),
-    'no object was removed by hand from this result');
+  assert.equal(await page.evaluate(() => window.celldrop.undo().then(() => 'undone', (e) => e.message)),
+    'nothing was removed or drawn by hand in this result');
+  assertClean(problems);
+  await context.close();
+});
+
+// The centre of a free square of side `side` in the labels (no object pixel in it), or null.
+function freeSpot(labels, side) {
+  const { width, data } = labels;
+  const height = data.length / width;
+  for (let y = side; y + side < height; y += 3) {
+    for (let x = side; x + side < width; x += 3) {
+      let free = true;
+      for (let dy = -side / 2; dy <= side / 2 && free; dy++) {
+        for (let dx = -side / 2; dx <= side / 2 && free; dx++) free = data[(y + dy) * width + x + dx] === 0;
+      }
+      if (free) return { x, y };
+    }
+  }
+  return null;
+}
+
+test('a missed nucleus drawn around in draw mode becomes an object; Undo, the API and the link follow', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, origin);
+  const first = await waitForResult(page);
+  const n = first.segmentation.count;
+  const before = await labelsOf(page);
+  const spot = freeSpot(before, 16);
+  assert.ok(spot, 'the sample has a free 16 px square');
+
+  // D, then a circle of radius 6 px traced around the spot with the mouse.
+  const top = await canvasTop(page);
+  const screen = (x, y) => ({ x: first.view.originX + (x + 0.5) * first.view.zoom, y: first.view.originY + (y + 0.5) * first.view.zoom + top });
+  await page.keyboard.press('d');
+  await waitForShell(page, (st) => st.page.drawMode, 'draw mode on');
+  const start = screen(spot.x + 6, spot.y);
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  for (let k = 1; k <= 48; k++) {
+    const p = screen(spot.x + 6 * Math.cos((k / 48) * 2 * Math.PI), spot.y + 6 * Math.sin((k / 48) * 2 * Math.PI));
+    await page.mouse.move(p.x, p.y);
+  }
+  await page.mouse.up();
+  const id = n + 1;  // one above every id the result had
+  let s = await waitForShell(page, (st) => st.segmentation.count === n + 1 && st.page.table.rows === n + 1, 'the drawn object');
+  assert.deepEqual(s.page.drawn, [id]);
+  assert.equal(s.page.table.selected, id, 'the new object is selected');
+  assert.ok(s.page.drawMode, 'draw mode stays on for the next nucleus');
+
+  // It took only background pixels, about a disc of radius 6; every other pixel kept its id.
+  const drawn = await labelsOf(page);
+  let area = 0;
+  for (let i = 0; i < before.data.length; i++) {
+    if (drawn.data[i] === id) {
+      assert.equal(before.data[i], 0, 'a drawn pixel was background');
+      area++;
+    } else {
+      assert.equal(drawn.data[i], before.data[i]);
+    }
+  }
+  assert.ok(area > 80 && area < 150, `area ${area} px, a disc of radius 6 has 113`);
+  const record = await page.evaluate(() => JSON.parse(new TextDecoder().decode(window.celldrop.export('record').bytes)));
+  assert.equal(record.objects, n + 1);
+  assert.equal(record.edits_by_hand.length, 1);
+  assert.equal(record.edits_by_hand[0].drawn, id);
+  const outline = record.edits_by_hand[0].outline;
+  assert.ok(outline.length >= 6 && outline.length < 96 && outline.every(Number.isInteger), `outline ${outline}`);
+
+  // Esc leaves draw mode: a drag pans again instead of tracing.
+  await page.keyboard.press('Escape');
+  s = await waitForShell(page, (st) => !st.page.drawMode, 'draw mode off');
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  await page.mouse.move(start.x + 40, start.y + 30, { steps: 5 });
+  await page.mouse.up();
+  s = await waitForShell(page, (st) => st.view.originX !== first.view.originX, 'the drag panned');
+  assert.equal(s.segmentation.count, n + 1);
+
+  // The link draws it again on the same image: identical labels.
+  const link = await page.evaluate(() => window.celldrop.shareLink());
+  assert.match(new URLSearchParams(new URL(link).hash.slice(1)).get('edits'), /^d-?\d+_-?\d+(_-?\d+)+$/);
+  const edited = s.segmentation.labelsChecksum;
+  const second = await openApp(context, origin, new URL(link).hash);
+  s = await waitForShell(second.page, (st) => st.segmentation.hasResult && st.page.drawn.length === 1 &&
+    st.page.table.rows === n + 1, 'the linked page with the drawing', 120_000);
+  assert.equal(s.segmentation.labelsChecksum, edited, 'identical labels, drawing included');
+  assert.equal(s.page.link.note, '');
+  assertClean(second.problems);
+
+  // U takes it away again: the model's labels.
+  await page.keyboard.press('u');
+  s = await waitForShell(page, (st) => st.segmentation.count === n && st.page.drawn.length === 0, 'the drawing undone');
+  assert.equal(s.segmentation.labelsChecksum, first.segmentation.labelsChecksum);
+
+  // The API: an outline over an object takes only the free pixels around it; one wholly inside an
+  // object, or not an outline, is refused with a clear message and changes nothing.
+  const objects = await page.evaluate(() => window.celldrop.result().objects);
+  const o = objects[5];
+  const box = (cx, cy, r) => [[cx - r, cy - r], [cx + r, cy - r], [cx + r, cy + r], [cx - r, cy + r]];
+  const r = await page.evaluate((pts) => window.celldrop.drawObject(pts), box(o.centroid_x, o.centroid_y, Math.sqrt(o.area_px)));
+  const added = r.record.edits_by_hand[0].drawn;
+  assert.equal(added, id, 'the same new id: an undone drawing gives its id back');
+  const after = r.labels.data;
+  for (let i = 0; i < after.length; i++) {
+    if (after[i] === added) assert.equal(before.data[i], 0, 'only free pixels');
+    else assert.equal(after[i], before.data[i]);
+  }
+  for (const [bad, message] of [
+    [box(Math.round(o.centroid_x), Math.round(o.centroid_y), 1), /no free pixel/],
+    [[[1, 2], [3, 4]], /at least 3/],
+    ['circle', /at least 3/],
+    [[[1, 2], [3, 'x'], [5, 6]], /at least 3/],
+  ]) {
+    const error = await page.evaluate((pts) => window.celldrop.drawObject(pts).then(() => null, (e) => e.message), bad);
+    assert.match(error ?? '', message, `drawObject(${JSON.stringify(bad)})`);
+  }
+  s = await waitForShell(page, (st) => st.page.drawn.length === 1, 'nothing more drawn');
+  assert.equal(s.segmentation.count, n + 1);
   assertClean(problems);
   await context.close();
 });

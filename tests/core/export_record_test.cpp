@@ -32,11 +32,14 @@ TEST(ExportRecord, HoldsEverythingToReproduceARun) {
             "\"parameters\":{\"diameter\":17.5,\"auto_diameter\":true,\"channel\":\"gray\",\"tile\":512,"
             "\"pixel_size_um\":null},"
             "\"timings_s\":{\"decode\":0.01,\"inference\":0.25},\"objects\":42}\n");
-  // Objects the user removed by hand are listed after the count that excludes them.
+  // The user's edits by hand are listed in order after the count that includes them.
   r.objects = 40;
-  r.removed_by_hand = {7, 3};
+  r.edits_by_hand = {{7, {}}, {43, {{10, 20}, {14, 20}, {12, 23.5}}}, {3, {}}};
   const std::string edited = write_run_record(r);
-  EXPECT_NE(edited.find("\"objects\":40,\"removed_by_hand\":[7,3]}"), std::string::npos) << edited;
+  EXPECT_NE(edited.find("\"objects\":40,\"edits_by_hand\":[{\"removed\":7},"
+                        "{\"drawn\":43,\"outline\":[10,20,14,20,12,23.5]},{\"removed\":3}]}"),
+            std::string::npos)
+      << edited;
 }
 
 }  // namespace

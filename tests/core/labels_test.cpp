@@ -80,7 +80,7 @@ TEST(Labels, RemoveSmallObjectsWithHugeIds) {
 TEST(Labels, RemovedObjectsComeBackInAnyOrderAndTheOthersKeepTheirIds) {
   const Labels original = parse({"22.4", "22.4", "...5", "7.55"});
   Labels l = original;
-  RemovedObject five, two, none;
+  EditedObject five, two, none;
   ASSERT_TRUE(remove_object(l, 5, &five));
   EXPECT_EQ(five.pixels, (std::vector<size_t>{11, 14, 15}));
   ASSERT_TRUE(remove_object(l, 2, &two));
@@ -90,10 +90,53 @@ TEST(Labels, RemovedObjectsComeBackInAnyOrderAndTheOthersKeepTheirIds) {
   EXPECT_FALSE(remove_object(l, 0, &none));
   EXPECT_FALSE(remove_object(l, 9, &none));
   EXPECT_EQ(none.id, 0u);
-  restore_object(l, five);
+  undo_hand_edit(l, HandEdit{5, {}}, five);
   EXPECT_EQ(show(l), (std::vector<std::string>{"...4", "...4", "...5", "7.55"}));
-  restore_object(l, two);
+  undo_hand_edit(l, HandEdit{2, {}}, two);
   EXPECT_EQ(l.data, original.data);
+}
+
+TEST(Labels, ADrawnObjectTakesOnlyBackgroundAndItsLargestPiece) {
+  const Labels original = parse({
+      "......",
+      "..33..",
+      "..33..",
+      "......",
+      "......",
+  });
+  Labels l = original;
+  // Pixel centres inside the rectangle from (0.5, 0.5) to (4.5, 3.5): columns 1-4 of rows 1-3. Object 3
+  // keeps its pixels; what is left is one piece around it (4-connected through row 3).
+  const std::vector<Point2> box = {{0.5, 0.5}, {4.5, 0.5}, {4.5, 3.5}, {0.5, 3.5}};
+  EditedObject drawn;
+  ASSERT_TRUE(apply_hand_edit(l, HandEdit{9, box}, &drawn));
+  EXPECT_EQ(show(l), (std::vector<std::string>{"......", ".9339.", ".9339.", ".9999.", "......"}));
+  EXPECT_EQ(drawn.id, 9u);
+  EXPECT_EQ(drawn.pixels.size(), 8u);
+  // Undo takes exactly those pixels back to background.
+  undo_hand_edit(l, HandEdit{9, box}, drawn);
+  EXPECT_EQ(l.data, original.data);
+
+  // A band across object 3 leaves two pieces, left (2 px) and right (3 px): only the larger is drawn.
+  const std::vector<Point2> band = {{-0.5, 0.5}, {5.5, 0.5}, {5.5, 1.5}, {-0.5, 1.5}};
+  Labels cut = parse({"......", "..3...", "..3...", "......"});
+  ASSERT_TRUE(draw_object(cut, band, 4, &drawn));
+  EXPECT_EQ(show(cut), (std::vector<std::string>{"......", "..3444", "..3...", "......"}));
+  // Outlines may leave the image: pixels outside are clipped.
+  Labels corner = parse({"...", "...", "..."});
+  ASSERT_TRUE(draw_object(corner, {{-5, -5}, {1.5, -5}, {1.5, 1.5}, {-5, 1.5}}, 1, &drawn));
+  EXPECT_EQ(show(corner), (std::vector<std::string>{"11.", "11.", "..."}));
+
+  // Refused, nothing changed: an id already in the image, no background inside, too few points, no id.
+  Labels full = parse({"11", "11"});
+  const std::vector<Point2> all = {{-1, -1}, {2, -1}, {2, 2}, {-1, 2}};
+  EXPECT_FALSE(draw_object(l, box, 3, &drawn));
+  EXPECT_FALSE(draw_object(full, all, 2, &drawn));
+  EXPECT_FALSE(draw_object(l, {{0, 0}, {3, 3}}, 7, &drawn));
+  EXPECT_FALSE(draw_object(l, box, 0, &drawn));
+  EXPECT_FALSE(draw_object(l, {{20, 20}, {30, 20}, {30, 30}}, 7, &drawn));  // wholly outside the image
+  EXPECT_EQ(l.data, original.data);
+  EXPECT_EQ(show(full), (std::vector<std::string>{"11", "11"}));
 }
 
 TEST(Labels, FillHolesEnclosedByOneObjectOnly) {

@@ -262,5 +262,24 @@ TEST(Polygon, FillAgreesWithPointInPolygonOnRandomStars) {
   }
 }
 
+TEST(Polygon, SimplifyKeepsTheCornersOfATrace) {
+  // A square traced pixel by pixel (a closed trace: it ends where it began), with a 0.4 px wobble.
+  std::vector<Point2> trace;
+  for (int i = 0; i <= 10; ++i) trace.push_back({double(i), i % 2 ? 0.4 : 0.0});
+  for (int i = 1; i <= 10; ++i) trace.push_back({10.0, double(i)});
+  for (int i = 9; i >= 0; --i) trace.push_back({double(i), 10.0});
+  for (int i = 9; i >= 0; --i) trace.push_back({0.0, double(i)});
+  const std::vector<Point2> simple = simplify_polyline(trace, 0.5);
+  ASSERT_EQ(simple.size(), 5u);  // the four corners and the end, back at the start
+  const double want[5][2] = {{0, 0}, {10, 0}, {10, 10}, {0, 10}, {0, 0}};
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(simple[size_t(i)].x, want[i][0]) << i;
+    EXPECT_EQ(simple[size_t(i)].y, want[i][1]) << i;
+  }
+  // A tolerance below the wobble keeps it; two points stay as they are.
+  EXPECT_GT(simplify_polyline(trace, 0.3).size(), 5u);
+  EXPECT_EQ(simplify_polyline({{0, 0}, {5, 5}}, 1.0).size(), 2u);
+}
+
 }  // namespace
 }  // namespace celldrop
