@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_PER_TARGET=${1:-20}
 BUILD=${CELLDROP_BUILD:-$ROOT/build}
 BIN=$BUILD/fuzz/bin
-TARGETS="fuzz_tiff fuzz_png fuzz_jpeg fuzz_bmp"
+TARGETS="fuzz_tiff fuzz_png fuzz_jpeg fuzz_bmp fuzz_link"
 # Limits libFuzzer enforces per input: a hang of 10 s or 2 GB of memory is a bug, not slowness.
 LIMITS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048)
 
