@@ -226,3 +226,31 @@ test('a missed nucleus drawn around in draw mode becomes an object; Undo, the AP
   assertClean(problems);
   await context.close();
 });
+
+test('on a touch screen a finger traces in draw mode instead of moving the image', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const { page, problems } = await openApp(context, origin);
+  const first = await waitForResult(page);
+  const n = first.segmentation.count;
+  const spot = freeSpot(await labelsOf(page), 16);
+  await page.keyboard.press('d');  // a phone's keyboard, or the panel's Draw below the image
+  await waitForShell(page, (st) => st.page.drawMode, 'draw mode on');
+  const top = await canvasTop(page);
+  const v = first.view;
+  const at = (k) => {
+    const a = (k / 24) * 2 * Math.PI;
+    return { x: v.originX + (spot.x + 0.5 + 6 * Math.cos(a)) * v.zoom, y: v.originY + (spot.y + 0.5 + 6 * Math.sin(a)) * v.zoom + top };
+  };
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [at(0)] });
+  for (let k = 1; k <= 24; k++) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [at(k)] });
+    await page.waitForTimeout(20);
+  }
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  const s = await waitForShell(page, (st) => st.segmentation.count === n + 1, 'the object drawn by a finger');
+  assert.deepEqual(s.page.drawn, [n + 1]);
+  assert.deepEqual([s.view.originX, s.view.originY, s.view.zoom], [v.originX, v.originY, v.zoom], 'the image did not move');
+  assertClean(problems);
+  await context.close();
+});
