@@ -8,6 +8,7 @@
 #   $CELLDROP_BUILD/site/models/     models/*.onnx + models/*.json, and index.json listing the cards
 #   $CELLDROP_BUILD/site/lessons/instance-masks/media/   lesson figures, drawn now from the CLI's sample
 #   $CELLDROP_BUILD/site/lessons/training/media/         the shipped models' loss curves (SVG)
+#   $CELLDROP_BUILD/site/lessons/scoring/media/          the sample scored against its ground truth
 # The site is built in a scratch folder and swapped in at the end, so a failed run never leaves a
 # half-assembled site behind for the server.
 set -euo pipefail
@@ -87,6 +88,8 @@ PY
 /usr/bin/python3 "$ROOT/scripts/lesson-figures.py" "$STAGE"
 # The training lesson's loss curves and numbers, read from the shipped models' records and cards.
 /usr/bin/python3 "$ROOT/scripts/lesson-training.py" "$STAGE"
+# The scoring lesson: the sample segmented by the app's first model and scored, by the CLI.
+/usr/bin/python3 "$ROOT/scripts/lesson-scoring.py" "$STAGE"
 
 rm -rf "$OUT.old"
 [ -d "$OUT" ] && mv "$OUT" "$OUT.old"

@@ -10,7 +10,6 @@ pictures. Needs numpy and Pillow (Debian: python3-numpy, python3-pil).
 """
 import colorsys
 import pathlib
-import subprocess
 import sys
 import tempfile
 
@@ -18,51 +17,9 @@ import numpy as np
 from PIL import Image
 
 from lesson_facts import fill_facts  # beside this script
+from lesson_sample import SEED, fail, make_sample, outline, stretch
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SEED = 1
 LESSON = "lessons/instance-masks"
-
-
-def fail(message):
-    sys.exit(f"lesson-figures: {message}")
-
-
-def read_image(path):
-    """Samples and the bits per sample stored in the file (Pillow widens 16-bit PNGs to 32-bit)."""
-    if path.suffix.lower() in (".tif", ".tiff"):
-        import tifffile  # only when the CLI writes TIFF
-        a = np.asarray(tifffile.imread(path))
-        return a, 8 * a.dtype.itemsize
-    data = path.read_bytes()
-    return np.asarray(Image.open(path)), data[24]  # PNG: IHDR bit depth
-
-
-def make_sample(workdir):
-    cli = ROOT / "cli" / "celldrop.mjs"
-    if not cli.exists():
-        fail(f"{cli} is missing: the lesson figures are drawn by the CLI")
-    cmd = ["node", "--no-experimental-fetch", str(cli), "synth", "--seed", str(SEED), "--out", str(workdir)]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode != 0:
-        fail(f"{' '.join(cmd)} failed:\n{run.stdout}{run.stderr}")
-    files = [p for p in sorted(workdir.iterdir()) if p.suffix.lower() in (".png", ".tif", ".tiff")]
-    labels = [p for p in files if "label" in p.name.lower()]
-    images = [p for p in files if "label" not in p.name.lower()]
-    if len(labels) != 1 or len(images) != 1:
-        fail(f"expected one image and one label image from the CLI in {workdir}, found {[p.name for p in files]}")
-    (image, bits), (labels, _) = read_image(images[0]), read_image(labels[0])
-    if image.ndim == 3:
-        image = image[..., 0]
-    if image.shape != labels.shape:
-        fail(f"image {image.shape} and labels {labels.shape} differ in size")
-    return image, bits, labels.astype(np.int64)
-
-
-def stretch(image):
-    """8-bit display copy, 0.1th..99.9th percentile, as the app's Auto contrast."""
-    lo, hi = np.percentile(image, [0.1, 99.9])
-    return (np.clip((image.astype(np.float64) - lo) / max(hi - lo, 1e-9), 0, 1) * 255).round().astype(np.uint8)
 
 
 def label_colours(n):
@@ -103,14 +60,6 @@ def blobs(labels, pairs):
     return list(groups.values())
 
 
-def outline(labels):
-    """Pixels of a nucleus with a 4-neighbour of another id (background included)."""
-    p = np.pad(labels, 1, mode="edge")
-    c = p[1:-1, 1:-1]
-    edge = (c != p[:-2, 1:-1]) | (c != p[2:, 1:-1]) | (c != p[1:-1, :-2]) | (c != p[1:-1, 2:])
-    return edge & (c > 0)
-
-
 def patch_table(labels, pairs, rows=9, cols=13):
     """An HTML table of label numbers where two touching nuclei and the background all show."""
     h, w = labels.shape
@@ -125,7 +74,7 @@ def patch_table(labels, pairs, rows=9, cols=13):
             if best is None or score > best[0]:
                 best = (score, a, b, y0, x0)
     if best is None:
-        fail("the sample has no touching nuclei to show")
+        fail("lesson-figures", "the sample has no touching nuclei to show")
     _, a, b, y0, x0 = best
     patch = labels[y0:y0 + rows, x0:x0 + cols]
     out = [f'<table class="labels"><caption>Label numbers of pixels x = {x0} to {x0 + cols - 1}, '
@@ -148,7 +97,7 @@ def main():
     media = lesson / "media"
     media.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        image, bits, labels = make_sample(pathlib.Path(tmp))
+        image, bits, labels, _ = make_sample(pathlib.Path(tmp), "lesson-figures")
     n = int(labels.max())
     grey = stretch(image)
     colours = label_colours(n)
