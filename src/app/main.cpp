@@ -569,38 +569,40 @@ static void results_section() {
   if (s.has_result) {
     // Curation: a false detection is removed by hand, a missed nucleus drawn, and Undo reverts the last
     // edit; the count, the table, every export and the share link follow. The other objects keep their ids.
-    char label[64];
-    if (a.table.selected) {
-      std::snprintf(label, sizeof label, "Remove object %u (Del)", a.table.selected);
-    } else {
-      std::snprintf(label, sizeof label, "Remove selected (Del)");
-    }
+    // Short labels, so the three buttons share one line and leave the table its rows; the tooltips
+    // give the keys.
     ImGui::BeginDisabled(!a.table.selected || s.running);
-    if (ImGui::Button(label)) cd::segmentation_remove_object(a.table.selected);
+    if (ImGui::Button("Remove")) cd::segmentation_remove_object(a.table.selected);
     ImGui::EndDisabled();
     ui_rect("remove_object");
     if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
-      ImGui::SetTooltip("Select an object (click it, or its row), then remove it when it is no nucleus.\n"
-                        "A new run or a threshold change starts again from the model's masks.");
+      if (a.table.selected) {
+        ImGui::SetTooltip("Remove object %u, the selected one, when it is no nucleus (Delete).\n"
+                          "A new run or a threshold change starts again from the model's masks.", a.table.selected);
+      } else {
+        ImGui::SetTooltip("Select an object (click it, or its row), then remove it when it is no nucleus (Delete).\n"
+                          "A new run or a threshold change starts again from the model's masks.");
+      }
     }
-    same_line_if_fits("Draw (D)");
+    same_line_if_fits("Draw");
     const bool drawing = a.draw_mode;
     if (drawing) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
     ImGui::BeginDisabled(s.running);
-    if (ImGui::Button("Draw (D)")) toggle_draw_mode();
+    if (ImGui::Button("Draw")) toggle_draw_mode();
     ImGui::EndDisabled();
     if (drawing) ImGui::PopStyleColor();
     ui_rect("draw_object");
     if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
-      ImGui::SetTooltip("Add a nucleus the model missed: drag around it in the image. It takes only free\n"
-                        "pixels, never a neighbour's. D or Esc ends drawing; the middle button still pans.");
+      ImGui::SetTooltip("Add a nucleus the model missed (D): drag around it in the image. It takes only\n"
+                        "free pixels, never a neighbour's. D or Esc ends drawing; the middle button still pans.");
     }
-    same_line_if_fits("Undo (U)");
+    same_line_if_fits("Undo");
     ImGui::BeginDisabled(s.edits.empty() || s.running);
-    if (ImGui::Button("Undo (U)")) cd::segmentation_undo_edit();
+    if (ImGui::Button("Undo")) cd::segmentation_undo_edit();
     ImGui::EndDisabled();
     ui_rect("undo_edit");
-    if (a.draw_mode) wrapped_disabled("Drawing: drag around each missed nucleus.");
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("Undo the last removal or drawing (U, Ctrl+Z).");
+    if (a.draw_mode) wrapped_disabled("Drawing: drag around a nucleus.");
     if (!a.draw_note.empty()) wrapped_disabled(a.draw_note.c_str());
   }
   if (s.has_result && !a.table.objects.empty()) {
