@@ -5,6 +5,7 @@
 #include <emscripten/html5.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,6 +109,10 @@ struct App {
   std::vector<celldrop::Point2> stroke;
   std::string draw_note;  // why the last outline added nothing
   uint32_t select_when_measured = 0;  // a drawn object: selected once the table has it
+  // An action of the panel or its keys that would drop the result's edits by hand (a run, the next
+  // image), held until the user says yes in the dialog (unless_edits_lost).
+  std::function<void()> confirm_action;
+  std::string confirm_kind;  // "run", "thresholds", "model", "step", "segment_all"; "" when none waits
 
   // Share links: the state a link asked for (applied once models are known) and what it said about
   // the image, for the "same image" badge.

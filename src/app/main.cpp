@@ -482,7 +482,7 @@ static void image_section() {
   if (a.list_count > 1) {
     // Images opened together: each is segmented with the same parameters as it comes up.
     ImGui::BeginDisabled(a.list_index == 0 || a.batch_total > 0);
-    if (ImGui::Button("< Previous (P)")) js_step_image(-1);
+    if (ImGui::Button("< Previous (P)")) unless_edits_lost("step", [] { js_step_image(-1); });
     ImGui::EndDisabled();
     ui_rect("previous_image");
     ImGui::SameLine();
@@ -490,7 +490,7 @@ static void image_section() {
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", a.list_name.c_str());
     ImGui::SameLine();
     ImGui::BeginDisabled(a.list_index + 1 >= a.list_count || a.batch_total > 0);
-    if (ImGui::Button("Next (N) >")) js_step_image(1);
+    if (ImGui::Button("Next (N) >")) unless_edits_lost("step", [] { js_step_image(1); });
     ImGui::EndDisabled();
     ui_rect("next_image");
     if (a.batch_total > 0) {
@@ -500,7 +500,7 @@ static void image_section() {
       char label[64];
       std::snprintf(label, sizeof label, "Segment all %d, save a zip", a.list_count);
       ImGui::BeginDisabled(!cd::segmentation().models_known || a.model < 0);
-      if (ImGui::Button(label)) js_segment_all();
+      if (ImGui::Button(label)) unless_edits_lost("segment_all", [] { js_segment_all(); });
       ImGui::EndDisabled();
       ui_rect("segment_all");
       if (ImGui::IsItemHovered()) {
@@ -793,7 +793,7 @@ static void segment_section() {
   a.run_rect = a.cancel_rect = ImVec4(0, 0, 0, 0);
   if (s.models.empty()) return;  // no Run button that could never work: the line above says why
   ImGui::BeginDisabled(!can_run());
-  if (ImGui::Button("Run  (R)")) run_segmentation();
+  if (ImGui::Button("Run  (R)")) unless_edits_lost("run", run_segmentation);
   ImGui::EndDisabled();
   a.run_rect = item_rect();
   if (s.running) {
@@ -853,8 +853,10 @@ static void segment_section() {
     if (suggested >= 0 && !s.running && a.batch_total == 0) {
       const std::string label = "Use " + s.models[size_t(suggested)].name;
       if (ImGui::Button(label.c_str())) {
-        choose_model(suggested);
-        run_segmentation();
+        unless_edits_lost("model", [suggested] {
+          choose_model(suggested);
+          run_segmentation();
+        });
       }
       ui_rect("suggested_model");
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("Segment this image again with a model trained on pictures like it");
@@ -1064,18 +1066,18 @@ static void viewer_window(vw::Rect rect) {
   }
   // Shortcuts work whenever no text field is being typed into; modified keys stay the browser's,
   // but for Ctrl+Z (Cmd+Z), which outside a text field undoes nothing in a browser.
-  bool plain = !io.WantTextInput && !io.KeyCtrl && !io.KeyAlt && !io.KeySuper;
+  bool plain = !io.WantTextInput && !io.KeyCtrl && !io.KeyAlt && !io.KeySuper && a.confirm_kind.empty();
   if (p.undo_pressed) {
     p.undo_pressed = false;
     cd::segmentation_undo_edit();
   }
   if (plain) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
-    if (ImGui::IsKeyPressed(kKeyR, false)) run_segmentation();
+    if (ImGui::IsKeyPressed(kKeyR, false)) unless_edits_lost("run", run_segmentation);
     if (ImGui::IsKeyPressed(kKeyO, false)) a.show_overlay = !a.show_overlay;
     const bool stepping = a.list_count > 1 && a.batch_total == 0;  // "Segment all" steps by itself
-    if (ImGui::IsKeyPressed(kKeyN, false) && stepping) js_step_image(1);
-    if (ImGui::IsKeyPressed(kKeyP, false) && stepping) js_step_image(-1);
+    if (ImGui::IsKeyPressed(kKeyN, false) && stepping) unless_edits_lost("step", [] { js_step_image(1); });
+    if (ImGui::IsKeyPressed(kKeyP, false) && stepping) unless_edits_lost("step", [] { js_step_image(-1); });
     if (ImGui::IsKeyPressed(kKeyC, false) && cd::has_colour_view(a.image)) {
       choose_channel(a.channel == kColourView ? 0 : kColourView);
     }
@@ -1195,6 +1197,61 @@ static void viewer_window(vw::Rect rect) {
   }
 }
 
+// Asks before an action drops the result's edits by hand (unless_edits_lost): work done by hand is
+// never lost to a key pressed by mistake or a slider nudged after the edits.
+static void confirm_dialog() {
+  App& a = g_app;
+  if (a.confirm_kind.empty()) return;
+  const char* title = "Your edits by hand";
+  if (!ImGui::IsPopupOpen(title)) ImGui::OpenPopup(title);
+  const ImGuiViewport* vp = ImGui::GetMainViewport();
+  ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + vp->Size.x * 0.5f, vp->Pos.y + vp->Size.y * 0.5f), ImGuiCond_Always,
+                          ImVec2(0.5f, 0.5f));
+  ImGui::SetNextWindowSize(ImVec2(std::min(420.0f, vp->Size.x - 20.0f), 0.0f));
+  if (!ImGui::BeginPopupModal(title, nullptr, ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoMove)) return;
+  const cd::Segmentation& s = cd::segmentation();
+  const std::string edits = std::to_string(s.edits.size()) + (s.edits.size() == 1 ? " edit" : " edits");
+  const std::string& kind = a.confirm_kind;
+  std::string text, yes;
+  if (kind == "thresholds") {
+    text = "The new thresholds apply to the model's masks again, so this result's " + edits + " by hand would be lost.";
+    yes = "Apply them";
+  } else if (kind == "step") {
+    text = "Opening another image drops this result and its " + edits + " by hand. Export what you need first.";
+    yes = "Open it";
+  } else if (kind == "segment_all") {
+    text = "Segment all starts again from the model's masks, so this result's " + edits + " by hand would be lost.";
+    yes = "Segment all";
+  } else {
+    text = "A new run starts again from the model's masks, so this result's " + edits + " by hand would be lost.";
+    yes = "Run";
+  }
+  ImGui::TextWrapped("%s", text.c_str());
+  ImGui::Spacing();
+  if (ImGui::Button(yes.c_str())) {
+    std::function<void()> action = std::move(a.confirm_action);
+    a.confirm_action = nullptr;
+    a.confirm_kind.clear();
+    ImGui::CloseCurrentPopup();
+    action();
+  }
+  ui_rect("confirm.yes");
+  ImGui::SameLine();
+  if (ImGui::Button("Keep my edits") || ImGui::IsKeyPressed(kKeyEscape, false)) {
+    // The thresholds go back to the result's, so the panel shows what made the masks on show.
+    if (kind == "thresholds") {
+      cd::JsonValue params;
+      std::string error;
+      if (cd::json_parse(s.params_json, &params, &error)) apply_params(params, &error);
+    }
+    a.confirm_action = nullptr;
+    a.confirm_kind.clear();
+    ImGui::CloseCurrentPopup();
+  }
+  ui_rect("confirm.keep");
+  ImGui::EndPopup();
+}
+
 // --- the loop ----------------------------------------------------------------------------------------------
 static void frame() {
   App& a = g_app;
@@ -1261,6 +1318,7 @@ static void frame() {
     viewer_window({{panel_w, 0.0}, {w, h - status_h}});
   }
   status_bar(h - status_h, w, status_h);
+  confirm_dialog();
   p.zoom_log = 0.0;
   p.pointer_jumped = false;
 

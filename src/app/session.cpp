@@ -174,6 +174,17 @@ bool only_thresholds_changed() {
          s.params_json != run_params_json();
 }
 
+void unless_edits_lost(const char* kind, std::function<void()> action) {
+  App& a = g_app;
+  const cd::Segmentation& s = cd::segmentation();
+  if (!s.has_result || s.edits.empty()) {
+    action();
+    return;
+  }
+  a.confirm_kind = kind;
+  a.confirm_action = std::move(action);
+}
+
 void request_live_rerun(double now_ms) { g_app.live_rerun_due_ms = now_ms + kLiveRerunDelayMs; }
 
 bool live_rerun_step(double now_ms) {
@@ -181,7 +192,11 @@ bool live_rerun_step(double now_ms) {
   if (a.live_rerun_due_ms <= 0.0) return false;
   if (now_ms < a.live_rerun_due_ms || cd::segmentation().running) return true;  // still waiting
   a.live_rerun_due_ms = 0.0;
-  if (only_thresholds_changed()) start(true);
+  if (only_thresholds_changed()) {
+    unless_edits_lost("thresholds", [] {
+      if (only_thresholds_changed()) start(true);
+    });
+  }
   return false;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ int model_index(const std::string& name);  // -1 when the site has no such model
 bool can_run();
 std::string run_params_json();  // every parameter of a run, as cd_run_start reads it
 void run_segmentation();
+// Does `action` now, unless the result has edits by hand that it would drop: then it waits for the
+// user's yes in the panel's dialog (`kind` says what it is: "run", "thresholds", "model", "step",
+// "segment_all"). The page API does not ask: a script that edits and runs again means it.
+void unless_edits_lost(const char* kind, std::function<void()> action);
 // Live re-runs: when only post-processing thresholds changed since the last result, the worker
 // post-processes that result's network outputs again instead of running the network. The panel
 // asks on each slider change; the re-run starts once the slider has rested kLiveRerunDelayMs.

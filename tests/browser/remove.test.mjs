@@ -6,8 +6,9 @@
 // Needs the site assembled first: bash scripts/build.sh wasm site
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import {
-  assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult, canvasTop,
+  assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult, canvasTop, shell, SHOTS,
 } from './harness.mjs';
 
 let browser, server, origin;
@@ -251,6 +252,49 @@ test('on a touch screen a finger traces in draw mode instead of moving the image
   const s = await waitForShell(page, (st) => st.segmentation.count === n + 1, 'the object drawn by a finger');
   assert.deepEqual(s.page.drawn, [n + 1]);
   assert.deepEqual([s.view.originX, s.view.originY, s.view.zoom], [v.originX, v.originY, v.zoom], 'the image did not move');
+  assertClean(problems);
+  await context.close();
+});
+
+test('edits by hand are never dropped without a yes: Run, R and a moved threshold ask first', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, origin);
+  let s = await waitForResult(page);
+  const top = await canvasTop(page);
+  const click = async (rect) => page.mouse.click(Math.round((rect.x0 + rect.x1) / 2), Math.round((rect.y0 + rect.y1) / 2 + top), { delay: 60 });
+  const id = (await page.evaluate(() => window.celldrop.result().objects))[2].label;
+  await page.evaluate((i) => window.celldrop.removeObjects([i]), id);
+  const runs = s.page.runsStarted;
+  const params = (await shell(page)).page.params;
+
+  // R asks; "Keep my edits" keeps them and runs nothing.
+  await page.keyboard.press('r');
+  s = await waitForShell(page, (st) => st.page.confirm === 'run' && st.page.ui['confirm.keep'], 'the question before a run');
+  await page.screenshot({ path: path.join(SHOTS, 'remove-confirm.png') });
+  await click(s.page.ui['confirm.keep']);
+  s = await waitForShell(page, (st) => st.page.confirm === null, 'the dialog closed');
+  assert.deepEqual(s.page.removed, [id]);
+  assert.equal(s.page.runsStarted, runs);
+
+  // A threshold moved by hand asks too; kept, the slider goes back to the result's value.
+  await click({ ...s.page.ui['threshold.prob_thresh'], x1: s.page.ui['threshold.prob_thresh'].x0 + 40 });
+  s = await waitForShell(page, (st) => st.page.confirm === 'thresholds', 'the question before applying the thresholds');
+  assert.notEqual(s.page.params, params, 'the slider moved');
+  await click(s.page.ui['confirm.keep']);
+  s = await waitForShell(page, (st) => st.page.confirm === null && st.page.params === params, 'the thresholds put back');
+  assert.deepEqual(s.page.removed, [id]);
+  assert.equal(s.page.runsStarted, runs);
+
+  // Said yes to, the run goes ahead from the model's masks.
+  await page.keyboard.press('r');
+  s = await waitForShell(page, (st) => st.page.confirm === 'run' && st.page.ui['confirm.yes'], 'the question again');
+  await click(s.page.ui['confirm.yes']);
+  s = await waitForShell(page, (st) => st.page.runsStarted === runs + 1 && !st.segmentation.running && st.page.removed.length === 0,
+    'the run after a yes');
+  // Without edits nothing is asked.
+  await page.keyboard.press('r');
+  s = await waitForShell(page, (st) => st.page.runsStarted === runs + 2 && !st.segmentation.running, 'a run without a question');
+  assert.equal(s.page.confirm, null);
   assertClean(problems);
   await context.close();
 });
