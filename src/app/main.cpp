@@ -1210,6 +1210,14 @@ static void confirm_dialog() {
   ImGui::SetNextWindowSize(ImVec2(std::min(420.0f, vp->Size.x - 20.0f), 0.0f));
   if (!ImGui::BeginPopupModal(title, nullptr, ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoMove)) return;
   const cd::Segmentation& s = cd::segmentation();
+  if (!s.has_result || s.edits.empty()) {
+    // The edits went meanwhile (a script undid them, another image was dropped): nothing to ask.
+    a.confirm_action = nullptr;
+    a.confirm_kind.clear();
+    ImGui::CloseCurrentPopup();
+    ImGui::EndPopup();
+    return;
+  }
   const std::string edits = std::to_string(s.edits.size()) + (s.edits.size() == 1 ? " edit" : " edits");
   const std::string& kind = a.confirm_kind;
   std::string text, yes;
