@@ -113,6 +113,7 @@ struct App {
   // image), held until the user says yes in the dialog (unless_edits_lost).
   std::function<void()> confirm_action;
   std::string confirm_kind;  // "run", "thresholds", "model", "step", "segment_all"; "" when none waits
+  bool show_keys = false;    // the list of keys ('?')
 
   // Share links: the state a link asked for (applied once models are known) and what it said about
   // the image, for the "same image" badge.

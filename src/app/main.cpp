@@ -994,7 +994,7 @@ static void status_bar(float y, float width, float height) {
   }
   // The right-hand side keeps to the right edge; the hint on the left shows only where it fits.
   float rw = ImGui::CalcTextSize(right).x;
-  const char* hint = "Point at the image to read pixel coordinates and values";
+  const char* hint = "Point at the image to read pixel values   ? lists the keys";
   if (a.hover.inside) {
     ImGui::SameLine(std::max(ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + 20.0f, width - rw - 14.0f));
   } else if (ImGui::CalcTextSize(hint).x + 14.0f + 20.0f < width - rw - 14.0f) {
@@ -1071,6 +1071,10 @@ static void viewer_window(vw::Rect rect) {
     p.undo_pressed = false;
     cd::segmentation_undo_edit();
   }
+  if (p.keys_help_pressed) {
+    p.keys_help_pressed = false;
+    if (a.confirm_kind.empty()) a.show_keys = !a.show_keys;
+  }
   if (plain) {
     if (ImGui::IsKeyPressed(kKeyF, false)) fit_view();
     if (ImGui::IsKeyPressed(kKeyR, false)) unless_edits_lost("run", run_segmentation);
@@ -1086,7 +1090,9 @@ static void viewer_window(vw::Rect rect) {
       js_share(a.share_fragment.c_str());
     }
     if (ImGui::IsKeyPressed(kKeyEscape, false)) {
-      if (a.draw_mode) toggle_draw_mode(); else cd::segmentation_cancel();
+      if (a.show_keys) a.show_keys = false;
+      else if (a.draw_mode) toggle_draw_mode();
+      else cd::segmentation_cancel();
     }
     if (ImGui::IsKeyPressed(kKeyD, false) && (a.draw_mode || (seg.has_result && !seg.running))) toggle_draw_mode();
     if ((ImGui::IsKeyPressed(kKeyDelete, false) || ImGui::IsKeyPressed(kKeyBackspace, false)) && a.table.selected) {
@@ -1195,6 +1201,48 @@ static void viewer_window(vw::Rect rect) {
     int c = ImGui::GetMouseCursor();
     cd::platform_set_cursor(c >= 0 && c < int(IM_ARRAYSIZE(css)) ? css[c] : "default");
   }
+}
+
+// The keys, listed on '?': shortcuts are faster than the panel, but only once someone knows them.
+static void keys_window() {
+  App& a = g_app;
+  if (!a.show_keys) return;
+  static const char* const keys[][2] = {
+      {"R", "run the model (again)"},
+      {"Esc", "cancel the run; end drawing; close this list"},
+      {"O", "masks on or off"},
+      {"wheel, pinch, + -", "zoom about the pointer"},
+      {"drag", "pan (the middle button while drawing)"},
+      {"F", "fit the image in the window"},
+      {"1", "one image pixel per screen pixel"},
+      {"C", "colour or one channel at a time"},
+      {"N, P", "next or previous image of a list"},
+      {"click", "select an object (its row too)"},
+      {"Delete", "remove the selected object"},
+      {"D", "draw: drag around a missed nucleus"},
+      {"U, Ctrl+Z", "undo the last removal or drawing"},
+      {"S", "share link to this result"},
+      {"Ctrl+V", "paste an image"},
+      {"?", "this list"},
+  };
+  const ImGuiViewport* vp = ImGui::GetMainViewport();
+  ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + vp->Size.x * 0.5f, vp->Pos.y + vp->Size.y * 0.5f), ImGuiCond_Always,
+                          ImVec2(0.5f, 0.5f));
+  ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings |
+                           ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove;
+  if (ImGui::Begin("Keys", &a.show_keys, flags)) {
+    if (ImGui::BeginTable("keys", 2, ImGuiTableFlags_SizingFixedFit)) {
+      for (const auto& k : keys) {
+        ImGui::TableNextRow();
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(k[0]);
+        ImGui::TableNextColumn();
+        ImGui::TextDisabled("%s", k[1]);
+      }
+      ImGui::EndTable();
+    }
+  }
+  ImGui::End();
 }
 
 // Asks before an action drops the result's edits by hand (unless_edits_lost): work done by hand is
@@ -1326,6 +1374,7 @@ static void frame() {
     viewer_window({{panel_w, 0.0}, {w, h - status_h}});
   }
   status_bar(h - status_h, w, status_h);
+  keys_window();
   confirm_dialog();
   p.zoom_log = 0.0;
   p.pointer_jumped = false;

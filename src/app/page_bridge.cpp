@@ -58,6 +58,7 @@ std::string page_state_json() {
   w.end_object();
   write_edits(w);
   w.key("drawMode").value(a.draw_mode);
+  w.key("keysShown").value(a.show_keys);
   w.key("confirm");  // an action waiting for the user's yes because it would drop edits by hand
   if (a.confirm_kind.empty()) w.null(); else w.value(a.confirm_kind);
   w.key("shareFragment").value(a.share_fragment);

@@ -146,6 +146,7 @@ static EM_BOOL on_key(int type, const EmscriptenKeyboardEvent* e, void*) {
   }
   bool typing = io.WantTextInput;
   if (down && !typing && key == 'Z' && (e->ctrlKey || e->metaKey) && !e->shiftKey && !e->altKey) g_platform->undo_pressed = true;
+  if (down && !typing && !e->ctrlKey && !e->metaKey && std::strcmp(e->key, "?") == 0) g_platform->keys_help_pressed = true;
   if (down && typing && !e->ctrlKey && !e->metaKey && is_single_character(e->key)) io.AddInputCharactersUTF8(e->key);
   // Only a text field that is being edited keeps keys from the browser (Tab, Backspace, ...);
   // everything else, browser shortcuts included, behaves as on any page.

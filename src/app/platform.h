@@ -35,6 +35,9 @@ struct Platform {
   // Ctrl+Z or Cmd+Z was pressed outside a text field. Kept as a chord from the key event itself:
   // a quick press can release Ctrl before the next frame reads the modifiers.
   bool undo_pressed = false;
+  // '?' was typed outside a text field, read from the key's character: where '?' sits differs by
+  // keyboard layout.
+  bool keys_help_pressed = false;
   bool key_release_pending[512] = {};
   bool button_pressed_this_frame[5] = {};
   bool button_release_pending[5] = {};

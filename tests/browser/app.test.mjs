@@ -154,6 +154,20 @@ test('wheel zooms about the pointer, pixels are drawn with the exact contrast ma
   await context.close();
 });
 
+test('? lists the keys, whatever the keyboard layout, and Esc closes the list', async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const { page, problems } = await openApp(context);
+  await waitForResult(page);
+  await page.keyboard.press('Shift+Slash');  // '?' on a US layout; the page reads the character
+  let s = await waitForShell(page, (st) => st.page.keysShown, 'the list of keys');
+  await page.screenshot({ path: path.join(SHOTS, 'app-keys.png') });
+  await page.keyboard.press('Escape');
+  s = await waitForShell(page, (st) => !st.page.keysShown, 'the list closed');
+  assert.equal(s.segmentation.running, false);
+  assertClean(problems);
+  await context.close();
+});
+
 test('on a HiDPI screen the canvas has device resolution', async () => {
   const context = await browser.newContext({ viewport: { width: 900, height: 640 }, deviceScaleFactor: 2 });
   const { page, problems } = await openApp(context);
