@@ -134,10 +134,19 @@ static EM_BOOL on_key(int type, const EmscriptenKeyboardEvent* e, void*) {
   bool down = type == EMSCRIPTEN_EVENT_KEYDOWN;
   if (key >= 0 && key < int(IM_ARRAYSIZE(io.KeysDown))) {
     Platform* p = g_platform;
-    if (down) {
+    const bool unseen = p->key_pressed_this_frame[key] || p->key_presses_queued[key] > 0 ||
+                        (io.KeysDownDuration[key] >= 0.0f && !io.KeysDown[key]);
+    if (down && !e->repeat && unseen) {
+      // Pressed again before a frame saw the last press and its release (U U, a quick double tap):
+      // ImGui would read one long press. The new press waits, and plays as a tap once a frame has
+      // seen the key up (platform_after_new_frame).
+      if (p->key_presses_queued[key] < 8) p->key_presses_queued[key]++;
+    } else if (down) {
       io.KeysDown[key] = true;
       p->key_pressed_this_frame[key] = true;
       p->key_release_pending[key] = false;
+    } else if (p->key_presses_queued[key] > 0) {
+      // The queued press's release: it plays as a tap anyway.
     } else if (p->key_pressed_this_frame[key]) {
       p->key_release_pending[key] = true;  // let the next frame see the press first
     } else {
@@ -280,6 +289,16 @@ void platform_after_new_frame(Platform* p) {
     }
     p->key_release_pending[k] = false;
     p->key_pressed_this_frame[k] = false;
+    if (p->key_presses_queued[k] > 0 && !io.KeysDown[k] && io.KeysDownDuration[k] < 0.0f) {
+      // This frame saw the key up: the next one sees a queued press, the one after its release.
+      io.KeysDown[k] = true;
+      p->key_pressed_this_frame[k] = true;
+      p->key_release_pending[k] = true;
+      p->key_presses_queued[k]--;
+      p->frames_wanted = std::max(p->frames_wanted, 2);
+    } else if (p->key_presses_queued[k] > 0) {
+      p->frames_wanted = std::max(p->frames_wanted, 2);  // a frame must see the key up first
+    }
   }
   for (int b = 0; b < 5; b++) {
     if (p->button_release_pending[b]) {

@@ -5,6 +5,8 @@
 // io.DisplayFramebufferScale carries the ratio, so text and lines are drawn at device resolution.
 #pragma once
 
+#include <cstdint>
+
 namespace celldrop {
 
 struct Platform {
@@ -39,6 +41,9 @@ struct Platform {
   // keyboard layout.
   bool keys_help_pressed = false;
   bool key_release_pending[512] = {};
+  // Presses of a key that came before a frame saw the key's last press and release: each plays as a
+  // tap once a frame has seen the key up.
+  uint8_t key_presses_queued[512] = {};
   bool button_pressed_this_frame[5] = {};
   bool button_release_pending[5] = {};
 

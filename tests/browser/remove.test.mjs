@@ -298,3 +298,18 @@ test('edits by hand are never dropped without a yes: Run, R and a moved threshol
   assertClean(problems);
   await context.close();
 });
+
+test('U pressed twice quickly undoes twice (a press and release between two frames is not lost)', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  const objects = await page.evaluate(() => window.celldrop.result().objects);
+  for (let round = 0; round < 3; round++) {
+    await page.evaluate((ids) => window.celldrop.removeObjects(ids), [objects[1].label, objects[2].label]);
+    await page.keyboard.press('u');
+    await page.keyboard.press('u');
+    await waitForShell(page, (st) => st.page.removed.length === 0, `two quick U undo both removals (round ${round + 1})`);
+  }
+  assertClean(problems);
+  await context.close();
+});
