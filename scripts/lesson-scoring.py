@@ -38,8 +38,9 @@ def overlaps(truth, pred):
 
 
 def match(truth, pred, iou_min):
-    """Pairs at IoU >= iou_min (above 0.5 each object has at most one partner): {true id: (pred id, iou, ...)}."""
-    return {t: (p,) + v for (t, p), v in overlaps(truth, pred).items() if v[0] >= iou_min}
+    """Pairs at IoU above iou_min, as the core counts them (above 0.5 each object has at most one
+    partner): {true id: (pred id, iou, shared px, union px)}."""
+    return {t: (p,) + v for (t, p), v in overlaps(truth, pred).items() if v[0] > iou_min}
 
 
 def centroid(labels, i):
