@@ -1291,7 +1291,10 @@ static void confirm_dialog() {
     ImGui::CloseCurrentPopup();
     action();
   }
-  ui_rect("confirm.yes");
+  // Published once placed: on its first frame an auto-sized window has no size yet, so centring it
+  // puts it elsewhere for that frame.
+  const bool placed = !ImGui::IsWindowAppearing();
+  if (placed) ui_rect("confirm.yes");
   ImGui::SameLine();
   if (ImGui::Button("Keep my edits") || ImGui::IsKeyPressed(kKeyEscape, false)) {
     // The thresholds go back to the result's, so the panel shows what made the masks on show.
@@ -1304,7 +1307,7 @@ static void confirm_dialog() {
     a.confirm_kind.clear();
     ImGui::CloseCurrentPopup();
   }
-  ui_rect("confirm.keep");
+  if (placed) ui_rect("confirm.keep");
   ImGui::EndPopup();
 }
 

@@ -278,7 +278,8 @@ test('edits by hand are never dropped without a yes: Run, R and a moved threshol
 
   // A threshold moved by hand asks too; kept, the slider goes back to the result's value.
   await click({ ...s.page.ui['threshold.prob_thresh'], x1: s.page.ui['threshold.prob_thresh'].x0 + 40 });
-  s = await waitForShell(page, (st) => st.page.confirm === 'thresholds', 'the question before applying the thresholds');
+  s = await waitForShell(page, (st) => st.page.confirm === 'thresholds' && st.page.ui['confirm.keep'],
+    'the question before applying the thresholds');
   assert.notEqual(s.page.params, params, 'the slider moved');
   await click(s.page.ui['confirm.keep']);
   s = await waitForShell(page, (st) => st.page.confirm === null && st.page.params === params, 'the thresholds put back');
