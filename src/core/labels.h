@@ -40,9 +40,10 @@ long long fill_holes(Labels& labels);
 
 // Curation by hand. A user corrects a result in two ways: removes an object (a false detection) or
 // draws one (a nucleus the model missed). An edit is described by what a record or link needs to
-// replay it: the object's id and, for a drawing, its outline. Ids are never reused: the other objects
+// replay it: the object's id and, for a drawing, its outline. No id changes hands: the other objects
 // keep theirs, and a drawn object takes the id its caller gives (one above every id the result has
-// had), so the same edits on the same result always give the same labels.
+// had; an undone drawing gives its id back), so the same edits on the same result always give the
+// same labels.
 struct HandEdit {
   uint32_t id = 0;
   std::vector<Point2> outline;  // empty: object `id` was removed; else it was drawn with this outline
