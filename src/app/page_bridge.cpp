@@ -20,11 +20,11 @@ static void redraw() { g_app.platform.frames_wanted = std::max(g_app.platform.fr
 // "removed", "drawn": the ids of the objects removed and drawn by hand in the result on show, each in
 // the order done (the page state and the API's answers).
 static void write_edits(cd::JsonWriter& w) {
-  const std::vector<cd::HandEdit> edits = cd::segmentation_edits();
+  // Read in place: the page state is written every frame, and a copy would copy every outline.
   for (bool drawn : {false, true}) {
     w.key(drawn ? "drawn" : "removed").begin_array();
-    for (const cd::HandEdit& e : edits) {
-      if (e.outline.empty() != drawn) w.value(int64_t(e.id));
+    for (const cd::Segmentation::AppliedEdit& e : cd::segmentation().edits) {
+      if (e.edit.outline.empty() != drawn) w.value(int64_t(e.edit.id));
     }
     w.end_array();
   }
