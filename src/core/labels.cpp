@@ -90,6 +90,40 @@ int remove_small_objects(Labels& labels, int min_pixels) {
   return int(next);
 }
 
+int clear_border_objects(Labels& labels) {
+  const int w = labels.width, h = labels.height;
+  if (w <= 0 || h <= 0) return 0;
+  uint32_t* lab = labels.data.data();
+  // The border holds at most 2(w + h) pixels, so its ids make a short sorted list; the sweep looks
+  // up only foreground pixels, and runs of one id once.
+  std::vector<uint32_t> cut;
+  auto take = [&](size_t p) {
+    if (lab[p] != 0) cut.push_back(lab[p]);
+  };
+  for (int x = 0; x < w; ++x) {
+    take(size_t(x));
+    take(size_t(h - 1) * size_t(w) + size_t(x));
+  }
+  for (int y = 0; y < h; ++y) {
+    take(size_t(y) * size_t(w));
+    take(size_t(y) * size_t(w) + size_t(w - 1));
+  }
+  std::sort(cut.begin(), cut.end());
+  cut.erase(std::unique(cut.begin(), cut.end()), cut.end());
+  if (cut.empty()) return 0;
+  uint32_t last = 0;
+  bool last_cut = false;
+  for (size_t p = 0, n = labels.data.size(); p < n; ++p) {
+    if (lab[p] == 0) continue;
+    if (lab[p] != last) {
+      last = lab[p];
+      last_cut = std::binary_search(cut.begin(), cut.end(), last);
+    }
+    if (last_cut) lab[p] = 0;
+  }
+  return int(cut.size());
+}
+
 long long fill_holes(Labels& labels) {
   const int w = labels.width, h = labels.height;
   uint32_t* lab = labels.data.data();

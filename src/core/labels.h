@@ -32,6 +32,12 @@ int relabel_sequential(Labels& labels);
 // 1..N as relabel_sequential does. Returns N.
 int remove_small_objects(Labels& labels, int min_pixels);
 
+// Sets to background every object with a pixel in the image's first or last row or column: objects
+// the field of view cuts, whose area, shape and intensity are those of a part (ImageJ's "exclude on
+// edges", Cellpose's exclude_on_edges). Ids are not renumbered (remove_small_objects or
+// relabel_sequential does that). Returns the number of objects removed.
+int clear_border_objects(Labels& labels);
+
 // Fills holes: a background region (4-connected) that does not touch the image border and whose
 // neighbouring pixels all belong to ONE object becomes part of that object. A background gap enclosed
 // by several touching objects is left alone: it is space between nuclei, not a hole in one of them.

@@ -182,11 +182,12 @@ struct PipelineRun::State {
   bool after_first_pass();
   void set_done() {
     // The final labels are numbered 1..N here, once, in the same sweep that removes the objects
-    // under min_area (and those thinner than an original pixel, which resizing may have lost). Only
-    // after the last pass: the automatic diameter is estimated from every object the first pass
-    // found, so min_area never changes the scale, and a change of it alone can always be
-    // re-post-processed without the network.
+    // under min_area (and those thinner than an original pixel, which resizing may have lost), after
+    // the objects the border cuts when those are excluded. Only after the last pass: the automatic
+    // diameter is estimated from every object the first pass found, so neither changes the scale,
+    // and a change of either alone can always be re-post-processed without the network.
     Clock::time_point t0 = Clock::now();
+    if (r.exclude_border) clear_border_objects(r.labels);
     r.count = remove_small_objects(r.labels, int(std::min(std::max(std::ceil(r.min_area), 1.0), 2e9)));
     r.timings.postprocess += seconds_since(t0);
     phase = RunPhase::Done;
@@ -589,6 +590,7 @@ bool PipelineRun::State::begin(const Image& source) {
   r.cellprob_threshold = params.cellprob_threshold.value_or(card.flow.cellprob_threshold);
   r.flow_threshold = params.flow_threshold.value_or(card.flow.flow_threshold);
   r.min_area = params.min_area.value_or(card.min_area);
+  r.exclude_border = params.exclude_border;
   for (double t : {r.prob_threshold, r.nms_threshold, r.cellprob_threshold, r.flow_threshold})
     if (!std::isfinite(t)) return fail("thresholds must be finite numbers");
   if (!(r.min_area >= 0 && std::isfinite(r.min_area)))

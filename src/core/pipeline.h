@@ -2,7 +2,8 @@
 //
 //   image -> channel selection -> percentile normalisation -> rescale to the model's diameter
 //         -> tiles with overlap -> network (a callback) -> stitch -> post-process (star or flow)
-//         -> labels resized back to the original size -> objects under min_area px removed.
+//         -> labels resized back to the original size -> objects under min_area px removed
+//         (and, if asked, those the image border cuts).
 //
 // The network is a callback, so ONNX Runtime Web (page), onnxruntime-node (CLI) and fakes (tests) all
 // plug in. It receives one normalised tile and returns the model card's outputs for it.
@@ -90,6 +91,7 @@ struct PipelineParams {
   std::optional<double> prob_threshold, nms_threshold;        // star
   std::optional<double> cellprob_threshold, flow_threshold;   // flow
   std::optional<double> min_area;  // objects under this many image px are removed at the end
+  bool exclude_border = false;     // objects the image border cuts are removed at the end too
   int tile_size = 512;        // px at network scale, rounded down to a multiple of the divisor
   int overlap = 64;           // px of context beyond each kept centre, rounded up to the divisor
   int64_t max_network_pixels = int64_t(1) << 26;  // refuse (or, automatic: limit) larger rescales
@@ -135,6 +137,7 @@ struct PipelineResult {
   double prob_threshold = 0.0, nms_threshold = 0.0;         // star, as used
   double cellprob_threshold = 0.0, flow_threshold = 0.0;    // flow, as used
   double min_area = 0.0;         // as used (0 = every object kept)
+  bool exclude_border = false;   // as used
   int niter = 0;                 // flow: Euler steps of the final pass
   PipelineTimings timings;
   std::string note;              // for the user, e.g. why an automatic diameter fell back to scale 1

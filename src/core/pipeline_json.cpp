@@ -98,10 +98,14 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
     } else if (key == "min_area") {
       if (!number_in(0, 1e9, "an area in image px, 0 or more (0 keeps every object)", &x)) return false;
       p.min_area = x;
+    } else if (key == "exclude_border") {
+      if (!v.is_bool()) return fail(error, "exclude_border must be true or false, not " + describe(v));
+      p.exclude_border = v.boolean;
     } else {
       return fail(error, "unknown key \"" + key +
                              "\" (known: diameter, channel, channels, merge, tile, overlap, percentile_low, "
-                             "percentile_high, prob_thresh, nms_thresh, cellprob_thresh, flow_thresh, min_area)");
+                             "percentile_high, prob_thresh, nms_thresh, cellprob_thresh, flow_thresh, min_area, "
+                             "exclude_border)");
     }
   }
   *params = std::move(p);
@@ -127,6 +131,7 @@ std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(cons
     add("flow_niter", RecordValue::of(r.niter));
   }
   add("min_area", RecordValue::of(r.min_area));
+  add("exclude_border", RecordValue::of(r.exclude_border));
   add("diameter_requested", params.diameter > 0 ? RecordValue::of(params.diameter) : RecordValue::of("auto"));
   add("diameter", RecordValue::of(r.diameter));
   add("diameter_estimated", RecordValue::of(r.diameter_estimated));
@@ -181,6 +186,7 @@ std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& r
   }
   w.key("min_area").value(r.min_area);
   w.end_object();
+  w.key("exclude_border").value(r.exclude_border);
   w.key("note").value(r.note);
   // The page offers a model made for this kind of picture when the note says the chosen one is not.
   w.key("background");

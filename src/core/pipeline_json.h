@@ -20,7 +20,7 @@ namespace celldrop {
 //    "channels": [N, ...], "merge": false, "tile": 512, "overlap": 64,
 //    "percentile_low": 1.0, "percentile_high": 99.8,
 //    "prob_thresh": 0.5, "nms_thresh": 0.4, "cellprob_thresh": 0.0, "flow_thresh": 0.4,
-//    "min_area": 25 (image px)}
+//    "min_area": 25 (image px), "exclude_border": false (true: objects the border cuts are removed)}
 // False + an error naming the key ("parameters: tile must be a whole number of px, not 12.5").
 bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params, std::string* error);
 
@@ -30,7 +30,7 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
 std::string threshold_parameter(const std::string& card_key);
 
 // Every parameter a finished run used, for the run record, in a fixed order: the kind's thresholds,
-// diameter (as used) and how it was chosen, scale, passes, tiles, tile size and overlap,
+// min_area, exclude_border, diameter (as used) and how it was chosen, scale, passes, tiles, tile size and overlap,
 // percentiles and the levels they gave per channel, channel selection, flow steps.
 std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(const ModelCard& card,
                                                                             const PipelineParams& params,

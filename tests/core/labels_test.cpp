@@ -77,6 +77,40 @@ TEST(Labels, RemoveSmallObjectsWithHugeIds) {
   EXPECT_EQ(show(l), (std::vector<std::string>{"11.2", "11.2", "....", "...."}));
 }
 
+// Any pixel on any of the four sides cuts an object, however much of it lies inside; one that only
+// comes near the border stays, and so do the ids of the others (renumbering is the caller's).
+TEST(Labels, ClearBorderObjectsRemovesWhatTheFieldOfViewCuts) {
+  Labels l = parse({"1......",
+                    "..33...",
+                    ".333.4.",
+                    "......4",
+                    ".6.....",
+                    ".6.77..",
+                    "8.....9"});
+  EXPECT_EQ(clear_border_objects(l), 4);  // 1 (a corner), 4 (right side), 8 and 9 (bottom corners)
+  EXPECT_EQ(show(l), (std::vector<std::string>{".......",
+                                               "..33...",
+                                               ".333...",
+                                               ".......",
+                                               ".6.....",
+                                               ".6.77..",
+                                               "......."}));
+  EXPECT_EQ(clear_border_objects(l), 0);
+  // The top row and left column: an object running along the whole edge, and one image row alone.
+  Labels edge = parse({"555", ".5.", "..."});
+  EXPECT_EQ(clear_border_objects(edge), 1);
+  EXPECT_EQ(show(edge), (std::vector<std::string>{"...", "...", "..."}));
+  Labels row = parse({"1.2.3"});
+  EXPECT_EQ(clear_border_objects(row), 3);
+  // Huge ids are looked up as they are.
+  Labels huge = parse({"....", ".2..", "...3"});
+  for (uint32_t& v : huge.data)
+    if (v) v += 4000000000u;
+  EXPECT_EQ(clear_border_objects(huge), 1);
+  EXPECT_EQ(huge.at(1, 1), 4000000002u);
+  EXPECT_EQ(huge.at(3, 2), 0u);
+}
+
 TEST(Labels, RemovedObjectsComeBackInAnyOrderAndTheOthersKeepTheirIds) {
   const Labels original = parse({"22.4", "22.4", "...5", "7.55"});
   Labels l = original;

@@ -19,7 +19,8 @@ TEST(PipelineJson, ParsesEveryKey) {
   std::string error;
   ASSERT_TRUE(parse(R"({"diameter": 31.5, "channel": 2, "merge": false, "tile": 256, "overlap": 32,
       "percentile_low": 2, "percentile_high": 99.5, "prob_thresh": 0.6, "nms_thresh": 0.3,
-      "cellprob_thresh": -1, "flow_thresh": 0.2, "min_area": 12.5})", &p, &error)) << error;
+      "cellprob_thresh": -1, "flow_thresh": 0.2, "min_area": 12.5,
+      "exclude_border": true})", &p, &error)) << error;
   EXPECT_EQ(p.diameter, 31.5);
   EXPECT_EQ(p.channels.channels, std::vector<int>{2});
   EXPECT_EQ(p.tile_size, 256);
@@ -31,12 +32,14 @@ TEST(PipelineJson, ParsesEveryKey) {
   EXPECT_EQ(*p.cellprob_threshold, -1.0);
   EXPECT_EQ(*p.flow_threshold, 0.2);
   EXPECT_EQ(*p.min_area, 12.5);
+  EXPECT_TRUE(p.exclude_border);
 
   PipelineParams d;  // an empty object keeps every default, null channel = every channel
   ASSERT_TRUE(parse(R"({"channel": null})", &d, &error)) << error;
   EXPECT_EQ(d.diameter, 0.0);
   EXPECT_TRUE(d.channels.channels.empty());
   EXPECT_FALSE(d.prob_threshold.has_value());
+  EXPECT_FALSE(d.exclude_border);
   ASSERT_TRUE(parse(R"({"channels": [0, 2], "merge": true})", &d, &error)) << error;
   EXPECT_EQ(d.channels.channels, (std::vector<int>{0, 2}));
   EXPECT_TRUE(d.channels.merge);
@@ -62,6 +65,7 @@ TEST(PipelineJson, RefusesWithTheKeyNamed) {
       {R"({"prob_thresh": 1.5})", "prob_thresh must be a probability"},
       {R"({"min_area": -1})", "min_area must be an area in image px"},
       {R"({"diameter": -3})", "diameter must be 0 (automatic)"},
+      {R"({"exclude_border": 1})", "exclude_border must be true or false"},
       {R"({"channel": "red"})", "channel must be a channel number"},
       {R"({"channel": 0, "channels": [1]})", "not both"},
       {R"({"prob_tresh": 0.5})", "unknown key \"prob_tresh\""},
@@ -91,6 +95,7 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   r.prob_threshold = 0.55;
   r.nms_threshold = 0.4;
   r.levels = {{100.0, 900.0}};
+  r.exclude_border = true;
   r.timings.total = 1.5;
   auto list = pipeline_record_parameters(card, params, r);
   auto find = [&](const std::string& k) -> const RecordValue* {
@@ -106,6 +111,7 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   EXPECT_EQ(find("tile_size")->number, 256);
   EXPECT_EQ(find("level_high_0")->number, 900.0);
   EXPECT_EQ(find("channels")->text, "all");
+  EXPECT_TRUE(find("exclude_border")->flag);
 
   JsonValue v;
   std::string error;
@@ -115,5 +121,6 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   EXPECT_EQ(v.find("diameter")->number, 33.25);
   EXPECT_TRUE(v.find("diameter_estimated")->boolean);
   EXPECT_EQ(v.find("thresholds")->find("prob")->number, 0.55);
+  EXPECT_TRUE(v.find("exclude_border")->boolean);
   EXPECT_EQ(v.find("timings_s")->find("total")->number, 1.5);
 }

@@ -665,6 +665,34 @@ TEST(Pipeline, MinAreaRemovesSmallObjectsAfterTheLastPass) {
   EXPECT_EQ(run_ok(s.image, with_card.card, as_network(&with_card), keep_all).labels.data, all.labels.data);
 }
 
+// exclude_border, like min_area, acts on the final labels only: the result is the run without it,
+// the objects the border cuts removed and the rest renumbered, at the same scale.
+TEST(Pipeline, ExcludeBorderRemovesCutObjectsAfterTheLastPass) {
+  SynthResult s = nuclei(256, 224, 40.0, 7);
+  Oracle o{s.labels, flow_card()};
+  PipelineParams p;
+  p.min_area = 0.0;
+  const PipelineResult all = run_ok(s.image, o.card, as_network(&o), p);
+  ASSERT_EQ(all.passes, 2);
+  EXPECT_FALSE(all.exclude_border);
+  Labels expected = all.labels;
+  const int cut = clear_border_objects(expected);
+  const int kept = relabel_sequential(expected);
+  ASSERT_GT(cut, 3);  // dense nuclei: several lie on the border
+  ASSERT_EQ(kept, all.count - cut);
+
+  p.exclude_border = true;
+  const PipelineResult r = run_ok(s.image, o.card, as_network(&o), p);
+  EXPECT_TRUE(r.exclude_border);
+  EXPECT_EQ(r.scale, all.scale);
+  EXPECT_EQ(r.count, kept);
+  EXPECT_EQ(r.labels.data, expected.data);
+  for (int x = 0; x < r.labels.width; ++x)
+    EXPECT_EQ(r.labels.at(x, 0) | r.labels.at(x, r.labels.height - 1), 0u) << x;
+  for (int y = 0; y < r.labels.height; ++y)
+    EXPECT_EQ(r.labels.at(0, y) | r.labels.at(r.labels.width - 1, y), 0u) << y;
+}
+
 // The stepper, driven as an asynchronous caller drives it (tiles pulled, outputs pushed), gives
 // run_pipeline's labels bit for bit: automatic diameter (two passes) with several tiles per pass.
 TEST(Pipeline, StepperEqualsRunPipeline) {
