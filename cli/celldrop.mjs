@@ -47,6 +47,7 @@ Usage:
       --prob-thresh X --nms-thresh X           star models (default: the card's)
       --cellprob-thresh X --flow-thresh X      flow models (default: the card's)
       --min-area PX          remove objects under PX image px (default: the card's; 0 keeps all)
+      --exclude-border       remove objects the image border cuts (partial nuclei)
       --channel N            use channel N (from 0) of multi-channel images (default: a one-channel
                              model reads the mean of all; an RGB model reads channels 0-2)
       --tile N               tile size in network px (default 512); --overlap N (default 64)
@@ -348,7 +349,8 @@ function parseBackend(value, flag, command) {
 
 const SEGMENT_OPTIONS = {
   out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
-  'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number, channel: integer, tile: integer, overlap: integer,
+  'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number,
+  'exclude-border': flag, channel: integer, tile: integer, overlap: integer,
   percentiles: parsePercentiles, page: pageOption, 'max-megapixels': number, export: parseExports,
   backend: parseBackend, threads: integer,
 };
@@ -392,6 +394,7 @@ async function segment(args) {
   if (options.channel !== undefined) params.channel = options.channel;
   if (options.tile !== undefined) params.tile = options.tile;
   if (options.overlap !== undefined) params.overlap = options.overlap;
+  if (options['exclude-border']) params.exclude_border = true;
   if (options.percentiles) [params.percentile_low, params.percentile_high] = options.percentiles;
   for (const [flag, key] of [['prob-thresh', 'prob_thresh'], ['nms-thresh', 'nms_thresh'],
     ['cellprob-thresh', 'cellprob_thresh'], ['flow-thresh', 'flow_thresh'], ['min-area', 'min_area']]) {
