@@ -56,7 +56,8 @@ const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm'];
 // full run drops them before it starts.
 let last = null;
 const KEEP_OUTPUTS_PIXELS = 4 * 1024 * 1024;
-const THRESHOLD_KEYS = ['prob_thresh', 'nms_thresh', 'cellprob_thresh', 'flow_thresh', 'min_area'];
+// The parameters only post-processing reads: a change of these alone reuses the network's outputs.
+const POSTPROCESSING_KEYS = ['prob_thresh', 'nms_thresh', 'cellprob_thresh', 'flow_thresh', 'min_area', 'exclude_border'];
 
 function forgetLast() {
   if (!last) return;
@@ -76,7 +77,7 @@ function sameBytes(a, b) {
 // go through the GPU again.
 function reusable(msg) {
   if (!msg.reuse || !last) return false;
-  const others = (p) => JSON.stringify(Object.entries(p ?? {}).filter(([k]) => !THRESHOLD_KEYS.includes(k))
+  const others = (p) => JSON.stringify(Object.entries(p ?? {}).filter(([k]) => !POSTPROCESSING_KEYS.includes(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return last.model === msg.model.name && last.cardText === msg.model.cardText && last.asked === (msg.backend ?? 'auto') &&
     !(last.backend === 'webgpu' && last.kind === 'flow') && others(last.params) === others(msg.params) &&

@@ -80,6 +80,7 @@ struct App {
   double diameter = 20.0;
   std::vector<double> thresholds;  // the chosen model's, in its card's order (doubles: a run with the
                                    // card's values must match the CLI's bit for bit)
+  bool exclude_border = false;     // leave out the objects the image border cuts (post-processing too)
   // Advanced parameters: sent only when they differ from the card's (or PipelineParams') defaults,
   // so a run with the defaults matches the CLI's default run exactly.
   double percentile_low = 1.0, percentile_high = 99.8;
@@ -147,6 +148,7 @@ struct RunSettings {
   int tile_size = kDefaultTile;
   int seg_channel = -1;
   std::string backend = "auto";
+  bool exclude_border = false;
 };
 
 extern App g_app;

@@ -749,6 +749,15 @@ static void segment_section() {
                             "when an automatic diameter's estimate changes with the threshold");
         }
       }
+      // Objects the field of view cuts are parts: their area, shape and intensity mislead counts and
+      // statistics, so analyses often leave them out. Post-processing, so live as the thresholds.
+      if (ImGui::Checkbox("Leave out objects on the border", &a.exclude_border) && only_thresholds_changed())
+        request_live_rerun(emscripten_get_now());
+      ui_rect("exclude_border");
+      if (ImGui::IsItemHovered()) {
+        ImGui::SetTooltip("Removes every object that touches the image's edge (a nucleus cut by the field of view).\n"
+                          "Re-applied to the last result without the network");
+      }
       // Multichannel images meet one-channel models: which channel the network sees.
       if (a.image.channels > 1 && m.input_channels == 1) {
         char current[32];

@@ -75,7 +75,7 @@ void load_sample() {
 RunSettings run_settings() {
   const App& a = g_app;
   return {a.model,           a.diameter_auto, a.diameter,    a.thresholds,    a.percentile_low,
-          a.percentile_high, a.tile_size,     a.seg_channel, a.backend_choice};
+          a.percentile_high, a.tile_size,     a.seg_channel, a.backend_choice, a.exclude_border};
 }
 
 void set_run_settings(const RunSettings& r) {
@@ -89,6 +89,7 @@ void set_run_settings(const RunSettings& r) {
   a.tile_size = r.tile_size;
   a.seg_channel = r.seg_channel;
   a.backend_choice = r.backend;
+  a.exclude_border = r.exclude_border;
 }
 
 // A model's card defaults for thresholds and normalisation.
@@ -134,6 +135,7 @@ static std::string params_json(bool with_thresholds) {
   w.key("diameter").value(a.diameter_auto ? 0.0 : a.diameter);
   for (size_t i = 0; with_thresholds && i < m.thresholds.size() && i < a.thresholds.size(); i++)
     w.key(m.thresholds[i].first).value(a.thresholds[i]);
+  if (with_thresholds) w.key("exclude_border").value(a.exclude_border);  // post-processing, like them
   w.key("percentile_low").value(a.percentile_low);
   w.key("percentile_high").value(a.percentile_high);
   w.key("tile").value(a.tile_size);
@@ -149,7 +151,7 @@ static std::string params_json(bool with_thresholds) {
 std::string run_params_json() { return params_json(true); }
 
 // What decides the network's outputs: the model, the backend asked for and every parameter but the
-// thresholds (the image is the one on show: a new image drops the result).
+// thresholds and exclude_border (the image is the one on show: a new image drops the result).
 static std::string network_key() {
   const App& a = g_app;
   return cd::segmentation().models[size_t(a.model)].name + "\n" + a.backend_choice + "\n" + params_json(false);
@@ -278,6 +280,12 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
         return false;
       }
       if (v.boolean) copy.seg_channel = -1;
+    } else if (key == "exclude_border") {
+      if (!v.is_bool()) {
+        *error = "exclude_border must be true or false";
+        return false;
+      }
+      copy.exclude_border = v.boolean;
     } else {
       bool known = false;
       for (size_t i = 0; i < m.thresholds.size() && i < copy.thresholds.size(); i++) {
@@ -287,7 +295,7 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
         known = true;
       }
       if (!known) {
-        std::string keys = "model, backend, diameter, percentile_low, percentile_high, tile, channel, merge";
+        std::string keys = "model, backend, diameter, percentile_low, percentile_high, tile, channel, merge, exclude_border";
         for (const auto& t : m.thresholds) keys += ", " + t.first;
         *error = "unknown parameter \"" + key + "\" for the model " + m.name + " (known: " + keys + ")";
         return false;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   SHOTS, assertSiteBuilt, startServer, launch, assertClean, shell, waitForShell, openApp, waitForResult,
-  canvasTop, labelsChecksum, RUN_TIMEOUT_MS,
+  canvasTop, clickControl, labelsChecksum, RUN_TIMEOUT_MS,
 } from './harness.mjs';
 
 let server, origin, browser;
@@ -111,6 +111,50 @@ test('moving prob_thresh re-post-processes without inference and gives the full 
   s = await shell(page);
   assert.equal(s.segmentation.runs, runs1, 'no run starts by itself when more than thresholds changed');
   assert.equal(s.segmentation.running, false);
+  assertClean(problems);
+  await context.close();
+});
+
+// "Leave out objects on the border" is post-processing too: ticking it re-applies the last result's
+// network outputs, and the labels are those before it less every object on the image's edge,
+// renumbered in order. The share link and the record carry it; unticking brings every object back.
+test('leaving out objects on the border is a live re-run that removes exactly those; links and records carry it', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const { page, problems } = await openApp(context, origin);
+  let s = await waitForResult(page);
+  await page.evaluate(() => window.celldrop.run({ diameter: 21 }));  // a given diameter: see the test above
+  s = await waitForResult(page, null, s.segmentation.runs + 1);
+  const all = await labelsOf(page);
+  assert.equal(JSON.parse(s.page.params).exclude_border, false);
+  assert.equal(all.record.parameters.exclude_border, false);
+
+  let runs0 = s.segmentation.runs;
+  await clickControl(page, 'exclude_border');
+  s = await waitForShell(page, (st) => st.segmentation.runs > runs0 && !st.segmentation.running, 'the live re-run', RUN_TIMEOUT_MS);
+  assert.equal(JSON.parse(s.page.params).exclude_border, true);
+  assert.equal(s.segmentation.reused, true, 'the worker must reuse the network outputs');
+  assert.equal(s.segmentation.timings.inference, 0);
+  const inner = await labelsOf(page);
+  assert.equal(inner.record.parameters.exclude_border, true);
+
+  const { width, height } = await page.evaluate(() => window.celldrop.result().labels);
+  const cut = new Set();
+  for (let x = 0; x < width; x++) cut.add(all.data[x]).add(all.data[(height - 1) * width + x]);
+  for (let y = 0; y < height; y++) cut.add(all.data[y * width]).add(all.data[y * width + width - 1]);
+  cut.delete(0);
+  const renumber = new Map();
+  for (const v of [...new Set(all.data)].filter((v) => v && !cut.has(v)).sort((a, b) => a - b)) renumber.set(v, renumber.size + 1);
+  assert.ok(cut.size > 0 && renumber.size > 0, `${cut.size} objects on the border, ${renumber.size} inside`);
+  assert.equal(inner.objects, renumber.size);
+  assert.deepEqual(inner.data, all.data.map((v) => renumber.get(v) ?? 0));
+  assert.match(await page.evaluate(() => window.celldrop.shareLink()), /[#&]p\.exclude_border=true(&|$)/);
+  await page.screenshot({ path: path.join(SHOTS, 'exclude-border.png') });
+
+  runs0 = s.segmentation.runs;
+  await clickControl(page, 'exclude_border');
+  s = await waitForShell(page, (st) => st.segmentation.runs > runs0 && !st.segmentation.running, 'the live re-run back', RUN_TIMEOUT_MS);
+  assert.equal(s.segmentation.reused, true);
+  assert.deepEqual((await labelsOf(page)).data, all.data, 'unticked: every object is back');
   assertClean(problems);
   await context.close();
 });
