@@ -48,6 +48,8 @@ Usage:
       --cellprob-thresh X --flow-thresh X      flow models (default: the card's)
       --min-area PX          remove objects under PX image px (default: the card's; 0 keeps all)
       --exclude-border       remove objects the image border cuts (partial nuclei)
+      --pixel-size UM        pixel size in micrometres, over what the files say: areas in um^2
+                             (CSV, GeoJSON), the label files' calibration and the record follow
       --channel N            use channel N (from 0) of multi-channel images (default: a one-channel
                              model reads the mean of all; an RGB model reads channels 0-2)
       --tile N               tile size in network px (default 512); --overlap N (default 64)
@@ -350,7 +352,7 @@ function parseBackend(value, flag, command) {
 const SEGMENT_OPTIONS = {
   out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
   'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number,
-  'exclude-border': flag, channel: integer, tile: integer, overlap: integer,
+  'exclude-border': flag, 'pixel-size': number, channel: integer, tile: integer, overlap: integer,
   percentiles: parsePercentiles, page: pageOption, 'max-megapixels': number, export: parseExports,
   backend: parseBackend, threads: integer,
 };
@@ -385,6 +387,9 @@ async function segment(args) {
   if (options.threads === 0) throw new UsageError('segment: --threads must be at least 1');
   if (options['max-megapixels'] !== undefined && !(options['max-megapixels'] > 0)) {
     throw new UsageError('segment: --max-megapixels must be above 0');
+  }
+  if (options['pixel-size'] !== undefined && !(options['pixel-size'] > 0)) {
+    throw new UsageError('segment: --pixel-size must be a length in micrometres above 0');
   }
   const exports = options.export ?? new Set(['labels']);
   const backend = options.backend ?? 'native';
@@ -451,6 +456,7 @@ async function segment(args) {
           i--;
           continue;
         }
+        if (options['pixel-size'] !== undefined) core.imageSetPixelSize(image, options['pixel-size']);
         const startedAt = new Date().toISOString();
         const seg = await segmentTiles(core, model.ort, model, image, params, { onTile: (tile) => bar.update(i, file, tile) });
         result = seg.result;

@@ -153,6 +153,7 @@ struct ModelHandle {
 struct ImageHandle {
   Image image;
   std::string sha256;  // of the file's bytes
+  bool pixel_size_given = false;  // by cd_image_set_pixel_size, not the file
 };
 
 struct RunHandle {
@@ -171,6 +172,7 @@ struct ResultHandle {
   std::string image_sha256;
   int image_width = 0, image_height = 0, image_channels = 0;
   double pixel_size_um = 0.0;  // square pixels only; 0 = unknown
+  bool pixel_size_given = false;
   bool have_contours = false;
   std::vector<Contour> contours;  // traced on the first export that needs them
 
@@ -397,6 +399,15 @@ char* cd_image_decode(const uint8_t* bytes, size_t size, int page, double max_me
               ",\"pixel_size_um\":" + pixel_size + ",\"sha256\":" + json_string(h->sha256) + "}");
 }
 
+char* cd_image_set_pixel_size(void* image, double um) {
+  auto* h = static_cast<ImageHandle*>(image);
+  if (!h) return give_error("cd_image_set_pixel_size: no image");
+  if (!(um > 0.0 && um <= 1e6)) return give_error("the pixel size must be a length in micrometres above 0");
+  h->image.pixel_size_x_um = h->image.pixel_size_y_um = um;
+  h->pixel_size_given = true;
+  return give("{\"pixel_size_um\":" + json_number(um) + "}");
+}
+
 void cd_image_free(void* image) { delete static_cast<ImageHandle*>(image); }
 
 // --- runs -----------------------------------------------------------------------------------------
@@ -468,6 +479,7 @@ char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParam
   h->image_height = im.height;
   h->image_channels = im.channels;
   if (im.pixel_size_x_um > 0 && im.pixel_size_x_um == im.pixel_size_y_um) h->pixel_size_um = im.pixel_size_x_um;
+  h->pixel_size_given = image.pixel_size_given;
   *result = h;
   return give(pipeline_summary_json(h->card, h->result));
 }
@@ -667,6 +679,8 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
       rec.image_width = h->image_width;
       rec.image_height = h->image_height;
       rec.image_channels = h->image_channels;
+      rec.pixel_size_um = h->pixel_size_um;
+      rec.pixel_size_given = h->pixel_size_given;
       rec.model_name = h->card.name;
       rec.model_sha256 = h->card.onnx.sha256;
       rec.parameters = pipeline_record_parameters(h->card, h->params, h->result);

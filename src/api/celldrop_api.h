@@ -83,6 +83,10 @@ CD_API void cd_model_free(void* model);
 // Decodes page `page` of an image file (max_megapixels <= 0: the core's default budget). Returns
 //   {"format","width","height","channels","type","pages","pixel_size_um","sha256"}  (of the file's bytes)
 CD_API char* cd_image_decode(const uint8_t* bytes, size_t size, int page, double max_megapixels, void** image);
+// Gives a decoded image its pixel size (square, micrometres), over what its file said: the areas in
+// um^2, the label files' calibration and the record (which says the user gave it) follow in the
+// results of runs started afterwards. Returns {"pixel_size_um"} or the error.
+CD_API char* cd_image_set_pixel_size(void* image, double um);
 CD_API void cd_image_free(void* image);
 
 // Starts a run: params_json as parse_pipeline_params reads it (src/core/pipeline_json.h; NULL or

@@ -94,6 +94,7 @@ export function bindCore(m) {
     modelFree: (model) => m._cd_model_free(model),
     imageDecode: (bytes, page = 0, maxMegapixels = 0) =>
       withBytes(bytes, (p) => withHandle((out) => m._cd_image_decode(p, bytes.length, page, maxMegapixels, out))),
+    imageSetPixelSize: (image, um) => check(takeJson(m._cd_image_set_pixel_size(image, um))),
     imageFree: (image) => m._cd_image_free(image),
     // keepMaps: the result keeps the network's stitched outputs for resultRepostprocess.
     runStart: (model, image, params, keepMaps = false) =>

@@ -111,6 +111,10 @@ struct RunRecord {
   std::string image_name, image_sha256;
   int image_page = -1;  // the page of a multi-page TIFF (0-based); < 0: omitted
   int image_width = 0, image_height = 0, image_channels = 0;
+  // The calibration that gave area_um2 (square pixels; 0 = none, omitted), and whether the user gave
+  // it ("pixel_size_from": "user") rather than the file ("file"): a wrong one explains wrong areas.
+  double pixel_size_um = 0.0;
+  bool pixel_size_given = false;
   std::string model_name, model_sha256;
   std::vector<std::pair<std::string, RecordValue>> parameters;  // in the order given
   std::vector<std::pair<std::string, double>> timings_s;        // stage -> seconds

@@ -12,6 +12,9 @@ std::string write_run_record(const RunRecord& r) {
   w.key("image").begin_object().key("name").value(r.image_name).key("sha256").value(r.image_sha256);
   if (r.image_page >= 0) w.key("page").value(r.image_page);
   w.key("width").value(r.image_width).key("height").value(r.image_height).key("channels").value(r.image_channels);
+  if (r.pixel_size_um > 0) {
+    w.key("pixel_size_um").value(r.pixel_size_um).key("pixel_size_from").value(r.pixel_size_given ? "user" : "file");
+  }
   w.end_object();
   w.key("model").begin_object().key("name").value(r.model_name).key("sha256").value(r.model_sha256).end_object();
   w.key("parameters").begin_object();

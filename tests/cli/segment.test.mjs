@@ -278,6 +278,37 @@ print(len(cut), len(kept))
   assert.equal(runs.all.summary.objects, cut + kept);
 });
 
+// --pixel-size calibrates images whose files carry none (or a wrong one): areas in um^2, the label
+// TIFF's resolution as ImageJ reads it (tifffile here) and the record, which says the user gave it.
+test('--pixel-size gives areas in um^2, a calibrated label TIFF and a record that says where it came from', () => {
+  const image = path.join(images, 'synth-11.png');
+  const out = path.join(tmp, 'calibrated');
+  const r = celldrop('segment', image, '--out', out, '--model', 'nuclei-star', '--pixel-size', '0.5', '--export', 'csv,tiff,record');
+  assert.equal(r.code, 0, r.stderr);
+  const rec = JSON.parse(fs.readFileSync(path.join(out, 'synth-11.json'), 'utf8'));
+  assert.equal(rec.image.pixel_size_um, 0.5);
+  assert.equal(rec.image.pixel_size_from, 'user');
+  const [header, ...rows] = fs.readFileSync(path.join(out, 'synth-11.csv'), 'utf8').trim().split('\r\n').map((l) => l.split(','));
+  const px = header.indexOf('area_px'), um2 = header.indexOf('area_um2');
+  assert.ok(rows.length > 0);
+  for (const row of rows) assert.equal(Number(row[um2]), Number(row[px]) * 0.25, row.join(','));
+  const tiff = spawnSync(PYTHON, ['-c', `
+import sys, tifffile
+with tifffile.TiffFile(sys.argv[1]) as t:
+    p = t.pages[0]
+    x = p.tags['XResolution'].value
+    print(x[0] / x[1], p.tags['ResolutionUnit'].value, t.imagej_metadata.get('unit'))
+`, path.join(out, 'synth-11.tif')], { encoding: 'utf8' });
+  assert.equal(tiff.status, 0, tiff.stderr);
+  const [perUnit, , unit] = tiff.stdout.trim().split(' ');
+  assert.equal(Number(perUnit), 2, tiff.stdout);  // 2 pixels per micrometre
+  assert.equal(unit, 'micron');
+  // Without it the file's own (none, for the synthetic PNG): no areas in um^2, none in the record.
+  const plain = celldrop('segment', image, '--out', path.join(tmp, 'uncalibrated'), '--model', 'nuclei-star', '--export', 'record');
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(tmp, 'uncalibrated', 'synth-11.json'), 'utf8')).image.pixel_size_um, undefined);
+});
+
 test('segment usage errors', () => {
   const image = path.join(images, 'synth-11.png');
   const cases = [
@@ -287,6 +318,7 @@ test('segment usage errors', () => {
     [['segment', image, '--out', tmp, '--export', 'pdf'], /--export knows labels, tiff/],
     [['segment', image, '--out', tmp, '--diameter', '-3'], /--diameter must be "auto" or a diameter/],
     [['segment', image, '--out', tmp, '--exclude-border=yes'], /--exclude-border takes no value/],
+    [['segment', image, '--out', tmp, '--pixel-size', '0'], /--pixel-size must be a length in micrometres above 0/],
     [['eval', '--gt', tmp], /--gt DIR and --pred DIR are required/],
     [['eval', '--gt', tmp, '--pred', tmp, '--json=yes'], /--json takes no value/],
   ];

@@ -40,6 +40,12 @@ TEST(ExportRecord, HoldsEverythingToReproduceARun) {
                         "{\"drawn\":43,\"outline\":[10,20,14,20,12,23.5]},{\"removed\":3}]}"),
             std::string::npos)
       << edited;
+  // A calibration is named with where it came from.
+  r.pixel_size_um = 0.325;
+  EXPECT_NE(write_run_record(r).find("\"channels\":1,\"pixel_size_um\":0.325,\"pixel_size_from\":\"file\"}"),
+            std::string::npos);
+  r.pixel_size_given = true;
+  EXPECT_NE(write_run_record(r).find("\"pixel_size_um\":0.325,\"pixel_size_from\":\"user\"}"), std::string::npos);
 }
 
 }  // namespace
