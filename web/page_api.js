@@ -333,6 +333,18 @@ export function installPageApi(module) {
     return afterEdit(call('cd_app_undo_edit'));
   }
 
+  // The pixel size in micrometres for the image on show and every one opened after it, over what
+  // their files say (0: each file's own again). The areas in um^2, the exports and shareLink() follow;
+  // the labels do not change. Resolves with result() once the table has it (null without a result).
+  async function setPixelSize(um) {
+    const answer = call('cd_app_set_pixel_size', Number(um));
+    if (answer.error) throw new Error(answer.error);
+    const want = Number(um) > 0 ? 'user' : null;
+    await waitFor((s) => s.page && (want ? s.page.image.pixelSizeFrom === want : s.page.image.pixelSizeFrom !== 'user'),
+      'the pixel size to be in use');
+    return shell().segmentation?.hasResult ? result() : null;
+  }
+
   async function afterEdit(answer) {
     if (answer.error) throw new Error(answer.error);
     const edits = `${answer.removed}|${answer.drawn}`;
@@ -362,6 +374,7 @@ export function installPageApi(module) {
     removeObjects,
     drawObject,
     undo,
+    setPixelSize,
     shareLink,
     backend,
     export: exportBytes,

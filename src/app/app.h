@@ -49,6 +49,13 @@ struct App {
   std::string image_sha256;  // of image_file: share links and the run record name it
   std::string image_url;     // where it came from (?image=), else ""
   std::string open_error;    // the last open that failed; the image before it stays on show
+  // Calibration. The file's pixel size (micrometres; 0 = it has none), and the user's, which replaces
+  // every image's while it is set: a folder saved as PNG by one microscope carries none at all.
+  // image.pixel_size_* holds the one in use; measurements and exports read it there.
+  double file_pixel_size_x_um = 0.0, file_pixel_size_y_um = 0.0;
+  double given_pixel_size_um = 0.0;
+  double pixel_size_field = 0.0;  // the panel's input while it is being typed in
+  bool pixel_size_typing = false;
   // Several images opened together (web/page_api.js keeps them): which one of how many, and its name.
   int list_index = 0, list_count = 0;
   std::string list_name;

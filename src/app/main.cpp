@@ -464,6 +464,46 @@ EM_JS(void, js_share, (const char* fragment), {
   if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(location.href).catch(() => {});
 });
 
+// The calibration, as ImageJ's "Set Scale": the file's pixel size, or one the user types, which stays
+// for the images opened after this one (a folder of PNGs from one microscope carries none). Only
+// the areas in um^2 and the files' calibration follow; a typed value applies when the field is left.
+static void pixel_size_row() {
+  App& a = g_app;
+  const bool square = a.image.pixel_size_x_um > 0 && a.image.pixel_size_x_um == a.image.pixel_size_y_um;
+  if (!a.pixel_size_typing) a.pixel_size_field = square ? a.image.pixel_size_x_um : 0.0;
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted("Pixel size");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(ImGui::CalcTextSize("0.00000").x + 2.0f * ImGui::GetStyle().FramePadding.x);
+  ImGui::InputDouble("##pixel_size", &a.pixel_size_field, 0.0, 0.0, "%g");
+  a.pixel_size_typing = ImGui::IsItemActive();
+  if (ImGui::IsItemDeactivatedAfterEdit()) set_pixel_size(std::max(0.0, a.pixel_size_field));
+  ui_rect("pixel_size");
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("Micrometres per pixel: gives the objects' areas in \xC2\xB5m\xC2\xB2 and calibrates the label files.\n"
+                      "A size you type is used for the next images too; 0 goes back to each file's own");
+  }
+  ImGui::SameLine();
+  ImGui::TextUnformatted("\xC2\xB5m");
+  // Where it comes from, beside it when the panel is wide enough, else below.
+  char note[96];
+  if (a.given_pixel_size_um > 0) {
+    same_line_if_fits("Use the file's");
+    if (ImGui::SmallButton("Use the file's")) set_pixel_size(0.0);
+    ui_rect("pixel_size.file");
+    return;
+  }
+  if (square) {
+    std::snprintf(note, sizeof note, "from the file");
+  } else if (a.image.pixel_size_x_um > 0) {
+    std::snprintf(note, sizeof note, "%g \xC3\x97 %g in the file", a.image.pixel_size_x_um, a.image.pixel_size_y_um);
+  } else {
+    std::snprintf(note, sizeof note, "none in the file");
+  }
+  same_line_if_fits(note);
+  ImGui::TextDisabled("%s", note);
+}
+
 // The IMAGE section: what is on show, how to open another, and what the last open or link said.
 static void image_section() {
   App& a = g_app;
@@ -474,6 +514,7 @@ static void image_section() {
                 a.image.channels == 1 ? "" : "s", cd::sample_type_name(a.image.type));
     if (a.ground_truth_count > 0) ImGui::Text("%d nuclei in its ground truth", a.ground_truth_count);
     wrapped_disabled(a.image_note.c_str());
+    pixel_size_row();
   }
   if (ImGui::Button("Open image...")) js_choose_file();
   ui_rect("open");

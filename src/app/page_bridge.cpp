@@ -37,6 +37,12 @@ std::string page_state_json() {
   w.key("image").begin_object();
   w.key("name").value(a.image_file_name).key("stem").value(a.image_stem).key("sha256").value(a.image_sha256);
   w.key("url").value(a.image_url).key("bytes").value(int64_t(a.image_file.size()));
+  // The calibration in use (square pixels; null: none) and who gave it, "file" or "user".
+  const bool square = a.image.pixel_size_x_um > 0 && a.image.pixel_size_x_um == a.image.pixel_size_y_um;
+  w.key("pixelSizeUm");
+  if (square) w.value(a.image.pixel_size_x_um); else w.null();
+  w.key("pixelSizeFrom");
+  if (a.given_pixel_size_um > 0) w.value("user"); else if (square) w.value("file"); else w.null();
   w.end_object();
   w.key("list").begin_object().key("index").value(a.list_index).key("count").value(a.list_count).end_object();
   w.key("batch").begin_object().key("total").value(a.batch_total).key("done").value(a.batch_done).end_object();
@@ -305,6 +311,14 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_undo_edit() {
   if (!cd::segmentation_undo_edit()) return answer_error("nothing was removed or drawn by hand in this result");
   redraw();
   return edits_answer();
+}
+
+// The pixel size for this and later images, in micrometres (0: each file's own). {"ok":true} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_set_pixel_size(double um) {
+  if (!(um >= 0.0 && um <= 1e6)) return answer_error("setPixelSize takes a length in micrometres above 0, or 0 for the file's own");
+  set_pixel_size(um);
+  redraw();
+  return answer("{\"ok\":true}");
 }
 
 // The fragment of a share link for the current state (what Share writes).

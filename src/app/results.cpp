@@ -63,6 +63,8 @@ std::string page_run_record(const ResultSource& source) {
     rec.image_height = source.image->height;
     rec.image_channels = source.image->channels;
   }
+  rec.pixel_size_um = source.image ? square_pixel_size(*source.image) : 0.0;
+  rec.pixel_size_given = source.pixel_size_given;
   rec.model_name = source.model_name;
   rec.model_sha256 = source.model_sha256;
   auto add = [&](const std::string& name, RecordValue v) { rec.parameters.emplace_back(name, std::move(v)); };

@@ -32,6 +32,7 @@ struct ResultSource {
   const Image* image = nullptr;
   std::string image_name, image_stem, image_sha256;
   int image_page = -1;  // the page of a multi-page TIFF (0-based); -1 for a one-page image
+  bool pixel_size_given = false;  // image's pixel size is the user's, not its file's
   const Labels* labels = nullptr;
   const std::vector<ObjectMeasurements>* objects = nullptr;  // measure_objects of labels over image
   const std::vector<Contour>* contours = nullptr;            // trace_contours of labels

@@ -34,6 +34,25 @@ void choose_channel(int channel) {
   a.contrast = a.stats.auto_window;
 }
 
+// The image just put on show: its file's calibration is remembered, and the user's replaces it.
+static void use_pixel_size_of_file() {
+  App& a = g_app;
+  a.file_pixel_size_x_um = a.image.pixel_size_x_um;
+  a.file_pixel_size_y_um = a.image.pixel_size_y_um;
+  if (a.given_pixel_size_um > 0) a.image.pixel_size_x_um = a.image.pixel_size_y_um = a.given_pixel_size_um;
+}
+
+void set_pixel_size(double um) {
+  App& a = g_app;
+  a.given_pixel_size_um = um > 0 && std::isfinite(um) ? um : 0.0;
+  a.image.pixel_size_x_um = a.given_pixel_size_um > 0 ? a.given_pixel_size_um : a.file_pixel_size_x_um;
+  a.image.pixel_size_y_um = a.given_pixel_size_um > 0 ? a.given_pixel_size_um : a.file_pixel_size_y_um;
+  // Only the areas in um^2 depend on it (measure_objects: pixels times the pixel's area); the table
+  // shows none, so its order stays.
+  const double pixel_area = a.image.pixel_size_x_um * a.image.pixel_size_y_um;
+  for (cd::ObjectMeasurements& m : a.table.objects) m.area_um2 = pixel_area > 0 ? double(m.area_px) * pixel_area : 0.0;
+}
+
 void load_sample() {
   App& a = g_app;
   cd::SynthParams params;
@@ -46,6 +65,7 @@ void load_sample() {
     return;
   }
   a.image = std::move(sample.image);
+  use_pixel_size_of_file();
   a.ground_truth_count = sample.count;
   // The worker decodes files: the sample goes to it as the same 16-bit PNG the CLI's
   // `synth --seed 1` writes (compression only changes the size, not the pixels).
@@ -335,6 +355,7 @@ bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const
   cd::object_table_reset(&a.table, {});
   a.contours.clear();
   a.image = std::move(opened.image);
+  use_pixel_size_of_file();
   a.image_file = std::move(opened.file);
   a.image_file_name = opened.name;
   a.image_stem = opened.stem;
@@ -398,6 +419,7 @@ cd::ShareState current_share_state() {
   st.image_page = a.image_page;
   st.image_name = a.image_file_name;
   st.image_url = a.image_url;
+  st.pixel_size_um = a.given_pixel_size_um;
   return st;
 }
 
@@ -423,6 +445,7 @@ void apply_link() {
     a.link_note = "The link's parameters could not be applied: " + error + ".";
     return;
   }
+  if (l.pixel_size_um > 0) set_pixel_size(l.pixel_size_um);
   a.link_edits_pending = !l.edits.empty();
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
   if (!l.model_sha256.empty() && !m.sha256.empty() && l.model_sha256 != m.sha256) {
@@ -475,6 +498,7 @@ cd::ResultSource result_source() {
   r.image_stem = a.image_stem;
   r.image_page = a.image_pages > 1 ? a.image_page : -1;
   r.image_sha256 = a.image_sha256;
+  r.pixel_size_given = a.given_pixel_size_um > 0;
   r.labels = &s.labels;
   r.objects = &a.table.objects;
   r.contours = &a.contours;

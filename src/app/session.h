@@ -22,6 +22,9 @@ void load_sample();                // the synthetic nuclei the page opens with
 // page: which page of a multi-page TIFF (0-based); -1 = the first, or a share link's when this is its file.
 bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const std::string& url, int page,
                std::string* error);
+// The pixel size in micrometres for this and every image opened after it (0: each file's own). The
+// table's areas in um^2 and the exports follow at once; the labels do not change.
+void set_pixel_size(double um);
 
 // Run settings and runs.
 RunSettings run_settings();

@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+
+#include "core/json_writer.h"
 
 namespace celldrop {
 
@@ -64,6 +67,7 @@ std::string share_fragment(const ShareState& s) {
   add("image_page", s.image_page > 0 ? std::to_string(s.image_page) : "");
   add("image_name", s.image_name);
   add("image", s.image_url);
+  add("pixel_size_um", s.pixel_size_um > 0 ? json_number(s.pixel_size_um) : "");
   for (const auto& [key, value] : s.params) add("p." + key, value);
   std::string edits;
   for (const HandEdit& e : s.edits) {
@@ -195,6 +199,14 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
       s->image_name = value;
     } else if (key == "image") {
       s->image_url = value;
+    } else if (key == "pixel_size_um") {
+      char* rest = nullptr;
+      const double um = value.empty() ? 0.0 : std::strtod(value.c_str(), &rest);
+      if (value.empty() || *rest != '\0' || !(um > 0.0 && um <= 1e6)) {
+        *error = "the link is damaged (\"pixel_size_um\" should be a length in micrometres): copy the whole link again";
+        return false;
+      }
+      s->pixel_size_um = um;
     } else if (key == "edits" || key == "removed") {
       if (!parse_edits(value, key == "removed", &s->edits)) {
         *error = key == "removed"

@@ -3,7 +3,8 @@
 //
 //   #celldrop=1&app=0.1.0&model=nuclei-star&model_sha256=<64 hex>&backend=wasm
 //    &image_sha256=<64 hex>&image_page=<N, a multi-page TIFF's page but the first>
-//    &image=<URL, when the image came from ?image=>&p.diameter=0&p.prob_thresh=0.6...
+//    &image=<URL, when the image came from ?image=>&pixel_size_um=<the user's calibration, when the
+//     user gave one: it decides the areas in um^2>&p.diameter=0&p.prob_thresh=0.6...
 //    &edits=r17.d10_20_30_20_30_40.r4 (edits by hand to the result, in order: r<id> removes object
 //     id; d<x_y_x_y...> draws an object inside that outline, integer image pixels, at least 3 points.
 //     Links from before drawing say removed=17.4 for r17.r4, and still open)
@@ -29,6 +30,7 @@ struct ShareState {
   int image_page = 0;     // of a multi-page TIFF, 0-based
   std::string image_name;
   std::string image_url;  // "" unless the image was downloaded from a URL
+  double pixel_size_um = 0.0;  // the pixel size the user gave (micrometres); 0 = the file's
   std::vector<std::pair<std::string, std::string>> params;  // key -> JSON value text, in run order
   std::vector<HandEdit> edits;  // edits by hand to the result these make, in order (outlines in whole pixels)
 };

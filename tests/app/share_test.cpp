@@ -28,6 +28,7 @@ ShareState full_state() {
   s.image_name = "plate A1 & B2 = 50%+ #3?.tif";
   s.image_page = 12;
   s.image_url = "https://example.org/data/cells%20one.tif?token=a+b&size=2#page=1";
+  s.pixel_size_um = 0.1 + 0.2;  // not a short decimal: it must come back to the last bit
   s.params = {{"diameter", "0"}, {"prob_thresh", "0.6"}, {"nms_thresh", "0.3"}, {"percentile_low", "1"},
               {"percentile_high", "99.8"}, {"tile", "512"}, {"merge", "true"}};
   s.edits = {{17, {}}, {0, {{10, 20}, {-1, 20}, {30, 40}, {12, 7}}}, {4, {}}, {4294967295u, {}}};
@@ -43,6 +44,7 @@ void expect_same(const ShareState& a, const ShareState& b) {
   EXPECT_EQ(a.image_name, b.image_name);
   EXPECT_EQ(a.image_page, b.image_page);
   EXPECT_EQ(a.image_url, b.image_url);
+  EXPECT_EQ(a.pixel_size_um, b.pixel_size_um);
   EXPECT_EQ(a.params, b.params);  // same keys, same values, same order
   ASSERT_EQ(a.edits.size(), b.edits.size());  // in the order they were made
   for (size_t i = 0; i < a.edits.size(); i++) {
@@ -109,6 +111,12 @@ TEST(ShareLink, EditsByHandAreADotListAndADamagedOneIsRefused) {
     EXPECT_FALSE(parse(std::string("celldrop=1&image_page=") + bad, &out, &unknown, &error)) << bad;
     EXPECT_NE(error.find("image_page"), std::string::npos) << error;
   }
+  for (const char* bad : {"", "x", "0", "-0.5", "0.5um", "nan", "inf", "1e7"}) {
+    EXPECT_FALSE(parse(std::string("celldrop=1&pixel_size_um=") + bad, &out, &unknown, &error)) << bad;
+    EXPECT_NE(error.find("pixel_size_um"), std::string::npos) << error;
+  }
+  ASSERT_TRUE(parse("celldrop=1&pixel_size_um=0.65", &out, &unknown, &error)) << error;
+  EXPECT_EQ(out.pixel_size_um, 0.65);
 }
 
 TEST(ShareLink, FloatParametersComeBackBitForBit) {
@@ -157,14 +165,14 @@ TEST(ShareLink, UrlAndNameAreEscapedInsideTheFragment) {
   EXPECT_EQ(fragment.find('?'), std::string::npos) << fragment;
   EXPECT_EQ(fragment.find(' '), std::string::npos) << fragment;
   EXPECT_EQ(fragment.find('/'), std::string::npos) << fragment;
-  // One '&' between each of the 1 + 9 fields and 7 parameters: none came from a value.
+  // One '&' between each of the 1 + 10 fields and 7 parameters: none came from a value.
   size_t ampersands = 0, equals = 0;
   for (char c : fragment) {
     ampersands += c == '&';
     equals += c == '=';
   }
-  EXPECT_EQ(ampersands, 9u + 7u);
-  EXPECT_EQ(equals, 1u + 9u + 7u);
+  EXPECT_EQ(ampersands, 10u + 7u);
+  EXPECT_EQ(equals, 1u + 10u + 7u);
   // Every byte is either unreserved or part of a %XX escape.
   for (size_t i = 0; i < fragment.size(); i++) {
     const char c = fragment[i];

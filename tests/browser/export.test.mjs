@@ -12,7 +12,7 @@ import path from 'node:path';
 import { decodePng } from './png.mjs';
 import {
   PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForResult, waitForShell, clickControl, dropFile,
-  synthImage, run, labelsChecksum,
+  synthImage, run, labelsChecksum, sha256File as sha256OfFile, SHOTS,
 } from './harness.mjs';
 
 let browser, server, origin, tmp, image;
@@ -160,6 +160,68 @@ test('with no result yet there is nothing to export, and the API says so', async
   assert.match(message, /no result to save yet/);
   await waitForResult(page, null, 1);
   assertClean(problems);
+  await context.close();
+});
+
+// The calibration typed into the panel (the sample's file has none): the table's areas in um^2, the
+// label TIFF's resolution as tifffile reads it and the record follow at once, without a run; the next
+// image keeps it, a share link carries it, and "Use the file's" goes back.
+test('a pixel size typed in the panel calibrates areas, label files and the record, stays for the next image, and links carry it', async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, origin);
+  let s = await waitForResult(page);
+  const runs0 = s.segmentation.runs;
+  assert.equal(s.page.image.pixelSizeFrom, null, 'the sample carries no calibration');
+  let r = await page.evaluate(() => window.celldrop.result());
+  assert.ok(r.objects.every((o) => o.area_um2 === null));
+  assert.equal(r.record.image.pixel_size_um, undefined);
+
+  await clickControl(page, 'pixel_size');
+  await waitForShell(page, () => true, 'a frame');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('0.5', { delay: 40 });
+  await page.keyboard.press('Enter');
+  s = await waitForShell(page, (st) => st.page.image.pixelSizeFrom === 'user', 'the typed pixel size in use');
+  assert.equal(s.page.image.pixelSizeUm, 0.5);
+  assert.equal(s.segmentation.runs, runs0, 'a calibration changes no labels: nothing runs');
+  r = await page.evaluate(() => window.celldrop.result());
+  assert.ok(r.objects.length > 0);
+  for (const o of r.objects) assert.equal(o.area_um2, o.area_px * 0.25, JSON.stringify(o));
+  assert.equal(r.record.image.pixel_size_um, 0.5);
+  assert.equal(r.record.image.pixel_size_from, 'user');
+  const tiff = await page.evaluate(() => Array.from(window.celldrop.export('labels_tiff').bytes));
+  const tiffFile = path.join(tmp, 'calibrated.tiff');
+  fs.writeFileSync(tiffFile, Buffer.from(tiff));
+  const read = run(PYTHON, ['-c', `
+import sys, tifffile
+with tifffile.TiffFile(sys.argv[1]) as t:
+    x = t.pages[0].tags['XResolution'].value
+    print(x[0] / x[1], t.imagej_metadata.get('unit'))
+`, tiffFile]);
+  assert.equal(read.trim(), '2.0 micron', 'ImageJ reads 2 pixels per micrometre');
+  const link = await page.evaluate(() => window.celldrop.shareLink());
+  assert.match(link, /[#&]pixel_size_um=0\.5(&|$)/);
+
+  // The next image (a PNG without calibration too) keeps the typed size.
+  await dropFile(page, image);
+  s = await waitForResult(page, sha256OfFile(image));
+  assert.equal(s.page.image.pixelSizeUm, 0.5);
+  r = await page.evaluate(() => window.celldrop.result());
+  assert.equal(r.record.image.pixel_size_from, 'user');
+
+  // "Use the file's": no calibration again.
+  await clickControl(page, 'pixel_size.file');
+  s = await waitForShell(page, (st) => st.page.image.pixelSizeFrom === null, 'the file\'s calibration (none)');
+  r = await page.evaluate(() => window.celldrop.result());
+  assert.ok(r.objects.every((o) => o.area_um2 === null));
+
+  // The link restores it in a new tab.
+  const other = await openApp(context, origin, link.slice(link.indexOf('#')));
+  s = await waitForShell(other.page, (st) => st.page?.image.pixelSizeFrom === 'user', 'the link\'s pixel size');
+  assert.equal(s.page.image.pixelSizeUm, 0.5);
+  await page.screenshot({ path: path.join(SHOTS, 'pixel-size.png') });
+  assertClean(problems);
+  assertClean(other.problems);
   await context.close();
 });
 
