@@ -9,6 +9,7 @@
 #   $CELLDROP_BUILD/site/lessons/instance-masks/media/   lesson figures, drawn now from the CLI's sample
 #   $CELLDROP_BUILD/site/lessons/training/media/         the shipped models' loss curves (SVG)
 #   $CELLDROP_BUILD/site/lessons/scoring/media/          the sample scored against its ground truth
+#   $CELLDROP_BUILD/site/lessons/measuring/media/        the sample measured, with and without its border
 # The site is built in a scratch folder and swapped in at the end, so a failed run never leaves a
 # half-assembled site behind for the server.
 set -euo pipefail
@@ -90,6 +91,8 @@ PY
 /usr/bin/python3 "$ROOT/scripts/lesson-training.py" "$STAGE"
 # The scoring lesson: the sample segmented by the app's first model and scored, by the CLI.
 /usr/bin/python3 "$ROOT/scripts/lesson-scoring.py" "$STAGE"
+# The measuring lesson: the sample segmented with a pixel size, with and without the border's objects.
+/usr/bin/python3 "$ROOT/scripts/lesson-measuring.py" "$STAGE"
 
 rm -rf "$OUT.old"
 [ -d "$OUT" ] && mv "$OUT" "$OUT.old"

@@ -139,7 +139,7 @@ test('no request leaves the origin during a whole session', async () => {
   await waitForResult(linked.page);
   // The rest of the site.
   const other = await context.newPage();
-  for (const p of ['/', '/lessons/', '/lessons/instance-masks/', '/lessons/training/', '/lessons/scoring/']) {
+  for (const p of ['/', '/lessons/', '/lessons/instance-masks/', '/lessons/training/', '/lessons/scoring/', '/lessons/measuring/']) {
     const r = await other.goto(`${origin}${p}`);
     assert.equal(r.status(), 200, p);
   }

@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Makes the figures and numbers of the lesson "From outlines to numbers" at site-assembly time.
+
+    /usr/bin/python3 scripts/lesson-measuring.py SITE_DIR
+
+The app's sample (seed 1, with its exact ground truth) is segmented by the CLI with the model and
+backend the app starts with, given a pixel size (--pixel-size, as the app's Pixel size field), once
+keeping every object and once leaving out those the image border cuts (--exclude-border). The lesson
+quotes the CLI's own measurement tables; this script only finds which objects touch the border, to
+colour and count them, and stops if that disagrees with what --exclude-border removed. Needs numpy
+and Pillow.
+"""
+import csv
+import math
+import pathlib
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+from lesson_chart import Chart, nice_ticks  # beside this script
+from lesson_facts import fill_facts
+from lesson_sample import fail, make_sample, outline, read_image, run_cli, stretch
+
+LESSON = "lessons/measuring"
+MODEL = "nuclei-star"  # the app's first model, on the page's backend
+PIXEL_UM = 0.5         # the lesson's example calibration: a 20x objective on a common camera, roughly
+WHO = "lesson-measuring"
+
+
+def read_table(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return [{k: float(v) if v != "" else None for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def border_ids(labels):
+    edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    return {int(i) for i in np.unique(edge) if i > 0}
+
+
+def diameter(area_um2):
+    """The diameter of the circle with this area."""
+    return 2 * math.sqrt(area_um2 / math.pi)
+
+
+def histogram_svg(inner, cut):
+    """Stacked bars of object areas: whole objects, then those the border cuts, on top."""
+    top = max(inner + cut)
+    width = nice_ticks(top, 20)[1]  # about 20 bars of a round width
+    bins = int(top // width) + 1
+    count = lambda values: np.bincount((np.array(values) // width).astype(int), minlength=bins)
+    n_inner, n_cut = count(inner), count(cut)
+    chart = Chart("Areas of the objects found", width * bins, int((n_inner + n_cut).max()), "area (µm²)",
+                  "objects", "{:.0f}")
+    x, y = chart.x, chart.y
+    for b in range(bins):
+        x0, x1 = x(b * width) + 1, x((b + 1) * width) - 1
+        for base, n, colour in ((0, n_inner[b], "#1f6fb4"), (n_inner[b], n_cut[b], "#f08a24")):
+            if n:
+                chart.add(f'<rect x="{x0:.1f}" y="{y(base + n):.1f}" width="{x1 - x0:.1f}" '
+                          f'height="{y(base) - y(base + n):.1f}" fill="{colour}"/>')
+    right = chart.left + chart.pw
+    for i, (colour, name) in enumerate((("#1f6fb4", "whole"), ("#f08a24", "cut by the border"))):
+        chart.add(f'<rect x="{right - 150}" y="{chart.top + 4 + 20 * i}" width="12" height="12" fill="{colour}"/>')
+        chart.add(f'<text x="{right - 132}" y="{chart.top + 15 + 20 * i}" fill="#222">{name}</text>')
+    return chart.svg()
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: lesson-measuring.py SITE_DIR")
+    lesson = pathlib.Path(sys.argv[1]) / LESSON
+    if not (lesson / "index.html").exists():
+        fail(WHO, f"{lesson / 'index.html'} is missing")
+    media = lesson / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        (tmp / "sample").mkdir()
+        image, _, truth, image_file = make_sample(tmp / "sample", WHO)
+        common = ["--model", MODEL, "--backend", "wasm", "--pixel-size", PIXEL_UM, "--export", "csv"]
+        run_cli(["segment", image_file, "--out", tmp / "all"] + common, WHO)
+        run_cli(["segment", image_file, "--out", tmp / "inner", "--exclude-border"] + common, WHO)
+        labels = read_image(tmp / "all" / (image_file.stem + ".png"))[0].astype(np.int64)
+        rows = read_table(tmp / "all" / (image_file.stem + ".csv"))
+        inner_rows = read_table(tmp / "inner" / (image_file.stem + ".csv"))
+
+    cut_ids = border_ids(labels)
+    cut = [r["area_um2"] for r in rows if int(r["label"]) in cut_ids]
+    whole = [r["area_um2"] for r in rows if int(r["label"]) not in cut_ids]
+    if sorted(whole) != sorted(r["area_um2"] for r in inner_rows):
+        fail(WHO, f"{len(cut_ids)} objects touch the border here, but --exclude-border kept {len(inner_rows)} "
+                  f"of {len(rows)} objects with other areas")
+    if not cut or not whole:
+        fail(WHO, f"the lesson needs objects both on the border ({len(cut)}) and inside ({len(whole)})")
+
+    # Figure 1: whole objects outlined in blue, those the border cuts filled orange.
+    grey = stretch(image)
+    rgb = np.repeat(grey[..., None], 3, axis=2).astype(np.float64)
+    cut_mask = np.isin(labels, list(cut_ids))
+    rgb[cut_mask] = 0.4 * rgb[cut_mask] + 0.6 * np.array([240, 138, 36])
+    rgb[outline(labels) & ~cut_mask] = (70, 160, 255)
+    Image.fromarray(rgb.round().astype(np.uint8)).save(media / "border.png", optimize=True)
+    (media / "areas.svg").write_text(histogram_svg(whole, cut), encoding="utf-8")
+
+    # A typical nucleus: the whole object of median area.
+    typical = sorted((r for r in inner_rows), key=lambda r: r["area_um2"])[len(inner_rows) // 2]
+    true_whole = [int(n) for i, n in enumerate(np.bincount(truth.ravel())) if i > 0 and n > 0 and i not in border_ids(truth)]
+    mean = lambda v: sum(v) / len(v)
+    fill_facts(lesson / "index.html", {
+        "model": MODEL,
+        "pixel": f"{PIXEL_UM:g}",
+        "pixel_area": f"{PIXEL_UM * PIXEL_UM:g}",
+        "objects": str(len(rows)),
+        "cut": str(len(cut)),
+        "whole": str(len(whole)),
+        "t_area_px": f"{typical['area_px']:.0f}",
+        "t_area_um2": f"{typical['area_um2']:.4g}",
+        "t_area_sum": f"{typical['area_px']:.0f} × {PIXEL_UM * PIXEL_UM:g}",
+        "t_diameter": f"{diameter(typical['area_um2']):.1f}",
+        "t_perimeter": f"{typical['perimeter_px'] * PIXEL_UM:.1f}",
+        "t_circularity": f"{typical['circularity']:.2f}",
+        "t_mean": f"{typical['mean_1']:.0f}",
+        "mean_all": f"{mean(cut + whole):.1f}",
+        "mean_whole": f"{mean(whole):.1f}",
+        "mean_cut": f"{mean(cut):.1f}",
+        "bias": f"{100 * (1 - mean(cut + whole) / mean(whole)):.0f}",
+        "cut_smaller": f"{100 * (1 - mean(cut) / mean(whole)):.0f}",
+        "cut_share": f"{100 * len(cut) / len(rows):.0f}",
+        "truth_whole": f"{mean(true_whole) * PIXEL_UM * PIXEL_UM:.1f}",
+        "diameter_whole": f"{mean([diameter(a) for a in whole]):.1f}",
+    }, WHO)
+    print(f"{WHO}: {MODEL} measured {len(rows)} objects, {len(cut)} cut by the border -> {media}")
+
+
+if __name__ == "__main__":
+    main()
