@@ -54,7 +54,7 @@ struct App {
   // image.pixel_size_* holds the one in use; measurements and exports read it there.
   double file_pixel_size_x_um = 0.0, file_pixel_size_y_um = 0.0;
   double given_pixel_size_um = 0.0;
-  double pixel_size_field = 0.0;  // the panel's input while it is being typed in
+  char pixel_size_text[24] = {};  // the panel's field while it is being typed in
   bool pixel_size_typing = false;
   // Several images opened together (web/page_api.js keeps them): which one of how many, and its name.
   int list_index = 0, list_count = 0;

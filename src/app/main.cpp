@@ -19,6 +19,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -464,20 +465,34 @@ EM_JS(void, js_share, (const char* fragment), {
   if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(location.href).catch(() => {});
 });
 
+// A decimal number as people type it: digits and one separator, a point or a comma (ImGui's number
+// fields drop the comma, which would read "0,5" as 5).
+static int decimal_char(ImGuiInputTextCallbackData* data) {
+  if (data->EventChar == ',') data->EventChar = '.';
+  return (data->EventChar >= '0' && data->EventChar <= '9') || data->EventChar == '.' ? 0 : 1;
+}
+
 // The calibration, as ImageJ's "Set Scale": the file's pixel size, or one the user types, which stays
 // for the images opened after this one (a folder of PNGs from one microscope carries none). Only
 // the areas in um^2 and the files' calibration follow; a typed value applies when the field is left.
 static void pixel_size_row() {
   App& a = g_app;
   const bool square = a.image.pixel_size_x_um > 0 && a.image.pixel_size_x_um == a.image.pixel_size_y_um;
-  if (!a.pixel_size_typing) a.pixel_size_field = square ? a.image.pixel_size_x_um : 0.0;
+  if (!a.pixel_size_typing) std::snprintf(a.pixel_size_text, sizeof a.pixel_size_text, "%g", square ? a.image.pixel_size_x_um : 0.0);
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("Pixel size");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(ImGui::CalcTextSize("0.00000").x + 2.0f * ImGui::GetStyle().FramePadding.x);
-  ImGui::InputDouble("##pixel_size", &a.pixel_size_field, 0.0, 0.0, "%g");
+  ImGui::InputText("##pixel_size", a.pixel_size_text, sizeof a.pixel_size_text, ImGuiInputTextFlags_CallbackCharFilter,
+                   decimal_char);
   a.pixel_size_typing = ImGui::IsItemActive();
-  if (ImGui::IsItemDeactivatedAfterEdit()) set_pixel_size(std::max(0.0, a.pixel_size_field));
+  if (ImGui::IsItemDeactivatedAfterEdit()) {
+    // Empty is 0 (each file's own); a malformed number ("1.2.3") changes nothing, and the field shows
+    // the size in use again.
+    char* end = nullptr;
+    const double um = a.pixel_size_text[0] ? std::strtod(a.pixel_size_text, &end) : 0.0;
+    if (!a.pixel_size_text[0] || (*end == '\0' && um <= 1e6)) set_pixel_size(um);
+  }
   ui_rect("pixel_size");
   if (ImGui::IsItemHovered()) {
     ImGui::SetTooltip("Micrometres per pixel: gives the objects' areas in \xC2\xB5m\xC2\xB2 and calibrates the label files.\n"

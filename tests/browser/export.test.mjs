@@ -179,7 +179,7 @@ test('a pixel size typed in the panel calibrates areas, label files and the reco
   await clickControl(page, 'pixel_size');
   await waitForShell(page, () => true, 'a frame');
   await page.keyboard.press('Control+A');
-  await page.keyboard.type('0.5', { delay: 40 });
+  await page.keyboard.type('0,5', { delay: 40 });  // a decimal comma, as much of Europe writes it
   await page.keyboard.press('Enter');
   s = await waitForShell(page, (st) => st.page.image.pixelSizeFrom === 'user', 'the typed pixel size in use');
   assert.equal(s.page.image.pixelSizeUm, 0.5);
