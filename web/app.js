@@ -110,6 +110,57 @@ function acceptChosenModels(segmenter) {
   document.body.appendChild(input);
 }
 
+// The pixel size, for a finger: the panel's field is drawn on the canvas, for which no on-screen
+// keyboard comes up, so the module asks the page (celldrop-ask-pixel-size) and the page asks in a
+// field of its own, with a decimal keypad, then sets the size through the page API.
+function askPixelSizeByTouch(api) {
+  const dialog = document.createElement('dialog');
+  dialog.id = 'pixel-size-dialog';
+  dialog.className = 'ask';
+  const label = document.createElement('label');
+  label.textContent = 'Pixel size in micrometres (0: the file\'s own)';
+  const input = document.createElement('input');
+  input.id = 'pixel-size-input';
+  input.inputMode = 'decimal';
+  input.autocomplete = 'off';
+  label.appendChild(input);
+  const problem = document.createElement('p');
+  problem.className = 'problem';
+  problem.setAttribute('role', 'alert');
+  const buttons = document.createElement('div');
+  buttons.className = 'buttons';
+  const cancel = document.createElement('button');
+  cancel.type = 'button';
+  cancel.textContent = 'Cancel';
+  cancel.className = 'secondary';
+  const set = document.createElement('button');
+  set.type = 'button';
+  set.textContent = 'Set';
+  buttons.append(cancel, set);
+  dialog.append(label, problem, buttons);
+  document.body.appendChild(dialog);
+
+  const apply = () => {
+    const text = input.value.trim().replace(',', '.');  // a decimal comma, as much of Europe writes it
+    if (!/^(\d+\.?\d*|\.\d+)$/.test(text)) {
+      problem.textContent = 'Type a number, like 0.325.';
+      return;
+    }
+    api.setPixelSize(Number(text)).then(() => dialog.close(), (e) => { problem.textContent = e.message; });
+  };
+  set.addEventListener('click', apply);
+  cancel.addEventListener('click', () => dialog.close());
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') apply();
+  });
+  window.addEventListener('celldrop-ask-pixel-size', (e) => {
+    input.value = e.detail.current > 0 ? String(e.detail.current) : '';
+    problem.textContent = '';
+    dialog.showModal();
+    input.focus();
+  });
+}
+
 // The module reports a failure it meets before its first frame (e.g. no WebGL2 context) this way.
 window.addEventListener('celldrop-fatal', (e) => showFatal(e.detail));
 
@@ -146,6 +197,7 @@ async function start() {
     acceptPaste(api);
     acceptChosenFiles(api);
     acceptChosenModels(segmenter);
+    askPixelSizeByTouch(api);
   } catch (err) {
     showFatal(`CellDrop could not start: ${err && err.message ? err.message : err}. ` +
               'If you host CellDrop, check that celldrop-app.wasm is served as application/wasm; otherwise reload the page.');

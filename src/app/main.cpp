@@ -465,6 +465,10 @@ EM_JS(void, js_share, (const char* fragment), {
   if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(location.href).catch(() => {});
 });
 
+EM_JS(void, js_ask_pixel_size, (double current), {
+  window.dispatchEvent(new CustomEvent('celldrop-ask-pixel-size', {detail : {current : current}}));
+});
+
 // A decimal number as people type it: digits and one separator, a point or a comma (ImGui's number
 // fields drop the comma, which would read "0,5" as 5).
 static int decimal_char(ImGuiInputTextCallbackData* data) {
@@ -485,6 +489,12 @@ static void pixel_size_row() {
   ImGui::SetNextItemWidth(ImGui::CalcTextSize("0.00000").x + 2.0f * ImGui::GetStyle().FramePadding.x);
   ImGui::InputText("##pixel_size", a.pixel_size_text, sizeof a.pixel_size_text, ImGuiInputTextFlags_CallbackCharFilter,
                    decimal_char);
+  if (ImGui::IsItemActivated() && a.platform.last_pointer_touch) {
+    // A finger: a canvas brings up no on-screen keyboard, so the page asks in a field of its own
+    // (web/app.js), which sets the size through the page API.
+    ImGui::ClearActiveID();
+    js_ask_pixel_size(square ? a.image.pixel_size_x_um : 0.0);
+  }
   a.pixel_size_typing = ImGui::IsItemActive();
   if (ImGui::IsItemDeactivatedAfterEdit()) {
     // Empty is 0 (each file's own); a malformed number ("1.2.3") changes nothing, and the field shows

@@ -77,6 +77,7 @@ static EM_BOOL on_mouse(int type, const EmscriptenMouseEvent* e, void*) {
       set_mouse_from_client(io, e->clientX, e->clientY);
       return EM_FALSE;
     case EMSCRIPTEN_EVENT_MOUSEDOWN: {
+      g_platform->last_pointer_touch = false;
       set_mouse_from_client(io, e->clientX, e->clientY);
       int b = imgui_button(e->button);
       if (b >= 0) press_button(io, b);
@@ -125,7 +126,15 @@ static bool is_single_character(const char* utf8) {
   return want == n;
 }
 
+// A text field of the page itself has the keyboard (the number dialog a finger opens, web/app.js):
+// its keys are typed there, and are no shortcuts of the app.
+EM_JS(int, html_field_focused, (), {
+  const e = document.activeElement;
+  return e && ((e.tagName === 'INPUT' && e.type !== 'file') || e.tagName === 'TEXTAREA' || e.isContentEditable) ? 1 : 0;
+});
+
 static EM_BOOL on_key(int type, const EmscriptenKeyboardEvent* e, void*) {
+  if (html_field_focused()) return EM_FALSE;
   ImGuiIO& io = ImGui::GetIO();
   set_modifiers(io, e->ctrlKey, e->shiftKey, e->altKey, e->metaKey);
   want_frames();
@@ -206,6 +215,7 @@ static EM_BOOL on_touch(int type, const EmscriptenTouchEvent* e, void*) {
     if (n == 1) io.MousePos = ImVec2(float(xs[0]), float(ys[0]));
   }
   if (n > 0 && !io.MouseDown[0]) press_button(io, 0);
+  if (n > 0) p->last_pointer_touch = true;
   if (n == 0 && io.MouseDown[0]) release_button(io, 0);
   p->touch_count = n;
   for (int i = 0; i < n; i++) {

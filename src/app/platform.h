@@ -47,7 +47,9 @@ struct Platform {
   bool button_pressed_this_frame[5] = {};
   bool button_release_pending[5] = {};
 
-  // Touch state: up to two fingers, by identifier.
+  // Touch state: up to two fingers, by identifier. last_pointer_touch: the last press came from a
+  // finger, not a mouse (a text field then needs the page's own input: no keyboard shows for a canvas).
+  bool last_pointer_touch = false;
   int touch_count = 0;
   long touch_id[2] = {-1, -1};
   double touch_x[2] = {0, 0};

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { decodePng } from './png.mjs';
 import {
   PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForResult, waitForShell, clickControl, dropFile,
-  synthImage, run, labelsChecksum, sha256File as sha256OfFile, SHOTS,
+  synthImage, run, labelsChecksum, sha256File as sha256OfFile, SHOTS, canvasTop, shell,
 } from './harness.mjs';
 
 let browser, server, origin, tmp, image;
@@ -222,6 +222,34 @@ with tifffile.TiffFile(sys.argv[1]) as t:
   await page.screenshot({ path: path.join(SHOTS, 'pixel-size.png') });
   assertClean(problems);
   assertClean(other.problems);
+  await context.close();
+});
+
+// A finger gets no on-screen keyboard for a field drawn on the canvas, so tapping the pixel size asks
+// in the page's own field (a decimal keypad). Keys typed there are the field's, never the app's
+// shortcuts (R would run the segmentation).
+test('on a touch screen the pixel size is asked in a field of the page, whose keys are no shortcuts', async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, hasTouch: true });
+  const { page, problems } = await openApp(context, origin);
+  let s = await waitForResult(page);
+  const runs = s.page.runsStarted;
+  s = await waitForShell(page, (st) => st.page?.ui?.pixel_size, 'the pixel size field');
+  const r = s.page.ui.pixel_size, top = await canvasTop(page);
+  await page.touchscreen.tap(Math.round((r.x0 + r.x1) / 2), Math.round((r.y0 + r.y1) / 2 + top));
+  await page.waitForFunction(() => document.getElementById('pixel-size-dialog')?.open && document.activeElement?.id === 'pixel-size-input');
+  await page.keyboard.type('r', { delay: 40 });
+  await page.keyboard.press('Backspace');
+  await page.keyboard.type('x', { delay: 40 });
+  await page.keyboard.press('Enter');
+  assert.match(await page.textContent('#pixel-size-dialog .problem'), /Type a number/);
+  await page.fill('#pixel-size-input', '0,25');
+  await page.keyboard.press('Enter');
+  s = await waitForShell(page, (st) => st.page.image.pixelSizeUm === 0.25, 'the pixel size from the page\'s field');
+  assert.equal(s.page.image.pixelSizeFrom, 'user');
+  assert.equal(await page.evaluate(() => document.getElementById('pixel-size-dialog').open), false);
+  await page.waitForTimeout(500);
+  assert.equal((await shell(page)).page.runsStarted, runs, 'the keys typed in the field ran nothing');
+  assertClean(problems);
   await context.close();
 });
 
