@@ -915,7 +915,10 @@ static void segment_section() {
     if (ImGui::GetContentRegionAvail().x < ImGui::CalcTextSize(diameter).x) ImGui::NewLine();
     ImGui::TextDisabled("%s", diameter);
     if (ImGui::IsItemHovered()) {
-      ImGui::SetTooltip("Model %s; object diameter %.1f px, %s; %d tile%s", s.model_name.c_str(), s.diameter,
+      char calibrated[40] = "";
+      if (a.image.pixel_size_x_um > 0 && a.image.pixel_size_x_um == a.image.pixel_size_y_um)
+        std::snprintf(calibrated, sizeof calibrated, " (%.1f \xC2\xB5m)", s.diameter * a.image.pixel_size_x_um);
+      ImGui::SetTooltip("Model %s; object diameter %.1f px%s, %s; %d tile%s", s.model_name.c_str(), s.diameter, calibrated,
                         s.diameter_estimated ? "estimated by a first pass" : "as given", s.tiles_run, s.tiles_run == 1 ? "" : "s");
     }
     if (!s.note.empty()) {
