@@ -504,29 +504,37 @@ static void pixel_size_row() {
     if (!a.pixel_size_text[0] || (*end == '\0' && um <= 1e6)) set_pixel_size(um);
   }
   ui_rect("pixel_size");
+  // Where it comes from: beside the field when the panel is wide enough, else in its tooltip (the
+  // object table below needs the height).
+  char note[96];
+  if (a.given_pixel_size_um > 0) {
+    std::snprintf(note, sizeof note, "yours, for the next images too");
+  } else if (square) {
+    std::snprintf(note, sizeof note, "from file");
+  } else if (a.image.pixel_size_x_um > 0) {
+    std::snprintf(note, sizeof note, "%g \xC3\x97 %g in file", a.image.pixel_size_x_um, a.image.pixel_size_y_um);
+  } else {
+    std::snprintf(note, sizeof note, "none in file");
+  }
   if (ImGui::IsItemHovered()) {
-    ImGui::SetTooltip("Micrometres per pixel: gives the objects' areas in \xC2\xB5m\xC2\xB2 and calibrates the label files.\n"
-                      "A size you type is used for the next images too; 0 goes back to each file's own");
+    ImGui::SetTooltip("Micrometres per pixel (%s): gives the objects' areas in \xC2\xB5m\xC2\xB2 and calibrates the\n"
+                      "label files. A size you type is used for the next images too; 0 goes back to each file's own",
+                      note);
   }
   ImGui::SameLine();
   ImGui::TextUnformatted("\xC2\xB5m");
-  // Where it comes from, beside it when the panel is wide enough, else below.
-  char note[96];
+  const float room = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x - ImGui::GetItemRectMax().x -
+                     ImGui::GetStyle().ItemSpacing.x;
   if (a.given_pixel_size_um > 0) {
-    same_line_if_fits("Use the file's");
-    if (ImGui::SmallButton("Use the file's")) set_pixel_size(0.0);
+    const char* reset = "Use file's";
+    if (room >= ImGui::CalcTextSize(reset).x + 2.0f * ImGui::GetStyle().FramePadding.x) ImGui::SameLine();
+    if (ImGui::SmallButton(reset)) set_pixel_size(0.0);
     ui_rect("pixel_size.file");
-    return;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Use each file's own pixel size again (none when it has none)");
+  } else if (room >= ImGui::CalcTextSize(note).x) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", note);
   }
-  if (square) {
-    std::snprintf(note, sizeof note, "from the file");
-  } else if (a.image.pixel_size_x_um > 0) {
-    std::snprintf(note, sizeof note, "%g \xC3\x97 %g in the file", a.image.pixel_size_x_um, a.image.pixel_size_y_um);
-  } else {
-    std::snprintf(note, sizeof note, "none in the file");
-  }
-  same_line_if_fits(note);
-  ImGui::TextDisabled("%s", note);
 }
 
 // The IMAGE section: what is on show, how to open another, and what the last open or link said.
@@ -672,7 +680,7 @@ static void results_section() {
     if (!a.draw_note.empty()) wrapped_disabled(a.draw_note.c_str());
   }
   if (s.has_result && !a.table.objects.empty()) {
-    wrapped_disabled("Objects: click a row to find it in the image, a header to sort.");
+    wrapped_disabled("Click a row to find it; a header sorts.");
     // The table takes the rest of the panel and its rows scroll inside it. Taller than that rest, its
     // last rows would hide below the panel's edge, where selecting them could not bring them into
     // view; only a very short window gets a four-row table and a scrolling panel.
@@ -761,7 +769,18 @@ static void segment_section() {
       ImGui::SetTooltip("Choose your model's .onnx file and its .json card together, or drop both on the page.\n"
                         "They are checked here against each other and never leave this computer.");
     }
+    // Two columns when every name fits half the panel: the object table below needs the height.
+    const ImGuiStyle& style = ImGui::GetStyle();
+    const float left = ImGui::GetCursorPosX();
+    const float column = (ImGui::GetContentRegionAvail().x + style.ItemSpacing.x) * 0.5f;
+    bool two_columns = true;
+    for (const cd::ModelChoice& m : s.models) {
+      float width = ImGui::GetFrameHeight() + style.ItemInnerSpacing.x + ImGui::CalcTextSize(m.name.c_str()).x;
+      if (m.own) width += style.ItemSpacing.x + ImGui::CalcTextSize("(yours)").x;
+      two_columns = two_columns && width <= column - style.ItemSpacing.x;
+    }
     for (size_t i = 0; i < s.models.size(); i++) {
+      if (two_columns && i % 2 == 1) ImGui::SameLine(left + column);
       ImGui::BeginDisabled(s.running);
       if (ImGui::RadioButton(s.models[i].name.c_str(), a.model == int(i))) choose_model(int(i));
       ImGui::EndDisabled();
