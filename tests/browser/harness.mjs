@@ -121,6 +121,9 @@ export async function canvasTop(page) {
 export async function clickControl(page, name) {
   const s = await waitForShell(page, (st) => st.page?.ui?.[name], `the control ${name} on screen`);
   const r = s.page.ui[name];
+  // A control scrolled out of the panel's view would take the click elsewhere: say so at once.
+  assert.ok(r.y0 >= 0 && r.y1 <= s.canvas.cssHeight && r.x1 <= s.canvas.cssWidth,
+    `the control ${name} lies outside the canvas (${JSON.stringify(r)}, canvas ${s.canvas.cssWidth} x ${s.canvas.cssHeight}): the panel is too tall for this window`);
   const top = await canvasTop(page);
   await page.mouse.click(Math.round((r.x0 + r.x1) / 2), Math.round((r.y0 + r.y1) / 2 + top), { delay: 60 });
 }
