@@ -214,6 +214,7 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   double area = 0.0;
   for (const ObjectMeasurements& m : *s.objects) area += double(m.area_px);
   row.mean_area_px = row.objects > 0 ? area / row.objects : std::nan("");
+  row.pixel_size_um = square_pixel_size(*s.image);
   JsonValue summary;
   std::string ignored;
   if (json_parse(s.summary_json.data(), s.summary_json.size(), &summary, &ignored)) {
@@ -236,14 +237,18 @@ void batch_add_failure(Batch* batch, const std::string& image_name, int page, co
 
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error) {
   std::string csv =
-      "image,page,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n";
+      "image,page,objects,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
+      "image_sha256,backend,error\r\n";
   for (const BatchRow& r : batch->rows) {
-    const bool ok = r.error.empty();
+    const bool ok = r.error.empty(), calibrated = ok && r.pixel_size_um > 0;
+    // Areas in um^2 as the objects' table computes them: pixels times the pixel's area.
+    const double pixel_area = r.pixel_size_um * r.pixel_size_um;
     csv += csv_field(r.image) + ',' + (r.page >= 0 ? std::to_string(r.page) : "") + ',' +
            (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.mean_area_px) : "") + ',' +
-           (ok ? csv_number(r.diameter) : "") + ',' +
-           (ok ? (r.diameter_estimated ? "true" : "false") : "") + ',' + csv_field(r.model) + ',' + r.model_sha256 + ',' +
-           r.image_sha256 + ',' + csv_field(r.backend) + ',' + csv_field(r.error) + "\r\n";
+           (calibrated ? csv_number(r.mean_area_px * pixel_area) : "") + ',' + (ok ? csv_number(r.diameter) : "") + ',' +
+           (ok ? (r.diameter_estimated ? "true" : "false") : "") + ',' + (calibrated ? csv_number(r.pixel_size_um) : "") +
+           ',' + csv_field(r.model) + ',' + r.model_sha256 + ',' + r.image_sha256 + ',' + csv_field(r.backend) + ',' +
+           csv_field(r.error) + "\r\n";
   }
   batch->files.insert(batch->files.begin(), ZipEntry{"summary.csv", std::vector<uint8_t>(csv.begin(), csv.end())});
   return write_zip(batch->files, true, out, error);

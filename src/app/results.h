@@ -75,6 +75,7 @@ struct BatchRow {
   std::string image_sha256, model, model_sha256, backend;
   int objects = 0;
   double mean_area_px = 0.0;  // of its objects (NaN when it has none)
+  double pixel_size_um = 0.0;  // the calibration its areas in um^2 used (square pixels; 0 = none)
   double diameter = 0.0;  // image px, as used
   bool diameter_estimated = false;
 };

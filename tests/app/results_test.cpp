@@ -572,11 +572,15 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
   double area = 0;
   for (const ObjectMeasurements& m : first.objects) area += double(m.area_px);
   const std::string mean = csv_number(area / double(first.objects.size()));
+  // The second image is calibrated (0.5 um pixels): its mean area in um^2 is a quarter of the pixels'.
+  const std::string mean_um2 = csv_number(area / double(first.objects.size()) * 0.25);
   EXPECT_EQ(summary,
-            "image,page,objects,mean_area_px,diameter_px,diameter_estimated,model,model_sha256,image_sha256,backend,error\r\n"
-            "plate A1.png,," + n + "," + mean + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
-            "\"broken, \"\"really\"\".tif\",,,,,,,,,,Cannot open it: not an image\r\n"
-            "plate A1.png,4," + n + "," + mean + ",21.25,true,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n");
+            "image,page,objects,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
+            "image_sha256,backend,error\r\n"
+            "plate A1.png,," + n + "," + mean + ",,21.25,true,,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
+            "\"broken, \"\"really\"\".tif\",,,,,,,,,,,,Cannot open it: not an image\r\n"
+            "plate A1.png,4," + n + "," + mean + "," + mean_um2 + ",21.25,true,0.5,nuclei-star," + std::string(64, 'f') + "," +
+            std::string(64, 'e') + ",wasm,\r\n");
   const std::string record(files[6].data.begin(), files[6].data.end());
   EXPECT_NE(record.find("\"image\":{\"name\":\"plate A1.png\",\"sha256\":\"" + std::string(64, 'e') + "\",\"page\":4,"),
             std::string::npos) << record;
