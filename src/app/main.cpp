@@ -836,12 +836,18 @@ static void segment_section() {
       }
       // Objects the field of view cuts are parts: their area, shape and intensity mislead counts and
       // statistics, so analyses often leave them out. Post-processing, so live as the thresholds.
-      if (ImGui::Checkbox("Leave out objects on the border", &a.exclude_border) && only_thresholds_changed())
+      // With the count it left out in the last result; ### keeps the control's id as the label changes.
+      char border_label[80] = "Leave out objects on the border###exclude_border";
+      if (s.has_result && s.border_objects > 0) {
+        std::snprintf(border_label, sizeof border_label, "Leave out objects on the border (%d)###exclude_border",
+                      s.border_objects);
+      }
+      if (ImGui::Checkbox(border_label, &a.exclude_border) && only_thresholds_changed())
         request_live_rerun(emscripten_get_now());
       ui_rect("exclude_border");
       if (ImGui::IsItemHovered()) {
-        ImGui::SetTooltip("Removes every object that touches the image's edge (a nucleus cut by the field of view).\n"
-                          "Re-applied to the last result without the network");
+        ImGui::SetTooltip("Removes every object that touches the image's edge (a nucleus cut by the field of view);\n"
+                          "the number says how many the last result left out. Re-applied without the network");
       }
       // Multichannel images meet one-channel models: which channel the network sees.
       if (a.image.channels > 1 && m.input_channels == 1) {

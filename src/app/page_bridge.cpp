@@ -63,6 +63,7 @@ std::string page_state_json() {
   if (a.has_link && !a.link.image_sha256.empty()) w.value(a.link.image_sha256 == a.image_sha256); else w.null();
   w.end_object();
   write_edits(w);
+  w.key("borderObjects").value(cd::segmentation().border_objects);  // left out of the result on show
   w.key("drawMode").value(a.draw_mode);
   w.key("keysShown").value(a.show_keys);
   w.key("confirm");  // an action waiting for the user's yes because it would drop edits by hand

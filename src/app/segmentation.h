@@ -65,6 +65,7 @@ struct Segmentation {
   double diameter = 0.0;
   bool diameter_estimated = false;
   int tiles_run = 0;
+  int border_objects = 0;  // objects the border cut, left out (exclude_border)
   std::string note;  // the core's remark on the run, if any
   Background background = Background::Unknown;  // of the image the last result came from
   // Seconds by stage, from the worker: loading the model, decoding the image, the network,

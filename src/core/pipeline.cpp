@@ -187,7 +187,7 @@ struct PipelineRun::State {
     // diameter is estimated from every object the first pass found, so neither changes the scale,
     // and a change of either alone can always be re-post-processed without the network.
     Clock::time_point t0 = Clock::now();
-    if (r.exclude_border) clear_border_objects(r.labels);
+    if (r.exclude_border) r.border_objects = clear_border_objects(r.labels);
     r.count = remove_small_objects(r.labels, int(std::min(std::max(std::ceil(r.min_area), 1.0), 2e9)));
     r.timings.postprocess += seconds_since(t0);
     phase = RunPhase::Done;

@@ -138,6 +138,7 @@ struct PipelineResult {
   double cellprob_threshold = 0.0, flow_threshold = 0.0;    // flow, as used
   double min_area = 0.0;         // as used (0 = every object kept)
   bool exclude_border = false;   // as used
+  int border_objects = 0;        // with exclude_border: how many objects it removed
   int niter = 0;                 // flow: Euler steps of the final pass
   PipelineTimings timings;
   std::string note;              // for the user, e.g. why an automatic diameter fell back to scale 1

@@ -187,6 +187,7 @@ std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& r
   w.key("min_area").value(r.min_area);
   w.end_object();
   w.key("exclude_border").value(r.exclude_border);
+  w.key("border_objects").value(r.border_objects);
   w.key("note").value(r.note);
   // The page offers a model made for this kind of picture when the note says the chosen one is not.
   w.key("background");

@@ -41,7 +41,8 @@ std::vector<std::pair<std::string, double>> pipeline_record_timings(const Pipeli
 
 // A short JSON summary of a finished run, for the CLI's summary line and the page's status:
 //   {"objects", "diameter", "diameter_estimated", "scale", "passes", "tiles", "network_width",
-//    "network_height", "thresholds": {...}, "note", "timings_s": {...}}
+//    "network_height", "thresholds": {...}, "exclude_border", "border_objects" (how many it removed),
+//    "note", "timings_s": {...}}
 std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& result);
 
 }  // namespace celldrop

@@ -146,6 +146,7 @@ test('leaving out objects on the border is a live re-run that removes exactly th
   for (const v of [...new Set(all.data)].filter((v) => v && !cut.has(v)).sort((a, b) => a - b)) renumber.set(v, renumber.size + 1);
   assert.ok(cut.size > 0 && renumber.size > 0, `${cut.size} objects on the border, ${renumber.size} inside`);
   assert.equal(inner.objects, renumber.size);
+  assert.equal((await shell(page)).page.borderObjects, cut.size, 'the panel says how many it left out');
   assert.deepEqual(inner.data, all.data.map((v) => renumber.get(v) ?? 0));
   assert.match(await page.evaluate(() => window.celldrop.shareLink()), /[#&]p\.exclude_border=true(&|$)/);
   await page.screenshot({ path: path.join(SHOTS, 'exclude-border.png') });

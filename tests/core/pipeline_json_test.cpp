@@ -96,6 +96,7 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   r.nms_threshold = 0.4;
   r.levels = {{100.0, 900.0}};
   r.exclude_border = true;
+  r.border_objects = 3;
   r.timings.total = 1.5;
   auto list = pipeline_record_parameters(card, params, r);
   auto find = [&](const std::string& k) -> const RecordValue* {
@@ -122,5 +123,6 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   EXPECT_TRUE(v.find("diameter_estimated")->boolean);
   EXPECT_EQ(v.find("thresholds")->find("prob")->number, 0.55);
   EXPECT_TRUE(v.find("exclude_border")->boolean);
+  EXPECT_EQ(v.find("border_objects")->number, 3);
   EXPECT_EQ(v.find("timings_s")->find("total")->number, 1.5);
 }

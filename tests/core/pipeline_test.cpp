@@ -684,6 +684,8 @@ TEST(Pipeline, ExcludeBorderRemovesCutObjectsAfterTheLastPass) {
   p.exclude_border = true;
   const PipelineResult r = run_ok(s.image, o.card, as_network(&o), p);
   EXPECT_TRUE(r.exclude_border);
+  EXPECT_EQ(r.border_objects, cut);
+  EXPECT_EQ(all.border_objects, 0);
   EXPECT_EQ(r.scale, all.scale);
   EXPECT_EQ(r.count, kept);
   EXPECT_EQ(r.labels.data, expected.data);
