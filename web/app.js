@@ -156,7 +156,7 @@ function askPixelSizeByTouch(api) {
   window.addEventListener('celldrop-ask-pixel-size', (e) => {
     input.value = e.detail.current > 0 ? String(e.detail.current) : '';
     problem.textContent = '';
-    dialog.showModal();
+    if (!dialog.open) dialog.showModal();  // a second tap while it is open would throw
     input.focus();
   });
 }
