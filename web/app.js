@@ -146,7 +146,13 @@ function askPixelSizeByTouch(api) {
       problem.textContent = 'Type a number, like 0.325.';
       return;
     }
-    api.setPixelSize(Number(text)).then(() => dialog.close(), (e) => { problem.textContent = e.message; });
+    // Closed at once (the API resolves only once the whole result is read back); a size the page
+    // refuses opens it again with the reason.
+    dialog.close();
+    api.setPixelSize(Number(text)).catch((e) => {
+      problem.textContent = e.message;
+      if (!dialog.open) dialog.showModal();
+    });
   };
   set.addEventListener('click', apply);
   cancel.addEventListener('click', () => dialog.close());

@@ -246,7 +246,15 @@ test('on a touch screen the pixel size is asked in a field of the page, whose ke
   await page.keyboard.press('Enter');
   s = await waitForShell(page, (st) => st.page.image.pixelSizeUm === 0.25, 'the pixel size from the page\'s field');
   assert.equal(s.page.image.pixelSizeFrom, 'user');
-  assert.equal(await page.evaluate(() => document.getElementById('pixel-size-dialog').open), false);
+  await page.waitForFunction(() => !document.getElementById('pixel-size-dialog').open);
+  // A size the page refuses opens the field again with the reason.
+  await page.evaluate(() => window.dispatchEvent(new CustomEvent('celldrop-ask-pixel-size', { detail: { current: 0.25 } })));
+  await page.fill('#pixel-size-input', '2000000');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('pixel-size-dialog').open &&
+    /micrometres/.test(document.querySelector('#pixel-size-dialog .problem').textContent));
+  await page.click('#pixel-size-dialog button.secondary');
+  assert.equal((await shell(page)).page.image.pixelSizeUm, 0.25, 'the refused size changed nothing');
   await page.waitForTimeout(500);
   assert.equal((await shell(page)).page.runsStarted, runs, 'the keys typed in the field ran nothing');
   assertClean(problems);
