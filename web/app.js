@@ -114,28 +114,16 @@ function acceptChosenModels(segmenter) {
 // keyboard comes up, so the module asks the page (celldrop-ask-pixel-size) and the page asks in a
 // field of its own, with a decimal keypad, then sets the size through the page API.
 function askPixelSizeByTouch(api) {
-  const dialog = document.createElement('dialog');
-  dialog.id = 'pixel-size-dialog';
-  dialog.className = 'ask';
-  const label = document.createElement('label');
-  label.textContent = 'Pixel size in micrometres (0: the file\'s own)';
-  const input = document.createElement('input');
-  input.id = 'pixel-size-input';
-  input.inputMode = 'decimal';
-  input.autocomplete = 'off';
+  const make = (tag, properties) => Object.assign(document.createElement(tag), properties);
+  const dialog = make('dialog', { id: 'pixel-size-dialog', className: 'ask' });
+  const label = make('label', { textContent: 'Pixel size in micrometres (0: the file\'s own)' });
+  const input = make('input', { id: 'pixel-size-input', inputMode: 'decimal', autocomplete: 'off' });
   label.appendChild(input);
-  const problem = document.createElement('p');
-  problem.className = 'problem';
+  const problem = make('p', { className: 'problem' });
   problem.setAttribute('role', 'alert');
-  const buttons = document.createElement('div');
-  buttons.className = 'buttons';
-  const cancel = document.createElement('button');
-  cancel.type = 'button';
-  cancel.textContent = 'Cancel';
-  cancel.className = 'secondary';
-  const set = document.createElement('button');
-  set.type = 'button';
-  set.textContent = 'Set';
+  const cancel = make('button', { type: 'button', textContent: 'Cancel', className: 'secondary' });
+  const set = make('button', { type: 'button', textContent: 'Set' });
+  const buttons = make('div', { className: 'buttons' });
   buttons.append(cancel, set);
   dialog.append(label, problem, buttons);
   document.body.appendChild(dialog);
