@@ -105,8 +105,9 @@ def main():
     (media / "areas.svg").write_text(histogram_svg(whole, cut), encoding="utf-8")
 
     # A typical nucleus: the whole object of median area.
-    typical = sorted((r for r in inner_rows), key=lambda r: r["area_um2"])[len(inner_rows) // 2]
-    true_whole = [int(n) for i, n in enumerate(np.bincount(truth.ravel())) if i > 0 and n > 0 and i not in border_ids(truth)]
+    typical = sorted(inner_rows, key=lambda r: r["area_um2"])[len(inner_rows) // 2]
+    true_cut = border_ids(truth)
+    true_whole = [int(n) for i, n in enumerate(np.bincount(truth.ravel())) if i > 0 and n > 0 and i not in true_cut]
     mean = lambda v: sum(v) / len(v)
     fill_facts(lesson / "index.html", {
         "model": MODEL,

@@ -478,7 +478,7 @@ char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParam
   h->image_width = im.width;
   h->image_height = im.height;
   h->image_channels = im.channels;
-  if (im.pixel_size_x_um > 0 && im.pixel_size_x_um == im.pixel_size_y_um) h->pixel_size_um = im.pixel_size_x_um;
+  h->pixel_size_um = im.square_pixel_size_um();
   h->pixel_size_given = image.pixel_size_given;
   *result = h;
   return give(pipeline_summary_json(h->card, h->result));

@@ -238,11 +238,15 @@ static void wrapped_disabled(const char* text) {
   ImGui::PopStyleColor();
 }
 
+// Whether an item `width` wide fits beside the last one, before the panel's edge.
+static bool fits_beside(float width) {
+  const float right = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + width;
+  return right <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+}
+
 // Places the next button beside the last one when it fits there, else on a new line.
 static void same_line_if_fits(const char* next_label) {
-  const float width = ImGui::CalcTextSize(next_label, nullptr, true).x + ImGui::GetStyle().FramePadding.x * 2.0f;
-  const float right = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + width;
-  if (right <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
+  if (fits_beside(ImGui::CalcTextSize(next_label, nullptr, true).x + ImGui::GetStyle().FramePadding.x * 2.0f)) ImGui::SameLine();
 }
 
 static void heading(const char* text) {
@@ -481,8 +485,8 @@ static int decimal_char(ImGuiInputTextCallbackData* data) {
 // the areas in um^2 and the files' calibration follow; a typed value applies when the field is left.
 static void pixel_size_row() {
   App& a = g_app;
-  const bool square = a.image.pixel_size_x_um > 0 && a.image.pixel_size_x_um == a.image.pixel_size_y_um;
-  if (!a.pixel_size_typing) std::snprintf(a.pixel_size_text, sizeof a.pixel_size_text, "%g", square ? a.image.pixel_size_x_um : 0.0);
+  const double pixel_size = a.image.square_pixel_size_um();
+  if (!a.pixel_size_typing) std::snprintf(a.pixel_size_text, sizeof a.pixel_size_text, "%g", pixel_size);
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("Pixel size");
   ImGui::SameLine();
@@ -493,7 +497,7 @@ static void pixel_size_row() {
     // A finger: a canvas brings up no on-screen keyboard, so the page asks in a field of its own
     // (web/app.js), which sets the size through the page API.
     ImGui::ClearActiveID();
-    js_ask_pixel_size(square ? a.image.pixel_size_x_um : 0.0);
+    js_ask_pixel_size(pixel_size);
   }
   a.pixel_size_typing = ImGui::IsItemActive();
   if (ImGui::IsItemDeactivatedAfterEdit()) {
@@ -509,7 +513,7 @@ static void pixel_size_row() {
   char note[96];
   if (a.given_pixel_size_um > 0) {
     std::snprintf(note, sizeof note, "yours, for the next images too");
-  } else if (square) {
+  } else if (pixel_size > 0) {
     std::snprintf(note, sizeof note, "from file");
   } else if (a.image.pixel_size_x_um > 0) {
     std::snprintf(note, sizeof note, "%g \xC3\x97 %g in file", a.image.pixel_size_x_um, a.image.pixel_size_y_um);
@@ -523,15 +527,12 @@ static void pixel_size_row() {
   }
   ImGui::SameLine();
   ImGui::TextUnformatted("\xC2\xB5m");
-  const float room = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x - ImGui::GetItemRectMax().x -
-                     ImGui::GetStyle().ItemSpacing.x;
   if (a.given_pixel_size_um > 0) {
-    const char* reset = "Use file's";
-    if (room >= ImGui::CalcTextSize(reset).x + 2.0f * ImGui::GetStyle().FramePadding.x) ImGui::SameLine();
-    if (ImGui::SmallButton(reset)) set_pixel_size(0.0);
+    same_line_if_fits("Use file's");
+    if (ImGui::SmallButton("Use file's")) set_pixel_size(0.0);
     ui_rect("pixel_size.file");
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Use each file's own pixel size again (none when it has none)");
-  } else if (room >= ImGui::CalcTextSize(note).x) {
+  } else if (fits_beside(ImGui::CalcTextSize(note).x)) {
     ImGui::SameLine();
     ImGui::TextDisabled("%s", note);
   }
@@ -941,8 +942,8 @@ static void segment_section() {
     ImGui::TextDisabled("%s", diameter);
     if (ImGui::IsItemHovered()) {
       char calibrated[40] = "";
-      if (a.image.pixel_size_x_um > 0 && a.image.pixel_size_x_um == a.image.pixel_size_y_um)
-        std::snprintf(calibrated, sizeof calibrated, " (%.1f \xC2\xB5m)", s.diameter * a.image.pixel_size_x_um);
+      if (const double um = a.image.square_pixel_size_um(); um > 0)
+        std::snprintf(calibrated, sizeof calibrated, " (%.1f \xC2\xB5m)", s.diameter * um);
       ImGui::SetTooltip("Model %s; object diameter %.1f px%s, %s; %d tile%s", s.model_name.c_str(), s.diameter, calibrated,
                         s.diameter_estimated ? "estimated by a first pass" : "as given", s.tiles_run, s.tiles_run == 1 ? "" : "s");
     }

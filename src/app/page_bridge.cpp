@@ -38,11 +38,11 @@ std::string page_state_json() {
   w.key("name").value(a.image_file_name).key("stem").value(a.image_stem).key("sha256").value(a.image_sha256);
   w.key("url").value(a.image_url).key("bytes").value(int64_t(a.image_file.size()));
   // The calibration in use (square pixels; null: none) and who gave it, "file" or "user".
-  const bool square = a.image.pixel_size_x_um > 0 && a.image.pixel_size_x_um == a.image.pixel_size_y_um;
+  const double pixel_size = a.image.square_pixel_size_um();
   w.key("pixelSizeUm");
-  if (square) w.value(a.image.pixel_size_x_um); else w.null();
+  if (pixel_size > 0) w.value(pixel_size); else w.null();
   w.key("pixelSizeFrom");
-  if (a.given_pixel_size_um > 0) w.value("user"); else if (square) w.value("file"); else w.null();
+  if (a.given_pixel_size_um > 0) w.value("user"); else if (pixel_size > 0) w.value("file"); else w.null();
   w.end_object();
   w.key("list").begin_object().key("index").value(a.list_index).key("count").value(a.list_count).end_object();
   w.key("batch").begin_object().key("total").value(a.batch_total).key("done").value(a.batch_done).end_object();

@@ -40,10 +40,6 @@ std::string export_file_name(const ExportKind& kind, const ResultSource& source)
   return (source.image_stem.empty() ? "image" : source.image_stem) + "_" + model + "_" + kind.suffix;
 }
 
-static double square_pixel_size(const Image& image) {
-  return image.pixel_size_x_um > 0 && image.pixel_size_x_um == image.pixel_size_y_um ? image.pixel_size_x_um : 0.0;
-}
-
 static RecordValue record_value(const JsonValue& v) {
   if (v.is_number()) return RecordValue::of(v.number);
   if (v.is_bool()) return RecordValue::of(v.boolean);
@@ -63,7 +59,7 @@ std::string page_run_record(const ResultSource& source) {
     rec.image_height = source.image->height;
     rec.image_channels = source.image->channels;
   }
-  rec.pixel_size_um = source.image ? square_pixel_size(*source.image) : 0.0;
+  rec.pixel_size_um = source.image ? source.image->square_pixel_size_um() : 0.0;
   rec.pixel_size_given = source.pixel_size_given;
   rec.model_name = source.model_name;
   rec.model_sha256 = source.model_sha256;
@@ -133,7 +129,7 @@ static bool write_overlay_png(const ResultSource& s, std::vector<uint8_t>* out, 
     }
   }
   PngWriteOptions options;
-  options.pixel_size_x_um = options.pixel_size_y_um = square_pixel_size(*s.image);
+  options.pixel_size_x_um = options.pixel_size_y_um = s.image->square_pixel_size_um();
   return write_png(rgb, options, out, error);
 }
 
@@ -148,13 +144,13 @@ bool write_export(const ExportKind& kind, const ResultSource& s, std::vector<uin
   bool ok = true;
   if (key == "labels_png") {
     PngWriteOptions o;
-    o.pixel_size_x_um = o.pixel_size_y_um = square_pixel_size(*s.image);
+    o.pixel_size_x_um = o.pixel_size_y_um = s.image->square_pixel_size_um();
     ok = write_labels_png(*s.labels, o, out, error);
     if (!ok) *error += " (save the labels as TIFF instead)";
     return ok;
   } else if (key == "labels_tiff") {
     LabelTiffOptions o;
-    o.pixel_size_um = square_pixel_size(*s.image);
+    o.pixel_size_um = s.image->square_pixel_size_um();
     return write_labels_tiff(*s.labels, o, out, error);
   } else if (key == "csv") {
     ok = write_csv(measurements_table(*s.objects), &text, error);
@@ -214,7 +210,7 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   double area = 0.0;
   for (const ObjectMeasurements& m : *s.objects) area += double(m.area_px);
   row.mean_area_px = row.objects > 0 ? area / row.objects : std::nan("");
-  row.pixel_size_um = square_pixel_size(*s.image);
+  row.pixel_size_um = s.image->square_pixel_size_um();
   JsonValue summary;
   std::string ignored;
   if (json_parse(s.summary_json.data(), s.summary_json.size(), &summary, &ignored)) {

@@ -32,6 +32,12 @@ struct Image {
   double pixel_size_x_um = 0.0;
   double pixel_size_y_um = 0.0;
 
+  // The pixel size when pixels are square, else 0: what areas in um^2 and the label files'
+  // calibration use (they assume square pixels).
+  double square_pixel_size_um() const {
+    return pixel_size_x_um > 0 && pixel_size_x_um == pixel_size_y_um ? pixel_size_x_um : 0.0;
+  }
+
   bool empty() const { return width <= 0 || height <= 0 || channels <= 0; }
   size_t sample_count() const { return size_t(width) * size_t(height) * size_t(channels); }
   // Sample (x, y, c) converted to float, whatever the stored type.
