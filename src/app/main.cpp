@@ -1398,6 +1398,9 @@ static void confirm_dialog() {
   // Published once placed: on its first frame an auto-sized window has no size yet, so centring it
   // puts it elsewhere for that frame.
   const bool placed = !ImGui::IsWindowAppearing();
+  // An idle page draws nothing, so the frame that places the window is asked for here; without
+  // it the question could stay unplaced, off-centre, until the next mouse move.
+  if (!placed) a.platform.frames_wanted = std::max(a.platform.frames_wanted, 2);
   if (placed) ui_rect("confirm.yes");
   ImGui::SameLine();
   if (ImGui::Button("Keep my edits") || ImGui::IsKeyPressed(kKeyEscape, false)) {

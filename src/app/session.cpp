@@ -205,6 +205,7 @@ void unless_edits_lost(const char* kind, std::function<void()> action) {
   }
   a.confirm_kind = kind;
   a.confirm_action = std::move(action);
+  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);  // the question opens on its own
 }
 
 void request_live_rerun(double now_ms) { g_app.live_rerun_due_ms = now_ms + kLiveRerunDelayMs; }
