@@ -10,13 +10,12 @@ pictures. Needs numpy and Pillow (Debian: python3-numpy, python3-pil).
 """
 import colorsys
 import pathlib
-import sys
 import tempfile
 
 import numpy as np
 from PIL import Image
 
-from lesson_facts import fill_facts  # beside this script
+from lesson_facts import fill_facts, lesson_dirs  # beside this script
 from lesson_sample import SEED, fail, make_sample, outline, stretch
 
 LESSON = "lessons/instance-masks"
@@ -90,12 +89,7 @@ def patch_table(labels, pairs, rows=9, cols=13):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: lesson-figures.py SITE_DIR")
-    site = pathlib.Path(sys.argv[1])
-    lesson = site / LESSON
-    media = lesson / "media"
-    media.mkdir(parents=True, exist_ok=True)
+    lesson, media = lesson_dirs(LESSON, "lesson-figures")
     with tempfile.TemporaryDirectory() as tmp:
         image, bits, labels, _ = make_sample(pathlib.Path(tmp), "lesson-figures")
     n = int(labels.max())

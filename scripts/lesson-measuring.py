@@ -13,14 +13,13 @@ and Pillow.
 import csv
 import math
 import pathlib
-import sys
 import tempfile
 
 import numpy as np
 from PIL import Image
 
 from lesson_chart import Chart, nice_ticks  # beside this script
-from lesson_facts import fill_facts
+from lesson_facts import fill_facts, lesson_dirs
 from lesson_sample import fail, make_sample, outline, read_image, run_cli, stretch
 
 LESSON = "lessons/measuring"
@@ -68,13 +67,7 @@ def histogram_svg(inner, cut):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: lesson-measuring.py SITE_DIR")
-    lesson = pathlib.Path(sys.argv[1]) / LESSON
-    if not (lesson / "index.html").exists():
-        fail(WHO, f"{lesson / 'index.html'} is missing")
-    media = lesson / "media"
-    media.mkdir(parents=True, exist_ok=True)
+    lesson, media = lesson_dirs(LESSON, WHO)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         (tmp / "sample").mkdir()

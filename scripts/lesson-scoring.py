@@ -11,13 +11,12 @@ the pictures, the numbers in the text and the app always tell the same story. Ne
 import json
 import pathlib
 import shutil
-import sys
 import tempfile
 
 import numpy as np
 from PIL import Image
 
-from lesson_facts import fill_facts  # beside this script
+from lesson_facts import fill_facts, lesson_dirs  # beside this script
 from lesson_sample import fail, make_sample, outline, read_image, run_cli, stretch
 
 LESSON = "lessons/scoring"
@@ -49,12 +48,7 @@ def centroid(labels, i):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: lesson-scoring.py SITE_DIR")
-    site = pathlib.Path(sys.argv[1])
-    lesson = site / LESSON
-    media = lesson / "media"
-    media.mkdir(parents=True, exist_ok=True)
+    lesson, media = lesson_dirs(LESSON, WHO)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         (tmp / "sample").mkdir()

@@ -13,7 +13,7 @@ import pathlib
 import sys
 
 from lesson_chart import Chart  # beside this script
-from lesson_facts import fill_facts
+from lesson_facts import fill_facts, lesson_dirs
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LESSON = "lessons/training"
@@ -53,13 +53,7 @@ def loss_svg(title, steps, loss, marker_step=None, marker_label=""):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: lesson-training.py SITE_DIR")
-    lesson = pathlib.Path(sys.argv[1]) / LESSON
-    if not (lesson / "index.html").exists():
-        fail(f"{lesson / 'index.html'} is missing")
-    media = lesson / "media"
-    media.mkdir(parents=True, exist_ok=True)
+    lesson, media = lesson_dirs(LESSON, "lesson-training")
     facts = {}
     for name in MODELS:
         card, steps, loss = read_model(name)

@@ -1,8 +1,23 @@
-"""Writes the numbers a lesson quotes into its page, for the lesson scripts (lesson-figures.py,
-lesson-training.py): each element marked data-fact="key" gets the text made for that key, so the
-text always matches the figures and models it describes."""
+"""What every lesson script does with its page: finds it in the assembled site (lesson_dirs) and
+writes the numbers it quotes into it (fill_facts): each element marked data-fact="key" gets the text
+made for that key, so the text always matches the figures and models it describes."""
+import pathlib
 import re
 import sys
+
+
+def lesson_dirs(lesson, who):
+    """The lesson's folder in the site named by the script's one argument, and its media/ folder
+    (made if missing). Exits with the usage line, or a message naming `who` when the site has no page
+    for the lesson (the figures would go where no page shows them)."""
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: {who}.py SITE_DIR")
+    folder = pathlib.Path(sys.argv[1]) / lesson
+    if not (folder / "index.html").exists():
+        sys.exit(f"{who}: {folder / 'index.html'} is missing")
+    media = folder / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    return folder, media
 
 
 def fill_facts(page, facts, who):
