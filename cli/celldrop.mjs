@@ -54,6 +54,8 @@ Usage:
                              model reads the mean of all; an RGB model reads channels 0-2)
       --tile N               tile size in network px (default 512); --overlap N (default 64)
       --percentiles LO,HI    normalisation percentiles (default: the card's)
+      --invert               invert the normalised image (Cellpose's --invert): dark nuclei on a
+                             bright background (a grey brightfield picture) for a fluorescence model
       --page N|all           page of multi-page TIFFs (default 0, numbered from 0); all: every page,
                              each one's outputs named <stem>_pageN (a time-lapse, a z-stack)
       --max-megapixels N     refuse images above N megapixels
@@ -353,7 +355,7 @@ const SEGMENT_OPTIONS = {
   out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
   'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number,
   'exclude-border': flag, 'pixel-size': number, channel: integer, tile: integer, overlap: integer,
-  percentiles: parsePercentiles, page: pageOption, 'max-megapixels': number, export: parseExports,
+  percentiles: parsePercentiles, invert: flag, page: pageOption, 'max-megapixels': number, export: parseExports,
   backend: parseBackend, threads: integer,
 };
 
@@ -401,6 +403,7 @@ async function segment(args) {
   if (options.overlap !== undefined) params.overlap = options.overlap;
   if (options['exclude-border']) params.exclude_border = true;
   if (options.percentiles) [params.percentile_low, params.percentile_high] = options.percentiles;
+  if (options.invert) params.invert = true;
   for (const [flag, key] of [['prob-thresh', 'prob_thresh'], ['nms-thresh', 'nms_thresh'],
     ['cellprob-thresh', 'cellprob_thresh'], ['flow-thresh', 'flow_thresh'], ['min-area', 'min_area']]) {
     if (options[flag] !== undefined) params[key] = options[flag];

@@ -221,12 +221,14 @@ void PipelineRun::State::fill_tile_input(const Span& sx, const Span& sy) {
   std::vector<float> src0(static_cast<size_t>(span)), src1(static_cast<size_t>(span));
   for (int c = 0; c < C; ++c) {
     const double lo = r.levels[size_t(c)].low, hi = r.levels[size_t(c)].high;
-    const double inv = hi > lo ? 1.0 / (hi - lo) : 1.0;  // normalize.h: a flat channel is only shifted
+    // normalize.h: a flat channel is only shifted. Inverted, 1 - (v - lo) / (hi - lo) = (v - hi) / (lo - hi).
+    const double from = r.invert ? hi : lo;
+    const double inv = (hi > lo ? 1.0 / (hi - lo) : 1.0) * (r.invert ? -1.0 : 1.0);
     int have0 = -1, have1 = -1;  // source rows held in src0 / src1
     auto load = [&](int row, std::vector<float>& buf) {
       for (int x = first; x <= last; ++x) {
         double v = image->at(x, row, c);
-        buf[size_t(x - first)] = std::isfinite(v) ? float((v - lo) * inv) : 0.0f;
+        buf[size_t(x - first)] = std::isfinite(v) ? float((v - from) * inv) : 0.0f;
       }
     };
     float* plane = input.data() + size_t(c) * size_t(sy.length) * size_t(sx.length);
@@ -591,6 +593,7 @@ bool PipelineRun::State::begin(const Image& source) {
   r.flow_threshold = params.flow_threshold.value_or(card.flow.flow_threshold);
   r.min_area = params.min_area.value_or(card.min_area);
   r.exclude_border = params.exclude_border;
+  r.invert = params.invert;
   for (double t : {r.prob_threshold, r.nms_threshold, r.cellprob_threshold, r.flow_threshold})
     if (!std::isfinite(t)) return fail("thresholds must be finite numbers");
   if (!(r.min_area >= 0 && std::isfinite(r.min_area)))
@@ -626,15 +629,19 @@ bool PipelineRun::State::begin(const Image& source) {
                 (card.input.channels == 1 ? ": choose one channel, or merge them" : ": choose the channels"));
   // A model finds what it was trained to see: on a picture of the other kind (fluorescence against
   // a stained slide, each the other's negative) it outlines the gaps between the objects. Say so.
+  // Inverted, the network sees the negative, so that is what must match.
   r.background = image_background(*image);
+  if (r.invert && r.background != Background::Unknown)
+    r.background = r.background == Background::Bright ? Background::Dark : Background::Bright;
   const JsonValue* modality = card.training.find("modality");
   const Background trained = modality_background(modality && modality->is_string() ? modality->string : "");
   if (trained != Background::Unknown && r.background != Background::Unknown && trained != r.background) {
-    append_note(&r.note, r.background == Background::Bright
-                             ? "this looks like a stained or brightfield image (dark objects on a bright background), "
-                               "and the model was trained on fluorescence (bright objects on a dark one)"
-                             : "this looks like a fluorescence image (bright objects on a dark background), and the "
-                               "model was trained on stained or brightfield images (dark objects on a bright one)");
+    const std::string looks = r.invert ? "inverted, this image looks like " : "this looks like ";
+    append_note(&r.note, looks + (r.background == Background::Bright
+                                      ? "a stained or brightfield image (dark objects on a bright background), "
+                                        "and the model was trained on fluorescence (bright objects on a dark one)"
+                                      : "a fluorescence image (bright objects on a dark background), and the model "
+                                        "was trained on stained or brightfield images (dark objects on a bright one)"));
   }
   for (int c = 0; c < image->channels; ++c) {
     ChannelLevels lv;

@@ -1,6 +1,6 @@
 // The segmentation pipeline in one place, shared by the page, the CLI and the tests:
 //
-//   image -> channel selection -> percentile normalisation -> rescale to the model's diameter
+//   image -> channel selection -> percentile normalisation (inverted if asked) -> rescale to the model's diameter
 //         -> tiles with overlap -> network (a callback) -> stitch -> post-process (star or flow)
 //         -> labels resized back to the original size -> objects under min_area px removed
 //         (and, if asked, those the image border cuts).
@@ -86,6 +86,9 @@ struct PipelineProgress {
 struct PipelineParams {
   ChannelSelection channels;  // must give card.input.channels channels
   std::optional<double> percentile_low, percentile_high;  // default: the card's normalization
+  // Normalised values become 1 - x (Cellpose's invert): dark objects on a bright background (a grey
+  // brightfield picture) then look to a fluorescence model like what it was trained on.
+  bool invert = false;
   double diameter = 0.0;      // object diameter in image px; 0 = automatic
   // Thresholds; default: the card's.
   std::optional<double> prob_threshold, nms_threshold;        // star
@@ -131,9 +134,10 @@ struct PipelineResult {
   int passes = 0;
   int tiles = 0;                 // network calls, all passes
   double percentile_low = 0.0, percentile_high = 0.0;  // as used
+  bool invert = false;           // as used
   ChannelSelection channels;     // as used: the parameters', or what an RGB model read (see begin)
   std::vector<ChannelLevels> levels;  // per network input channel: the values those percentiles had
-  Background background = Background::Unknown;  // what the network's input looks like (image_background)
+  Background background = Background::Unknown;  // what the network's input looks like (image_background, after invert)
   double prob_threshold = 0.0, nms_threshold = 0.0;         // star, as used
   double cellprob_threshold = 0.0, flow_threshold = 0.0;    // flow, as used
   double min_area = 0.0;         // as used (0 = every object kept)

@@ -83,6 +83,9 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
     } else if (key == "percentile_high") {
       if (!number_in(0, 100, "a percentage from 0 to 100", &x)) return false;
       p.percentile_high = x;
+    } else if (key == "invert") {
+      if (!v.is_bool()) return fail(error, "invert must be true or false, not " + describe(v));
+      p.invert = v.boolean;
     } else if (key == "prob_thresh") {
       if (!number_in(0, 1, "a probability from 0 to 1", &x)) return false;
       p.prob_threshold = x;
@@ -104,8 +107,8 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
     } else {
       return fail(error, "unknown key \"" + key +
                              "\" (known: diameter, channel, channels, merge, tile, overlap, percentile_low, "
-                             "percentile_high, prob_thresh, nms_thresh, cellprob_thresh, flow_thresh, min_area, "
-                             "exclude_border)");
+                             "percentile_high, invert, prob_thresh, nms_thresh, cellprob_thresh, flow_thresh, "
+                             "min_area, exclude_border)");
     }
   }
   *params = std::move(p);
@@ -145,6 +148,7 @@ std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(cons
   add("network_height", RecordValue::of(r.network_height));
   add("percentile_low", RecordValue::of(r.percentile_low));
   add("percentile_high", RecordValue::of(r.percentile_high));
+  add("invert", RecordValue::of(r.invert));
   for (size_t c = 0; c < r.levels.size(); ++c) {
     const std::string i = std::to_string(c);
     out.emplace_back("level_low_" + i, RecordValue::of(r.levels[c].low));
@@ -188,8 +192,10 @@ std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& r
   w.end_object();
   w.key("exclude_border").value(r.exclude_border);
   w.key("border_objects").value(r.border_objects);
+  w.key("invert").value(r.invert);
   w.key("note").value(r.note);
-  // The page offers a model made for this kind of picture when the note says the chosen one is not.
+  // The page offers a model made for this kind of picture (or inverting it) when the note says the
+  // chosen one is not; "background" is what the network saw, after any invert.
   w.key("background");
   if (r.background == Background::Unknown) w.null();
   else w.value(r.background == Background::Bright ? "bright" : "dark");

@@ -18,7 +18,7 @@ namespace celldrop {
 // the card's value, or PipelineParams'), unknown keys are refused so a typo cannot pass silently:
 //   {"diameter": 0 (automatic) | px, "channel": N (0-based) | null (every channel),
 //    "channels": [N, ...], "merge": false, "tile": 512, "overlap": 64,
-//    "percentile_low": 1.0, "percentile_high": 99.8,
+//    "percentile_low": 1.0, "percentile_high": 99.8, "invert": false,
 //    "prob_thresh": 0.5, "nms_thresh": 0.4, "cellprob_thresh": 0.0, "flow_thresh": 0.4,
 //    "min_area": 25 (image px), "exclude_border": false (true: objects the border cuts are removed)}
 // False + an error naming the key ("parameters: tile must be a whole number of px, not 12.5").
@@ -31,7 +31,7 @@ std::string threshold_parameter(const std::string& card_key);
 
 // Every parameter a finished run used, for the run record, in a fixed order: the kind's thresholds,
 // min_area, exclude_border, diameter (as used) and how it was chosen, scale, passes, tiles, tile size and overlap,
-// percentiles and the levels they gave per channel, channel selection, flow steps.
+// percentiles, invert and the levels they gave per channel, channel selection, flow steps.
 std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(const ModelCard& card,
                                                                             const PipelineParams& params,
                                                                             const PipelineResult& result);

@@ -278,6 +278,38 @@ print(len(cut), len(kept))
   assert.equal(runs.all.summary.objects, cut + kept);
 });
 
+// --invert shows the network the negative (1 - the normalised image). The negative of a picture,
+// inverted, is the picture itself to the network (exactly with percentiles 0 and 100, which inverting
+// the samples swaps): the same labels, and no note that the picture is of the other kind. Without
+// --invert the negative is said to be a stained or brightfield picture.
+test('--invert segments the negative of a picture as the picture itself, and the record says so', () => {
+  const image = path.join(images, 'synth-11.png');
+  const negative = path.join(tmp, 'negative.png');
+  const py = spawnSync(PYTHON, ['-c', `
+import sys, numpy as np
+from PIL import Image
+Image.fromarray(255 - np.array(Image.open(sys.argv[1]))).save(sys.argv[2])
+`, image, negative], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const runs = {};
+  for (const [name, file, extra] of [['picture', image, []], ['negative', negative, []], ['inverted', negative, ['--invert']]]) {
+    const out = path.join(tmp, `invert-${name}`);
+    const r = celldrop('segment', file, '--out', out, '--model', 'nuclei-star', '--percentiles', '0,100', '--export', 'record', ...extra);
+    assert.equal(r.code, 0, r.stderr);
+    const stem = path.basename(file, '.png');
+    runs[name] = { summary: json(r.lines[0]), labels: fs.readFileSync(path.join(out, `${stem}.png`)),
+      record: JSON.parse(fs.readFileSync(path.join(out, `${stem}.json`), 'utf8')) };
+  }
+  assert.ok(runs.picture.summary.objects > 10);
+  assert.equal(runs.inverted.summary.objects, runs.picture.summary.objects);
+  assert.ok(runs.inverted.labels.equals(runs.picture.labels), 'the inverted negative gives the picture\'s labels');
+  assert.equal(runs.inverted.record.parameters.invert, true);
+  assert.equal(runs.picture.record.parameters.invert, false);
+  assert.match(runs.negative.summary.note, /looks like a stained or brightfield image/);
+  assert.doesNotMatch(runs.inverted.summary.note ?? '', /looks like/);
+  assert.notEqual(runs.negative.summary.objects, runs.picture.summary.objects, 'uninverted, the negative is another picture');
+});
+
 // --pixel-size calibrates images whose files carry none (or a wrong one): areas in um^2, the label
 // TIFF's resolution as ImageJ reads it (tifffile here) and the record, which says the user gave it.
 test('--pixel-size gives areas in um^2, a calibrated label TIFF and a record that says where it came from', () => {
@@ -318,6 +350,7 @@ test('segment usage errors', () => {
     [['segment', image, '--out', tmp, '--export', 'pdf'], /--export knows labels, tiff/],
     [['segment', image, '--out', tmp, '--diameter', '-3'], /--diameter must be "auto" or a diameter/],
     [['segment', image, '--out', tmp, '--exclude-border=yes'], /--exclude-border takes no value/],
+    [['segment', image, '--out', tmp, '--invert=no'], /--invert takes no value/],
     [['segment', image, '--out', tmp, '--pixel-size', '0'], /--pixel-size must be a length in micrometres above 0/],
     [['eval', '--gt', tmp], /--gt DIR and --pred DIR are required/],
     [['eval', '--gt', tmp, '--pred', tmp, '--json=yes'], /--json takes no value/],

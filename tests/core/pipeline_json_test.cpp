@@ -20,7 +20,7 @@ TEST(PipelineJson, ParsesEveryKey) {
   ASSERT_TRUE(parse(R"({"diameter": 31.5, "channel": 2, "merge": false, "tile": 256, "overlap": 32,
       "percentile_low": 2, "percentile_high": 99.5, "prob_thresh": 0.6, "nms_thresh": 0.3,
       "cellprob_thresh": -1, "flow_thresh": 0.2, "min_area": 12.5,
-      "exclude_border": true})", &p, &error)) << error;
+      "exclude_border": true, "invert": true})", &p, &error)) << error;
   EXPECT_EQ(p.diameter, 31.5);
   EXPECT_EQ(p.channels.channels, std::vector<int>{2});
   EXPECT_EQ(p.tile_size, 256);
@@ -33,6 +33,7 @@ TEST(PipelineJson, ParsesEveryKey) {
   EXPECT_EQ(*p.flow_threshold, 0.2);
   EXPECT_EQ(*p.min_area, 12.5);
   EXPECT_TRUE(p.exclude_border);
+  EXPECT_TRUE(p.invert);
 
   PipelineParams d;  // an empty object keeps every default, null channel = every channel
   ASSERT_TRUE(parse(R"({"channel": null})", &d, &error)) << error;
@@ -40,6 +41,7 @@ TEST(PipelineJson, ParsesEveryKey) {
   EXPECT_TRUE(d.channels.channels.empty());
   EXPECT_FALSE(d.prob_threshold.has_value());
   EXPECT_FALSE(d.exclude_border);
+  EXPECT_FALSE(d.invert);
   ASSERT_TRUE(parse(R"({"channels": [0, 2], "merge": true})", &d, &error)) << error;
   EXPECT_EQ(d.channels.channels, (std::vector<int>{0, 2}));
   EXPECT_TRUE(d.channels.merge);
@@ -66,6 +68,7 @@ TEST(PipelineJson, RefusesWithTheKeyNamed) {
       {R"({"min_area": -1})", "min_area must be an area in image px"},
       {R"({"diameter": -3})", "diameter must be 0 (automatic)"},
       {R"({"exclude_border": 1})", "exclude_border must be true or false"},
+      {R"({"invert": "yes"})", "invert must be true or false"},
       {R"({"channel": "red"})", "channel must be a channel number"},
       {R"({"channel": 0, "channels": [1]})", "not both"},
       {R"({"prob_tresh": 0.5})", "unknown key \"prob_tresh\""},
@@ -97,6 +100,7 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   r.levels = {{100.0, 900.0}};
   r.exclude_border = true;
   r.border_objects = 3;
+  r.invert = true;
   r.timings.total = 1.5;
   auto list = pipeline_record_parameters(card, params, r);
   auto find = [&](const std::string& k) -> const RecordValue* {
@@ -113,6 +117,7 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   EXPECT_EQ(find("level_high_0")->number, 900.0);
   EXPECT_EQ(find("channels")->text, "all");
   EXPECT_TRUE(find("exclude_border")->flag);
+  EXPECT_TRUE(find("invert")->flag);
 
   JsonValue v;
   std::string error;
@@ -124,5 +129,6 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   EXPECT_EQ(v.find("thresholds")->find("prob")->number, 0.55);
   EXPECT_TRUE(v.find("exclude_border")->boolean);
   EXPECT_EQ(v.find("border_objects")->number, 3);
+  EXPECT_TRUE(v.find("invert")->boolean);
   EXPECT_EQ(v.find("timings_s")->find("total")->number, 1.5);
 }

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "core/flow.h"
+#include "core/json.h"
 #include "core/labels.h"
 #include "core/metrics.h"
 #include "core/normalize.h"
@@ -415,6 +416,51 @@ TEST(Pipeline, NetworkInputIsNormalisedAndRescaled) {
       ASSERT_NEAR(seen[size_t(y) * tw + x], ref[size_t(sy) * 50 + sx], 1e-5) << x << "," << y;
     }
   }
+}
+
+// invert shows the network the negative: 1 - the normalised image. So the negative of a picture,
+// inverted, is the picture itself to the network (exactly, with percentiles 0 and 100, which
+// inverting the samples swaps), and its labels and background are the picture's.
+TEST(Pipeline, InvertShowsTheNetworkTheNegative) {
+  SynthResult s = nuclei(200, 120, 20.0, 17);
+  ASSERT_EQ(s.image.type, SampleType::U16);
+  Image negative = s.image;
+  for (size_t i = 0; i < negative.sample_count(); ++i) samples<uint16_t>(negative)[i] = uint16_t(65535 - samples<uint16_t>(s.image)[i]);
+  ModelCard card = star_card();
+  std::string error;
+  ASSERT_TRUE(json_parse(R"({"modality": "fluorescence"})", &card.training, &error)) << error;
+  std::vector<float> seen;
+  NetworkFn net = [&](const NetworkTile& t, std::vector<NetworkOutput>* outs, std::string*) {
+    seen.assign(t.data, t.data + size_t(t.width) * t.height);
+    return local_filter(card, t, outs);
+  };
+  PipelineParams p;
+  p.diameter = 20.0;
+  p.percentile_low = 0.0;
+  p.percentile_high = 100.0;
+  const PipelineResult plain = run_ok(s.image, card, net, p);
+  const std::vector<float> plain_seen = seen;
+  EXPECT_GT(plain.count, 5);
+  EXPECT_EQ(plain.background, Background::Dark);
+  EXPECT_FALSE(plain.invert);
+  EXPECT_EQ(plain.note, "");
+
+  const PipelineResult wrong = run_ok(negative, card, net, p);  // the negative as it is: a mismatch, said
+  EXPECT_EQ(wrong.background, Background::Bright);
+  EXPECT_EQ(wrong.note.rfind("this looks like a stained or brightfield image", 0), 0u) << wrong.note;
+  for (size_t i = 0; i < seen.size(); ++i) ASSERT_NEAR(seen[i], 1.0f - plain_seen[i], 1e-6f) << i;
+
+  p.invert = true;
+  const PipelineResult r = run_ok(negative, card, net, p);
+  EXPECT_TRUE(r.invert);
+  EXPECT_EQ(seen, plain_seen);
+  EXPECT_EQ(r.labels.data, plain.labels.data);
+  EXPECT_EQ(r.background, Background::Dark);
+  EXPECT_EQ(r.note, "");
+
+  const PipelineResult twice = run_ok(s.image, card, net, p);  // the picture itself inverted: said too
+  EXPECT_EQ(twice.background, Background::Bright);
+  EXPECT_EQ(twice.note.rfind("inverted, this image looks like a stained or brightfield image", 0), 0u) << twice.note;
 }
 
 TEST(Pipeline, CancellationStopsBetweenTiles) {
