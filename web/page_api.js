@@ -300,7 +300,7 @@ export function installPageApi(module) {
   }
 
   // Starts a run with `params` (any of model, diameter (0 = automatic), the model's thresholds such
-  // as prob_thresh, exclude_border, percentile_low, percentile_high, tile, channel, merge) and resolves with result()
+  // as prob_thresh, exclude_border, percentile_low, percentile_high, invert, tile, channel, merge) and resolves with result()
   // when the masks are ready; rejects with the page's message when the run fails or is cancelled.
   async function run(params = {}) {
     await waitFor((s) => s.segmentation?.modelsKnown && !s.segmentation.running && s.ready, 'the page to be idle');

@@ -91,6 +91,7 @@ struct App {
   // Advanced parameters: sent only when they differ from the card's (or PipelineParams') defaults,
   // so a run with the defaults matches the CLI's default run exactly.
   double percentile_low = 1.0, percentile_high = 99.8;
+  bool invert = false;   // the network sees 1 - the normalised image (dark objects on a bright background)
   int tile_size = kDefaultTile;
   int seg_channel = -1;  // multichannel images with a one-channel model: -1 = merge (mean), else channel
   // "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm": a share link asks for the
@@ -156,6 +157,7 @@ struct RunSettings {
   int seg_channel = -1;
   std::string backend = "auto";
   bool exclude_border = false;
+  bool invert = false;
 };
 
 extern App g_app;

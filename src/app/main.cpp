@@ -874,6 +874,13 @@ static void segment_section() {
       ImGui::SliderScalar("High %", ImGuiDataType_Double, &a.percentile_high, &p_lo, &p_hi, "%.2f");
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("This percentile of each channel maps to 1 before the network");
       if (a.percentile_high <= a.percentile_low) a.percentile_high = std::min(100.0, a.percentile_low + 0.01);
+      ImGui::Checkbox("Invert", &a.invert);
+      ui_rect("invert");
+      if (ImGui::IsItemHovered()) {
+        ImGui::SetTooltip("The network sees the image's negative (1 - each normalised value), as Cellpose's invert:\n"
+                          "dark nuclei on a bright background (a grey brightfield picture) then look to a\n"
+                          "fluorescence model like the pictures it learnt from. Applies at the next Run");
+      }
       const int t_lo = 128, t_hi = 2048;
       ImGui::SliderScalar("Tile px", ImGuiDataType_S32, &a.tile_size, &t_lo, &t_hi, "%d");
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("Tile size at the network's scale; larger tiles take more memory");
@@ -952,18 +959,37 @@ static void segment_section() {
       note[0] = char(std::toupper(static_cast<unsigned char>(note[0])));
       ImGui::TextWrapped("%s.", note.c_str());
     }
-    // The note says when the model was trained on the other kind of picture: offer one made for it.
-    const int suggested = cd::model_for_background(s.models, model_index(s.model_name), s.background, kDefaultModel);
-    if (suggested >= 0 && !s.running && a.batch_total == 0) {
-      const std::string label = "Use " + s.models[size_t(suggested)].name;
-      if (ImGui::Button(label.c_str())) {
-        unless_edits_lost("model", [suggested] {
-          choose_model(suggested);
+    // The note says when the model was trained on the other kind of picture: offer one made for it,
+    // and the image's negative (the only answer when the site has no model of that kind).
+    const int current = model_index(s.model_name);
+    const int suggested = cd::model_for_background(s.models, current, s.background, kDefaultModel);
+    const bool mismatch = current >= 0 && cd::background_mismatch(s.models[size_t(current)], s.background);
+    if (mismatch && !s.running && a.batch_total == 0) {
+      if (suggested >= 0) {
+        const std::string label = "Use " + s.models[size_t(suggested)].name;
+        if (ImGui::Button(label.c_str())) {
+          unless_edits_lost("model", [suggested] {
+            choose_model(suggested);
+            run_segmentation();
+          });
+        }
+        ui_rect("suggested_model");
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Segment this image again with a model trained on pictures like it");
+      }
+      const char* invert_label = s.inverted ? "Run without invert" : "Invert and run";
+      if (suggested >= 0) same_line_if_fits(invert_label);
+      if (ImGui::Button(invert_label)) {
+        unless_edits_lost("run", [] {
+          g_app.invert = !cd::segmentation().inverted;
           run_segmentation();
         });
       }
-      ui_rect("suggested_model");
-      if (ImGui::IsItemHovered()) ImGui::SetTooltip("Segment this image again with a model trained on pictures like it");
+      ui_rect("invert_offer");
+      if (ImGui::IsItemHovered()) {
+        ImGui::SetTooltip("Segment this image again with this model, the network seeing the image's negative%s\n"
+                          "(Normalisation and tiles > Invert)",
+                          s.inverted ? " no more" : "");
+      }
     }
     if (!s.fallback.empty()) {
       ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.45f, 1.0f));

@@ -8,11 +8,15 @@ ThresholdRange threshold_range(const std::string& parameter) {
   return {0.0, 1.0, 0.0, 1.0, false};  // probabilities, overlaps, the flow error
 }
 
+bool background_mismatch(const ModelChoice& model, Background background) {
+  const Background trained = modality_background(model.modality);
+  return trained != Background::Unknown && background != Background::Unknown && trained != background;
+}
+
 int model_for_background(const std::vector<ModelChoice>& models, int current, Background background,
                          const std::string& preferred) {
-  if (current < 0 || current >= int(models.size()) || background == Background::Unknown) return -1;
-  const Background trained = modality_background(models[size_t(current)].modality);
-  if (trained == Background::Unknown || trained == background) return -1;
+  if (current < 0 || current >= int(models.size()) || !background_mismatch(models[size_t(current)], background))
+    return -1;
   int found = -1;
   for (size_t i = 0; i < models.size(); i++) {
     if (modality_background(models[i].modality) != background) continue;

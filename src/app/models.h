@@ -35,6 +35,10 @@ struct ThresholdRange {
 };
 ThresholdRange threshold_range(const std::string& parameter);
 
+// Whether `model` was trained on pictures of the other kind than one whose background (as the network
+// saw it) is `background`; false when either is unknown.
+bool background_mismatch(const ModelChoice& model, Background background);
+
 // When the model `current` was trained on pictures of the other kind than one whose background is
 // `background` (fluorescence against stained or brightfield slides), a listed model trained on this
 // kind: `preferred` (the page's default) if it is one, else the first. -1 when none is needed or none fits.

@@ -211,6 +211,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const 
   s.diameter_estimated = false;
   s.tiles_run = 0;
   s.border_objects = 0;
+  s.inverted = false;
   s.note.clear();
   s.background = cd::Background::Unknown;
   if (cd::json_parse(summary_json, std::strlen(summary_json), &summary, &summary_error)) {
@@ -218,6 +219,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const 
     if (const cd::JsonValue* v = summary.find("diameter_estimated"); v && v->is_bool()) s.diameter_estimated = v->boolean;
     if (const cd::JsonValue* v = summary.find("tiles"); v && v->is_number()) s.tiles_run = int(v->number);
     if (const cd::JsonValue* v = summary.find("border_objects"); v && v->is_number()) s.border_objects = int(v->number);
+    if (const cd::JsonValue* v = summary.find("invert"); v && v->is_bool()) s.inverted = v->boolean;
     if (const cd::JsonValue* v = summary.find("note"); v && v->is_string()) s.note = v->string;
     if (const cd::JsonValue* v = summary.find("background"); v && v->is_string()) {
       s.background = v->string == "bright" ? cd::Background::Bright : cd::Background::Dark;

@@ -67,7 +67,8 @@ struct Segmentation {
   int tiles_run = 0;
   int border_objects = 0;  // objects the border cut, left out (exclude_border)
   std::string note;  // the core's remark on the run, if any
-  Background background = Background::Unknown;  // of the image the last result came from
+  Background background = Background::Unknown;  // of the image the last result came from, as the network saw it
+  bool inverted = false;   // the last result's network saw the image inverted
   // Seconds by stage, from the worker: loading the model, decoding the image, the network,
   // post-processing (star NMS / flow dynamics and masks), and the whole run.
   double model_s = 0.0, decode_s = 0.0, inference_s = 0.0, postprocess_s = 0.0, total_s = 0.0;

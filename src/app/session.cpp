@@ -95,7 +95,8 @@ void load_sample() {
 RunSettings run_settings() {
   const App& a = g_app;
   return {a.model,           a.diameter_auto, a.diameter,    a.thresholds,    a.percentile_low,
-          a.percentile_high, a.tile_size,     a.seg_channel, a.backend_choice, a.exclude_border};
+          a.percentile_high, a.tile_size,     a.seg_channel, a.backend_choice, a.exclude_border,
+          a.invert};
 }
 
 void set_run_settings(const RunSettings& r) {
@@ -110,6 +111,7 @@ void set_run_settings(const RunSettings& r) {
   a.seg_channel = r.seg_channel;
   a.backend_choice = r.backend;
   a.exclude_border = r.exclude_border;
+  a.invert = r.invert;
 }
 
 // A model's card defaults for thresholds and normalisation.
@@ -158,6 +160,7 @@ static std::string params_json(bool with_thresholds) {
   if (with_thresholds) w.key("exclude_border").value(a.exclude_border);  // post-processing, like them
   w.key("percentile_low").value(a.percentile_low);
   w.key("percentile_high").value(a.percentile_high);
+  w.key("invert").value(a.invert);
   w.key("tile").value(a.tile_size);
   // A one-channel model needs one channel: the chosen one, or the mean of all (say, RGB nuclei).
   if (a.image.channels > 1 && m.input_channels == 1) {
@@ -301,12 +304,12 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
         return false;
       }
       if (v.boolean) copy.seg_channel = -1;
-    } else if (key == "exclude_border") {
+    } else if (key == "exclude_border" || key == "invert") {
       if (!v.is_bool()) {
-        *error = "exclude_border must be true or false";
+        *error = key + " must be true or false";
         return false;
       }
-      copy.exclude_border = v.boolean;
+      (key == "invert" ? copy.invert : copy.exclude_border) = v.boolean;
     } else {
       bool known = false;
       for (size_t i = 0; i < m.thresholds.size() && i < copy.thresholds.size(); i++) {
@@ -316,7 +319,7 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
         known = true;
       }
       if (!known) {
-        std::string keys = "model, backend, diameter, percentile_low, percentile_high, tile, channel, merge, exclude_border";
+        std::string keys = "model, backend, diameter, percentile_low, percentile_high, invert, tile, channel, merge, exclude_border";
         for (const auto& t : m.thresholds) keys += ", " + t.first;
         *error = "unknown parameter \"" + key + "\" for the model " + m.name + " (known: " + keys + ")";
         return false;

@@ -46,5 +46,15 @@ TEST(Models, AStainedSlideUnderAFluorescenceModelGetsTheSlideModel) {
   EXPECT_EQ(model_for_background(models, 9, Background::Bright, "nuclei-star"), -1);
 }
 
+// A mismatch is what the page offers to invert, with or without a model of the image's kind listed.
+TEST(Models, BackgroundMismatchNeedsBothKindsKnownAndDifferent) {
+  EXPECT_TRUE(background_mismatch(model("nuclei-flow", "fluorescence"), Background::Bright));
+  EXPECT_TRUE(background_mismatch(model("nuclei-he-star", "histology"), Background::Dark));
+  EXPECT_TRUE(background_mismatch(model("bf", "brightfield"), Background::Dark));
+  EXPECT_FALSE(background_mismatch(model("nuclei-flow", "fluorescence"), Background::Dark));
+  EXPECT_FALSE(background_mismatch(model("nuclei-flow", "fluorescence"), Background::Unknown));
+  EXPECT_FALSE(background_mismatch(model("mine", ""), Background::Bright));
+}
+
 }  // namespace
 }  // namespace celldrop

@@ -294,6 +294,51 @@ test('a stained slide (8-bit RGBA) is shown in colour, and a run with a fluoresc
   await context.close();
 });
 
+// A grey picture of dark nuclei on a bright background (a brightfield-like negative) under a
+// fluorescence model: the run says so and offers "Invert and run" beside the slide model. Inverted,
+// the negative is the picture itself to the network (exactly with percentiles 0 and 100), so the
+// labels are the picture's; the record and the link carry invert, and nothing more is offered.
+test('a negative picture: Invert and run segments it as the picture itself; record and link carry it', async () => {
+  const picture = synthImage(tmp, 31, ['--width', '256', '--height', '256']);
+  const negative = path.join(tmp, 'negative-31.png');
+  run(PYTHON, ['-c', `
+import sys, numpy as np
+from PIL import Image
+a = np.array(Image.open(sys.argv[1])).astype(np.int64)
+Image.fromarray((65535 - a).astype(np.uint16)).save(sys.argv[2])
+`, picture, negative]);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, origin);
+  let s = await waitForResult(page);
+  await dropFile(page, picture);
+  s = await waitForResult(page, sha256File(picture));
+  await page.evaluate(() => window.celldrop.run({ percentile_low: 0, percentile_high: 100 }));
+  s = await waitForResult(page, sha256File(picture), s.segmentation.runs + 1);
+  const want = { checksum: s.segmentation.labelsChecksum, count: s.segmentation.count };
+  assert.ok(want.count > 10, `nuclei in the picture: ${want.count}`);
+  assert.equal(s.page.ui.invert_offer, undefined, 'a fluorescence picture: nothing to invert');
+
+  await dropFile(page, negative);
+  s = await waitForResult(page, sha256File(negative));
+  assert.ok(s.page.ui.invert_offer && s.page.ui.suggested_model, 'a negative: inverting and the slide model are offered');
+  assert.equal(JSON.parse(s.page.params).invert, false);
+  await page.screenshot({ path: path.join(SHOTS, 'intake-invert-offer.png') });
+  const runs = s.segmentation.runs;
+  await clickControl(page, 'invert_offer');
+  s = await waitForShell(page, (st) => st.segmentation.runs > runs && st.segmentation.hasResult && !st.segmentation.running,
+    'the inverted run', 120_000);
+  assert.equal(JSON.parse(s.page.params).invert, true);
+  assert.equal(s.segmentation.model, 'nuclei-star');
+  assert.deepEqual({ checksum: s.segmentation.labelsChecksum, count: s.segmentation.count }, want, 'the picture\'s labels');
+  assert.equal(s.page.ui.invert_offer, undefined, 'the network saw what the model knows: nothing more to offer');
+  assert.equal(s.page.ui.suggested_model, undefined);
+  const r = await page.evaluate(() => window.celldrop.result());
+  assert.equal(r.record.parameters.invert, true);
+  assert.match(await page.evaluate(() => window.celldrop.shareLink()), /[#&]p\.invert=true(&|$)/);
+  assertClean(problems);
+  await context.close();
+});
+
 test('?image= opens an image from this origin', async () => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   const { page, problems } = await openApp(context, origin, '?image=../images/cells-3.png');
