@@ -865,7 +865,8 @@ static void segment_section() {
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("The model reads one channel: the mean of all channels, or one of them");
       }
     }
-    bool advanced = ImGui::TreeNode("Normalisation and tiles");
+    // Folded away, an inverted input would go unseen: the heading says so (### keeps the node's id).
+    bool advanced = ImGui::TreeNode(a.invert ? "Normalisation and tiles (inverted)###advanced" : "Normalisation and tiles###advanced");
     ui_rect("advanced");
     if (advanced) {
       const double p_lo = 0.0, p_hi = 100.0;
