@@ -686,6 +686,7 @@ static void results_section() {
     // last rows would hide below the panel's edge, where selecting them could not bring them into
     // view; only a very short window gets a four-row table and a scrolling panel.
     float height = std::max(ImGui::GetTextLineHeightWithSpacing() * 4.0f, ImGui::GetContentRegionAvail().y - 2.0f);
+    cd::object_table_set_mean_channel(&a.table, a.channel == kColourView ? -1 : a.channel);
     uint32_t clicked = cd::object_table_draw(&a.table, height, a.platform.touch_count == 1);
     if (clicked) select_object(clicked, true);
   }
@@ -1037,6 +1038,7 @@ static void side_panel(ImVec2 pos, ImVec2 size) {
   if (a.image.channels > 1 && a.channel != kColourView) {
     int ch = a.channel + 1;
     if (ImGui::SliderInt("Channel", &ch, 1, a.image.channels)) choose_channel(ch - 1);
+    ui_rect("display_channel");
   }
   draw_histogram(72.0f);
   double lo = a.stats.min, hi = a.stats.max;

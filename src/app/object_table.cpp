@@ -13,7 +13,16 @@ const std::vector<const char*>& object_table_columns() {
   return columns;
 }
 
-double object_table_value(const ObjectMeasurements& m, int column) {
+static constexpr int kMeanColumn = 7;
+
+static double mean_of(const ObjectMeasurements& m, int channel) {
+  if (channel >= 0) return channel < int(m.mean.size()) ? m.mean[size_t(channel)] : 0.0;
+  double sum = 0.0;
+  for (double v : m.mean) sum += v;
+  return m.mean.empty() ? 0.0 : sum / double(m.mean.size());
+}
+
+double object_table_value(const ObjectMeasurements& m, int column, int mean_channel) {
   switch (column) {
     case 0: return double(m.id);
     case 1: return double(m.area_px);
@@ -22,7 +31,7 @@ double object_table_value(const ObjectMeasurements& m, int column) {
     case 4: return m.perimeter_px;
     case 5: return m.circularity;
     case 6: return m.eccentricity;
-    case 7: return m.mean.empty() ? 0.0 : m.mean[0];
+    case kMeanColumn: return mean_of(m, mean_channel);
     default: return 0.0;
   }
 }
@@ -51,9 +60,16 @@ void object_table_sort(ObjectTable* t, int column, bool ascending) {
   t->order.resize(t->objects.size());
   for (size_t i = 0; i < t->order.size(); i++) t->order[i] = int(i);
   std::stable_sort(t->order.begin(), t->order.end(), [&](int a, int b) {
-    double va = object_table_value(t->objects[size_t(a)], column), vb = object_table_value(t->objects[size_t(b)], column);
+    double va = object_table_value(t->objects[size_t(a)], column, t->mean_channel);
+    double vb = object_table_value(t->objects[size_t(b)], column, t->mean_channel);
     return ascending ? va < vb : va > vb;
   });
+}
+
+void object_table_set_mean_channel(ObjectTable* t, int channel) {
+  if (t->mean_channel == channel) return;
+  t->mean_channel = channel;
+  if (t->sort_column == kMeanColumn) object_table_sort(t, t->sort_column, t->sort_ascending);
 }
 
 std::string object_summary(const ObjectMeasurements& m) {
@@ -87,9 +103,22 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
   }
   // TableHeadersRow() spelled out, to learn each header's rectangle.
   ImGui::TableNextRow(ImGuiTableRowFlags_Headers);
+  // The mean column names its channel when the image has several (### keeps the header's id).
+  const size_t channels = t->objects.empty() ? 0 : t->objects[0].mean.size();
+  char mean_header[32] = "mean";
+  if (channels > 1 && t->mean_channel >= 0) std::snprintf(mean_header, sizeof mean_header, "mean ch%d###mean", t->mean_channel + 1);
+  else if (channels > 1) std::snprintf(mean_header, sizeof mean_header, "mean all###mean");
   for (size_t c = 0; c < columns.size(); c++) {
-    if (!ImGui::TableSetColumnIndex(int(c))) continue;
-    ImGui::TableHeader(columns[c]);
+    if (!ImGui::TableSetColumnIndex(int(c))) {  // scrolled out of view: no rectangle to click
+      if (c < 8) std::fill(t->header_rects[c], t->header_rects[c] + 4, 0.0f);
+      continue;
+    }
+    ImGui::TableHeader(int(c) == kMeanColumn ? mean_header : columns[c]);
+    if (int(c) == kMeanColumn && channels > 1 && ImGui::IsItemHovered()) {
+      ImGui::SetTooltip(t->mean_channel >= 0 ? "Mean intensity in channel %d, the channel on show (choose it under Contrast)"
+                                             : "Mean intensity over the channels (the colour view; choose one under Contrast)",
+                        t->mean_channel + 1);
+    }
     ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
     if (c < 8) {
       float* r = t->header_rects[c];
@@ -143,7 +172,7 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
       ImGui::Text("%.3f", m.eccentricity);
       ImGui::TableNextColumn();
       if (m.mean.empty()) ImGui::TextDisabled("-");
-      else ImGui::Text("%.1f", m.mean[0]);
+      else ImGui::Text("%.1f", mean_of(m, t->mean_channel));
     }
   }
   // A finger dragged over the rows scrolls them, as lists scroll on phones (ImGui scrolls by wheel and

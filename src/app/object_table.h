@@ -17,6 +17,9 @@ struct ObjectTable {
   std::vector<int> index_of_id;             // id -> index into objects, -1 when absent
   int sort_column = 0;
   bool sort_ascending = true;
+  // The channel whose mean intensity the "mean" column shows: the one on show in the viewer, so a
+  // marker's channel can be read and sorted by nucleus; -1 = the mean of the channels (a colour view).
+  int mean_channel = 0;
   uint32_t selected = 0;           // object id; 0 = none
   bool scroll_to_selected = false;  // set when the viewer selects: the table brings the row into view
   // Rows drawn in the last frame, top to bottom: id and screen rectangle (x0, y0, x1, y1), published
@@ -39,9 +42,14 @@ const ObjectMeasurements* object_table_find(const ObjectTable& table, uint32_t i
 // Sorts the rows by column `column` of object_table_columns() (stable; ties keep id order).
 void object_table_sort(ObjectTable* table, int column, bool ascending);
 
-// The table's column names and each object's value in a column.
+// Shows channel `channel`'s mean in the "mean" column (see mean_channel); the rows are sorted again
+// when they are sorted by it.
+void object_table_set_mean_channel(ObjectTable* table, int channel);
+
+// The table's column names and each object's value in a column (the "mean" column's for
+// `mean_channel`: 0 when the object has no such channel).
 const std::vector<const char*>& object_table_columns();
-double object_table_value(const ObjectMeasurements& m, int column);
+double object_table_value(const ObjectMeasurements& m, int column, int mean_channel);
 
 // Draws the table (ImGui) in a child region of `height`; returns the id of a row the user clicked,
 // 0 when none was. touch: one finger is down (a touch screen), which scrolls the rows when it drags.

@@ -76,6 +76,7 @@ std::string page_state_json() {
   w.key("rows").value(int64_t(a.table.objects.size())).key("selected").value(a.table.selected);
   w.key("sortColumn").value(cd::object_table_columns()[size_t(a.table.sort_column)]);
   w.key("ascending").value(a.table.sort_ascending);
+  w.key("meanChannel").value(a.table.mean_channel);  // -1: the mean of the channels
   w.key("order").begin_array();
   for (size_t r = 0; r < a.table.order.size() && r < 20; r++) w.value(a.table.objects[size_t(a.table.order[r])].id);
   w.end_array();

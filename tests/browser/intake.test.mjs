@@ -250,6 +250,64 @@ test('the Open button opens the file chooser; a 16-bit three-channel TIFF opens 
   await context.close();
 });
 
+// The object table's mean column follows the channel on show, so a marker's intensity can be read
+// and sorted nucleus by nucleus: its order is the CSV's mean_<channel> order, for each channel shown.
+test('the object table\'s mean is the channel on show: sorted by it, the order follows the channel picker', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, origin);
+  // Nuclei in channel 1, and in channel 2 a "marker" in the same nuclei that grows from left to
+  // right, so the two order the nuclei differently (and the picture stays a fluorescence one).
+  const twoChannels = path.join(tmp, 'nuclei-and-marker.tif');
+  run(PYTHON, ['-c', `
+import sys, numpy as np, tifffile
+from PIL import Image
+a = np.array(Image.open(sys.argv[1])).astype(np.uint16)
+marker = (a * (np.arange(a.shape[1]) / a.shape[1])[None, :]).astype(np.uint16)
+tifffile.imwrite(sys.argv[2], np.stack([a, marker], axis=-1), photometric='minisblack', planarconfig='contig')
+`, png2, twoChannels]);
+  await waitForResult(page);
+  await dropFile(page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
+  let s = await waitForResult(page, sha256File(twoChannels));
+  const objects = (await page.evaluate(() => window.celldrop.result())).objects;
+  // The CSV counts channels from 1, the page from 0.
+  const expected = (c) => objects.map((o) => [o[`mean_${c + 1}`], o.label]).sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .slice(0, 20).map((x) => x[1]);
+  assert.notDeepEqual(expected(0), expected(1), 'the channels must order the nuclei differently for this test');
+  assert.equal(s.page.table.meanChannel, 0);
+  // The mean is the table's last column: scrolled into view sideways, as a touchpad does.
+  const top = await canvasTop(page);
+  const row = s.page.table.visibleRows[0];
+  await page.mouse.move(Math.round(row.x0 + 60), Math.round((row.y0 + row.y1) / 2 + top));
+  const inView = (st) => st.page.table.headers.mean.x0 > 0 && st.page.table.headers.mean.x1 <= st.viewport.x0;
+  for (let i = 0; i < 20 && !inView(await shell(page)); i++) {
+    await page.mouse.wheel(120, 0);
+    await page.waitForTimeout(100);
+  }
+  s = await waitForShell(page, inView, 'the mean column in view');
+  const header = s.page.table.headers.mean;
+  await page.mouse.click(Math.round((header.x0 + header.x1) / 2), Math.round((header.y0 + header.y1) / 2 + top), { delay: 60 });
+  s = await waitForShell(page, (st) => st.page.table.sortColumn === 'mean', 'sorted by mean');
+  assert.equal(s.page.table.ascending, true);
+  assert.deepEqual(s.page.table.order, expected(0));
+  // The Channel slider (under Contrast, below the table): the panel scrolled to it by a wheel over
+  // its scrollbar, then its right end clicked: channel 2 on show, and the column with it.
+  await page.mouse.move(Math.round(s.viewport.x0 - 8), Math.round(200 + top));
+  const sliderInView = (st) => st.page.ui.display_channel && st.page.ui.display_channel.y0 >= 0 &&
+    st.page.ui.display_channel.y1 <= st.canvas.cssHeight - 40;
+  for (let i = 0; i < 30 && !sliderInView(await shell(page)); i++) {
+    await page.mouse.wheel(0, 120);
+    await page.waitForTimeout(100);
+  }
+  s = await waitForShell(page, sliderInView, 'the Channel slider in view');
+  const slider = s.page.ui.display_channel;
+  await page.mouse.click(Math.round(slider.x0 + 0.6 * (slider.x1 - slider.x0)), Math.round((slider.y0 + slider.y1) / 2 + top), { delay: 60 });
+  s = await waitForShell(page, (st) => st.page.display.channel === 1 && st.page.table.meanChannel === 1, 'channel 2 on show');
+  assert.deepEqual(s.page.table.order, expected(1));
+  await page.screenshot({ path: path.join(SHOTS, 'intake-mean-channel.png') });
+  assertClean(problems);
+  await context.close();
+});
+
 test('a stained slide (8-bit RGBA) is shown in colour, and a run with a fluorescence model offers the slide model, which reads its RGB', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
   const { page, problems } = await openApp(context, origin);
