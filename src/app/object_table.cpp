@@ -8,12 +8,14 @@
 namespace celldrop {
 
 const std::vector<const char*>& object_table_columns() {
-  static const std::vector<const char*> columns = {"id", "area px", "x", "y", "perimeter", "circularity",
-                                                   "eccentricity", "mean"};
+  // The mean third: with id and area it fits the panel's width, where the columns after it need a
+  // sideways scroll, and it is what a marker's channel is read by.
+  static const std::vector<const char*> columns = {"id", "area px", "mean", "x", "y", "perimeter", "circularity",
+                                                   "eccentricity"};
   return columns;
 }
 
-static constexpr int kMeanColumn = 7;
+static constexpr int kMeanColumn = 2;
 
 static double mean_of(const ObjectMeasurements& m, int channel) {
   if (channel >= 0) return channel < int(m.mean.size()) ? m.mean[size_t(channel)] : 0.0;
@@ -26,12 +28,12 @@ double object_table_value(const ObjectMeasurements& m, int column, int mean_chan
   switch (column) {
     case 0: return double(m.id);
     case 1: return double(m.area_px);
-    case 2: return m.centroid_x;
-    case 3: return m.centroid_y;
-    case 4: return m.perimeter_px;
-    case 5: return m.circularity;
-    case 6: return m.eccentricity;
     case kMeanColumn: return mean_of(m, mean_channel);
+    case 3: return m.centroid_x;
+    case 4: return m.centroid_y;
+    case 5: return m.perimeter_px;
+    case 6: return m.circularity;
+    case 7: return m.eccentricity;
     default: return 0.0;
   }
 }
@@ -161,6 +163,9 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
       ImGui::TableNextColumn();
       ImGui::Text("%lld", m.area_px);
       ImGui::TableNextColumn();
+      if (m.mean.empty()) ImGui::TextDisabled("-");
+      else ImGui::Text("%.1f", mean_of(m, t->mean_channel));
+      ImGui::TableNextColumn();
       ImGui::Text("%.1f", m.centroid_x);
       ImGui::TableNextColumn();
       ImGui::Text("%.1f", m.centroid_y);
@@ -170,9 +175,6 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
       ImGui::Text("%.3f", m.circularity);
       ImGui::TableNextColumn();
       ImGui::Text("%.3f", m.eccentricity);
-      ImGui::TableNextColumn();
-      if (m.mean.empty()) ImGui::TextDisabled("-");
-      else ImGui::Text("%.1f", mean_of(m, t->mean_channel));
     }
   }
   // A finger dragged over the rows scrolls them, as lists scroll on phones (ImGui scrolls by wheel and
