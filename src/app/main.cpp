@@ -54,7 +54,7 @@ constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link 
 // DOM keyCodes, which platform.cpp uses as ImGui key indices.
 enum : int { kKeyC = 'C', kKeyD = 'D', kKeyF = 'F', kKeyN = 'N', kKeyP = 'P', kKeyR = 'R', kKeyO = 'O', kKeyS = 'S', kKeyU = 'U',
              kKeyBackspace = 8, kKeyDelete = 46, kKeyEscape = 27, kKey1 = '1', kKeypad1 = 97, kKeyPlus = 187, kKeyMinus = 189, kKeypadPlus = 107,
-             kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173 };
+             kKeypadMinus = 109, kKeyEquals = 61, kKeyDashFirefox = 173, kKeyComma = 188, kKeyPeriod = 190 };
 
 
 // --- the page-visible state: the test (and later the page API) reads window.celldropShell ------------
@@ -1218,6 +1218,14 @@ static void viewer_window(vw::Rect rect) {
     if (ImGui::IsKeyPressed(kKeyC, false) && cd::has_colour_view(a.image)) {
       choose_channel(a.channel == kColourView ? 0 : kColourView);
     }
+    // ImageJ's keys for the previous and next slice step through the channels here: the Channel
+    // slider lies below the object table, whose mean follows the channel on show.
+    const bool next = ImGui::IsKeyPressed(kKeyPeriod, false), previous = ImGui::IsKeyPressed(kKeyComma, false);
+    if ((next || previous) && a.image.channels > 1) {
+      const int n = a.image.channels;
+      if (a.channel == kColourView) choose_channel(next ? 0 : n - 1);
+      else choose_channel((a.channel + (next ? 1 : n - 1)) % n);
+    }
     if (ImGui::IsKeyPressed(kKeyS, false)) {
       a.share_fragment = cd::share_fragment(current_share_state());
       js_share(a.share_fragment.c_str());
@@ -1349,6 +1357,7 @@ static void keys_window() {
       {"F", "fit the image in the window"},
       {"1", "one image pixel per screen pixel"},
       {"C", "colour or one channel at a time"},
+      {", .", "previous or next channel (the table's mean too)"},
       {"N, P", "next or previous image of a list"},
       {"click", "select an object (its row too)"},
       {"Delete", "remove the selected object"},

@@ -295,6 +295,12 @@ tifffile.imwrite(sys.argv[2], np.stack([a, marker], axis=-1), photometric='minis
   await page.mouse.click(Math.round(slider.x0 + 0.6 * (slider.x1 - slider.x0)), Math.round((slider.y0 + slider.y1) / 2 + top), { delay: 60 });
   s = await waitForShell(page, (st) => st.page.display.channel === 1 && st.page.table.meanChannel === 1, 'channel 2 on show');
   assert.deepEqual(s.page.table.order, expected(1));
+  // "," and "." step through the channels (ImageJ's previous and next slice), round from the last.
+  await page.keyboard.press('.');
+  s = await waitForShell(page, (st) => st.page.display.channel === 0 && st.page.table.meanChannel === 0, '"." from the last channel');
+  assert.deepEqual(s.page.table.order, expected(0));
+  await page.keyboard.press(',');
+  await waitForShell(page, (st) => st.page.display.channel === 1 && st.page.table.meanChannel === 1, '"," back to channel 2');
   await page.screenshot({ path: path.join(SHOTS, 'intake-mean-channel.png') });
   assertClean(problems);
   await context.close();
