@@ -1357,7 +1357,7 @@ static void keys_window() {
       {"F", "fit the image in the window"},
       {"1", "one image pixel per screen pixel"},
       {"C", "colour or one channel at a time"},
-      {", .", "previous or next channel (the table's mean too)"},
+      {"comma, period", "previous or next channel (the table's mean too)"},
       {"N, P", "next or previous image of a list"},
       {"click", "select an object (its row too)"},
       {"Delete", "remove the selected object"},
