@@ -117,8 +117,9 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
     }
     ImGui::TableHeader(int(c) == kMeanColumn ? mean_header : columns[c]);
     if (int(c) == kMeanColumn && channels > 1 && ImGui::IsItemHovered()) {
-      ImGui::SetTooltip(t->mean_channel >= 0 ? "Mean intensity in channel %d, the channel on show (choose it under Contrast)"
-                                             : "Mean intensity over the channels (the colour view; choose one under Contrast)",
+      ImGui::SetTooltip(t->mean_channel >= 0
+                            ? "Mean intensity in channel %d, the channel on show (Contrast > Channel, or comma and period)"
+                            : "Mean intensity over the channels: the colour view (C shows one channel)",
                         t->mean_channel + 1);
     }
     ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
