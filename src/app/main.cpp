@@ -1438,7 +1438,7 @@ static void confirm_dialog() {
   const bool placed = !ImGui::IsWindowAppearing();
   // An idle page draws nothing, so the frame that places the window is asked for here; without
   // it the question could stay unplaced, off-centre, until the next mouse move.
-  if (!placed) a.platform.frames_wanted = std::max(a.platform.frames_wanted, 2);
+  if (!placed) cd::platform_want_frames(&a.platform, 2);
   if (placed) ui_rect("confirm.yes");
   ImGui::SameLine();
   if (ImGui::Button("Keep my edits") || ImGui::IsKeyPressed(kKeyEscape, false)) {
@@ -1468,10 +1468,10 @@ static void frame() {
   ImGuiIO& io = ImGui::GetIO();
   // Idle pages draw nothing: the canvas keeps showing the last frame.
   cd::Segmentation& seg = cd::segmentation();
-  if (live_rerun_step(emscripten_get_now())) p.frames_wanted = std::max(p.frames_wanted, 1);
+  if (live_rerun_step(emscripten_get_now())) cd::platform_want_frames(&p, 1);
   if (seg.dirty) {
     seg.dirty = false;
-    p.frames_wanted = std::max(p.frames_wanted, 2);
+    cd::platform_want_frames(&p, 2);
   }
   // A model the user just loaded is selected and segments the image on show.
   if (!seg.model_added.empty()) {

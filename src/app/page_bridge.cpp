@@ -15,7 +15,7 @@
 namespace cd = celldrop;
 
 // What the page API changes must be drawn: the page otherwise sleeps until the next input event.
-static void redraw() { g_app.platform.frames_wanted = std::max(g_app.platform.frames_wanted, 3); }
+static void redraw() { cd::platform_want_frames(&g_app.platform, 3); }
 
 // "removed", "drawn": the ids of the objects removed and drawn by hand in the result on show, each in
 // the order done (the page state and the API's answers).

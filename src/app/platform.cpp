@@ -295,7 +295,7 @@ void platform_after_new_frame(Platform* p) {
   for (int k = 0; k < 512; k++) {
     if (p->key_release_pending[k]) {
       io.KeysDown[k] = false;
-      p->frames_wanted = std::max(p->frames_wanted, 2);  // a frame must see the release too
+      platform_want_frames(p, 2);  // a frame must see the release too
     }
     p->key_release_pending[k] = false;
     p->key_pressed_this_frame[k] = false;
@@ -305,15 +305,15 @@ void platform_after_new_frame(Platform* p) {
       p->key_pressed_this_frame[k] = true;
       p->key_release_pending[k] = true;
       p->key_presses_queued[k]--;
-      p->frames_wanted = std::max(p->frames_wanted, 2);
+      platform_want_frames(p, 2);
     } else if (p->key_presses_queued[k] > 0) {
-      p->frames_wanted = std::max(p->frames_wanted, 2);  // a frame must see the key up first
+      platform_want_frames(p, 2);  // a frame must see the key up first
     }
   }
   for (int b = 0; b < 5; b++) {
     if (p->button_release_pending[b]) {
       io.MouseDown[b] = false;
-      p->frames_wanted = std::max(p->frames_wanted, 2);
+      platform_want_frames(p, 2);
     }
     p->button_release_pending[b] = false;
     p->button_pressed_this_frame[b] = false;

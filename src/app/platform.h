@@ -57,6 +57,13 @@ struct Platform {
   double pinch_distance = 0.0;
 };
 
+// Asks for at least `n` more frames: an idle page draws nothing until something wants one, so
+// whatever changes what the page shows outside a frame's input (a worker's answer, a page API call,
+// a question to open) asks here.
+inline void platform_want_frames(Platform* p, int n) {
+  if (p->frames_wanted < n) p->frames_wanted = n;
+}
+
 // Registers the event callbacks; call once, after ImGui::CreateContext().
 void platform_init(Platform* p);
 

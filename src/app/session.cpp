@@ -208,7 +208,7 @@ void unless_edits_lost(const char* kind, std::function<void()> action) {
   }
   a.confirm_kind = kind;
   a.confirm_action = std::move(action);
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);  // the question opens on its own
+  cd::platform_want_frames(&a.platform, 3);  // the question opens on its own
 }
 
 void request_live_rerun(double now_ms) { g_app.live_rerun_due_ms = now_ms + kLiveRerunDelayMs; }
@@ -349,7 +349,7 @@ bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const
   }
   if (!ok) {
     a.open_error = *error;
-    a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+    cd::platform_want_frames(&a.platform, 3);
     return false;
   }
   // Another page of the file on show (a time-lapse's next frame): the view and the channel choices stay.
@@ -393,7 +393,7 @@ bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const
     a.view_valid = false;
   }
   a.run_wanted = true;
-  a.platform.frames_wanted = std::max(a.platform.frames_wanted, 3);
+  cd::platform_want_frames(&a.platform, 3);
   std::printf("celldrop: opened %s, %dx%d, %d channel(s) %s\n", opened.name.c_str(), a.image.width, a.image.height,
               a.image.channels, cd::sample_type_name(a.image.type));
   return true;
