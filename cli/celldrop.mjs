@@ -39,8 +39,9 @@ Usage:
       Segments each image (a DIR stands for its png, jpg, jpeg, bmp, tif and tiff files, sorted) and
       writes DIR/<stem>.png (16-bit labels; above 65535 objects the TIFF instead) plus the exports
       asked for. One JSON line per image: {"file","objects","diameter","diameter_estimated","scale",
-      "tiles","seconds","written"} (and "page" with --page all), or {"file","error"}: a bad file is reported and skipped, and the
-      exit code is 1 at the end if any failed. A progress bar goes to stderr when it is a terminal.
+      "tiles","seconds","written"} (and "page" with --page all, "positive" and "positive_threshold"
+      with --positive), or {"file","error"}: a bad file is reported and skipped, and the exit code
+      is 1 at the end if any failed. A progress bar goes to stderr when it is a terminal.
       --model NAME|PATH      NAME: <repo>/models/NAME.json; PATH: a model card (.json), or an .onnx
                              with its card of the same stem beside it (default: nuclei-star)
       --diameter D|auto      object diameter in px (default auto: estimated by a first pass)
@@ -56,6 +57,10 @@ Usage:
       --percentiles LO,HI    normalisation percentiles (default: the card's)
       --invert               invert the normalised image (Cellpose's --invert): dark nuclei on a
                              bright background (a grey brightfield picture) for a fluorescence model
+      --positive N[:T]       count the nuclei positive for a marker in channel N (from 0): those whose
+                             mean there is >= T (default otsu: Otsu's split of the nuclei's means).
+                             The line gets "positive" and "positive_threshold"; the CSV a "positive"
+                             column, the GeoJSON QuPath's Positive/Negative classes, the record the rule
       --page N|all           page of multi-page TIFFs (default 0, numbered from 0); all: every page,
                              each one's outputs named <stem>_pageN (a time-lapse, a z-stack)
       --max-megapixels N     refuse images above N megapixels
@@ -336,6 +341,15 @@ function parsePercentiles(value, flag, command) {
   if (parts.length !== 2) throw new UsageError(`${command}: ${flag} takes LOW,HIGH (e.g. 1,99.8), not "${value}"`);
   return parts.map((p) => number(p, flag, command));
 }
+// --positive N[:T]: the marker's channel (from 0, as --channel) and its threshold, or Otsu's.
+function parsePositive(value, flag, command) {
+  const [channel, threshold, extra] = value.split(':');
+  if (extra !== undefined) throw new UsageError(`${command}: ${flag} takes N or N:THRESHOLD (e.g. 1 or 1:350), not "${value}"`);
+  return {
+    channel: integer(channel, flag, command),
+    threshold: threshold === undefined || threshold === 'otsu' ? null : number(threshold, flag, command),
+  };
+}
 function parseExports(value, flag, command) {
   const list = value.split(',').map((v) => v.trim()).filter(Boolean);
   const out = new Set();
@@ -355,7 +369,7 @@ const SEGMENT_OPTIONS = {
   out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
   'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number,
   'exclude-border': flag, 'pixel-size': number, channel: integer, tile: integer, overlap: integer,
-  percentiles: parsePercentiles, invert: flag, page: pageOption, 'max-megapixels': number, export: parseExports,
+  percentiles: parsePercentiles, invert: flag, positive: parsePositive, page: pageOption, 'max-megapixels': number, export: parseExports,
   backend: parseBackend, threads: integer,
 };
 
@@ -465,6 +479,7 @@ async function segment(args) {
         result = seg.result;
         core.imageFree(image);
         image = 0;
+        const positive = options.positive && core.resultClassify(result, options.positive.channel, options.positive.threshold);
 
         const written = [];
         const write = (format, ext, opts) => {
@@ -497,6 +512,7 @@ async function segment(args) {
           scale: Number(s.scale.toFixed(4)), tiles: s.tiles, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
           written,
         });
+        if (positive) Object.assign(line, { positive: positive.positive, positive_threshold: positive.threshold });
         if (s.note) line.note = line.note ? `${line.note}; ${s.note}` : s.note;
       } catch (e) {
         failed++;

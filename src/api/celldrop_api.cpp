@@ -173,6 +173,9 @@ struct ResultHandle {
   int image_width = 0, image_height = 0, image_channels = 0;
   double pixel_size_um = 0.0;  // square pixels only; 0 = unknown
   bool pixel_size_given = false;
+  PositiveRule positive;  // cd_result_classify's; channel < 0: not classified
+  bool positive_threshold_given = false;
+  int positive_count = 0;
   bool have_contours = false;
   std::vector<Contour> contours;  // traced on the first export that needs them
 
@@ -686,6 +689,10 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
       rec.parameters = pipeline_record_parameters(h->card, h->params, h->result);
       rec.timings_s = pipeline_record_timings(h->result);
       rec.objects = h->result.count;
+      rec.positive_channel = h->positive.channel;
+      rec.positive_threshold = h->positive.threshold;
+      rec.positive_threshold_given = h->positive_threshold_given;
+      rec.positive_objects = h->positive_count;
       text = write_run_record(rec);
     }
   } else {
@@ -698,6 +705,27 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
   *bytes = p;
   *size = out.size();
   return give("{\"bytes\":" + std::to_string(out.size()) + "}");
+}
+
+char* cd_result_classify(void* result, int channel, double threshold) {
+  auto* h = static_cast<ResultHandle*>(result);
+  if (!h) return give_error("cd_result_classify: no result");
+  PositiveRule rule;
+  rule.channel = channel < 0 ? -1 : channel;
+  const bool given = !std::isnan(threshold);
+  rule.threshold = given ? threshold : otsu_threshold_of_means(h->objects, rule.channel);
+  std::string error;
+  const int count = classify_positive(&h->objects, rule, &error);
+  if (count < 0) return give_error(error);
+  h->positive = rule;
+  h->positive_threshold_given = given;
+  h->positive_count = count;
+  JsonWriter w;
+  w.begin_object().key("positive").value(count).key("objects").value(int64_t(h->objects.size())).key("threshold");
+  if (std::isnan(rule.threshold)) w.null();
+  else w.value(rule.threshold);
+  w.key("threshold_from").value(given ? "user" : "otsu").end_object();
+  return give(w.str());
 }
 
 void cd_result_free(void* result) { delete static_cast<ResultHandle*>(result); }

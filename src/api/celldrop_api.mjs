@@ -153,6 +153,10 @@ export function bindCore(m) {
         m._cd_free(out);
       }
     },
+    // Marker-positive objects (cd_result_classify): channel from 0, threshold a number or null for
+    // Otsu's over the objects' means; channel -1 clears. {positive, objects, threshold, threshold_from}.
+    resultClassify: (result, channel, threshold = null) =>
+      check(takeJson(m._cd_result_classify(result, channel, threshold ?? NaN))),
     resultFree: (result) => m._cd_result_free(result),
     // The result post-processed again with other thresholds, without the network: {json, handle}
     // (json.needs_network: the new parameters need a full run).

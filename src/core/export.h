@@ -39,7 +39,8 @@ struct MeasurementTable {
 // measure.h's per-object table as a MeasurementTable, the shape the CSV and GeoJSON writers take.
 // Columns: label, area_px, area_um2 (empty when the image has no pixel size), centroid_x,
 // centroid_y, bbox_x0, bbox_y0, bbox_x1, bbox_y1 (x1/y1 one past the last pixel), perimeter_px,
-// circularity, eccentricity, then per channel i (1-based): mean_i, min_i, max_i, integrated_i.
+// circularity, eccentricity, then per channel i (1-based): mean_i, min_i, max_i, integrated_i; then
+// "positive" (1 or 0) when the objects were classified (measure.h's classify_positive).
 struct ObjectMeasurements;
 MeasurementTable measurements_table(const std::vector<ObjectMeasurements>& objects);
 
@@ -59,7 +60,9 @@ std::string csv_number(double value);
 // {"objectType": "detection", "name": "<label>", "classification": {"name", "color"} when
 // classification_name is set, "measurements": {column: value} when a table is given}: the layout
 // QuPath 0.4+ itself exports for detections (not checked against QuPath here: it is not installed;
-// tests check GeoJSON validity with shapely).
+// tests check GeoJSON validity with shapely). When the table has a "positive" column (marker-positive
+// objects) each object's classification is QuPath's own "Positive" or "Negative" class, in QuPath's
+// colours, so QuPath counts them as its positive detection would.
 struct GeoJsonOptions {
   std::string classification_name;          // "" = unclassified
   uint8_t classification_color[3] = {200, 0, 0};
@@ -119,6 +122,12 @@ struct RunRecord {
   std::vector<std::pair<std::string, RecordValue>> parameters;  // in the order given
   std::vector<std::pair<std::string, double>> timings_s;        // stage -> seconds
   int objects = -1;                                             // < 0: omitted
+  // Marker-positive objects (measure.h): "positive": {"channel" (from 0), "threshold",
+  // "threshold_from": "otsu" or "user", "objects": how many}; omitted when positive_channel < 0.
+  int positive_channel = -1;
+  double positive_threshold = 0.0;
+  bool positive_threshold_given = false;
+  int positive_objects = 0;
   // The user's edits to the run's labels, in order: "edits_by_hand": [{"removed": id} or
   // {"drawn": id, "outline": [x0, y0, x1, y1, ...]} (image pixels)]; omitted if none.
   std::vector<HandEdit> edits_by_hand;

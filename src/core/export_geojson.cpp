@@ -1,4 +1,5 @@
 // Contours (+ optional measurements) -> GeoJSON FeatureCollection in QuPath's conventions.
+#include <cstdint>
 #include <cmath>
 #include <unordered_map>
 
@@ -12,10 +13,13 @@ bool write_geojson(const std::vector<Contour>& contours, const GeoJsonOptions& o
   // Rows of the measurement table by label, so features and rows may come in any order.
   std::unordered_map<uint32_t, size_t> row_of;
   const MeasurementTable* table = options.measurements;
+  size_t positive_col = SIZE_MAX;  // the marker-positive column, when the objects were classified
   if (table) {
     size_t id_col = table->columns.size();
-    for (size_t c = 0; c < table->columns.size(); ++c)
+    for (size_t c = 0; c < table->columns.size(); ++c) {
       if (table->columns[c] == options.id_column) id_col = c;
+      if (table->columns[c] == "positive") positive_col = c;
+    }
     if (id_col == table->columns.size()) {
       *error = "GeoJSON: the measurement table has no column \"" + options.id_column +
                "\" to match its rows to objects";
@@ -48,14 +52,25 @@ bool write_geojson(const std::vector<Contour>& contours, const GeoJsonOptions& o
     w.end_array().end_array().end_object();
     w.key("properties").begin_object().key("objectType").value("detection");
     w.key("name").value(std::to_string(c.label));
-    if (!options.classification_name.empty()) {
-      w.key("classification").begin_object().key("name").value(options.classification_name);
+    auto it = table ? row_of.find(c.label) : row_of.end();
+    std::string class_name = options.classification_name;
+    const uint8_t* class_color = options.classification_color;
+    if (it != row_of.end() && positive_col != SIZE_MAX) {
+      // QuPath's built-in classes and their default colours.
+      static const uint8_t kPositive[3] = {200, 50, 50}, kNegative[3] = {112, 112, 225};
+      const double positive = table->rows[it->second][positive_col];
+      if (positive == 1.0 || positive == 0.0) {
+        class_name = positive == 1.0 ? "Positive" : "Negative";
+        class_color = positive == 1.0 ? kPositive : kNegative;
+      }
+    }
+    if (!class_name.empty()) {
+      w.key("classification").begin_object().key("name").value(class_name);
       w.key("color").begin_array();
-      for (uint8_t v : options.classification_color) w.value(int(v));
+      for (int k = 0; k < 3; ++k) w.value(int(class_color[k]));
       w.end_array().end_object();
     }
     if (table) {
-      auto it = row_of.find(c.label);
       if (it != row_of.end()) {
         w.key("measurements").begin_object();
         for (size_t col = 0; col < table->columns.size(); ++col)

@@ -32,6 +32,12 @@ std::string write_run_record(const RunRecord& r) {
   for (const auto& t : r.timings_s) w.key(t.first).value(t.second);
   w.end_object();
   if (r.objects >= 0) w.key("objects").value(r.objects);
+  if (r.positive_channel >= 0) {
+    w.key("positive").begin_object().key("channel").value(r.positive_channel);
+    w.key("threshold").value(r.positive_threshold);
+    w.key("threshold_from").value(r.positive_threshold_given ? "user" : "otsu");
+    w.key("objects").value(r.positive_objects).end_object();
+  }
   if (!r.edits_by_hand.empty()) {
     w.key("edits_by_hand").begin_array();
     for (const HandEdit& e : r.edits_by_hand) {

@@ -12,13 +12,15 @@ MeasurementTable measurements_table(const std::vector<ObjectMeasurements>& objec
   t.columns = {"label", "area_px", "area_um2", "centroid_x", "centroid_y", "bbox_x0", "bbox_y0",
                "bbox_x1", "bbox_y1", "perimeter_px", "circularity", "eccentricity"};
   size_t channels = 0;
-  bool calibrated = false;
+  bool calibrated = false, classified = false;
   for (const ObjectMeasurements& m : objects) {
     channels = std::max(channels, m.mean.size());
     calibrated |= m.area_um2 > 0.0;
+    classified |= m.positive >= 0;
   }
   for (size_t c = 1; c <= channels; ++c)
     for (const char* what : {"mean_", "min_", "max_", "integrated_"}) t.columns.push_back(what + std::to_string(c));
+  if (classified) t.columns.push_back("positive");
   const double nan = std::nan("");
   for (const ObjectMeasurements& m : objects) {
     std::vector<double> row = {double(m.id), double(m.area_px), calibrated ? m.area_um2 : nan,
@@ -32,6 +34,7 @@ MeasurementTable measurements_table(const std::vector<ObjectMeasurements>& objec
       row.push_back(at(m.max));
       row.push_back(at(m.integrated));
     }
+    if (classified) row.push_back(m.positive >= 0 ? double(m.positive) : nan);
     t.rows.push_back(std::move(row));
   }
   return t;

@@ -121,4 +121,51 @@ bool measure_objects(const Labels& labels, const Image* image, std::vector<Objec
   return true;
 }
 
+double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, int channel) {
+  std::vector<double> v;
+  v.reserve(objects.size());
+  for (const ObjectMeasurements& m : objects) {
+    if (channel < 0 || size_t(channel) >= m.mean.size()) return std::nan("");
+    v.push_back(m.mean[size_t(channel)]);
+  }
+  std::sort(v.begin(), v.end());
+  // Between-group variance of the cut after k values, up to the constant 1/n^2:
+  // k (n - k) (mean_high - mean_low)^2. Sums run in long double: means of 16-bit images squared.
+  const size_t n = v.size();
+  long double total = 0.0L;
+  for (double x : v) total += x;
+  long double low = 0.0L, best = -1.0L;
+  double threshold = std::nan("");
+  for (size_t k = 1; k < n; ++k) {
+    low += v[k - 1];
+    if (v[k] == v[k - 1]) continue;  // no cut between equal means
+    const long double nl = k, nh = n - k, d = (total - low) / nh - low / nl;
+    const long double between = nl * nh * d * d;
+    if (between > best) {
+      best = between;
+      threshold = v[k - 1] + (v[k] - v[k - 1]) / 2.0;
+    }
+  }
+  return threshold;
+}
+
+int classify_positive(std::vector<ObjectMeasurements>* objects, const PositiveRule& rule, std::string* error) {
+  int count = 0;
+  for (ObjectMeasurements& m : *objects) {
+    if (rule.channel < 0) {
+      m.positive = -1;
+      continue;
+    }
+    if (size_t(rule.channel) >= m.mean.size()) {
+      *error = "the image has " + std::to_string(m.mean.size()) + " channel" + (m.mean.size() == 1 ? "" : "s") +
+               ", so there is no channel " + std::to_string(rule.channel) + " (from 0) to read a marker in";
+      for (ObjectMeasurements& o : *objects) o.positive = -1;
+      return -1;
+    }
+    m.positive = m.mean[size_t(rule.channel)] >= rule.threshold ? 1 : 0;
+    count += m.positive;
+  }
+  return count;
+}
+
 }  // namespace celldrop

@@ -37,6 +37,8 @@ struct ObjectMeasurements {
   double eccentricity = 0.0;
   // Per channel of the image (empty when measured without one).
   std::vector<double> mean, min, max, integrated;
+  // Marker-positive (classify_positive): 1 positive, 0 negative, -1 not classified.
+  int positive = -1;
 };
 
 // Measures every object of `labels` (in ascending id order), with intensities from `image` when it is
@@ -44,5 +46,26 @@ struct ObjectMeasurements {
 // Returns false with a sentence in *error when the sizes differ.
 bool measure_objects(const Labels& labels, const Image* image, std::vector<ObjectMeasurements>* out,
                      std::string* error);
+
+// --- Marker-positive objects ------------------------------------------------------------------------
+// A second channel is often imaged to count the nuclei that carry a marker (Ki-67, EdU, a reporter):
+// an object is positive when its mean intensity in the marker's channel reaches a threshold, QuPath's
+// positive detection with one threshold. The mean, not the maximum, so that one bright speck does not
+// make a nucleus positive.
+struct PositiveRule {
+  int channel = -1;        // the marker's channel, from 0; < 0: objects are not classified
+  double threshold = 0.0;  // positive when the object's mean in `channel` is >= threshold
+};
+
+// Otsu's threshold over the objects' means in `channel`: of the cuts between consecutive sorted means,
+// the one whose two groups have the largest between-group variance, placed halfway between the two
+// means it falls between. Computed on the objects themselves rather than on the pixels, so a few
+// large bright nuclei weigh no more than many small dim ones. NaN when no cut exists (fewer than two
+// distinct means) or the objects have no such channel.
+double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, int channel);
+
+// Sets each object's `positive` by `rule` (-1 for all when rule.channel < 0) and returns how many are
+// positive; -1 with a sentence in *error when an object has no channel rule.channel.
+int classify_positive(std::vector<ObjectMeasurements>* objects, const PositiveRule& rule, std::string* error);
 
 }  // namespace celldrop

@@ -341,6 +341,76 @@ with tifffile.TiffFile(sys.argv[1]) as t:
   assert.equal(JSON.parse(fs.readFileSync(path.join(tmp, 'uncalibrated', 'synth-11.json'), 'utf8')).image.pixel_size_um, undefined);
 });
 
+// --positive counts the nuclei positive for a marker. A two-channel TIFF (written by tifffile): the
+// synthetic nuclei, and a marker in the nuclei of odd ground-truth id, bright, the others dim. Otsu's
+// split of the objects' mean marker levels (recomputed here in numpy) must find that difference, and
+// the CSV, GeoJSON classes, record and the line must all tell the same count.
+test('--positive classifies nuclei by a marker channel: Otsu finds the bright ones, every export agrees', () => {
+  const s = synth(path.join(tmp, 'marker-src'), 21, ['192', '160']);
+  const image = path.join(tmp, 'marker', 'nuclei-and-marker.tif');
+  fs.mkdirSync(path.dirname(image), { recursive: true });
+  const make = spawnSync(PYTHON, ['-c', `
+import sys, numpy as np, tifffile
+from PIL import Image
+nuclei = np.array(Image.open(sys.argv[1])).astype(np.uint16)
+gt = np.array(Image.open(sys.argv[2])).astype(np.int64)
+marker = np.where(gt % 2 == 1, 900, 120).astype(np.uint16) * (gt > 0)
+tifffile.imwrite(sys.argv[3], np.stack([nuclei, marker], axis=-1), photometric='minisblack', planarconfig='contig')
+`, s.image, s.labels, image], { encoding: 'utf8' });
+  assert.equal(make.status, 0, make.stderr);
+  const out = path.join(tmp, 'marker-out');
+  const r = celldrop('segment', image, '--out', out, '--model', 'nuclei-star', '--channel', '0', '--positive', '1',
+    '--export', 'csv,geojson,record');
+  assert.equal(r.code, 0, r.stderr);
+  const line = json(r.lines[0]);
+  assert.ok(line.objects > 10 && line.positive > 0 && line.positive < line.objects, r.stdout);
+  const check = spawnSync(PYTHON, ['-c', `
+import sys, csv, json, numpy as np
+from PIL import Image
+rows = list(csv.DictReader(open(sys.argv[1])))
+means = np.array([float(r['mean_2']) for r in rows])
+positive = np.array([int(r['positive']) for r in rows])
+v = np.sort(means)
+best, threshold = -1, None
+for k in range(1, len(v)):
+    if v[k] == v[k - 1]: continue
+    lo, hi = v[:k].mean(), v[k:].mean()
+    between = k * (len(v) - k) * (hi - lo) ** 2
+    if between > best: best, threshold = between, (v[k - 1] + v[k]) / 2
+assert np.array_equal(positive, (means >= threshold).astype(int)), 'positive is mean_2 >= the threshold'
+classes = {f['properties']['name']: f['properties']['classification']['name'] for f in json.load(open(sys.argv[2]))['features']}
+assert all(classes[r['label']] == ('Positive' if int(r['positive']) else 'Negative') for r in rows), 'GeoJSON classes'
+# Each object against the ground truth: the nucleus it mostly covers has the marker when its id is odd.
+labels = np.array(Image.open(sys.argv[3])).astype(np.int64)
+gt = np.array(Image.open(sys.argv[4])).astype(np.int64)
+agree = 0
+for r in rows:
+    ids = gt[labels == int(r['label'])]
+    ids = ids[ids > 0]
+    truth = len(ids) > 0 and np.bincount(ids).argmax() % 2 == 1
+    agree += int(truth) == int(r['positive'])
+print(threshold, int(positive.sum()), agree / len(rows))
+`, path.join(out, 'nuclei-and-marker.csv'), path.join(out, 'nuclei-and-marker.geojson'),
+  path.join(out, 'nuclei-and-marker.png'), s.labels], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  const [threshold, count, agreement] = check.stdout.trim().split(' ').map(Number);
+  assert.ok(Math.abs(threshold - line.positive_threshold) < 1e-9 * threshold, `${threshold} vs ${line.positive_threshold}`);
+  assert.equal(count, line.positive);
+  assert.ok(agreement >= 0.9, `objects classified as their nucleus's marker says: ${agreement}`);
+  const record = JSON.parse(fs.readFileSync(path.join(out, 'nuclei-and-marker.json'), 'utf8'));
+  assert.deepEqual(record.positive, { channel: 1, threshold: line.positive_threshold, threshold_from: 'otsu', objects: line.positive });
+  // A threshold given: above every mean, none is positive; the record says the user chose it.
+  const none = celldrop('segment', image, '--out', path.join(tmp, 'marker-none'), '--model', 'nuclei-star', '--channel', '0',
+    '--positive', '1:100000', '--export', 'record');
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(json(none.lines[0]).positive, 0);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(tmp, 'marker-none', 'nuclei-and-marker.json'), 'utf8')).positive.threshold_from, 'user');
+  // A channel the image lacks fails that image with the reason.
+  const lacking = celldrop('segment', image, '--out', path.join(tmp, 'marker-lacking'), '--model', 'nuclei-star', '--positive', '2');
+  assert.equal(lacking.code, 1);
+  assert.match(json(lacking.lines[0]).error, /2 channels, so there is no channel 2/);
+});
+
 test('segment usage errors', () => {
   const image = path.join(images, 'synth-11.png');
   const cases = [
@@ -352,6 +422,8 @@ test('segment usage errors', () => {
     [['segment', image, '--out', tmp, '--exclude-border=yes'], /--exclude-border takes no value/],
     [['segment', image, '--out', tmp, '--invert=no'], /--invert takes no value/],
     [['segment', image, '--out', tmp, '--pixel-size', '0'], /--pixel-size must be a length in micrometres above 0/],
+    [['segment', image, '--out', tmp, '--positive', '1:2:3'], /--positive takes N or N:THRESHOLD/],
+    [['segment', image, '--out', tmp, '--positive', 'two'], /--positive must be a number/],
     [['eval', '--gt', tmp], /--gt DIR and --pred DIR are required/],
     [['eval', '--gt', tmp, '--pred', tmp, '--json=yes'], /--json takes no value/],
   ];

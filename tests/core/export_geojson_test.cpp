@@ -1,6 +1,8 @@
 // GeoJSON: structure, closed rings, QuPath properties, measurements matched by label.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/export.h"
 
 namespace celldrop {
@@ -47,6 +49,24 @@ TEST(ExportGeojson, ClassificationAndMeasurements) {
   o.id_column = "id";
   EXPECT_FALSE(write_geojson(two_squares(), o, &out, &error));
   EXPECT_NE(error.find("\"id\""), std::string::npos) << error;
+}
+
+TEST(ExportGeojson, MarkerPositiveObjectsAreQuPathsPositiveAndNegativeClasses) {
+  MeasurementTable t;
+  t.columns = {"label", "mean_2", "positive"};
+  t.rows = {{3, 80, 1}, {9, 20, 0}};
+  GeoJsonOptions o;
+  o.measurements = &t;
+  std::string out, error;
+  ASSERT_TRUE(write_geojson(two_squares(), o, &out, &error)) << error;
+  EXPECT_NE(out.find("\"name\":\"3\",\"classification\":{\"name\":\"Positive\",\"color\":[200,50,50]},"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find("\"name\":\"9\",\"classification\":{\"name\":\"Negative\",\"color\":[112,112,225]},"),
+            std::string::npos) << out;
+  // An object left unclassified (NaN) keeps the options' classification, here none.
+  t.rows[1][2] = std::nan("");
+  ASSERT_TRUE(write_geojson(two_squares(), o, &out, &error)) << error;
+  EXPECT_NE(out.find("\"name\":\"9\",\"measurements\""), std::string::npos) << out;
 }
 
 }  // namespace

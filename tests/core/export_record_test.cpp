@@ -46,6 +46,16 @@ TEST(ExportRecord, HoldsEverythingToReproduceARun) {
             std::string::npos);
   r.pixel_size_given = true;
   EXPECT_NE(write_run_record(r).find("\"pixel_size_um\":0.325,\"pixel_size_from\":\"user\"}"), std::string::npos);
+  // Marker-positive objects: the rule, where its threshold came from, and the count.
+  r.edits_by_hand.clear();
+  r.positive_channel = 1;
+  r.positive_threshold = 56.5;
+  r.positive_objects = 12;
+  EXPECT_NE(write_run_record(r).find("\"objects\":40,\"positive\":{\"channel\":1,\"threshold\":56.5,"
+                                     "\"threshold_from\":\"otsu\",\"objects\":12}}"),
+            std::string::npos) << write_run_record(r);
+  r.positive_threshold_given = true;
+  EXPECT_NE(write_run_record(r).find("\"threshold_from\":\"user\""), std::string::npos);
 }
 
 }  // namespace

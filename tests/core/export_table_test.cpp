@@ -48,5 +48,19 @@ TEST(ExportTable, CalibratedAreaIsKept) {
   EXPECT_EQ(t.rows[0][2], 0.25);
 }
 
+TEST(ExportTable, PositiveColumnOnlyWhenClassified) {
+  ObjectMeasurements a, b;
+  a.id = 1;
+  b.id = 2;
+  a.mean = b.mean = {5};
+  EXPECT_EQ(measurements_table({a, b}).columns.back(), "integrated_1");
+  a.positive = 1;
+  b.positive = 0;
+  const MeasurementTable t = measurements_table({a, b});
+  ASSERT_EQ(t.columns.back(), "positive");
+  EXPECT_EQ(t.rows[0].back(), 1.0);
+  EXPECT_EQ(t.rows[1].back(), 0.0);
+}
+
 }  // namespace
 }  // namespace celldrop

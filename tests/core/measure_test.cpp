@@ -117,5 +117,51 @@ TEST(Measure, RejectsAnImageOfAnotherSize) {
   EXPECT_TRUE(measure(make_labels(3, 3)).empty());
 }
 
+// Objects with only their channel means set, as classification reads them.
+std::vector<ObjectMeasurements> with_means(const std::vector<std::vector<double>>& means) {
+  std::vector<ObjectMeasurements> objects(means.size());
+  for (size_t i = 0; i < means.size(); ++i) {
+    objects[i].id = uint32_t(i + 1);
+    objects[i].mean = means[i];
+  }
+  return objects;
+}
+
+TEST(Measure, OtsuSplitsTheObjectsMeansWhereTheGroupsDifferMost) {
+  // Three dim nuclei and two bright ones in channel 1: the cut lies halfway between 12 and 100.
+  auto objects = with_means({{5, 10}, {5, 12}, {5, 100}, {5, 11}, {5, 110}});
+  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(objects, 1), 56.0);
+  // One far brighter nucleus makes a group of its own, as Otsu does: a threshold to check by eye.
+  objects[4].mean[1] = 400;
+  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(objects, 1), 250.0);
+  // By hand for 1, 2, 10, 11: cuts after 1 value: 1*3*(23/3 - 1)^2 = 133.3; after 2: 2*2*(10.5 - 1.5)^2
+  // = 324; after 3: 3*1*(11 - 13/3)^2 = 133.3. The middle cut wins: halfway between 2 and 10.
+  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(with_means({{10}, {1}, {11}, {2}}), 0), 6.0);
+  // No cut: one object, all means equal, no such channel.
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(with_means({{3}}), 0)));
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(with_means({{3}, {3}, {3}}), 0)));
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(objects, 2)));
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(objects, -1)));
+}
+
+TEST(Measure, ClassifyPositiveMarksObjectsAtOrAboveTheThreshold) {
+  auto objects = with_means({{5, 10}, {5, 56}, {5, 100}});
+  std::string error;
+  EXPECT_EQ(classify_positive(&objects, {1, 56.0}, &error), 2);
+  EXPECT_EQ(objects[0].positive, 0);
+  EXPECT_EQ(objects[1].positive, 1);  // at the threshold counts
+  EXPECT_EQ(objects[2].positive, 1);
+  EXPECT_EQ(classify_positive(&objects, {0, 6.0}, &error), 0);
+  EXPECT_EQ(objects[2].positive, 0);
+  // No rule: nothing classified.
+  EXPECT_EQ(classify_positive(&objects, PositiveRule(), &error), 0);
+  for (const ObjectMeasurements& m : objects) EXPECT_EQ(m.positive, -1);
+  // A channel the image lacks is an error that leaves nothing half classified.
+  classify_positive(&objects, {1, 50.0}, &error);
+  EXPECT_EQ(classify_positive(&objects, {2, 50.0}, &error), -1);
+  EXPECT_NE(error.find("2 channels"), std::string::npos) << error;
+  for (const ObjectMeasurements& m : objects) EXPECT_EQ(m.positive, -1);
+}
+
 }  // namespace
 }  // namespace celldrop
