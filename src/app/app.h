@@ -108,6 +108,20 @@ struct App {
   std::vector<ImVec4> model_rects;
   uint32_t hover_object = 0;
 
+  // Counting the nuclei positive for a marker (measure.h): an object is positive when its mean in
+  // channel positive_channel (-1: not counting) reaches the threshold, Otsu's split of the objects'
+  // means while positive_otsu, else positive_given. Kept from image to image, as the run settings.
+  int positive_channel = -1;
+  bool positive_otsu = true;
+  double positive_given = 0.0;
+  // For the result on show (classify_objects): the threshold in use (NaN when Otsu finds no split),
+  // how many are positive (-1: not classified), the overlay's colour by id (empty when not counting)
+  // and why the rule cannot be applied to this image ("" when it can).
+  double positive_threshold = 0.0;
+  int positive_count = -1;
+  std::vector<uint32_t> class_rgb;
+  std::string positive_note;
+
   // The last result, measured and traced once when it arrives (the table, the tooltip, the exports).
   celldrop::ObjectTable table;
   std::vector<celldrop::Contour> contours;

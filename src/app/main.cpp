@@ -49,6 +49,8 @@ constexpr float kPanelWidth = 300.0f;
 constexpr float kFontSize = 15.0f;
 constexpr double kFitMargin = 16.0;
 constexpr ImU32 kSelectedColor = IM_COL32(60, 220, 255, 255);  // cyan: apart from the outlines' yellow
+// While positive nuclei are counted the negatives are sky blue, close to that cyan: the selection is white then.
+static ImU32 selected_color() { return g_app.positive_count >= 0 ? IM_COL32(255, 255, 255, 255) : kSelectedColor; }
 constexpr const char* kFontFile = "/fonts/DejaVuSans.ttf";  // embedded at link time (CMakeLists.txt)
 
 // DOM keyCodes, which platform.cpp uses as ImGui key indices.
@@ -336,7 +338,8 @@ static void refresh_overlay() {
   std::vector<uint8_t> rows(size_t(band) * size_t(s.labels.width) * 4);
   for (int y = 0; uploaded && y < s.labels.height; y += band) {
     const int n = std::min(band, s.labels.height - y);
-    cd::overlay_rgba_rows(s.labels, a.overlay_mode, cd::kOutlineRgb, y, y + n, rows.data());
+    cd::overlay_rgba_rows(s.labels, a.overlay_mode, cd::kOutlineRgb, y, y + n, rows.data(),
+                          a.class_rgb.empty() ? nullptr : &a.class_rgb);
     uploaded = cd::upload_rgba_rows(&a.overlay, rows.data(), y, n, &why);
   }
   if (!uploaded) {
@@ -360,6 +363,8 @@ static void refresh_overlay() {
   cd::object_table_reset(&a.table, std::move(objects));
   if (edited) cd::object_table_sort(&a.table, column, ascending);
   a.contours = cd::trace_contours(s.labels);
+  // The classes colour the overlay just made: classify_objects asks for it again.
+  classify_objects();
   if (a.select_when_measured) {
     select_object(a.select_when_measured, false);
     a.table.scroll_to_selected = a.table.selected != 0;
@@ -607,6 +612,8 @@ static void image_section() {
   }
 }
 
+static void positive_controls();
+
 // The RESULTS section: the exports, the share link and the object table.
 static void results_section() {
   App& a = g_app;
@@ -680,6 +687,7 @@ static void results_section() {
     if (a.draw_mode) wrapped_disabled("Drawing: drag around a nucleus.");
     if (!a.draw_note.empty()) wrapped_disabled(a.draw_note.c_str());
   }
+  if (s.has_result) positive_controls();
   if (s.has_result && !a.table.objects.empty()) {
     wrapped_disabled("Click a row to find it; a header sorts.");
     // The table takes the rest of the panel and its rows scroll inside it. Taller than that rest, its
@@ -734,11 +742,16 @@ static void overlay_controls() {
     ui_rect(std::string("overlay.") + cd::overlay_mode_name(modes[i]));
   }
   // The key, on one line: what each colour on the image means.
-  if (a.overlay_mode != cd::OverlayMode::Filled) {
+  if (a.positive_count >= 0) {
+    swatch(rgb_color(cd::kPositiveRgb), a.overlay_mode == cd::OverlayMode::Outlines, "positive");
+    ImGui::SameLine(0.0f, 12.0f);
+    swatch(rgb_color(cd::kNegativeRgb), a.overlay_mode == cd::OverlayMode::Outlines, "negative");
+    ImGui::SameLine(0.0f, 12.0f);
+  } else if (a.overlay_mode != cd::OverlayMode::Filled) {
     swatch(rgb_color(cd::kOutlineRgb), true, "outline");
     ImGui::SameLine(0.0f, 12.0f);
   }
-  if (a.overlay_mode != cd::OverlayMode::Outlines) {
+  if (a.overlay_mode != cd::OverlayMode::Outlines && a.positive_count < 0) {
     for (uint32_t id = 1; id <= 3; id++) {
       swatch(rgb_color(cd::object_color(id)), false, nullptr);
       ImGui::SameLine(0.0f, 2.0f);
@@ -747,7 +760,74 @@ static void overlay_controls() {
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("One colour per object, fixed by its number: the same between runs");
     ImGui::SameLine(0.0f, 12.0f);
   }
-  swatch(kSelectedColor, true, "selected");
+  swatch(selected_color(), true, "selected");
+}
+
+// Counting the nuclei positive for a marker: its channel, and a threshold on each nucleus's mean there
+// (Otsu's split of the nuclei's means until the user moves it). The count, the overlay's colours, the
+// table, every export and the share link follow at once; nothing runs again.
+static void positive_controls() {
+  App& a = g_app;
+  // Two lines, so the object table below keeps its rows: the switch and the count, then the marker's
+  // channel, the threshold and Otsu. The overlay's key names the two colours.
+  bool on = a.positive_channel >= 0;
+  if (ImGui::Checkbox("Count positive", &on)) {
+    // The marker is usually the channel on show (the colour view: the last channel).
+    set_positive(on ? (a.channel == kColourView ? a.image.channels - 1 : a.channel) : -1, a.positive_otsu, a.positive_given);
+  }
+  ui_rect("positive.count");
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("Count the nuclei positive for a marker: those whose mean intensity in the marker's channel\n"
+                      "reaches a threshold (Otsu's split of the nuclei's means until you move it). The overlay,\n"
+                      "the table, the CSV (column positive), GeoJSON (QuPath's Positive and Negative), the run\n"
+                      "record and the share link follow.");
+  }
+  if (a.positive_count >= 0) {
+    const int n = int(a.table.objects.size());
+    ImGui::SameLine();
+    ImGui::Text("%d of %d (%.0f%%)", a.positive_count, n, n ? 100.0 * a.positive_count / n : 0.0);
+  }
+  if (!on) return;
+  const ImGuiStyle& style = ImGui::GetStyle();
+  if (a.image.channels > 1) {
+    ImGui::SetNextItemWidth(ImGui::CalcTextSize("ch00").x + style.FramePadding.x * 2 + ImGui::GetFrameHeight());
+    int shown = std::min(a.positive_channel, a.image.channels - 1) + 1;
+    if (ImGui::SliderInt("##positive_channel", &shown, 1, a.image.channels, "ch%d")) {
+      set_positive(shown - 1, a.positive_otsu, a.positive_given);
+    }
+    ui_rect("positive.channel");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The marker's channel: each nucleus's mean intensity there is compared with the threshold");
+    ImGui::SameLine();
+  }
+  if (a.positive_count >= 0) {
+    // The slider spans the nuclei's means in the marker's channel.
+    double lo = 0.0, hi = 0.0;
+    for (size_t i = 0; i < a.table.objects.size(); i++) {
+      const double v = a.table.objects[i].mean[size_t(a.positive_channel)];
+      lo = i == 0 ? v : std::min(lo, v);
+      hi = i == 0 ? v : std::max(hi, v);
+    }
+    double t = std::isnan(a.positive_threshold) ? (lo + hi) / 2 : a.positive_threshold;
+    const float otsu_width = ImGui::CalcTextSize("Otsu").x + style.FramePadding.x * 2;
+    ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - otsu_width - style.ItemSpacing.x);
+    if (ImGui::SliderScalar("##positive_threshold", ImGuiDataType_Double, &t, &lo, &hi, "mean >= %.1f")) {
+      set_positive(a.positive_channel, false, t);
+    }
+    ui_rect("positive.threshold");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("A nucleus is positive when its mean in the marker's channel reaches this (Ctrl+click to type it)");
+    ImGui::SameLine();
+    ImGui::BeginDisabled(a.positive_otsu);
+    if (ImGui::Button("Otsu")) set_positive(a.positive_channel, true, 0.0);
+    ImGui::EndDisabled();
+    ui_rect("positive.otsu");
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
+      ImGui::SetTooltip(a.positive_otsu ? "The threshold is Otsu's: the split of the nuclei's means into a dim and a bright group"
+                                        : "Back to Otsu's threshold: the split of the nuclei's means into a dim and a bright group");
+    }
+  } else {
+    ImGui::NewLine();
+  }
+  if (!a.positive_note.empty()) wrapped_disabled(a.positive_note.c_str());
 }
 
 static void segment_section() {
@@ -1279,7 +1359,7 @@ static void viewer_window(vw::Rect rect) {
           points.emplace_back(float(p.x), float(p.y));
         }
         dl->PushClipRect(r0, r1, true);
-        dl->AddPolyline(points.data(), int(points.size()), kSelectedColor, ImDrawFlags_Closed, 2.0f);
+        dl->AddPolyline(points.data(), int(points.size()), selected_color(), ImDrawFlags_Closed, 2.0f);
         dl->PopClipRect();
       }
     }
@@ -1292,7 +1372,7 @@ static void viewer_window(vw::Rect rect) {
         points.emplace_back(float(p.x), float(p.y));
       }
       dl->PushClipRect(r0, r1, true);
-      dl->AddPolyline(points.data(), int(points.size()), kSelectedColor, ImDrawFlags_None, 2.0f);
+      dl->AddPolyline(points.data(), int(points.size()), selected_color(), ImDrawFlags_None, 2.0f);
       dl->PopClipRect();
     }
   }

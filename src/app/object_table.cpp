@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "app/overlay.h"
 #include "imgui.h"
 
 namespace celldrop {
@@ -89,6 +90,7 @@ std::string object_summary(const ObjectMeasurements& m) {
     std::snprintf(text, sizeof text, "\nChannel %zu: mean %.1f, min %.0f, max %.0f", c + 1, m.mean[c], m.min[c], m.max[c]);
     out += text;
   }
+  if (m.positive >= 0) out += m.positive ? "\nPositive for the marker" : "\nNegative for the marker";
   return out;
 }
 
@@ -153,7 +155,11 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
       char id[16];
       std::snprintf(id, sizeof id, "%u", m.id);
       bool is_selected = m.id == t->selected;
+      // A counted object's id in its class's colour, as it is outlined in the image.
+      const uint32_t rgb = m.positive == 1 ? kPositiveRgb : kNegativeRgb;
+      if (m.positive >= 0) ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF, 255));
       if (ImGui::Selectable(id, is_selected, ImGuiSelectableFlags_SpanAllColumns)) clicked = m.id;
+      if (m.positive >= 0) ImGui::PopStyleColor();
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", object_summary(m).c_str());
       ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
       if (ImGui::IsRectVisible(lo, hi)) t->visible_rows.push_back({m.id, {lo.x, lo.y, hi.x, hi.y}});

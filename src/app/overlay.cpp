@@ -40,7 +40,8 @@ uint32_t object_color(uint32_t id) {
   return (r << 16) | (g << 8) | b;
 }
 
-void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba) {
+void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba,
+                       const std::vector<uint32_t>* rgb_by_id) {
   const int w = labels.width, h = labels.height;
   y0 = std::max(y0, 0);
   y1 = std::min(y1, h);
@@ -53,11 +54,12 @@ void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_
       if (id == 0) continue;
       bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || labels.at(x - 1, y) != id ||
                   labels.at(x + 1, y) != id || labels.at(x, y - 1) != id || labels.at(x, y + 1) != id;
+      const uint32_t class_rgb = rgb_by_id && id < rgb_by_id->size() ? (*rgb_by_id)[id] : 0;
       uint32_t rgb;
       if (outlines && edge) {
-        rgb = outline_rgb;
+        rgb = class_rgb ? class_rgb : outline_rgb;
       } else if (fill) {
-        rgb = object_color(id);
+        rgb = class_rgb ? class_rgb : object_color(id);
       } else {
         continue;
       }

@@ -12,6 +12,10 @@ namespace celldrop {
 enum class OverlayMode : int { Outlines = 0, Filled = 1, Both = 2 };
 
 constexpr uint32_t kOutlineRgb = 0xFFD21E;  // the outline colour, yellow: reads on grey and on black
+// Marker-positive and negative objects (measure.h's classify_positive), outlined and filled in these
+// instead: a warm and a cool colour of Okabe and Ito's palette, told apart with any colour vision.
+constexpr uint32_t kPositiveRgb = 0xFF6E3C;
+constexpr uint32_t kNegativeRgb = 0x56B4E9;
 const char* overlay_mode_name(OverlayMode mode);  // "outlines", "filled", "both"
 
 // An object's fill colour, 0xRRGGBB: a fixed hash of its id, so an object keeps its colour between
@@ -25,8 +29,10 @@ uint32_t object_color(uint32_t id);
 // get object_color(id) in Filled and Both (Filled colours edges too); drawn pixels are opaque, every
 // other pixel is transparent. Opacity is applied when drawing, so changing it costs no upload. The
 // page makes and uploads the layer a band of rows at a time: a whole 4096^2 layer would hold 64 MB
-// for a moment in the page.
-void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba);
+// for a moment in the page. rgb_by_id, when given: an object whose entry is non-zero is drawn in that
+// colour, outline and fill alike (its class); ids past its end and zero entries are drawn as above.
+void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba,
+                       const std::vector<uint32_t>* rgb_by_id = nullptr);
 
 // Pixel count per id: areas[id], areas[0] = background; sized max id + 1.
 std::vector<uint32_t> label_areas(const Labels& labels);

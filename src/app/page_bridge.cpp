@@ -72,6 +72,14 @@ std::string page_state_json() {
   w.key("backendChoice").value(a.backend_choice);
   w.key("params");
   if (a.model >= 0 && a.model < int(cd::segmentation().models.size())) w.value(run_params_json()); else w.null();
+  // Marker-positive objects: the rule, and for the result on show the threshold in use and the count
+  // (null when not counted).
+  w.key("positive").begin_object().key("channel").value(a.positive_channel).key("otsu").value(a.positive_otsu);
+  w.key("threshold");
+  if (a.positive_count >= 0 && !std::isnan(a.positive_threshold)) w.value(a.positive_threshold); else w.null();
+  w.key("count");
+  if (a.positive_count >= 0) w.value(a.positive_count); else w.null();
+  w.key("note").value(a.positive_note).end_object();
   w.key("table").begin_object();
   w.key("rows").value(int64_t(a.table.objects.size())).key("selected").value(a.table.selected);
   w.key("sortColumn").value(cd::object_table_columns()[size_t(a.table.sort_column)]);
@@ -319,6 +327,16 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_undo_edit() {
 EMSCRIPTEN_KEEPALIVE const char* cd_app_set_pixel_size(double um) {
   if (!(um >= 0.0 && um <= 1e6)) return answer_error("setPixelSize takes a length in micrometres above 0, or 0 for the file's own");
   set_pixel_size(um);
+  redraw();
+  return answer("{\"ok\":true}");
+}
+
+// Counting marker-positive nuclei: channel from 0 (< 0 stops counting), threshold (NaN: Otsu's).
+// {"ok":true} or {"error"}; a channel the image lacks is kept for later images, as the panel keeps it.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_set_positive(int channel, double threshold) {
+  if (channel > 4095) return answer_error("setPositive takes a channel from 0 (or -1 to stop counting)");
+  if (std::isinf(threshold)) return answer_error("setPositive takes a finite threshold, or none for Otsu's");
+  set_positive(channel, std::isnan(threshold), threshold);
   redraw();
   return answer("{\"ok\":true}");
 }

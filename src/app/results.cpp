@@ -61,6 +61,12 @@ std::string page_run_record(const ResultSource& source) {
   }
   rec.pixel_size_um = source.image ? source.image->square_pixel_size_um() : 0.0;
   rec.pixel_size_given = source.pixel_size_given;
+  if (source.positive.channel >= 0 && source.objects) {
+    rec.positive_channel = source.positive.channel;
+    rec.positive_threshold = source.positive.threshold;
+    rec.positive_threshold_given = source.positive_threshold_given;
+    for (const ObjectMeasurements& m : *source.objects) rec.positive_objects += m.positive == 1;
+  }
   rec.model_name = source.model_name;
   rec.model_sha256 = source.model_sha256;
   auto add = [&](const std::string& name, RecordValue v) { rec.parameters.emplace_back(name, std::move(v)); };
@@ -207,6 +213,10 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   row.model_sha256 = s.model_sha256;
   row.backend = s.backend;
   row.objects = int(s.objects->size());
+  if (s.positive.channel >= 0) {
+    row.positive = 0;
+    for (const ObjectMeasurements& m : *s.objects) row.positive += m.positive == 1;
+  }
   double area = 0.0;
   for (const ObjectMeasurements& m : *s.objects) area += double(m.area_px);
   row.mean_area_px = row.objects > 0 ? area / row.objects : std::nan("");
@@ -233,14 +243,15 @@ void batch_add_failure(Batch* batch, const std::string& image_name, int page, co
 
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error) {
   std::string csv =
-      "image,page,objects,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
+      "image,page,objects,positive,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
       "image_sha256,backend,error\r\n";
   for (const BatchRow& r : batch->rows) {
     const bool ok = r.error.empty(), calibrated = ok && r.pixel_size_um > 0;
     // Areas in um^2 as the objects' table computes them: pixels times the pixel's area.
     const double pixel_area = r.pixel_size_um * r.pixel_size_um;
     csv += csv_field(r.image) + ',' + (r.page >= 0 ? std::to_string(r.page) : "") + ',' +
-           (ok ? csv_number(r.objects) : "") + ',' + (ok ? csv_number(r.mean_area_px) : "") + ',' +
+           (ok ? csv_number(r.objects) : "") + ',' + (ok && r.positive >= 0 ? csv_number(r.positive) : "") + ',' +
+           (ok ? csv_number(r.mean_area_px) : "") + ',' +
            (calibrated ? csv_number(r.mean_area_px * pixel_area) : "") + ',' + (ok ? csv_number(r.diameter) : "") + ',' +
            (ok ? (r.diameter_estimated ? "true" : "false") : "") + ',' + (calibrated ? csv_number(r.pixel_size_um) : "") +
            ',' + csv_field(r.model) + ',' + r.model_sha256 + ',' + r.image_sha256 + ',' + csv_field(r.backend) + ',' +

@@ -42,6 +42,10 @@ struct ResultSource {
   std::string summary_json;  // pipeline_summary_json of the run
   std::string backend;
   std::vector<HandEdit> edits_by_hand;  // the user's edits to the run's labels, in order
+  // Marker-positive objects: the rule the objects' `positive` came from (channel < 0: not counted),
+  // and whether the user set its threshold (else it is Otsu's).
+  PositiveRule positive;
+  bool positive_threshold_given = false;
   std::string started_at;    // ISO 8601, for the run record
   // The overlay as drawn: the display's pixels (one grey byte each, or three in the colour view: the
   // size says which), the overlay layer and its opacity. The layer is made on request, rows
@@ -74,6 +78,7 @@ struct BatchRow {
   std::string error;   // why it has no result; empty when it has one
   std::string image_sha256, model, model_sha256, backend;
   int objects = 0;
+  int positive = -1;  // marker-positive objects; -1: not counted
   double mean_area_px = 0.0;  // of its objects (NaN when it has none)
   double pixel_size_um = 0.0;  // the calibration its areas in um^2 used (square pixels; 0 = none)
   double diameter = 0.0;  // image px, as used
@@ -94,7 +99,8 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
 void batch_add_failure(Batch* batch, const std::string& image_name, int page, const std::string& why);
 
 // summary.csv first, then the images' files (moved into the zip: the batch is spent). Columns: image,
-// page (0-based, empty for one-page images), objects, mean_area_px, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend,
+// page (0-based, empty for one-page images), objects, positive (marker-positive objects, empty when
+// not counted), mean_area_px, mean_area_um2, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend,
 // error.
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error);
 

@@ -424,6 +424,8 @@ cd::ShareState current_share_state() {
   st.image_name = a.image_file_name;
   st.image_url = a.image_url;
   st.pixel_size_um = a.given_pixel_size_um;
+  st.positive_channel = a.positive_channel;
+  st.positive_threshold = a.positive_otsu ? std::nan("") : a.positive_given;
   return st;
 }
 
@@ -450,6 +452,7 @@ void apply_link() {
     return;
   }
   if (l.pixel_size_um > 0) set_pixel_size(l.pixel_size_um);
+  set_positive(l.positive_channel, std::isnan(l.positive_threshold), l.positive_threshold);
   a.link_edits_pending = !l.edits.empty();
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
   if (!l.model_sha256.empty() && !m.sha256.empty() && l.model_sha256 != m.sha256) {
@@ -492,6 +495,42 @@ EM_JS(int, js_iso_now, (char* out, int size), {
   return 0;
 });
 
+void set_positive(int channel, bool otsu, double threshold) {
+  App& a = g_app;
+  a.positive_channel = channel < 0 ? -1 : channel;
+  a.positive_otsu = otsu;
+  if (!otsu && std::isfinite(threshold)) a.positive_given = threshold;
+  classify_objects();
+}
+
+void classify_objects() {
+  App& a = g_app;
+  a.class_rgb.clear();
+  a.positive_note.clear();
+  a.positive_count = -1;
+  a.positive_threshold = std::nan("");
+  a.overlay_dirty = true;
+  cd::PositiveRule rule;
+  if (a.positive_channel >= a.image.channels) {
+    a.positive_note = "This image has no channel " + std::to_string(a.positive_channel + 1) + ": nothing is counted.";
+  } else if (a.positive_channel >= 0) {
+    rule.channel = a.positive_channel;
+    rule.threshold = a.positive_otsu ? cd::otsu_threshold_of_means(a.table.objects, rule.channel) : a.positive_given;
+  }
+  std::string why;
+  const int count = cd::classify_positive(&a.table.objects, rule, &why);
+  if (rule.channel < 0 || count < 0) return;
+  a.positive_threshold = rule.threshold;
+  a.positive_count = count;
+  if (std::isnan(rule.threshold) && a.table.objects.size() > 0) {
+    a.positive_note = "Otsu needs objects of at least two different means to split: set a threshold.";
+  }
+  uint32_t top = 0;
+  for (const cd::ObjectMeasurements& m : a.table.objects) top = std::max(top, m.id);
+  a.class_rgb.assign(size_t(top) + 1, 0);
+  for (const cd::ObjectMeasurements& m : a.table.objects) a.class_rgb[m.id] = m.positive == 1 ? cd::kPositiveRgb : cd::kNegativeRgb;
+}
+
 cd::ResultSource result_source() {
   App& a = g_app;
   const cd::Segmentation& s = cd::segmentation();
@@ -517,6 +556,11 @@ cd::ResultSource result_source() {
   r.summary_json = s.summary_json;
   r.backend = s.backend;
   r.edits_by_hand = cd::segmentation_edits();
+  if (a.positive_count >= 0) {
+    r.positive.channel = a.positive_channel;
+    r.positive.threshold = a.positive_threshold;
+    r.positive_threshold_given = !a.positive_otsu;
+  }
   char now[40];
   js_iso_now(now, sizeof now);
   r.started_at = now;
@@ -524,8 +568,9 @@ cd::ResultSource result_source() {
   const cd::Labels& labels = s.labels;
   if (a.overlay.id != 0 && a.overlay.width == labels.width && a.overlay.height == labels.height) {
     const cd::OverlayMode mode = a.overlay_mode;
-    r.overlay_rows = [&labels, mode](int y0, int y1, uint8_t* rgba) {
-      cd::overlay_rgba_rows(labels, mode, cd::kOutlineRgb, y0, y1, rgba);
+    const std::vector<uint32_t>* class_rgb = a.class_rgb.empty() ? nullptr : &a.class_rgb;
+    r.overlay_rows = [&labels, mode, class_rgb](int y0, int y1, uint8_t* rgba) {
+      cd::overlay_rgba_rows(labels, mode, cd::kOutlineRgb, y0, y1, rgba, class_rgb);
     };
   }
   r.outline_opacity = a.show_overlay ? a.overlay_opacity : 0.0f;

@@ -57,6 +57,11 @@ void apply_link_edits();
 
 // Results.
 celldrop::ResultSource result_source();
+// Marker-positive objects: the rule (channel -1 stops counting; otsu: Otsu's threshold, else
+// `threshold`), applied at once to the result on show and to every result after it.
+void set_positive(int channel, bool otsu, double threshold);
+// Applies the rule to the table's objects (after each measurement): counts, overlay colours, the note.
+void classify_objects();
 bool make_export(const std::string& key, std::vector<uint8_t>* bytes, std::string* name, const char** mime,
                  std::string* error);
 void select_object(uint32_t id, bool centre);  // `centre` pans the viewer to it on the next frame

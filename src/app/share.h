@@ -5,6 +5,8 @@
 //    &image_sha256=<64 hex>&image_page=<N, a multi-page TIFF's page but the first>
 //    &image=<URL, when the image came from ?image=>&pixel_size_um=<the user's calibration, when the
 //     user gave one: it decides the areas in um^2>&p.diameter=0&p.prob_thresh=0.6...
+//    &positive=<N, the marker's channel from 0: nuclei counted positive by Otsu's threshold>
+//     or <N:T, by the threshold T>
 //    &edits=r17.d10_20_30_20_30_40.r4 (edits by hand to the result, in order: r<id> removes object
 //     id; d<x_y_x_y...> draws an object inside that outline, integer image pixels, at least 3 points.
 //     Links from before drawing say removed=17.4 for r17.r4, and still open)
@@ -13,6 +15,7 @@
 // so the same link, image and backend run the same computation.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -33,6 +36,10 @@ struct ShareState {
   double pixel_size_um = 0.0;  // the pixel size the user gave (micrometres); 0 = the file's
   std::vector<std::pair<std::string, std::string>> params;  // key -> JSON value text, in run order
   std::vector<HandEdit> edits;  // edits by hand to the result these make, in order (outlines in whole pixels)
+  // Counting marker-positive nuclei: the marker's channel (from 0; -1: not counting) and the
+  // threshold (NaN: Otsu's). It changes no label, only what is counted, so it is not a parameter.
+  int positive_channel = -1;
+  double positive_threshold = std::nan("");
 };
 
 // The fragment, without the leading '#'. Values are percent-encoded (RFC 3986 unreserved kept).

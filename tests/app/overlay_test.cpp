@@ -169,6 +169,31 @@ TEST(Overlay, BandsOfRowsMakeTheWholeLayer) {
   }
 }
 
+TEST(Overlay, ClassColoursReplaceOutlineAndFillOfTheirObjectsOnly) {
+  const Labels l = from_rows({{1, 1, 1, 0, 2, 2, 2},
+                              {1, 1, 1, 0, 2, 2, 2},
+                              {1, 1, 1, 0, 2, 2, 2}});
+  const std::vector<uint32_t> by_id = {0, kPositiveRgb};  // id 1 positive; id 2 past the end
+  for (OverlayMode mode : {OverlayMode::Outlines, OverlayMode::Filled, OverlayMode::Both}) {
+    std::vector<uint8_t> rgba(size_t(l.width) * l.height * 4), plain(rgba.size());
+    overlay_rgba_rows(l, mode, kOutlineRgb, 0, l.height, rgba.data(), &by_id);
+    overlay_rgba_rows(l, mode, kOutlineRgb, 0, l.height, plain.data());
+    for (int y = 0; y < l.height; y++) {
+      for (int x = 0; x < l.width; x++) {
+        const size_t i = (size_t(y) * l.width + x) * 4;
+        const uint32_t rgb = uint32_t(rgba[i]) << 16 | uint32_t(rgba[i + 1]) << 8 | rgba[i + 2];
+        if (l.at(x, y) == 1 && plain[i + 3]) {
+          EXPECT_EQ(rgb, kPositiveRgb) << overlay_mode_name(mode) << " at " << x << "," << y;
+        } else {
+          EXPECT_EQ(std::vector<uint8_t>(rgba.begin() + long(i), rgba.begin() + long(i) + 4),
+                    std::vector<uint8_t>(plain.begin() + long(i), plain.begin() + long(i) + 4))
+              << "unclassified pixels as without classes, " << overlay_mode_name(mode) << " at " << x << "," << y;
+        }
+      }
+    }
+  }
+}
+
 TEST(Overlay, AreasAndCountsIgnoreIdGaps) {
   const Labels l = from_rows({{0, 0, 4, 4},
                               {1, 0, 4, 4},

@@ -554,6 +554,13 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
   make_result(&first);
   make_result(&second, 0.5);
   second.source.image_page = 4;  // a page of a multi-page TIFF: its row and record say which
+  // The second's nuclei are counted for a marker in channel 0: its row and record give the count.
+  second.source.positive = {0, otsu_threshold_of_means(second.objects, 0)};
+  second.source.positive_threshold_given = false;
+  std::string why;
+  const int positive = classify_positive(&second.objects, second.source.positive, &why);
+  ASSERT_GT(positive, 0) << why;
+  ASSERT_LT(positive, int(second.objects.size()));
   Batch batch;
   std::string error;
   ASSERT_TRUE(batch_add_result(&batch, first.source, &error)) << error;
@@ -575,15 +582,19 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
   // The second image is calibrated (0.5 um pixels): its mean area in um^2 is a quarter of the pixels'.
   const std::string mean_um2 = csv_number(area / double(first.objects.size()) * 0.25);
   EXPECT_EQ(summary,
-            "image,page,objects,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
+            "image,page,objects,positive,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
             "image_sha256,backend,error\r\n"
-            "plate A1.png,," + n + "," + mean + ",,21.25,true,,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
-            "\"broken, \"\"really\"\".tif\",,,,,,,,,,,,Cannot open it: not an image\r\n"
-            "plate A1.png,4," + n + "," + mean + "," + mean_um2 + ",21.25,true,0.5,nuclei-star," + std::string(64, 'f') + "," +
+            "plate A1.png,," + n + ",," + mean + ",,21.25,true,,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
+            "\"broken, \"\"really\"\".tif\",,,,,,,,,,,,,Cannot open it: not an image\r\n"
+            "plate A1.png,4," + n + "," + std::to_string(positive) + "," + mean + "," + mean_um2 + ",21.25,true,0.5,nuclei-star," + std::string(64, 'f') + "," +
             std::string(64, 'e') + ",wasm,\r\n");
   const std::string record(files[6].data.begin(), files[6].data.end());
   EXPECT_NE(record.find("\"image\":{\"name\":\"plate A1.png\",\"sha256\":\"" + std::string(64, 'e') + "\",\"page\":4,"),
             std::string::npos) << record;
+  EXPECT_NE(record.find("\"positive\":{\"channel\":0,\"threshold\":"), std::string::npos) << record;
+  EXPECT_NE(record.find("\"threshold_from\":\"otsu\",\"objects\":" + std::to_string(positive) + "}"), std::string::npos) << record;
+  const std::string first_record(files[3].data.begin(), files[3].data.end());
+  EXPECT_EQ(first_record.find("\"positive\""), std::string::npos) << "not counted, not in the record";
   // Each file is the export the panel would save for that image.
   EXPECT_EQ(files[1].data, export_bytes("labels_png", first.source));
   EXPECT_EQ(files[2].data, export_bytes("csv", first.source));

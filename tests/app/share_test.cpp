@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <cctype>
 #include <cstring>
 #include <limits>
@@ -32,6 +34,8 @@ ShareState full_state() {
   s.params = {{"diameter", "0"}, {"prob_thresh", "0.6"}, {"nms_thresh", "0.3"}, {"percentile_low", "1"},
               {"percentile_high", "99.8"}, {"tile", "512"}, {"merge", "true"}};
   s.edits = {{17, {}}, {0, {{10, 20}, {-1, 20}, {30, 40}, {12, 7}}}, {4, {}}, {4294967295u, {}}};
+  s.positive_channel = 1;
+  s.positive_threshold = 1.0 / 3.0;  // bit for bit, as the parameters
   return s;
 }
 
@@ -46,6 +50,9 @@ void expect_same(const ShareState& a, const ShareState& b) {
   EXPECT_EQ(a.image_url, b.image_url);
   EXPECT_EQ(a.pixel_size_um, b.pixel_size_um);
   EXPECT_EQ(a.params, b.params);  // same keys, same values, same order
+  EXPECT_EQ(a.positive_channel, b.positive_channel);
+  EXPECT_TRUE(a.positive_threshold == b.positive_threshold ||
+              (std::isnan(a.positive_threshold) && std::isnan(b.positive_threshold)));
   ASSERT_EQ(a.edits.size(), b.edits.size());  // in the order they were made
   for (size_t i = 0; i < a.edits.size(); i++) {
     EXPECT_EQ(a.edits[i].id, b.edits[i].id) << i;
@@ -117,6 +124,21 @@ TEST(ShareLink, EditsByHandAreADotListAndADamagedOneIsRefused) {
   }
   ASSERT_TRUE(parse("celldrop=1&pixel_size_um=0.65", &out, &unknown, &error)) << error;
   EXPECT_EQ(out.pixel_size_um, 0.65);
+  // Counting positive nuclei: a channel (Otsu's threshold) or a channel and threshold.
+  for (const char* bad : {"", "x", "-1", "1.5", "1:", "1:x", "1:nan", ":3", "1:2:3", "99999"}) {
+    EXPECT_FALSE(parse(std::string("celldrop=1&positive=") + percent_encode(bad), &out, &unknown, &error)) << bad;
+    EXPECT_NE(error.find("positive"), std::string::npos) << error;
+  }
+  ASSERT_TRUE(parse("celldrop=1&positive=2", &out, &unknown, &error)) << error;
+  EXPECT_EQ(out.positive_channel, 2);
+  EXPECT_TRUE(std::isnan(out.positive_threshold));
+  ASSERT_TRUE(parse("celldrop=1&positive=0%3A-12.5", &out, &unknown, &error)) << error;
+  EXPECT_EQ(out.positive_channel, 0);
+  EXPECT_EQ(out.positive_threshold, -12.5);
+  ShareState plain;
+  EXPECT_EQ(share_fragment(plain).find("positive"), std::string::npos) << "not counting: not in the link";
+  plain.positive_channel = 3;
+  EXPECT_NE(share_fragment(plain).find("&positive=3"), std::string::npos) << share_fragment(plain);
 }
 
 TEST(ShareLink, FloatParametersComeBackBitForBit) {
@@ -165,14 +187,14 @@ TEST(ShareLink, UrlAndNameAreEscapedInsideTheFragment) {
   EXPECT_EQ(fragment.find('?'), std::string::npos) << fragment;
   EXPECT_EQ(fragment.find(' '), std::string::npos) << fragment;
   EXPECT_EQ(fragment.find('/'), std::string::npos) << fragment;
-  // One '&' between each of the 1 + 10 fields and 7 parameters: none came from a value.
+  // One '&' between each of the 1 + 11 fields and 7 parameters: none came from a value.
   size_t ampersands = 0, equals = 0;
   for (char c : fragment) {
     ampersands += c == '&';
     equals += c == '=';
   }
-  EXPECT_EQ(ampersands, 10u + 7u);
-  EXPECT_EQ(equals, 1u + 10u + 7u);
+  EXPECT_EQ(ampersands, 11u + 7u);
+  EXPECT_EQ(equals, 1u + 11u + 7u);
   // Every byte is either unreserved or part of a %XX escape.
   for (size_t i = 0; i < fragment.size(); i++) {
     const char c = fragment[i];

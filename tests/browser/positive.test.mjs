@@ -1,0 +1,154 @@
+// Counting the nuclei positive for a marker, in headless Chromium: the panel's "Count positive", its
+// marker channel and threshold sliders and Otsu button, the overlay's class colours, the exports, the
+// page API's setPositive and a share link that brings the count back. The fixture is made at test
+// time: the CLI's synthetic nuclei in channel 1 and, written by tifffile, a marker in channel 2 that
+// only every other nucleus carries.
+//
+// Needs the site assembled first: bash scripts/build.sh wasm site
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  SHOTS, PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult,
+  clickControl, canvasTop, dropFile, synthImage, sha256File, run,
+} from './harness.mjs';
+import { decodePng } from './png.mjs';
+
+let browser, server, origin, tmp, twoChannels;
+
+before(async () => {
+  assertSiteBuilt();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-positive-'));
+  const nuclei = synthImage(tmp, 31, ['--width', '256', '--height', '224']);
+  twoChannels = path.join(tmp, 'nuclei-and-marker.tif');
+  run(PYTHON, ['-c', `
+import sys, numpy as np, tifffile
+from PIL import Image
+nuclei = np.array(Image.open(sys.argv[1])).astype(np.uint16)
+truth = np.array(Image.open(sys.argv[2])).astype(np.int64)
+marker = np.where(truth % 2 == 1, 3000, 400).astype(np.uint16) * (truth > 0)
+tifffile.imwrite(sys.argv[3], np.stack([nuclei, marker], axis=-1), photometric='minisblack', planarconfig='contig')
+`, nuclei, path.join(tmp, 'synth-31-labels.png'), twoChannels]);
+  ({ child: server, origin } = await startServer());
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// Otsu's threshold over values, written out here apart from the core's: the cut between consecutive
+// sorted values with the largest between-group variance, halfway between them.
+function otsu(values) {
+  const v = [...values].sort((a, b) => a - b);
+  let best = -1, threshold = null;
+  for (let k = 1; k < v.length; k++) {
+    if (v[k] === v[k - 1]) continue;
+    const low = v.slice(0, k).reduce((s, x) => s + x, 0) / k;
+    const high = v.slice(k).reduce((s, x) => s + x, 0) / (v.length - k);
+    const between = k * (v.length - k) * (high - low) ** 2;
+    if (between > best) [best, threshold] = [between, v[k - 1] + (v[k] - v[k - 1]) / 2];
+  }
+  return threshold;
+}
+
+async function clickAt(page, rect, fx) {
+  const top = await canvasTop(page);
+  await page.mouse.click(Math.round(rect.x0 + fx * (rect.x1 - rect.x0)), Math.round((rect.y0 + rect.y1) / 2 + top), { delay: 60 });
+}
+
+test('Count positive: Otsu splits the nuclei by their marker, the overlay, table and exports follow, and a link brings it back', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  await dropFile(page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
+  let s = await waitForResult(page, sha256File(twoChannels));
+  assert.deepEqual(s.page.positive, { channel: -1, otsu: true, threshold: null, count: null, note: '' });
+
+  // On: the channel on show (1) is the marker's at first; the slider moves it to channel 2.
+  await clickControl(page, 'positive.count');
+  s = await waitForShell(page, (st) => st.page.positive.count !== null, 'counted in channel 1');
+  assert.equal(s.page.positive.channel, 0);
+  await clickAt(page, s.page.ui['positive.channel'], 0.9);
+  s = await waitForShell(page, (st) => st.page.positive.channel === 1, 'the marker in channel 2');
+  let r = await page.evaluate(() => window.celldrop.result());
+  const means = r.objects.map((o) => o.mean_2);
+  const threshold = otsu(means);
+  assert.ok(Math.abs(s.page.positive.threshold - threshold) <= 1e-9 * threshold, `${s.page.positive.threshold} vs Otsu's ${threshold}`);
+  // Every object is classified by the rule, and the marker's two levels are well apart: about half.
+  for (const o of r.objects) assert.equal(o.positive, o.mean_2 >= threshold ? 1 : 0, `object ${o.label}: mean_2 ${o.mean_2}`);
+  const otsuCount = r.objects.filter((o) => o.positive === 1).length;
+  assert.equal(s.page.positive.count, otsuCount);
+  assert.ok(otsuCount > 0.3 * r.objects.length && otsuCount < 0.7 * r.objects.length, `${otsuCount} of ${r.objects.length} positive`);
+  assert.deepEqual(r.record.positive, { channel: 1, threshold: s.page.positive.threshold, threshold_from: 'otsu', objects: otsuCount });
+
+  // The overlay as saved (what is on screen): every object's edge in its class's colour, at the
+  // overlay's opacity over the grey image below it.
+  const overlay = decodePng(Buffer.from((await page.evaluate(() => window.celldrop.export('overlay_png'))).bytes));
+  const { width, height, data } = r.labels;
+  const positiveOf = new Map(r.objects.map((o) => [o.label, o.positive]));
+  const opacity = s.segmentation.overlay.opacity;
+  let edges = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const id = data[y * width + x];
+      if (!id) continue;
+      const edge = x === 0 || y === 0 || x === width - 1 || y === height - 1 || data[y * width + x - 1] !== id ||
+        data[y * width + x + 1] !== id || data[(y - 1) * width + x] !== id || data[(y + 1) * width + x] !== id;
+      if (!edge) continue;
+      const rgb = positiveOf.get(id) ? [0xFF, 0x6E, 0x3C] : [0x56, 0xB4, 0xE9];
+      for (let c = 0; c < 3; c++) {
+        const got = overlay.data[(y * width + x) * 3 + c];
+        assert.ok(Math.abs(got - opacity * rgb[c]) <= (1 - opacity) * 255 + 1, `object ${id}'s edge at ${x},${y}: ${got} in channel ${c}`);
+      }
+      edges++;
+    }
+  }
+  assert.ok(edges > 100);
+  const geojson = JSON.parse(new TextDecoder().decode((await page.evaluate(() => window.celldrop.export('geojson'))).bytes));
+  for (const f of geojson.features) {
+    assert.equal(f.properties.classification.name, positiveOf.get(Number(f.properties.name)) ? 'Positive' : 'Negative');
+  }
+
+  // The threshold slider at its left end, the dimmest nucleus's mean: a threshold of the user's, every nucleus positive.
+  await clickAt(page, s.page.ui['positive.threshold'], 0.01);
+  s = await waitForShell(page, (st) => st.page.positive.otsu === false, 'a threshold of the user\'s');
+  assert.ok(s.page.positive.threshold < threshold && s.page.positive.count > otsuCount, JSON.stringify(s.page.positive));
+  r = await page.evaluate(() => window.celldrop.result());
+  assert.equal(r.record.positive.threshold_from, 'user');
+  assert.equal(r.objects.filter((o) => o.positive === 1).length, s.page.positive.count);
+  // Otsu brings its threshold back.
+  await clickControl(page, 'positive.otsu');
+  s = await waitForShell(page, (st) => st.page.positive.otsu === true, 'Otsu again');
+  assert.equal(s.page.positive.count, otsuCount);
+  await page.mouse.move(700, 500);
+  await page.screenshot({ path: path.join(SHOTS, 'positive.png') });
+
+  // The page API sets a threshold; the share link carries it, and opening the link with the same
+  // image counts the same nuclei.
+  const all = await page.evaluate(() => window.celldrop.setPositive(1, 1).then((res) => res.objects.every((o) => o.positive === 1)));
+  assert.ok(all, 'a threshold below every mean: all positive');
+  await page.evaluate(() => window.celldrop.setPositive(1, 1700));
+  s = await waitForShell(page, (st) => st.page.positive.threshold === 1700, 'the API\'s threshold');
+  const count1700 = s.page.positive.count;
+  const link = await page.evaluate(() => window.celldrop.shareLink());
+  assert.match(link, /&positive=1%3A1700(&|$)/);
+  const second = await openApp(context, origin, link.slice(link.indexOf('#')));
+  await waitForResult(second.page);
+  await dropFile(second.page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
+  s = await waitForResult(second.page, sha256File(twoChannels));
+  s = await waitForShell(second.page, (st) => st.page.positive.count !== null, 'counted as the link says');
+  assert.deepEqual([s.page.positive.channel, s.page.positive.otsu, s.page.positive.threshold, s.page.positive.count], [1, false, 1700, count1700]);
+  // Off: nothing classified, no column, nothing in the record or the link.
+  r = await second.page.evaluate(() => window.celldrop.setPositive(null));
+  assert.ok(r.objects.every((o) => o.positive === undefined) && r.record.positive === undefined);
+  assert.doesNotMatch(await second.page.evaluate(() => window.celldrop.shareLink()), /positive/);
+  await assert.rejects(second.page.evaluate(() => window.celldrop.setPositive(1, Infinity)), /finite threshold/);
+  assertClean(problems);
+  assertClean(second.problems);
+  await context.close();
+});
