@@ -322,16 +322,41 @@ static void zoom_center(double factor) {
 }
 
 // --- results: measurements, outlines, exports --------------------------------------------------------------
-// A new result (or overlay mode): the overlay texture is rebuilt once (opacity is applied when
-// drawing), and a new result's objects are measured and traced once for the table, the tooltip and
-// the exports.
+// A new result (or overlay mode, or classes): a new result's objects are measured, traced and
+// classified once for the table, the tooltip and the exports, and then the overlay texture is rebuilt
+// once in their colours (opacity is applied when drawing).
 static void refresh_overlay() {
   App& a = g_app;
   cd::Segmentation& s = cd::segmentation();
   if (!s.result_changed && !a.overlay_dirty) return;
-  a.overlay_dirty = false;
-  if (!s.has_result) return;
+  if (!s.has_result) {
+    a.overlay_dirty = false;
+    return;
+  }
   std::string why;
+  if (s.result_changed) {
+    s.result_changed = false;
+    const bool edited = s.result_edited;  // a removal by hand: the table keeps its order
+    s.result_edited = false;
+    std::vector<cd::ObjectMeasurements> objects;
+    if (!cd::measure_objects(s.labels, &a.image, &objects, &why)) {
+      s.error = "the objects cannot be measured: " + why + ".";
+      s.has_result = false;
+      return;
+    }
+    const int column = a.table.sort_column;
+    const bool ascending = a.table.sort_ascending;
+    cd::object_table_reset(&a.table, std::move(objects));
+    if (edited) cd::object_table_sort(&a.table, column, ascending);
+    a.contours = cd::trace_contours(s.labels);
+    classify_objects();
+    if (a.select_when_measured) {
+      select_object(a.select_when_measured, false);
+      a.table.scroll_to_selected = a.table.selected != 0;
+      a.select_when_measured = 0;
+    }
+  }
+  a.overlay_dirty = false;
   bool uploaded = cd::allocate_rgba_texture(&a.overlay, s.labels.width, s.labels.height, &why);
   // A band of rows at a time (64 rows of a 4096 px wide image: 1 MB), not the whole layer.
   const int band = std::max(1, (1 << 20) / std::max(1, s.labels.width * 4));
@@ -346,29 +371,6 @@ static void refresh_overlay() {
     cd::destroy_texture(&a.overlay);
     s.error = "the masks cannot be shown: " + why + ".";
     s.has_result = false;
-    return;
-  }
-  if (!s.result_changed) return;
-  s.result_changed = false;
-  const bool edited = s.result_edited;  // a removal by hand: the table keeps its order
-  s.result_edited = false;
-  std::vector<cd::ObjectMeasurements> objects;
-  if (!cd::measure_objects(s.labels, &a.image, &objects, &why)) {
-    s.error = "the objects cannot be measured: " + why + ".";
-    s.has_result = false;
-    return;
-  }
-  const int column = a.table.sort_column;
-  const bool ascending = a.table.sort_ascending;
-  cd::object_table_reset(&a.table, std::move(objects));
-  if (edited) cd::object_table_sort(&a.table, column, ascending);
-  a.contours = cd::trace_contours(s.labels);
-  // The classes colour the overlay just made: classify_objects asks for it again.
-  classify_objects();
-  if (a.select_when_measured) {
-    select_object(a.select_when_measured, false);
-    a.table.scroll_to_selected = a.table.selected != 0;
-    a.select_when_measured = 0;
   }
 }
 
@@ -687,9 +689,9 @@ static void results_section() {
     if (a.draw_mode) wrapped_disabled("Drawing: drag around a nucleus.");
     if (!a.draw_note.empty()) wrapped_disabled(a.draw_note.c_str());
   }
+  // Counting positive nuclei takes the line a hint to the table had (the table's headers say it now).
   if (s.has_result) positive_controls();
   if (s.has_result && !a.table.objects.empty()) {
-    wrapped_disabled("Click a row to find it; a header sorts.");
     // The table takes the rest of the panel and its rows scroll inside it. Taller than that rest, its
     // last rows would hide below the panel's edge, where selecting them could not bring them into
     // view; only a very short window gets a four-row table and a scrolling panel.

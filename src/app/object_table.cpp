@@ -118,11 +118,17 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
       continue;
     }
     ImGui::TableHeader(int(c) == kMeanColumn ? mean_header : columns[c]);
-    if (int(c) == kMeanColumn && channels > 1 && ImGui::IsItemHovered()) {
-      ImGui::SetTooltip(t->mean_channel >= 0
-                            ? "Mean intensity in channel %d, the channel on show (Contrast > Channel, or comma and period)"
-                            : "Mean intensity over the channels: the colour view (C shows one channel)",
-                        t->mean_channel + 1);
+    if (ImGui::IsItemHovered()) {
+      // How to use the table, where it takes no line of the panel.
+      const char* how = "Click to sort by it, again to reverse. Click a row to find its object in the image.";
+      if (int(c) == kMeanColumn && channels > 1 && t->mean_channel >= 0) {
+        ImGui::SetTooltip("Mean intensity in channel %d, the channel on show (Contrast > Channel, or comma and period).\n%s",
+                          t->mean_channel + 1, how);
+      } else if (int(c) == kMeanColumn && channels > 1) {
+        ImGui::SetTooltip("Mean intensity over the channels: the colour view (C shows one channel).\n%s", how);
+      } else {
+        ImGui::SetTooltip("%s", how);
+      }
     }
     ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
     if (c < 8) {

@@ -358,6 +358,7 @@ bool open_file(const uint8_t* bytes, size_t size, const std::string& name, const
   cd::segmentation_forget();
   cd::object_table_reset(&a.table, {});
   a.contours.clear();
+  classify_objects();  // no result: nothing counted
   a.image = std::move(opened.image);
   use_pixel_size_of_file();
   a.image_file = std::move(opened.file);
@@ -505,13 +506,15 @@ void set_positive(int channel, bool otsu, double threshold) {
 
 void classify_objects() {
   App& a = g_app;
+  a.overlay_dirty |= !a.class_rgb.empty();  // the overlay drops the classes' colours, or takes new ones
   a.class_rgb.clear();
   a.positive_note.clear();
   a.positive_count = -1;
   a.positive_threshold = std::nan("");
-  a.overlay_dirty = true;
   cd::PositiveRule rule;
-  if (a.positive_channel >= a.image.channels) {
+  if (!cd::segmentation().has_result) {
+    // Nothing to count until the next result (a newly opened image).
+  } else if (a.positive_channel >= a.image.channels) {
     a.positive_note = "This image has no channel " + std::to_string(a.positive_channel + 1) + ": nothing is counted.";
   } else if (a.positive_channel >= 0) {
     rule.channel = a.positive_channel;
@@ -529,6 +532,7 @@ void classify_objects() {
   for (const cd::ObjectMeasurements& m : a.table.objects) top = std::max(top, m.id);
   a.class_rgb.assign(size_t(top) + 1, 0);
   for (const cd::ObjectMeasurements& m : a.table.objects) a.class_rgb[m.id] = m.positive == 1 ? cd::kPositiveRgb : cd::kNegativeRgb;
+  a.overlay_dirty = true;
 }
 
 cd::ResultSource result_source() {
