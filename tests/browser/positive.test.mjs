@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   SHOTS, PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult,
-  clickControl, canvasTop, dropFile, synthImage, sha256File, run,
+  clickControl, canvasTop, dropFile, synthImage, sha256File, run, saveDocShot,
 } from './harness.mjs';
 import { decodePng } from './png.mjs';
 
@@ -125,8 +125,13 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   await clickControl(page, 'positive.otsu');
   s = await waitForShell(page, (st) => st.page.positive.otsu === true, 'Otsu again');
   assert.equal(s.page.positive.count, otsuCount);
+  // The picture with the marker's channel on show: the table's mean is then the one compared.
+  await page.keyboard.press('.');
+  await waitForShell(page, (st) => st.page.display.channel === 1 && st.page.table.meanChannel === 1, 'the marker on show');
   await page.mouse.move(700, 500);
-  await page.screenshot({ path: path.join(SHOTS, 'positive.png') });
+  const shot = path.join(SHOTS, 'positive.png');
+  await page.screenshot({ path: shot });
+  saveDocShot(shot, 'state-positive.png');
 
   // The page API sets a threshold; the share link carries it, and opening the link with the same
   // image counts the same nuclei.
