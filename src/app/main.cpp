@@ -799,7 +799,7 @@ static void positive_controls() {
     }
     ui_rect("positive.channel");
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("The marker's channel: each nucleus's mean intensity there is compared with the threshold");
-    ImGui::SameLine();
+    if (a.positive_count >= 0) ImGui::SameLine();
   }
   if (a.positive_count >= 0) {
     // The slider spans the nuclei's means in the marker's channel.
@@ -826,8 +826,6 @@ static void positive_controls() {
       ImGui::SetTooltip(a.positive_otsu ? "The threshold is Otsu's: the split of the nuclei's means into a dim and a bright group"
                                         : "Back to Otsu's threshold: the split of the nuclei's means into a dim and a bright group");
     }
-  } else {
-    ImGui::NewLine();
   }
   if (!a.positive_note.empty()) wrapped_disabled(a.positive_note.c_str());
 }
