@@ -9,7 +9,8 @@
 #   $CELLDROP_BUILD/site/lessons/instance-masks/media/   lesson figures, drawn now from the CLI's sample
 #   $CELLDROP_BUILD/site/lessons/training/media/         the shipped models' loss curves (SVG)
 #   $CELLDROP_BUILD/site/lessons/scoring/media/          the sample scored against its ground truth
-#   $CELLDROP_BUILD/site/lessons/measuring/media/        the sample measured, with and without its border
+#   $CELLDROP_BUILD/site/lessons/measuring/media/        the sample measured, with and without its border,
+#                                                        and with a marker channel (a TIFF to download)
 # The site is built in a scratch folder and swapped in at the end, so a failed run never leaves a
 # half-assembled site behind for the server.
 set -euo pipefail

@@ -7,10 +7,15 @@ The app's sample (seed 1, with its exact ground truth) is segmented by the CLI w
 backend the app starts with, given a pixel size (--pixel-size, as the app's Pixel size field), once
 keeping every object and once leaving out those the image border cuts (--exclude-border). The lesson
 quotes the CLI's own measurement tables; this script only finds which objects touch the border, to
-colour and count them, and stops if that disagrees with what --exclude-border removed. Needs numpy
-and Pillow.
+colour and count them, and stops if that disagrees with what --exclude-border removed.
+
+For counting positive nuclei, a second channel is added to the sample: a marker that some of its true
+nuclei carry, at levels that vary from cell to cell as real stains do. The two-channel TIFF is kept
+for the students (media/nuclei-and-marker.tif, to drop on the app), and the CLI counts it with
+--positive, whose count the lesson compares with the marker's truth. Needs numpy, Pillow and tifffile.
 """
 import csv
+import json
 import math
 import pathlib
 import tempfile
@@ -26,6 +31,8 @@ LESSON = "lessons/measuring"
 MODEL = "nuclei-star"  # the app's first model, on the page's backend
 PIXEL_UM = 0.5         # the lesson's example calibration: a 20x objective on a common camera, roughly
 WHO = "lesson-measuring"
+MARKER_SHARE = 0.4  # of the true nuclei carry the marker
+MARKER_SEED = 7
 
 
 def read_table(path):
@@ -66,6 +73,92 @@ def histogram_svg(inner, cut):
     return chart.svg()
 
 
+def marker_channel(truth):
+    """A marker in some of the true nuclei: (the channel as uint16, the ids that carry it). Levels are
+    log-normal per nucleus, bright for carriers and dim (autofluorescence) for the rest, with a little
+    overlap, plus background and shot noise: where to draw the line is then a real question."""
+    rng = np.random.default_rng(MARKER_SEED)
+    ids = np.unique(truth)[1:]
+    carries = rng.random(ids.size) < MARKER_SHARE
+    level = np.where(carries, rng.lognormal(np.log(900), 0.3, ids.size), rng.lognormal(np.log(160), 0.3, ids.size))
+    per_id = np.zeros(int(truth.max()) + 1)
+    per_id[ids] = level
+    marker = rng.poisson(per_id[truth] + 60.0)
+    return np.clip(marker, 0, 65535).astype(np.uint16), {int(i) for i in ids[carries]}
+
+
+def means_histogram_svg(means, threshold):
+    """Bars of the nuclei's mean marker level, coloured by the side of the threshold they fall on."""
+    top = max(means)
+    width = nice_ticks(top, 30)[1]
+    bins = int(top // width) + 1
+    counts = np.bincount((np.array(means) // width).astype(int), minlength=bins)
+    chart = Chart("Mean marker level of each nucleus", width * bins, int(counts.max()), "mean in channel 2",
+                  "nuclei", "{:.0f}")
+    x, y = chart.x, chart.y
+    for b in range(bins):
+        if counts[b]:
+            colour = "#ff6e3c" if (b + 0.5) * width >= threshold else "#56b4e9"
+            x0, x1 = x(b * width) + 1, x((b + 1) * width) - 1
+            chart.add(f'<rect x="{x0:.1f}" y="{y(counts[b]):.1f}" width="{x1 - x0:.1f}" '
+                      f'height="{y(0) - y(counts[b]):.1f}" fill="{colour}"/>')
+    tx = x(threshold)
+    chart.add(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{chart.top}" y2="{chart.top + chart.ph}" stroke="#222" '
+              f'stroke-dasharray="5 4"/>')
+    chart.add(f'<text x="{tx + 6:.1f}" y="{chart.top + 14}" fill="#222">Otsu: {threshold:.0f}</text>')
+    return chart.svg()
+
+
+def count_marker(tmp, media, image, truth):
+    """Segments the sample with its marker channel, counts the positive nuclei; returns the facts."""
+    import tifffile
+    marker, carriers = marker_channel(truth)
+    two = media / "nuclei-and-marker.tif"
+    tifffile.imwrite(two, np.stack([image.astype(np.uint16), marker], axis=-1), photometric="minisblack",
+                     planarconfig="contig", compression="zlib")
+    line = run_cli(["segment", two, "--out", tmp / "marker", "--model", MODEL, "--backend", "wasm", "--channel", 0,
+                    "--positive", 1, "--export", "csv"], WHO)
+    counted = json.loads(line.splitlines()[0])
+    rows = read_table(tmp / "marker" / "nuclei-and-marker.csv")
+    labels = read_image(tmp / "marker" / "nuclei-and-marker.png")[0].astype(np.int64)
+    means = [r["mean_2"] for r in rows]
+    threshold = counted["positive_threshold"]
+    if sum(int(r["positive"]) for r in rows) != counted["positive"]:
+        fail(WHO, "the CSV's positive column and the CLI's count disagree")
+    # Each object against the truth: the true nucleus it mostly covers carries the marker or not.
+    agree = 0
+    for r in rows:
+        under = truth[labels == int(r["label"])]
+        under = under[under > 0]
+        truly = under.size > 0 and int(np.bincount(under).argmax()) in carriers
+        agree += int(truly) == int(r["positive"])
+    (media / "marker.svg").write_text(means_histogram_svg(means, threshold), encoding="utf-8")
+    grey = stretch(marker)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    edge = outline(labels)
+    positive_ids = [int(r["label"]) for r in rows if int(r["positive"])]
+    is_positive = np.isin(labels, positive_ids)
+    rgb[edge & is_positive] = (255, 110, 60)
+    rgb[edge & ~is_positive] = (86, 180, 233)
+    Image.fromarray(rgb).save(media / "marker.png", optimize=True)
+    n = len(rows)
+    at = lambda t: sum(m >= t for m in means)
+    return {
+        "m_objects": str(n),
+        "m_positive": str(counted["positive"]),
+        "m_percent": f"{100 * counted['positive'] / n:.0f}",
+        "m_threshold": f"{threshold:.0f}",
+        "m_truth": str(len(carriers)),
+        "m_truth_all": str(len(np.unique(truth)) - 1),
+        "m_truth_percent": f"{100 * len(carriers) / (len(np.unique(truth)) - 1):.0f}",
+        "m_agree": f"{100 * agree / n:.0f}",
+        "m_low": f"{threshold / 2:.0f}",
+        "m_low_percent": f"{100 * at(threshold / 2) / n:.0f}",
+        "m_high": f"{threshold * 1.5:.0f}",
+        "m_high_percent": f"{100 * at(threshold * 1.5) / n:.0f}",
+    }
+
+
 def main():
     lesson, media = lesson_dirs(LESSON, WHO)
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,6 +171,7 @@ def main():
         labels = read_image(tmp / "all" / (image_file.stem + ".png"))[0].astype(np.int64)
         rows = read_table(tmp / "all" / (image_file.stem + ".csv"))
         inner_rows = read_table(tmp / "inner" / (image_file.stem + ".csv"))
+        marker_facts = count_marker(tmp, media, image, truth)
 
     cut_ids = border_ids(labels)
     cut = [r["area_um2"] for r in rows if int(r["label"]) in cut_ids]
@@ -124,6 +218,7 @@ def main():
         "cut_share": f"{100 * len(cut) / len(rows):.0f}",
         "truth_whole": f"{mean(true_whole) * PIXEL_UM * PIXEL_UM:.1f}",
         "diameter_whole": f"{mean([diameter(a) for a in whole]):.1f}",
+        **marker_facts,
     }, WHO)
     print(f"{WHO}: {MODEL} measured {len(rows)} objects, {len(cut)} cut by the border -> {media}")
 

@@ -157,3 +157,21 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   assertClean(second.problems);
   await context.close();
 });
+
+// The lesson "From outlines to numbers" has students drop its two-channel TIFF on the app and count
+// the positive nuclei as it says (Input channel 1, marker in channel 2): the page must count the
+// number the lesson prints, which the CLI counted when the site was built.
+test('the measuring lesson\'s marker picture, counted in the page as the lesson says, gives the lesson\'s number', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  const lesson = await (await fetch(`${origin}/lessons/measuring/`)).text();
+  const stated = lesson.match(/data-fact="m_positive">(\d+)</);
+  assert.ok(stated, 'the lesson states its count');
+  await page.evaluate((url) => window.celldrop.open(url), `${origin}/lessons/measuring/media/nuclei-and-marker.tif`);
+  await page.evaluate(() => window.celldrop.run({ channel: 0 }));
+  const r = await page.evaluate(() => window.celldrop.setPositive(1));
+  assert.equal(r.objects.filter((o) => o.positive === 1).length, Number(stated[1]));
+  assertClean(problems);
+  await context.close();
+});
