@@ -716,7 +716,11 @@ char* cd_result_classify(void* result, int channel, double threshold) {
   rule.threshold = given ? threshold : otsu_threshold_of_means(h->objects, rule.channel);
   std::string error;
   const int count = classify_positive(&h->objects, rule, &error);
-  if (count < 0) return give_error(error);
+  if (count < 0) {
+    h->positive = PositiveRule();  // the objects are left unclassified: the record must not say otherwise
+    h->positive_count = 0;
+    return give_error(error);
+  }
   h->positive = rule;
   h->positive_threshold_given = given;
   h->positive_count = count;

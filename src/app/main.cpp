@@ -774,8 +774,8 @@ static void positive_controls() {
   // channel, the threshold and Otsu. The overlay's key names the two colours.
   bool on = a.positive_channel >= 0;
   if (ImGui::Checkbox("Count positive", &on)) {
-    // The marker is usually the channel on show (the colour view: the last channel).
-    set_positive(on ? (a.channel == kColourView ? a.image.channels - 1 : a.channel) : -1, a.positive_otsu, a.positive_given);
+    // The marker is usually the channel on show (the colour view: the first; the last may be alpha).
+    set_positive(on ? (a.channel == kColourView ? 0 : a.channel) : -1, a.positive_otsu, a.positive_given);
   }
   ui_rect("positive.count");
   if (ImGui::IsItemHovered()) {
