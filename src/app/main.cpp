@@ -246,9 +246,14 @@ static bool fits_beside(float width) {
   return right <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
 }
 
+// A button's width for `label`: its text and the frame's padding on both sides.
+static float button_width(const char* label) {
+  return ImGui::CalcTextSize(label, nullptr, true).x + ImGui::GetStyle().FramePadding.x * 2.0f;
+}
+
 // Places the next button beside the last one when it fits there, else on a new line.
 static void same_line_if_fits(const char* next_label) {
-  if (fits_beside(ImGui::CalcTextSize(next_label, nullptr, true).x + ImGui::GetStyle().FramePadding.x * 2.0f)) ImGui::SameLine();
+  if (fits_beside(button_width(next_label))) ImGui::SameLine();
 }
 
 static void heading(const char* text) {
@@ -810,8 +815,7 @@ static void positive_controls() {
       hi = i == 0 ? v : std::max(hi, v);
     }
     double t = std::isnan(a.positive_threshold) ? (lo + hi) / 2 : a.positive_threshold;
-    const float otsu_width = ImGui::CalcTextSize("Otsu").x + style.FramePadding.x * 2;
-    ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - otsu_width - style.ItemSpacing.x);
+    ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - button_width("Otsu") - style.ItemSpacing.x);
     if (ImGui::SliderScalar("##positive_threshold", ImGuiDataType_Double, &t, &lo, &hi, "mean >= %.1f")) {
       set_positive(a.positive_channel, false, t);
     }

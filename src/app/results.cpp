@@ -40,6 +40,13 @@ std::string export_file_name(const ExportKind& kind, const ResultSource& source)
   return (source.image_stem.empty() ? "image" : source.image_stem) + "_" + model + "_" + kind.suffix;
 }
 
+// How many objects classify_positive marked positive (the record's and the summary row's count).
+static int positive_objects(const std::vector<ObjectMeasurements>& objects) {
+  int n = 0;
+  for (const ObjectMeasurements& m : objects) n += m.positive == 1;
+  return n;
+}
+
 static RecordValue record_value(const JsonValue& v) {
   if (v.is_number()) return RecordValue::of(v.number);
   if (v.is_bool()) return RecordValue::of(v.boolean);
@@ -65,7 +72,7 @@ std::string page_run_record(const ResultSource& source) {
     rec.positive_channel = source.positive.channel;
     rec.positive_threshold = source.positive.threshold;
     rec.positive_threshold_given = source.positive_threshold_given;
-    for (const ObjectMeasurements& m : *source.objects) rec.positive_objects += m.positive == 1;
+    rec.positive_objects = positive_objects(*source.objects);
   }
   rec.model_name = source.model_name;
   rec.model_sha256 = source.model_sha256;
@@ -213,10 +220,7 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   row.model_sha256 = s.model_sha256;
   row.backend = s.backend;
   row.objects = int(s.objects->size());
-  if (s.positive.channel >= 0) {
-    row.positive = 0;
-    for (const ObjectMeasurements& m : *s.objects) row.positive += m.positive == 1;
-  }
+  if (s.positive.channel >= 0) row.positive = positive_objects(*s.objects);
   double area = 0.0;
   for (const ObjectMeasurements& m : *s.objects) area += double(m.area_px);
   row.mean_area_px = row.objects > 0 ? area / row.objects : std::nan("");
