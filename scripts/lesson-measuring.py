@@ -141,7 +141,7 @@ def count_marker(tmp, media, image, truth):
     rgb[edge & is_positive] = (255, 110, 60)
     rgb[edge & ~is_positive] = (86, 180, 233)
     Image.fromarray(rgb).save(media / "marker.png", optimize=True)
-    n = len(rows)
+    n, true_nuclei = len(rows), len(np.unique(truth)) - 1
     at = lambda t: sum(m >= t for m in means)
     return {
         "m_objects": str(n),
@@ -149,8 +149,8 @@ def count_marker(tmp, media, image, truth):
         "m_percent": f"{100 * counted['positive'] / n:.0f}",
         "m_threshold": f"{threshold:.0f}",
         "m_truth": str(len(carriers)),
-        "m_truth_all": str(len(np.unique(truth)) - 1),
-        "m_truth_percent": f"{100 * len(carriers) / (len(np.unique(truth)) - 1):.0f}",
+        "m_truth_all": str(true_nuclei),
+        "m_truth_percent": f"{100 * len(carriers) / true_nuclei:.0f}",
         "m_agree": f"{100 * agree / n:.0f}",
         "m_low": f"{threshold / 2:.0f}",
         "m_low_percent": f"{100 * at(threshold / 2) / n:.0f}",
