@@ -34,6 +34,8 @@ struct Hover {
   double value = 0.0;
 };
 
+constexpr size_t kMostOverlayRepaints = 2048;
+
 struct App {
   celldrop::Platform platform;
   EMSCRIPTEN_WEBGL_CONTEXT_HANDLE gl = 0;
@@ -101,6 +103,9 @@ struct App {
   bool show_overlay = true;
   celldrop::OverlayMode overlay_mode = celldrop::OverlayMode::Outlines;
   bool overlay_dirty = false;  // the mode changed: the overlay texture is rebuilt on the next frame
+  // Boxes of objects whose class changed, repainted on the next frame; beyond kMostOverlayRepaints of
+  // them the whole layer is rebuilt instead.
+  std::vector<celldrop::OverlayRect> overlay_repaint;
   float overlay_opacity = 0.9f;
   celldrop::Texture overlay;  // made from the labels a band at a time; no copy in memory
   // Screen rectangles of the Segment panel's controls, published for the browser tests to click.

@@ -327,18 +327,23 @@ static void zoom_center(double factor) {
 }
 
 // --- results: measurements, outlines, exports --------------------------------------------------------------
-// A new result (or overlay mode, or classes): a new result's objects are measured, traced and
-// classified once for the table, the tooltip and the exports, and then the overlay texture is rebuilt
-// once in their colours (opacity is applied when drawing).
+// A new result (or overlay mode): a new result's objects are measured, traced and classified once for
+// the table, the tooltip and the exports, and then the overlay texture is rebuilt once in their
+// colours (opacity is applied when drawing). A change of classes alone repaints the boxes of the
+// objects whose colour changed, unless they cover much of the image: one upload then costs less than
+// many small ones.
 static void refresh_overlay() {
   App& a = g_app;
   cd::Segmentation& s = cd::segmentation();
-  if (!s.result_changed && !a.overlay_dirty) return;
+  if (!s.result_changed && !a.overlay_dirty && a.overlay_repaint.empty()) return;
+  std::vector<cd::OverlayRect> parts = std::move(a.overlay_repaint);
+  a.overlay_repaint.clear();
   if (!s.has_result) {
     a.overlay_dirty = false;
     return;
   }
   std::string why;
+  bool whole = a.overlay_dirty || s.result_changed;
   if (s.result_changed) {
     s.result_changed = false;
     const bool edited = s.result_edited;  // a removal by hand: the table keeps its order
@@ -355,6 +360,7 @@ static void refresh_overlay() {
     if (edited) cd::object_table_sort(&a.table, column, ascending);
     a.contours = cd::trace_contours(s.labels);
     classify_objects();
+    a.overlay_repaint.clear();
     if (a.select_when_measured) {
       select_object(a.select_when_measured, false);
       a.table.scroll_to_selected = a.table.selected != 0;
@@ -362,16 +368,29 @@ static void refresh_overlay() {
     }
   }
   a.overlay_dirty = false;
-  bool uploaded = cd::allocate_rgba_texture(&a.overlay, s.labels.width, s.labels.height, &why);
-  // A band of rows at a time (64 rows of a 4096 px wide image: 1 MB), not the whole layer.
-  const int band = std::max(1, (1 << 20) / std::max(1, s.labels.width * 4));
-  std::vector<uint8_t> rows(size_t(band) * size_t(s.labels.width) * 4);
-  for (int y = 0; uploaded && y < s.labels.height; y += band) {
-    const int n = std::min(band, s.labels.height - y);
-    cd::overlay_rgba_rows(s.labels, a.overlay_mode, cd::kOutlineRgb, y, y + n, rows.data(),
-                          a.class_rgb.empty() ? nullptr : &a.class_rgb);
-    uploaded = cd::upload_rgba_rows(&a.overlay, rows.data(), y, n, &why);
+  const int w = s.labels.width, h = s.labels.height;
+  long long area = 0;
+  for (const cd::OverlayRect& r : parts) area += (long long)(r.x1 - r.x0) * (r.y1 - r.y0);
+  whole = whole || a.overlay.id == 0 || a.overlay.width != w || a.overlay.height != h || parts.size() > kMostOverlayRepaints ||
+          area > (long long)w * h / 4;
+  bool uploaded = true;
+  if (whole) {
+    uploaded = cd::allocate_rgba_texture(&a.overlay, w, h, &why);
+    // A band of rows at a time (64 rows of a 4096 px wide image: 1 MB), not the whole layer.
+    const int band = std::max(1, (1 << 20) / std::max(1, w * 4));
+    parts.clear();
+    for (int y = 0; y < h; y += band) parts.push_back({0, y, w, std::min(y + band, h)});
   }
+  std::vector<uint8_t> pixels;
+  cd::clear_graphics_errors();
+  for (size_t i = 0; uploaded && i < parts.size(); i++) {
+    const cd::OverlayRect& r = parts[i];
+    pixels.resize(std::max(pixels.size(), size_t(r.x1 - r.x0) * size_t(r.y1 - r.y0) * 4));
+    cd::overlay_rgba_rect(s.labels, a.overlay_mode, cd::kOutlineRgb, r.x0, r.y0, r.x1, r.y1, pixels.data(),
+                          a.class_rgb.empty() ? nullptr : &a.class_rgb);
+    cd::upload_rgba_rect(&a.overlay, pixels.data(), r.x0, r.y0, r.x1 - r.x0, r.y1 - r.y0);
+  }
+  uploaded = uploaded && cd::graphics_ok("overlay", &why);
   if (!uploaded) {
     cd::destroy_texture(&a.overlay);
     s.error = "the masks cannot be shown: " + why + ".";

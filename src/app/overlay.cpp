@@ -40,16 +40,19 @@ uint32_t object_color(uint32_t id) {
   return (r << 16) | (g << 8) | b;
 }
 
-void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int y0, int y1, uint8_t* rgba,
-                       const std::vector<uint32_t>* rgb_by_id) {
+void overlay_rgba_rect(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, int x0, int y0, int x1, int y1,
+                       uint8_t* rgba, const std::vector<uint32_t>* rgb_by_id) {
   const int w = labels.width, h = labels.height;
+  x0 = std::max(x0, 0);
+  x1 = std::min(x1, w);
   y0 = std::max(y0, 0);
   y1 = std::min(y1, h);
-  if (y1 <= y0) return;
-  std::fill(rgba, rgba + size_t(y1 - y0) * size_t(w) * 4, uint8_t(0));
+  if (y1 <= y0 || x1 <= x0) return;
+  const size_t stride = size_t(x1 - x0);
+  std::fill(rgba, rgba + size_t(y1 - y0) * stride * 4, uint8_t(0));
   const bool outlines = mode != OverlayMode::Filled, fill = mode != OverlayMode::Outlines;
   for (int y = y0; y < y1; y++) {
-    for (int x = 0; x < w; x++) {
+    for (int x = x0; x < x1; x++) {
       uint32_t id = labels.at(x, y);
       if (id == 0) continue;
       bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || labels.at(x - 1, y) != id ||
@@ -63,13 +66,23 @@ void overlay_rgba_rows(const Labels& labels, OverlayMode mode, uint32_t outline_
       } else {
         continue;
       }
-      uint8_t* p = rgba + (size_t(y - y0) * size_t(w) + size_t(x)) * 4;
+      uint8_t* p = rgba + (size_t(y - y0) * stride + size_t(x - x0)) * 4;
       p[0] = uint8_t(rgb >> 16);
       p[1] = uint8_t(rgb >> 8);
       p[2] = uint8_t(rgb);
       p[3] = 255;
     }
   }
+}
+
+std::vector<OverlayRect> class_change_rects(const std::vector<uint32_t>& before, const std::vector<uint32_t>& after,
+                                            const std::vector<ObjectMeasurements>& objects) {
+  std::vector<OverlayRect> rects;
+  for (const ObjectMeasurements& m : objects) {
+    const uint32_t was = m.id < before.size() ? before[m.id] : 0, now = m.id < after.size() ? after[m.id] : 0;
+    if (was != now) rects.push_back({m.bbox_x0, m.bbox_y0, m.bbox_x1, m.bbox_y1});
+  }
+  return rects;
 }
 
 std::vector<uint32_t> label_areas(const Labels& labels) {

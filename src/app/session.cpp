@@ -504,10 +504,9 @@ void set_positive(int channel, bool otsu, double threshold) {
   classify_objects();
 }
 
-void classify_objects() {
+// The rule applied to the table's objects: their class, the count, the threshold and a note.
+static void apply_positive_rule() {
   App& a = g_app;
-  a.overlay_dirty |= !a.class_rgb.empty();  // the overlay drops the classes' colours, or takes new ones
-  a.class_rgb.clear();
   a.positive_note.clear();
   a.positive_count = -1;
   a.positive_threshold = std::nan("");
@@ -532,7 +531,19 @@ void classify_objects() {
   for (const cd::ObjectMeasurements& m : a.table.objects) top = std::max(top, m.id);
   a.class_rgb.assign(size_t(top) + 1, 0);
   for (const cd::ObjectMeasurements& m : a.table.objects) a.class_rgb[m.id] = m.positive == 1 ? cd::kPositiveRgb : cd::kNegativeRgb;
-  a.overlay_dirty = true;
+}
+
+void classify_objects() {
+  App& a = g_app;
+  const std::vector<uint32_t> before = std::move(a.class_rgb);
+  a.class_rgb.clear();
+  apply_positive_rule();
+  const std::vector<cd::OverlayRect> changed = cd::class_change_rects(before, a.class_rgb, a.table.objects);
+  a.overlay_repaint.insert(a.overlay_repaint.end(), changed.begin(), changed.end());
+  if (a.overlay_repaint.size() > kMostOverlayRepaints) {  // many changes before a frame (page API calls)
+    a.overlay_repaint.clear();
+    a.overlay_dirty = true;
+  }
 }
 
 cd::ResultSource result_source() {
@@ -574,7 +585,7 @@ cd::ResultSource result_source() {
     const cd::OverlayMode mode = a.overlay_mode;
     const std::vector<uint32_t>* class_rgb = a.class_rgb.empty() ? nullptr : &a.class_rgb;
     r.overlay_rows = [&labels, mode, class_rgb](int y0, int y1, uint8_t* rgba) {
-      cd::overlay_rgba_rows(labels, mode, cd::kOutlineRgb, y0, y1, rgba, class_rgb);
+      cd::overlay_rgba_rect(labels, mode, cd::kOutlineRgb, 0, y0, labels.width, y1, rgba, class_rgb);
     };
   }
   r.outline_opacity = a.show_overlay ? a.overlay_opacity : 0.0f;

@@ -60,7 +60,8 @@ celldrop::ResultSource result_source();
 // Marker-positive objects: the rule (channel -1 stops counting; otsu: Otsu's threshold, else
 // `threshold`), applied at once to the result on show and to every result after it.
 void set_positive(int channel, bool otsu, double threshold);
-// Applies the rule to the table's objects (after each measurement): counts, overlay colours, the note.
+// Applies the rule to the table's objects (after each measurement): counts, overlay colours (the
+// boxes of objects whose class changed are queued for repainting), the note.
 void classify_objects();
 bool make_export(const std::string& key, std::vector<uint8_t>* bytes, std::string* name, const char** mime,
                  std::string* error);

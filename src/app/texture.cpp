@@ -21,10 +21,7 @@ bool upload_texture(Texture* tex, const uint8_t* pixels, int width, int height, 
              " pixels on a side";
     return false;
   }
-  // Drain errors left by earlier calls, so the check below blames only this upload (bounded: a lost
-  // context may keep reporting).
-  for (int i = 0; i < 8 && glGetError() != GL_NO_ERROR; i++) {
-  }
+  clear_graphics_errors();
   bool same_size = tex->id != 0 && tex->width == width && tex->height == height;
   if (tex->id == 0) glGenTextures(1, &tex->id);
   glBindTexture(GL_TEXTURE_2D, tex->id);
@@ -39,12 +36,7 @@ bool upload_texture(Texture* tex, const uint8_t* pixels, int width, int height, 
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
   if (mipmaps) glGenerateMipmap(GL_TEXTURE_2D);
-  GLenum gl_error = glGetError();
-  if (gl_error != GL_NO_ERROR) {
-    *error = std::string("the graphics driver refused the ") + what + " texture (GL error " +
-             std::to_string(gl_error) + ")";
-    return false;
-  }
+  if (!graphics_ok(what, error)) return false;
   tex->width = width;
   tex->height = height;
   return true;
@@ -72,18 +64,22 @@ bool allocate_rgba_texture(Texture* tex, int width, int height, std::string* err
   return upload_texture(tex, nullptr, width, height, GL_RGBA, GL_RGBA8, false, "overlay", error);
 }
 
-bool upload_rgba_rows(Texture* tex, const uint8_t* rgba, int y0, int rows, std::string* error) {
-  for (int i = 0; i < 8 && glGetError() != GL_NO_ERROR; i++) {
-  }
+void upload_rgba_rect(Texture* tex, const uint8_t* rgba, int x0, int y0, int width, int height) {
   glBindTexture(GL_TEXTURE_2D, tex->id);
   glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, y0, tex->width, rows, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
-  const GLenum gl_error = glGetError();
-  if (gl_error != GL_NO_ERROR) {
-    *error = "the graphics driver refused the overlay texture (GL error " + std::to_string(gl_error) + ")";
-    return false;
+  glTexSubImage2D(GL_TEXTURE_2D, 0, x0, y0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+}
+
+void clear_graphics_errors() {
+  for (int i = 0; i < 8 && glGetError() != GL_NO_ERROR; i++) {
   }
-  return true;
+}
+
+bool graphics_ok(const char* what, std::string* error) {
+  const GLenum gl_error = glGetError();
+  if (gl_error == GL_NO_ERROR) return true;
+  *error = std::string("the graphics driver refused the ") + what + " texture (GL error " + std::to_string(gl_error) + ")";
+  return false;
 }
 
 void destroy_texture(Texture* tex) {

@@ -22,13 +22,25 @@ bool upload_image_texture(Texture* tex, const uint8_t* pixels, int width, int he
                           std::string* error);
 
 // Creates (or re-creates at a new size) `tex` as a width x height RGBA texture (the mask overlay),
-// transparent until its rows are filled by upload_rgba_rows, so a large overlay never needs all its
+// transparent until it is filled by upload_rgba_rect, so a large overlay never needs all its
 // pixels in memory at once. Nearest-neighbour both ways and no mipmaps: an outline stays one image
 // pixel wide and never smears into its neighbours.
 bool allocate_rgba_texture(Texture* tex, int width, int height, std::string* error);
 
-// Fills rows y0 .. y0 + rows - 1 of `tex` with tex->width x rows RGBA pixels.
-bool upload_rgba_rows(Texture* tex, const uint8_t* rgba, int y0, int rows, std::string* error);
+// Fills the width x height pixels of `tex` from column x0, row y0 with RGBA pixels (row by row).
+// Unchecked: asking the driver for its errors waits for the GPU (in a browser, a round trip to its GPU
+// process); checked piece by piece, repainting a few objects' boxes cost as much as the whole layer
+// (bench/README.md, count_drag_bench). A caller that uploads many pieces clears the errors before them
+// and checks once after them.
+void upload_rgba_rect(Texture* tex, const uint8_t* rgba, int x0, int y0, int width, int height);
+
+// Forgets the errors earlier GL calls left (bounded: a lost context may keep reporting), so that
+// graphics_ok() blames only the calls after it.
+void clear_graphics_errors();
+
+// False with a sentence in *error when a GL call since clear_graphics_errors() failed; `what` names
+// the texture ("overlay").
+bool graphics_ok(const char* what, std::string* error);
 
 void destroy_texture(Texture* tex);
 

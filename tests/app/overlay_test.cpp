@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace celldrop {
@@ -23,7 +24,7 @@ Labels from_rows(const std::vector<std::vector<uint32_t>>& rows) {
 // The whole layer in one band. `rgba` keeps its size (width x height x 4) and must be overwritten.
 void whole_layer(const Labels& labels, OverlayMode mode, uint32_t outline_rgb, std::vector<uint8_t>* rgba) {
   rgba->resize(size_t(labels.width) * size_t(labels.height) * 4);
-  overlay_rgba_rows(labels, mode, outline_rgb, 0, labels.height, rgba->data());
+  overlay_rgba_rect(labels, mode, outline_rgb, 0, 0, labels.width, labels.height, rgba->data());
 }
 
 // Each pixel's colour as 0xRRGGBB, or -1 where the layer is transparent.
@@ -163,9 +164,66 @@ TEST(Overlay, BandsOfRowsMakeTheWholeLayer) {
     for (int band : {1, 2, 4, 11}) {
       std::vector<uint8_t> banded(whole.size(), 7);
       for (int y = 0; y < l.height; y += band)
-        overlay_rgba_rows(l, mode, 0xFFD21E, y, std::min(y + band, l.height), &banded[size_t(y) * l.width * 4]);
+        overlay_rgba_rect(l, mode, 0xFFD21E, 0, y, l.width, std::min(y + band, l.height), &banded[size_t(y) * l.width * 4]);
       EXPECT_EQ(banded, whole) << overlay_mode_name(mode) << ", bands of " << band;
     }
+  }
+}
+
+TEST(Overlay, ARectangleIsThatPartOfTheWholeLayer) {
+  // A rectangle's edge pixels must still see the ids outside it, or repainted boxes would show seams.
+  Labels l = make_labels(13, 11);
+  for (int y = 0; y < l.height; y++)
+    for (int x = 0; x < l.width; x++) l.at(x, y) = uint32_t((x / 3 + 2 * (y / 4)) % 6);
+  for (OverlayMode mode : {OverlayMode::Outlines, OverlayMode::Filled, OverlayMode::Both}) {
+    std::vector<uint8_t> whole;
+    whole_layer(l, mode, kOutlineRgb, &whole);
+    for (const OverlayRect& r : {OverlayRect{0, 0, 13, 11}, OverlayRect{2, 3, 7, 4}, OverlayRect{4, 0, 5, 11},
+                                 OverlayRect{9, 6, 13, 11}, OverlayRect{1, 1, 12, 10}}) {
+      const int w = r.x1 - r.x0, h = r.y1 - r.y0;
+      std::vector<uint8_t> part(size_t(w) * h * 4, 7);
+      overlay_rgba_rect(l, mode, kOutlineRgb, r.x0, r.y0, r.x1, r.y1, part.data());
+      for (int y = 0; y < h; y++) {
+        const size_t from = (size_t(r.y0 + y) * l.width + size_t(r.x0)) * 4;
+        EXPECT_EQ(std::vector<uint8_t>(part.begin() + long(size_t(y) * w * 4), part.begin() + long(size_t(y + 1) * w * 4)),
+                  std::vector<uint8_t>(whole.begin() + long(from), whole.begin() + long(from + size_t(w) * 4)))
+            << overlay_mode_name(mode) << ", rectangle " << r.x0 << "," << r.y0 << " - " << r.x1 << "," << r.y1
+            << ", row " << y;
+      }
+    }
+  }
+}
+
+TEST(Overlay, RepaintingTheChangedClassesBoxesGivesTheNewLayer) {
+  // What the page does while the threshold of "Count positive" moves: the old layer, with the boxes
+  // of the objects whose class changed repainted, must be the new layer pixel for pixel.
+  const Labels l = from_rows({{1, 1, 0, 2, 2, 0, 0},
+                              {1, 1, 0, 2, 2, 3, 3},
+                              {0, 4, 4, 0, 0, 3, 3},
+                              {0, 4, 4, 5, 5, 0, 0}});
+  std::vector<ObjectMeasurements> objects;
+  std::string why;
+  ASSERT_TRUE(measure_objects(l, nullptr, &objects, &why)) << why;
+  const std::vector<uint32_t> before = {0, kPositiveRgb, kNegativeRgb, kNegativeRgb, kPositiveRgb, kNegativeRgb};
+  const std::vector<uint32_t> after = {0, kPositiveRgb, kPositiveRgb, kNegativeRgb, kNegativeRgb};  // 5 past the end
+  const std::vector<OverlayRect> rects = class_change_rects(before, after, objects);
+  ASSERT_EQ(rects.size(), 3u) << "objects 2, 4 and 5 changed colour; 1 and 3 did not";
+  EXPECT_EQ(rects[0].x0, 3);
+  EXPECT_EQ(rects[0].y1, 2);
+  EXPECT_TRUE(class_change_rects(after, after, objects).empty()) << "nothing changed, nothing to repaint";
+  EXPECT_EQ(class_change_rects({}, after, objects).size(), 4u) << "counting turned on: every coloured object";
+  for (OverlayMode mode : {OverlayMode::Outlines, OverlayMode::Filled, OverlayMode::Both}) {
+    std::vector<uint8_t> layer_now(size_t(l.width) * l.height * 4), expected(layer_now.size());
+    overlay_rgba_rect(l, mode, kOutlineRgb, 0, 0, l.width, l.height, layer_now.data(), &before);
+    overlay_rgba_rect(l, mode, kOutlineRgb, 0, 0, l.width, l.height, expected.data(), &after);
+    for (const OverlayRect& r : rects) {
+      std::vector<uint8_t> part(size_t(r.x1 - r.x0) * (r.y1 - r.y0) * 4);
+      overlay_rgba_rect(l, mode, kOutlineRgb, r.x0, r.y0, r.x1, r.y1, part.data(), &after);
+      for (int y = r.y0; y < r.y1; y++)
+        std::copy_n(&part[size_t(y - r.y0) * (r.x1 - r.x0) * 4], size_t(r.x1 - r.x0) * 4,
+                    &layer_now[(size_t(y) * l.width + size_t(r.x0)) * 4]);
+    }
+    EXPECT_EQ(layer_now, expected) << overlay_mode_name(mode);
   }
 }
 
@@ -176,8 +234,8 @@ TEST(Overlay, ClassColoursReplaceOutlineAndFillOfTheirObjectsOnly) {
   const std::vector<uint32_t> by_id = {0, kPositiveRgb};  // id 1 positive; id 2 past the end
   for (OverlayMode mode : {OverlayMode::Outlines, OverlayMode::Filled, OverlayMode::Both}) {
     std::vector<uint8_t> rgba(size_t(l.width) * l.height * 4), plain(rgba.size());
-    overlay_rgba_rows(l, mode, kOutlineRgb, 0, l.height, rgba.data(), &by_id);
-    overlay_rgba_rows(l, mode, kOutlineRgb, 0, l.height, plain.data());
+    overlay_rgba_rect(l, mode, kOutlineRgb, 0, 0, l.width, l.height, rgba.data(), &by_id);
+    overlay_rgba_rect(l, mode, kOutlineRgb, 0, 0, l.width, l.height, plain.data());
     for (int y = 0; y < l.height; y++) {
       for (int x = 0; x < l.width; x++) {
         const size_t i = (size_t(y) * l.width + x) * 4;

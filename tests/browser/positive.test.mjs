@@ -158,6 +158,71 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   await context.close();
 });
 
+// Dragging the threshold repaints only the boxes of the nuclei whose class changed (src/app/main.cpp's
+// refresh_overlay): on screen, each of them must take its new colour and every other keep its own.
+test('a moved threshold recolours on screen the nuclei that changed class, and only those', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, origin);
+  await waitForResult(page);
+  await dropFile(page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
+  await waitForResult(page, sha256File(twoChannels));
+  const top = await canvasTop(page);
+  let r = await page.evaluate(() => window.celldrop.setPositive(1, 1000));
+  // A second threshold just above the third dimmest positive mean: three nuclei turn negative, few
+  // enough that their boxes are repainted rather than the whole layer.
+  const positiveMeans = r.objects.filter((o) => o.positive === 1).map((o) => o.mean_2).sort((a, b) => a - b);
+  const second = (positiveMeans[2] + positiveMeans[3]) / 2;
+  await clickControl(page, 'overlay.filled');
+  let s = await waitForShell(page, (st) => st.segmentation.overlay.mode === 'filled', 'filled masks');
+  const { width, height, data } = r.labels;
+  const id = (x, y) => data[y * width + x];
+  // One inside point per object: an image pixel whose 5 x 5 neighbourhood is that object.
+  const inside = new Map();
+  for (let y = 2; y < height - 2; y++) {
+    for (let x = 2; x < width - 2; x++) {
+      const k = id(x, y);
+      if (!k || inside.has(k)) continue;
+      let whole = true;
+      for (let dy = -2; dy <= 2 && whole; dy++) for (let dx = -2; dx <= 2; dx++) if (id(x + dx, y + dy) !== k) { whole = false; break; }
+      if (whole) inside.set(k, { x, y });
+    }
+  }
+  const screen = (p) => ({ x: Math.floor(s.view.originX + (p.x + 0.5) * s.view.zoom), y: Math.floor(s.view.originY + (p.y + 0.5) * s.view.zoom + top) });
+  const rgbAt = (img, p) => Array.from(img.data.subarray((p.y * img.width + p.x) * img.channels, (p.y * img.width + p.x) * img.channels + 3));
+  await page.mouse.move(5, Math.round(top) + 5);  // no tooltip over the image
+  await page.keyboard.press('o');
+  await waitForShell(page, (st) => !st.segmentation.overlay.visible, 'masks hidden');
+  await page.waitForTimeout(200);
+  const plain = decodePng(await page.screenshot({ path: path.join(SHOTS, 'positive-plain.png') }));
+  await page.keyboard.press('o');
+  s = await waitForShell(page, (st) => st.segmentation.overlay.visible, 'masks shown');
+  const alpha = s.segmentation.overlay.opacity;
+
+  const check = async (objects, what) => {
+    await page.waitForTimeout(200);
+    const shot = decodePng(await page.screenshot({ path: path.join(SHOTS, `positive-${what}.png`) }));
+    for (const o of objects) {
+      const at = screen(inside.get(o.label));
+      const grey = rgbAt(plain, at)[0];
+      const want = (o.positive ? [0xFF, 0x6E, 0x3C] : [0x56, 0xB4, 0xE9]).map((v) => grey * (1 - alpha) + v * alpha);
+      const got = rgbAt(shot, at);
+      assert.ok(got.every((v, c) => Math.abs(v - want[c]) <= 2.5),
+        `${what}: object ${o.label} (${o.positive ? 'positive' : 'negative'}) shows ${got}, expected ${want.map((v) => v.toFixed(1))}`);
+    }
+  };
+  const before = new Map(r.objects.map((o) => [o.label, o.positive]));
+  const shown = r.objects.filter((o) => inside.has(o.label));
+  assert.ok(shown.length > 0.8 * r.objects.length, `${shown.length} of ${r.objects.length} objects have an inside point`);
+  await check(shown, 'before');
+  r = await page.evaluate((t) => window.celldrop.setPositive(1, t), second);
+  const changed = r.objects.filter((o) => o.positive !== before.get(o.label));
+  assert.equal(changed.length, 3, 'three nuclei turned negative');
+  assert.ok(changed.every((o) => inside.has(o.label)), 'each has an inside point to look at');
+  await check(r.objects.filter((o) => inside.has(o.label)), 'after');
+  assertClean(problems);
+  await context.close();
+});
+
 // The lesson "From outlines to numbers" has students drop its two-channel TIFF on the app and count
 // the positive nuclei as it says (Input channel 1, marker in channel 2): the page must count the
 // number the lesson prints, which the CLI counted when the site was built.
