@@ -35,6 +35,7 @@ struct Hover {
 };
 
 constexpr size_t kMostOverlayRepaints = 2048;
+constexpr int kMeansBins = 48;
 
 struct App {
   celldrop::Platform platform;
@@ -126,6 +127,11 @@ struct App {
   int positive_count = -1;
   std::vector<uint32_t> class_rgb;
   std::string positive_note;
+  // The nuclei's means in the marker's channel: their range (the threshold slider's) and how many fall
+  // in each of kMeansBins equal bins over it (a mean equal to the top counts in the last bin), drawn
+  // behind the slider so the user sees where the threshold cuts. Empty when not counting.
+  double means_low = 0.0, means_high = 0.0;
+  std::vector<int> means_histogram;
 
   // The last result, measured and traced once when it arrives (the table, the tooltip, the exports).
   celldrop::ObjectTable table;

@@ -792,6 +792,32 @@ static void overlay_controls() {
 // Counting the nuclei positive for a marker: its channel, and a threshold on each nucleus's mean there
 // (Otsu's split of the nuclei's means until the user moves it). The count, the overlay's colours, the
 // table, every export and the share link follow at once; nothing runs again.
+// The nuclei's means in the marker's channel as bars in the box at p0 of `size` (the threshold
+// slider's frame, drawn over them), those at or above the threshold in the positive colour and the rest
+// in the negative one: where the threshold cuts, and whether the means fall in two groups at all. Square
+// root heights, so a small group of positives still shows beside a large one of negatives.
+static void draw_means_histogram(ImVec2 p0, ImVec2 size) {
+  const App& a = g_app;
+  int top = 0;
+  for (int n : a.means_histogram) top = std::max(top, n);
+  if (top == 0 || !(a.means_high > a.means_low)) return;
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float bar = size.x / float(a.means_histogram.size());
+  const double bin_width = (a.means_high - a.means_low) / double(a.means_histogram.size());
+  for (size_t i = 0; i < a.means_histogram.size(); i++) {
+    if (a.means_histogram[i] == 0) continue;
+    // A bar takes the class of its bin's middle.
+    const double mid = a.means_low + (double(i) + 0.5) * bin_width;
+    const uint32_t rgb = mid >= a.positive_threshold ? cd::kPositiveRgb : cd::kNegativeRgb;
+    const float h = std::max(1.0f, (size.y - 2.0f) * std::sqrt(float(a.means_histogram[i]) / float(top)));
+    // Whole pixels, so narrow bars stay crisp; a gap between them when there is room for one.
+    const float x0 = std::floor(p0.x + bar * float(i));
+    const float x1 = std::max(x0 + 1.0f, std::floor(p0.x + bar * float(i + 1)) - (bar >= 3.0f ? 1.0f : 0.0f));
+    dl->AddRectFilled(ImVec2(x0, p0.y + size.y - h), ImVec2(x1, p0.y + size.y),
+                      IM_COL32(rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF, 150));
+  }
+}
+
 static void positive_controls() {
   App& a = g_app;
   // Two lines, so the object table below keeps its rows: the switch and the count, then the marker's
@@ -826,20 +852,29 @@ static void positive_controls() {
     if (a.positive_count >= 0) ImGui::SameLine();
   }
   if (a.positive_count >= 0) {
-    // The slider spans the nuclei's means in the marker's channel.
-    double lo = 0.0, hi = 0.0;
-    for (size_t i = 0; i < a.table.objects.size(); i++) {
-      const double v = a.table.objects[i].mean[size_t(a.positive_channel)];
-      lo = i == 0 ? v : std::min(lo, v);
-      hi = i == 0 ? v : std::max(hi, v);
-    }
+    // The slider spans the nuclei's means in the marker's channel, their histogram behind it.
+    double lo = a.means_low, hi = a.means_high;
     double t = std::isnan(a.positive_threshold) ? (lo + hi) / 2 : a.positive_threshold;
-    ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - button_width("Otsu") - style.ItemSpacing.x);
+    const float width = ImGui::GetContentRegionAvail().x - button_width("Otsu") - style.ItemSpacing.x;
+    // The frame's background is drawn here, under the bars; the slider draws its grab and text over them.
+    const ImVec2 p0 = ImGui::GetCursorScreenPos(), size(width, ImGui::GetFrameHeight());
+    const bool lit = ImGui::IsMouseHoveringRect(p0, ImVec2(p0.x + size.x, p0.y + size.y)) || ImGui::IsMouseDown(ImGuiMouseButton_Left);
+    ImGui::GetWindowDrawList()->AddRectFilled(p0, ImVec2(p0.x + size.x, p0.y + size.y),
+                                              ImGui::GetColorU32(lit ? ImGuiCol_FrameBgHovered : ImGuiCol_FrameBg), style.FrameRounding);
+    draw_means_histogram(p0, size);
+    ImGui::PushStyleColor(ImGuiCol_FrameBg, IM_COL32(0, 0, 0, 0));
+    ImGui::PushStyleColor(ImGuiCol_FrameBgHovered, IM_COL32(0, 0, 0, 0));
+    ImGui::PushStyleColor(ImGuiCol_FrameBgActive, IM_COL32(0, 0, 0, 0));
+    ImGui::SetNextItemWidth(width);
     if (ImGui::SliderScalar("##positive_threshold", ImGuiDataType_Double, &t, &lo, &hi, "mean >= %.1f")) {
       set_positive(a.positive_channel, false, t);
     }
+    ImGui::PopStyleColor(3);
     ui_rect("positive.threshold");
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("A nucleus is positive when its mean in the marker's channel reaches this (Ctrl+click to type it)");
+    if (ImGui::IsItemHovered()) {
+      ImGui::SetTooltip("A nucleus is positive when its mean in the marker's channel reaches this (Ctrl+click to type it).\n"
+                        "Behind it, the histogram of the nuclei's means: %d from %.1f to %.1f.", int(a.table.objects.size()), lo, hi);
+    }
     ImGui::SameLine();
     ImGui::BeginDisabled(a.positive_otsu);
     if (ImGui::Button("Otsu")) set_positive(a.positive_channel, true, 0.0);

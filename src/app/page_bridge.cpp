@@ -79,7 +79,16 @@ std::string page_state_json() {
   if (a.positive_count >= 0 && !std::isnan(a.positive_threshold)) w.value(a.positive_threshold); else w.null();
   w.key("count");
   if (a.positive_count >= 0) w.value(a.positive_count); else w.null();
-  w.key("note").value(a.positive_note).end_object();
+  w.key("note").value(a.positive_note);
+  w.key("means");
+  if (a.means_histogram.empty()) {
+    w.null();
+  } else {
+    w.begin_object().key("low").value(a.means_low).key("high").value(a.means_high).key("histogram").begin_array();
+    for (int n : a.means_histogram) w.value(n);
+    w.end_array().end_object();
+  }
+  w.end_object();
   w.key("table").begin_object();
   w.key("rows").value(int64_t(a.table.objects.size())).key("selected").value(a.table.selected);
   w.key("sortColumn").value(cd::object_table_columns()[size_t(a.table.sort_column)]);

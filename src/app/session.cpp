@@ -510,6 +510,7 @@ static void apply_positive_rule() {
   a.positive_note.clear();
   a.positive_count = -1;
   a.positive_threshold = std::nan("");
+  a.means_histogram.clear();
   cd::PositiveRule rule;
   if (!cd::segmentation().has_result) {
     // Nothing to count until the next result (a newly opened image).
@@ -526,6 +527,18 @@ static void apply_positive_rule() {
   a.positive_count = count;
   if (std::isnan(rule.threshold) && a.table.objects.size() > 0) {
     a.positive_note = "Otsu needs objects of at least two different means to split: set a threshold.";
+  }
+  const size_t c = size_t(rule.channel);
+  for (size_t i = 0; i < a.table.objects.size(); i++) {
+    const double v = a.table.objects[i].mean[c];
+    a.means_low = i == 0 ? v : std::min(a.means_low, v);
+    a.means_high = i == 0 ? v : std::max(a.means_high, v);
+  }
+  a.means_histogram.assign(kMeansBins, 0);
+  const double width = a.means_high - a.means_low;
+  for (const cd::ObjectMeasurements& m : a.table.objects) {
+    const int bin = width > 0 ? int((m.mean[c] - a.means_low) / width * kMeansBins) : 0;
+    a.means_histogram[size_t(std::clamp(bin, 0, kMeansBins - 1))]++;
   }
   uint32_t top = 0;
   for (const cd::ObjectMeasurements& m : a.table.objects) top = std::max(top, m.id);

@@ -67,7 +67,7 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   await waitForResult(page);
   await dropFile(page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
   let s = await waitForResult(page, sha256File(twoChannels));
-  assert.deepEqual(s.page.positive, { channel: -1, otsu: true, threshold: null, count: null, note: '' });
+  assert.deepEqual(s.page.positive, { channel: -1, otsu: true, threshold: null, count: null, note: '', means: null });
 
   // On: the channel on show (1) is the marker's at first; the slider moves it to channel 2.
   await clickControl(page, 'positive.count');
@@ -85,6 +85,38 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   assert.equal(s.page.positive.count, otsuCount);
   assert.ok(otsuCount > 0.3 * r.objects.length && otsuCount < 0.7 * r.objects.length, `${otsuCount} of ${r.objects.length} positive`);
   assert.deepEqual(r.record.positive, { channel: 1, threshold: s.page.positive.threshold, threshold_from: 'otsu', objects: otsuCount });
+
+  // Behind the threshold slider, the histogram of the nuclei's means over its range (48 bins), each
+  // bar in the colour of its class: the negatives' blue, the positives' orange.
+  const low = Math.min(...means), high = Math.max(...means);
+  const bins = new Array(48).fill(0);
+  for (const m of means) bins[Math.min(47, Math.floor((m - low) / (high - low) * 48))]++;
+  assert.deepEqual(s.page.positive.means, { low, high, histogram: bins });
+  await page.mouse.move(700, 500);  // nothing hovered: the slider's frame in its plain colour
+  await page.waitForTimeout(300);
+  const panel = decodePng(await page.screenshot({ path: path.join(SHOTS, 'positive-histogram.png') }));
+  const slider = s.page.ui['positive.threshold'];
+  const bar = (slider.x1 - slider.x0) / 48;
+  const grabX = slider.x0 + (threshold - low) / (high - low) * (slider.x1 - slider.x0);
+  const bottom = Math.floor(slider.y1 + (await canvasTop(page))) - 2;
+  const rgbOf = (i) => {
+    const x = Math.floor(slider.x0 + i * bar);  // a bar's first column
+    return Array.from(panel.data.subarray((bottom * panel.width + x) * panel.channels, (bottom * panel.width + x) * panel.channels + 3));
+  };
+  const clear = (i) => Math.abs(slider.x0 + (i + 0.5) * bar - grabX) > 14;  // the grab hides what is under it
+  const empty = bins.findIndex((n, i) => n === 0 && clear(i));
+  assert.ok(empty >= 0, 'an empty bin to compare with');
+  const frame = rgbOf(empty);
+  const looked = { positive: 0, negative: 0 };
+  bins.forEach((n, i) => {
+    if (!n || !clear(i)) return;
+    const [red, green, blue] = rgbOf(i);
+    const positive = low + (i + 0.5) * (high - low) / 48 >= threshold;
+    assert.ok(positive ? red > blue + 40 : green > frame[1] + 30 && blue > red,
+      `bin ${i} (${n} nuclei, ${positive ? 'positive' : 'negative'}) shows ${[red, green, blue]} over the frame's ${frame}`);
+    looked[positive ? 'positive' : 'negative']++;
+  });
+  assert.ok(looked.positive >= 3 && looked.negative >= 1, `bars looked at: ${JSON.stringify(looked)}`);
 
   // The overlay as saved (what is on screen): every object's edge in its class's colour, at the
   // overlay's opacity over the grey image below it.
