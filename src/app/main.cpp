@@ -789,9 +789,6 @@ static void overlay_controls() {
   swatch(selected_color(), true, "selected");
 }
 
-// Counting the nuclei positive for a marker: its channel, and a threshold on each nucleus's mean there
-// (Otsu's split of the nuclei's means until the user moves it). The count, the overlay's colours, the
-// table, every export and the share link follow at once; nothing runs again.
 // The nuclei's means in the marker's channel as bars in the box at p0 of `size` (the threshold
 // slider's frame, drawn over them), those at or above the threshold in the positive colour and the rest
 // in the negative one: where the threshold cuts, and whether the means fall in two groups at all. Square
@@ -818,6 +815,9 @@ static void draw_means_histogram(ImVec2 p0, ImVec2 size) {
   }
 }
 
+// Counting the nuclei positive for a marker: its channel, and a threshold on each nucleus's mean there
+// (Otsu's split of the nuclei's means until the user moves it). The count, the overlay's colours, the
+// table, every export and the share link follow at once; nothing runs again.
 static void positive_controls() {
   App& a = g_app;
   // Two lines, so the object table below keeps its rows: the switch and the count, then the marker's
@@ -858,9 +858,11 @@ static void positive_controls() {
     const float width = ImGui::GetContentRegionAvail().x - button_width("Otsu") - style.ItemSpacing.x;
     // The frame's background is drawn here, under the bars; the slider draws its grab and text over them.
     const ImVec2 p0 = ImGui::GetCursorScreenPos(), size(width, ImGui::GetFrameHeight());
-    const bool lit = ImGui::IsMouseHoveringRect(p0, ImVec2(p0.x + size.x, p0.y + size.y)) || ImGui::IsMouseDown(ImGuiMouseButton_Left);
-    ImGui::GetWindowDrawList()->AddRectFilled(p0, ImVec2(p0.x + size.x, p0.y + size.y),
-                                              ImGui::GetColorU32(lit ? ImGuiCol_FrameBgHovered : ImGuiCol_FrameBg), style.FrameRounding);
+    static bool held = false;  // the slider's state in the last frame, since its frame is drawn before it
+    const ImGuiCol bg = held ? ImGuiCol_FrameBgActive
+                             : ImGui::IsMouseHoveringRect(p0, ImVec2(p0.x + size.x, p0.y + size.y)) ? ImGuiCol_FrameBgHovered
+                                                                                                   : ImGuiCol_FrameBg;
+    ImGui::GetWindowDrawList()->AddRectFilled(p0, ImVec2(p0.x + size.x, p0.y + size.y), ImGui::GetColorU32(bg), style.FrameRounding);
     draw_means_histogram(p0, size);
     ImGui::PushStyleColor(ImGuiCol_FrameBg, IM_COL32(0, 0, 0, 0));
     ImGui::PushStyleColor(ImGuiCol_FrameBgHovered, IM_COL32(0, 0, 0, 0));
@@ -869,6 +871,7 @@ static void positive_controls() {
     if (ImGui::SliderScalar("##positive_threshold", ImGuiDataType_Double, &t, &lo, &hi, "mean >= %.1f")) {
       set_positive(a.positive_channel, false, t);
     }
+    held = ImGui::IsItemActive();
     ImGui::PopStyleColor(3);
     ui_rect("positive.threshold");
     if (ImGui::IsItemHovered()) {
