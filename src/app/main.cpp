@@ -744,7 +744,7 @@ static void swatch(ImU32 color, bool line, const char* label) {
   }
 }
 
-static ImU32 rgb_color(uint32_t rgb) { return IM_COL32(rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF, 255); }
+static ImU32 rgb_color(uint32_t rgb, int alpha = 255) { return IM_COL32(rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF, alpha); }
 
 // How the masks are drawn: shown or not, outlines / filled / both, opacity, and a key to the colours.
 static void overlay_controls() {
@@ -810,8 +810,7 @@ static void draw_means_histogram(ImVec2 p0, ImVec2 size) {
     // Whole pixels, so narrow bars stay crisp; a gap between them when there is room for one.
     const float x0 = std::floor(p0.x + bar * float(i));
     const float x1 = std::max(x0 + 1.0f, std::floor(p0.x + bar * float(i + 1)) - (bar >= 3.0f ? 1.0f : 0.0f));
-    dl->AddRectFilled(ImVec2(x0, p0.y + size.y - h), ImVec2(x1, p0.y + size.y),
-                      IM_COL32(rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF, 150));
+    dl->AddRectFilled(ImVec2(x0, p0.y + size.y - h), ImVec2(x1, p0.y + size.y), rgb_color(rgb, 150));
   }
 }
 
