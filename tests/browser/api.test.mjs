@@ -3,34 +3,22 @@
 // sentences it rejects with.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
-  assertSiteBuilt, startServer, launch, openApp, assertClean, synthImage, sha256File, labelsChecksum,
+  openApp, assertClean, synthImage, sha256File, labelsChecksum, testBed,
 } from './harness.mjs';
 
-let browser, server, origin, tmp, image;
-
-before(async () => {
-  assertSiteBuilt();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-api-'));
-  image = synthImage(tmp, 11, ['--width', '256', '--height', '192']);
-  ({ child: server, origin } = await startServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+let image;
+const bed = testBed({
+  tmp: 'api',
+  prepare: ({ tmp }) => { image = synthImage(tmp, 11, ['--width', '256', '--height', '192']); },
 });
 
 test('open, run, result, shareLink and backend', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin);
   const out = await page.evaluate(async (b64) => {
     const cd = window.celldrop;
     await cd.ready();
@@ -67,15 +55,15 @@ test('open, run, result, shareLink and backend', async () => {
   assert.equal(labelsChecksum(out.again), labelsChecksum(out.first.ids), 'the same run twice gives the same labels');
   assert.ok(out.stricterObjects < n, `a stricter threshold finds fewer objects: ${out.stricterObjects} vs ${n}`);
   assert.equal(out.backend, 'wasm', 'this Chromium has no WebGPU adapter');
-  assert.ok(out.link.startsWith(`${origin}/app/#celldrop=1&`), out.link);
+  assert.ok(out.link.startsWith(`${bed.origin}/app/#celldrop=1&`), out.link);
   assert.equal(out.frozen, true);
   assertClean(problems);
   await context.close();
 });
 
 test('an image opened while another is being segmented replaces it: the old run is dropped, the new one segmented', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin);
   const b64 = fs.readFileSync(image).toString('base64');
   const out = await page.evaluate(async (b64) => {
     const cd = window.celldrop;
@@ -102,8 +90,8 @@ test('an image opened while another is being segmented replaces it: the old run 
 });
 
 test('the API rejects what it cannot do with a sentence, and the page stays usable', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin);
   const errors = await page.evaluate(async () => {
     const cd = window.celldrop;
     await cd.ready();

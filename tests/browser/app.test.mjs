@@ -3,34 +3,20 @@
 // page is checked the way a person would look at it: pixels of screenshots, the wheel, the keys.
 //
 // Needs the site assembled first (scripts/test.sh does it): bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodePng, greyAt } from './png.mjs';
 import {
-  ROOT, SITE, SHOTS, assertSiteBuilt, startServer, launch, watchedPage as watched, assertClean, shell, waitForShell,
-  openApp as open, waitForResult, clickControl, canvasTop, saveDocShot, READY_TIMEOUT_MS,
+  ROOT, SHOTS, launch, watchedPage as watched, assertClean, shell, waitForShell, openApp as open, waitForResult,
+  clickControl, canvasTop, saveDocShot, READY_TIMEOUT_MS, testBed,
 } from './harness.mjs';
 
-let server;
-let origin;
-let browser;
+const bed = testBed();
 
-function defineTests() {
-before(async () => {
-  assertSiteBuilt();
-  ({ child: server, origin } = await startServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
-
-const watchedPage = (context) => watched(context, origin);
-const openApp = (context, suffix = '') => open(context, origin, suffix);
+const watchedPage = (context) => watched(context, bed.origin);
+const openApp = (context, suffix = '') => open(context, bed.origin, suffix);
 
 // What the viewer must draw for one sample value: the display mapping of src/app/display.cpp,
 // restated here independently.
@@ -57,7 +43,7 @@ function regionStats(img, x0, y0, x1, y1) {
 }
 
 test('the app starts isolated and clean, and shows the synthetic sample', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const { page, problems } = await openApp(context);
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'COOP/COEP must make the page cross-origin isolated');
   assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready');
@@ -103,7 +89,7 @@ test('the app starts isolated and clean, and shows the synthetic sample', async 
 });
 
 test('wheel zooms about the pointer, pixels are drawn with the exact contrast mapping, F fits, 1 is 1:1, drag pans', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
   const { page, problems } = await openApp(context);
   const top = await page.evaluate(() => document.getElementById('canvas').getBoundingClientRect().top);
   let s = await shell(page);
@@ -158,7 +144,7 @@ test('wheel zooms about the pointer, pixels are drawn with the exact contrast ma
 });
 
 test('? lists the keys, whatever the keyboard layout, and Esc closes the list', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 800 } });
   const { page, problems } = await openApp(context);
   await waitForResult(page);
   await page.keyboard.press('Shift+Slash');  // '?' on a US layout; the page reads the character
@@ -172,7 +158,7 @@ test('? lists the keys, whatever the keyboard layout, and Esc closes the list', 
 });
 
 test('on a HiDPI screen the canvas has device resolution', async () => {
-  const context = await browser.newContext({ viewport: { width: 900, height: 640 }, deviceScaleFactor: 2 });
+  const context = await bed.browser.newContext({ viewport: { width: 900, height: 640 }, deviceScaleFactor: 2 });
   const { page, problems } = await openApp(context);
   const s = await shell(page);
   assert.equal(s.devicePixelRatio, 2);
@@ -190,7 +176,7 @@ test('on a HiDPI screen the canvas has device resolution', async () => {
 });
 
 test('on a phone held upright the image is on top, the panel below, and a finger scrolls the panel', async () => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true });
+  const context = await bed.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true });
   const { page, problems } = await openApp(context);
   let s = await waitForResult(page);
   assert.deepEqual([s.viewport.x0, s.viewport.y0, s.viewport.x1], [0, 0, s.canvas.cssWidth], 'the viewer spans the width');
@@ -236,10 +222,10 @@ test('on a phone held upright the image is on top, the panel below, and a finger
 test('a missing module file gives a clear message, not a blank page', async () => {
   // No service worker: once it has installed and claimed the page (on a slow machine, before the
   // page asks for the .wasm), it fetches the file itself, which page.route never sees.
-  const context = await browser.newContext({ viewport: { width: 900, height: 600 }, serviceWorkers: 'block' });
+  const context = await bed.browser.newContext({ viewport: { width: 900, height: 600 }, serviceWorkers: 'block' });
   const page = await context.newPage();
   await page.route('**/celldrop-app.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
-  await page.goto(`${origin}/app/`);
+  await page.goto(`${bed.origin}/app/`);
   await page.waitForFunction(() => document.body.dataset.state === 'fatal', null, { timeout: READY_TIMEOUT_MS });
   const text = await page.textContent('#message');
   assert.match(text, /could not start/);
@@ -251,7 +237,7 @@ test('without WebGL2 the page says what is missing', async () => {
   const noGl = await launch(['--disable-3d-apis', '--disable-webgl']);
   try {
     const page = await noGl.newPage();
-    await page.goto(`${origin}/app/`);
+    await page.goto(`${bed.origin}/app/`);
     await page.waitForFunction(() => document.body.dataset.state === 'fatal', null, { timeout: 30_000 });
     assert.match(await page.textContent('#message'), /WebGL2/);
     await page.screenshot({ path: path.join(SHOTS, 'app-no-webgl2.png') });
@@ -261,10 +247,10 @@ test('without WebGL2 the page says what is missing', async () => {
 });
 
 test('the landing page and the lesson load, with no broken links', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 900 } });
   const { page, problems } = await watchedPage(context);
   const seen = new Set();
-  const pages = [`${origin}/`];
+  const pages = [`${bed.origin}/`];
   for (let i = 0; i < pages.length; i++) {
     const url = pages[i];
     const res = await page.goto(url);
@@ -282,7 +268,7 @@ test('the landing page and the lesson load, with no broken links', async () => {
     for (const link of links) {
       const u = new URL(link);
       u.hash = '';
-      if (u.origin !== origin) assert.fail(`${url} links outside the site: ${link}`);
+      if (u.origin !== bed.origin) assert.fail(`${url} links outside the site: ${link}`);
       if (seen.has(u.href)) continue;
       seen.add(u.href);
       const r = await page.request.get(u.href);
@@ -302,7 +288,7 @@ function screenOfImage(s, x, y) {
 }
 
 test('the object table: a row click selects and centres the object, a click on an object selects its row, headers sort', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const { page, problems } = await openApp(context);
   let s = await waitForResult(page);
   const top = await canvasTop(page);
@@ -360,7 +346,7 @@ test('the object table: a row click selects and centres the object, a click on a
 });
 
 test('screenshots of the main states: the sample segmented, the parameters', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 860 } });
   const { page, problems } = await openApp(context);
   await waitForResult(page);
   const sampleShot = path.join(SHOTS, 'state-sample.png');
@@ -377,6 +363,3 @@ test('screenshots of the main states: the sample segmented, the parameters', asy
   assertClean(problems);
   await context.close();
 });
-}
-
-defineTests();

@@ -4,31 +4,20 @@
 // and zipfile for the table, outlines and ROIs, this folder's PNG reader for the overlay.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { decodePng } from './png.mjs';
 import {
-  PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForResult, waitForShell, clickControl, dropFile,
-  synthImage, run, labelsChecksum, sha256File as sha256OfFile, SHOTS, canvasTop, shell,
+  PYTHON, openApp, assertClean, waitForResult, waitForShell, clickControl, dropFile, synthImage, run, labelsChecksum,
+  sha256File as sha256OfFile, SHOTS, canvasTop, shell, testBed,
 } from './harness.mjs';
 
-let browser, server, origin, tmp, image;
-
-before(async () => {
-  assertSiteBuilt();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-export-'));
-  image = synthImage(tmp, 5, ['--width', '400', '--height', '300']);
-  ({ child: server, origin } = await startServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+let image;
+const bed = testBed({
+  tmp: 'export',
+  prepare: ({ tmp }) => { image = synthImage(tmp, 5, ['--width', '400', '--height', '300']); },
 });
 
 // Reads every file back and prints what it found, as one JSON object.
@@ -67,8 +56,8 @@ print(json.dumps(out))
 `;
 
 test('each export downloads with a sensible name and reads back as what it claims to be', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   await dropFile(page, image, 'plate A1.png');
   const s = await waitForResult(page, null, 2);
@@ -86,7 +75,7 @@ test('each export downloads with a sensible name and reads back as what it claim
     record: `plate A1_${model}_run.json`,
     overlay_png: `plate A1_${model}_overlay.png`,
   };
-  const dir = path.join(tmp, 'downloads');
+  const dir = path.join(bed.tmp, 'downloads');
   fs.mkdirSync(dir);
   for (const [key, name] of Object.entries(expectedNames)) {
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), clickControl(page, `export.${key}`)]);
@@ -143,8 +132,8 @@ test('each export downloads with a sensible name and reads back as what it claim
 });
 
 test('with no result yet there is nothing to export, and the API says so', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   // A new image drops the old result until its own is ready.
   const message = await page.evaluate(async (b64) => {
@@ -167,8 +156,8 @@ test('with no result yet there is nothing to export, and the API says so', async
 // label TIFF's resolution as tifffile reads it and the record follow at once, without a run; the next
 // image keeps it, a share link carries it, and "Use the file's" goes back.
 test('a pixel size typed in the panel calibrates areas, label files and the record, stays for the next image, and links carry it', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin);
   let s = await waitForResult(page);
   const runs0 = s.segmentation.runs;
   assert.equal(s.page.image.pixelSizeFrom, null, 'the sample carries no calibration');
@@ -190,7 +179,7 @@ test('a pixel size typed in the panel calibrates areas, label files and the reco
   assert.equal(r.record.image.pixel_size_um, 0.5);
   assert.equal(r.record.image.pixel_size_from, 'user');
   const tiff = await page.evaluate(() => Array.from(window.celldrop.export('labels_tiff').bytes));
-  const tiffFile = path.join(tmp, 'calibrated.tiff');
+  const tiffFile = path.join(bed.tmp, 'calibrated.tiff');
   fs.writeFileSync(tiffFile, Buffer.from(tiff));
   const read = run(PYTHON, ['-c', `
 import sys, tifffile
@@ -216,7 +205,7 @@ with tifffile.TiffFile(sys.argv[1]) as t:
   assert.ok(r.objects.every((o) => o.area_um2 === null));
 
   // The link restores it in a new tab.
-  const other = await openApp(context, origin, link.slice(link.indexOf('#')));
+  const other = await openApp(context, bed.origin, link.slice(link.indexOf('#')));
   s = await waitForShell(other.page, (st) => st.page?.image.pixelSizeFrom === 'user', 'the link\'s pixel size');
   assert.equal(s.page.image.pixelSizeUm, 0.5);
   await page.screenshot({ path: path.join(SHOTS, 'pixel-size.png') });
@@ -229,8 +218,8 @@ with tifffile.TiffFile(sys.argv[1]) as t:
 // in the page's own field (a decimal keypad). Keys typed there are the field's, never the app's
 // shortcuts (R would run the segmentation).
 test('on a touch screen the pixel size is asked in a field of the page, whose keys are no shortcuts', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, hasTouch: true });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 }, hasTouch: true });
+  const { page, problems } = await openApp(context, bed.origin);
   let s = await waitForResult(page);
   const runs = s.page.runsStarted;
   s = await waitForShell(page, (st) => st.page?.ui?.pixel_size, 'the pixel size field');
@@ -274,15 +263,15 @@ print(json.dumps({'names': z.namelist(), 'rows': rows, 'labels': labels, 'tables
 `;
 
 test('"Segment all" segments every image of a list and saves their labels, tables, records and a summary in one zip', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
-  const other = synthImage(tmp, 6, ['--width', '320', '--height', '256']);
-  const broken = path.join(tmp, 'b-broken.png');
+  const other = synthImage(bed.tmp, 6, ['--width', '320', '--height', '256']);
+  const broken = path.join(bed.tmp, 'b-broken.png');
   fs.writeFileSync(broken, fs.readFileSync(other).subarray(0, 300));
   const named = [['a-cells.png', image], ['c-cells.png', other]].map(([name, from]) => {
-    fs.copyFileSync(from, path.join(tmp, name));
-    return path.join(tmp, name);
+    fs.copyFileSync(from, path.join(bed.tmp, name));
+    return path.join(bed.tmp, name);
   });
   await dropFile(page, [named[1], broken, named[0]]);
   await waitForResult(page, null, 2);
@@ -290,7 +279,7 @@ test('"Segment all" segments every image of a list and saves their labels, table
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 300_000 }), clickControl(page, 'segment_all')]);
   const model = (await page.evaluate(() => window.celldropShell.segmentation.model));
   assert.equal(download.suggestedFilename(), `celldrop_${model}_3-images.zip`);
-  const zipPath = path.join(tmp, 'all.zip');
+  const zipPath = path.join(bed.tmp, 'all.zip');
   await download.saveAs(zipPath);
   const back = JSON.parse(run(PYTHON, ['-c', READ_BATCH, zipPath]));
   assert.deepEqual(back.rows.map((r) => r.image), ['a-cells.png', 'b-broken.png', 'c-cells.png'], 'one row per image, in name order');

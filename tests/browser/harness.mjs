@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,10 +32,10 @@ export function assertSiteBuilt() {
   fs.mkdirSync(SHOTS, { recursive: true });
 }
 
-// serve.mjs on a free port over `root`; resolves with { child, origin }.
-export function startServer(root = SITE) {
+// serve.mjs on a free port over `root` (`extraArgs` e.g. ['--plain']); resolves with { child, origin }.
+export function startServer(root = SITE, extraArgs = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', root, '--port', '0'],
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', root, '--port', '0', ...extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${out}${err}`)), 15_000);
@@ -57,6 +59,30 @@ export function startServer(root = SITE) {
 export async function launch(extraArgs = []) {
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+// The frame most test files share, registered as their before/after hooks: before the tests, the
+// assembled site is checked, a temporary folder made (when `tmp` names it), `prepare(bed)` run (the
+// file's fixtures, written under bed.tmp; it may set bed.root to serve a site of its own, and
+// bed.launchArgs), then the server started and one Chromium launched; after them, all of it goes,
+// with what prepare put in bed.cleanups. Returns the bed, whose fields (origin, browser, tmp) the
+// tests read once `before` has run.
+export function testBed({ tmp = null, prepare = null } = {}) {
+  const bed = { root: SITE, launchArgs: [], cleanups: [] };
+  before(async () => {
+    assertSiteBuilt();
+    if (tmp) bed.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `celldrop-${tmp}-`));
+    if (prepare) await prepare(bed);
+    ({ child: bed.server, origin: bed.origin } = await startServer(bed.root));
+    bed.browser = await launch(bed.launchArgs);
+  });
+  after(async () => {
+    await bed.browser?.close();
+    bed.server?.kill();
+    for (const cleanup of bed.cleanups) await cleanup();
+    if (bed.tmp) fs.rmSync(bed.tmp, { recursive: true, force: true });
+  });
+  return bed;
 }
 
 // A page that records everything that would mean trouble: console errors, uncaught exceptions,

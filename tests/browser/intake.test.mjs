@@ -5,19 +5,18 @@
 // synthetic nuclei, tifffile, a hand-written PNG header).
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  SITE, SHOTS, PYTHON, CLI, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult,
-  clickControl, canvasTop, dropFile, synthImage, sha256File, run, saveDocShot, shell, labelsFileChecksum,
+  SITE, SHOTS, PYTHON, CLI, openApp, assertClean, waitForShell, waitForResult, clickControl, canvasTop, dropFile,
+  synthImage, sha256File, run, saveDocShot, shell, labelsFileChecksum, testBed,
 } from './harness.mjs';
 import { decodePng, encodePng } from './png.mjs';
 
-let browser, server, origin, tmp, other, otherOrigin;
+let other, otherOrigin;
 let png2, png3, tiffRgb16, slide, corrupt, huge;
 
 // A PNG whose header declares `width` x `height` pixels, with a valid CRC but almost no data: the
@@ -47,24 +46,25 @@ function startOtherServer() {
   });
 }
 
-before(async () => {
-  assertSiteBuilt();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-intake-'));
-  png2 = synthImage(tmp, 2);
-  png3 = synthImage(tmp, 3, ['--width', '384', '--height', '320']);
-  // A three-channel 16-bit TIFF: nuclei in channel 2, the others dimmer copies, so a merged or
-  // chosen channel both hold nuclei.
-  tiffRgb16 = path.join(tmp, 'three-channel.tif');
-  run(PYTHON, ['-c', `
+const bed = testBed({
+  tmp: 'intake',
+  prepare: async (bed) => {
+    const { tmp } = bed;
+    png2 = synthImage(tmp, 2);
+    png3 = synthImage(tmp, 3, ['--width', '384', '--height', '320']);
+    // A three-channel 16-bit TIFF: nuclei in channel 2, the others dimmer copies, so a merged or
+    // chosen channel both hold nuclei.
+    tiffRgb16 = path.join(tmp, 'three-channel.tif');
+    run(PYTHON, ['-c', `
 import sys, numpy as np, tifffile
 from PIL import Image
 a = np.array(Image.open(sys.argv[1])).astype(np.uint16)
 tifffile.imwrite(sys.argv[2], np.stack([a // 4, a, a // 2], axis=-1), photometric='rgb')
 `, png2, tiffRgb16]);
-  // An 8-bit RGBA "stained slide": the nuclei dark purple on a light background (png3 inverted, each
-  // channel scaled differently), opaque, as slide scanners and screenshots save them.
-  slide = path.join(tmp, 'stained-slide.png');
-  run(PYTHON, ['-c', `
+    // An 8-bit RGBA "stained slide": the nuclei dark purple on a light background (png3 inverted, each
+    // channel scaled differently), opaque, as slide scanners and screenshots save them.
+    slide = path.join(tmp, 'stained-slide.png');
+    run(PYTHON, ['-c', `
 import sys, numpy as np
 from PIL import Image
 a = np.array(Image.open(sys.argv[1])).astype(np.float64)
@@ -72,31 +72,25 @@ inv = 1.0 - (a - a.min()) / max(1.0, a.max() - a.min())
 rgba = np.stack([235 * inv + 20, 200 * inv, 225 * inv + 30, np.full_like(inv, 255)], axis=-1)
 Image.fromarray(np.round(rgba).astype(np.uint8), 'RGBA').save(sys.argv[2])
 `, png3, slide]);
-  corrupt = path.join(tmp, 'corrupt.png');
-  const good = fs.readFileSync(png2);
-  fs.writeFileSync(corrupt, Buffer.concat([good.subarray(0, 200), Buffer.alloc(300, 0x5a)]));
-  huge = path.join(tmp, 'huge.png');
-  fs.writeFileSync(huge, pngDeclaring(20000, 20000));  // 400 megapixels: the page holds 268 at most
-  // The site with one extra image, for ?image= from this origin.
-  const site = path.join(tmp, 'site');
-  fs.cpSync(SITE, site, { recursive: true });
-  fs.mkdirSync(path.join(site, 'images'));
-  fs.copyFileSync(png3, path.join(site, 'images', 'cells-3.png'));
-  ({ child: server, origin } = await startServer(site));
-  ({ srv: other, origin: otherOrigin } = await startOtherServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  other?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    corrupt = path.join(tmp, 'corrupt.png');
+    const good = fs.readFileSync(png2);
+    fs.writeFileSync(corrupt, Buffer.concat([good.subarray(0, 200), Buffer.alloc(300, 0x5a)]));
+    huge = path.join(tmp, 'huge.png');
+    fs.writeFileSync(huge, pngDeclaring(20000, 20000));  // 400 megapixels: the page holds 268 at most
+    // The site with one extra image, for ?image= from this origin.
+    const site = path.join(tmp, 'site');
+    fs.cpSync(SITE, site, { recursive: true });
+    fs.mkdirSync(path.join(site, 'images'));
+    fs.copyFileSync(png3, path.join(site, 'images', 'cells-3.png'));
+    bed.root = site;
+    ({ srv: other, origin: otherOrigin } = await startOtherServer());
+    bed.cleanups.push(() => other.close());
+  },
 });
 
 test('a dropped file opens (with a drop hint while dragging) and is segmented', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   const dropped = await dropFile(page, png2, 'seed 2.png');
   assert.deepEqual(dropped, { hintShown: true, hintHiddenAfter: true });
@@ -113,13 +107,13 @@ test('a dropped file opens (with a drop hint while dragging) and is segmented', 
 });
 
 test('images dropped together open one after the other, in name order, with the same parameters', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   await page.evaluate(() => window.celldrop.run({ prob_thresh: 0.6 }));
   // Dropped in the file manager's order; opened by name: "cells 10" after "cells 9".
   const named = [['cells 10.png', png3], ['cells 9.png', png2], ['another.png', slide]].map(([name, from]) => {
-    const to = path.join(tmp, name);
+    const to = path.join(bed.tmp, name);
     fs.copyFileSync(from, to);
     return to;
   });
@@ -145,7 +139,7 @@ test('images dropped together open one after the other, in name order, with the 
   s = await waitForResult(page, sha256File(slide));
   assert.equal(s.page.list.index, 0);
   // A file that cannot be opened ends nothing: the image, its result and the list stay.
-  const truncated = path.join(tmp, 'truncated.png');
+  const truncated = path.join(bed.tmp, 'truncated.png');
   fs.writeFileSync(truncated, fs.readFileSync(png2).subarray(0, 300));
   await dropFile(page, truncated);
   s = await waitForShell(page, (st) => st.page.openError && st, 'the error for the truncated file');
@@ -162,8 +156,8 @@ test('images dropped together open one after the other, in name order, with the 
 
 test('a multi-page TIFF is a list of its pages: N steps, each page is the CLI\'s --page, a link names its page', async () => {
   // A time-lapse of three frames with 18, 24 and 30 nuclei, written by tifffile as ImageJ does.
-  const frames = [21, 22, 23].map((seed, i) => synthImage(tmp, seed, ['--width', '256', '--height', '256', '--count', String(18 + 6 * i)]));
-  const stack = path.join(tmp, 'frames.tif');
+  const frames = [21, 22, 23].map((seed, i) => synthImage(bed.tmp, seed, ['--width', '256', '--height', '256', '--count', String(18 + 6 * i)]));
+  const stack = path.join(bed.tmp, 'frames.tif');
   run(PYTHON, ['-c', `
 import sys, numpy as np, tifffile
 from PIL import Image
@@ -171,14 +165,14 @@ a = np.stack([np.array(Image.open(f)).astype(np.uint16) for f in sys.argv[2:]])
 tifffile.imwrite(sys.argv[1], a, imagej=True, metadata={'axes': 'TYX'})
 `, stack, ...frames]);
   // What the CLI finds on the last page with the page's WebAssembly kernels.
-  const cliOut = path.join(tmp, 'frames-cli');
+  const cliOut = path.join(bed.tmp, 'frames-cli');
   const line = JSON.parse(run(process.execPath, [CLI, 'segment', stack, '--page', '2', '--out', cliOut, '--backend', 'wasm',
     '--threads', '1', '--export', 'record']).trim().split('\n')[0]);
   const cliChecksum = labelsFileChecksum(path.join(cliOut, 'frames.png'));
   assert.equal(JSON.parse(fs.readFileSync(path.join(cliOut, 'frames.json'), 'utf8')).image.page, 2, 'the CLI\'s record names the page');
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   await dropFile(page, stack, 'frames.tif', 'image/tiff');
   let s = await waitForResult(page, sha256File(stack));
@@ -198,7 +192,7 @@ tifffile.imwrite(sys.argv[1], a, imagej=True, metadata={'axes': 'TYX'})
   // A link made on page 3 opens the dropped file on page 3.
   const link = await page.evaluate(() => window.celldrop.shareLink());
   assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('image_page'), '2');
-  const second = await openApp(context, origin, new URL(link).hash);
+  const second = await openApp(context, bed.origin, new URL(link).hash);
   await waitForShell(second.page, (st) => st.segmentation?.modelsKnown && !st.page.link.pending, 'the link applied', 60_000);
   await dropFile(second.page, stack, 'frames.tif', 'image/tiff');
   s = await waitForShell(second.page, (st) => st.page.image.sha256 === sha256File(stack) && st.segmentation.hasResult &&
@@ -212,8 +206,8 @@ tifffile.imwrite(sys.argv[1], a, imagej=True, metadata={'axes': 'TYX'})
 });
 
 test('a pasted image opens', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin);
   const b64 = fs.readFileSync(png3).toString('base64');
   const handled = await page.evaluate((b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -231,8 +225,8 @@ test('a pasted image opens', async () => {
 });
 
 test('the Open button opens the file chooser; a 16-bit three-channel TIFF opens with a channel picker and is segmented', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), clickControl(page, 'open')]);
   await chooser.setFiles(tiffRgb16);
@@ -253,11 +247,11 @@ test('the Open button opens the file chooser; a 16-bit three-channel TIFF opens 
 // The object table's mean column follows the channel on show, so a marker's intensity can be read
 // and sorted nucleus by nucleus: its order is the CSV's mean_<channel> order, for each channel shown.
 test('the object table\'s mean is the channel on show: sorted by it, the order follows the channel picker', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, bed.origin);
   // Nuclei in channel 1, and in channel 2 a "marker" in the same nuclei that grows from left to
   // right, so the two order the nuclei differently (and the picture stays a fluorescence one).
-  const twoChannels = path.join(tmp, 'nuclei-and-marker.tif');
+  const twoChannels = path.join(bed.tmp, 'nuclei-and-marker.tif');
   run(PYTHON, ['-c', `
 import sys, numpy as np, tifffile
 from PIL import Image
@@ -307,8 +301,8 @@ tifffile.imwrite(sys.argv[2], np.stack([a, marker], axis=-1), photometric='minis
 });
 
 test('a stained slide (8-bit RGBA) is shown in colour, and a run with a fluorescence model offers the slide model, which reads its RGB', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   await dropFile(page, slide);
   let s = await waitForResult(page, sha256File(slide));
@@ -355,16 +349,16 @@ test('a stained slide (8-bit RGBA) is shown in colour, and a run with a fluoresc
 // the negative is the picture itself to the network (exactly with percentiles 0 and 100), so the
 // labels are the picture's; the record and the link carry invert, and nothing more is offered.
 test('a negative picture: Invert and run segments it as the picture itself; record and link carry it', async () => {
-  const picture = synthImage(tmp, 31, ['--width', '256', '--height', '256']);
-  const negative = path.join(tmp, 'negative-31.png');
+  const picture = synthImage(bed.tmp, 31, ['--width', '256', '--height', '256']);
+  const negative = path.join(bed.tmp, 'negative-31.png');
   run(PYTHON, ['-c', `
 import sys, numpy as np
 from PIL import Image
 a = np.array(Image.open(sys.argv[1])).astype(np.int64)
 Image.fromarray((65535 - a).astype(np.uint16)).save(sys.argv[2])
 `, picture, negative]);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, bed.origin);
   let s = await waitForResult(page);
   await dropFile(page, picture);
   s = await waitForResult(page, sha256File(picture));
@@ -396,11 +390,11 @@ Image.fromarray((65535 - a).astype(np.uint16)).save(sys.argv[2])
 });
 
 test('?image= opens an image from this origin', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const { page, problems } = await openApp(context, origin, '?image=../images/cells-3.png');
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin, '?image=../images/cells-3.png');
   const s = await waitForResult(page, sha256File(png3));
   assert.equal(s.page.image.name, 'cells-3.png');
-  assert.equal(s.page.image.url, `${origin}/images/cells-3.png`);
+  assert.equal(s.page.image.url, `${bed.origin}/images/cells-3.png`);
   assertClean(problems);
   await context.close();
 });
@@ -408,8 +402,8 @@ test('?image= opens an image from this origin', async () => {
 // The one request that may leave the origin: the URL the user gave. The page's Content-Security-
 // Policy (web/index.html) still limits connect-src to 'self', which blocks it.
 test('?image= opens an image from another server that allows it (CORS)', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const { page, problems } = await openApp(context, origin, `?image=${encodeURIComponent(`${otherOrigin}/cors/cells.png`)}`, [otherOrigin]);
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin, `?image=${encodeURIComponent(`${otherOrigin}/cors/cells.png`)}`, [otherOrigin]);
   const s = await waitForShell(page, (st) => st.page.image.url || st.page.openError, 'the cross-origin image or an error', 60_000);
   assert.equal(s.page.openError, null);
   await waitForResult(page, sha256File(png3));
@@ -418,10 +412,10 @@ test('?image= opens an image from another server that allows it (CORS)', async (
 });
 
 test('?image= failures (HTTP 404, no CORS) are said plainly and the sample stays usable', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
   for (const [url, pattern] of [[`${otherOrigin}/missing.png`, /HTTP 404|CORS/], [`${otherOrigin}/nocors/cells.png`, /CORS/],
     ['../images/absent.png', /HTTP 404/]]) {
-    const { page, problems } = await openApp(context, origin, `?image=${encodeURIComponent(url)}`, [otherOrigin]);
+    const { page, problems } = await openApp(context, bed.origin, `?image=${encodeURIComponent(url)}`, [otherOrigin]);
     const s = await waitForShell(page, (st) => st.page.openError, `an error for ${url}`, 60_000);
     assert.match(s.page.openError, pattern);
     assert.match(s.page.openError, /could not be downloaded/);
@@ -434,8 +428,8 @@ test('?image= failures (HTTP 404, no CORS) are said plainly and the sample stays
 });
 
 test('a corrupt file and a huge declared size each give a clear error and keep the image and results', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const { page, problems } = await openApp(context, bed.origin);
   const before = await waitForResult(page);
   const sha = before.page.image.sha256;
 

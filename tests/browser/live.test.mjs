@@ -3,26 +3,15 @@
 // gives the labels a full run with that threshold gives. Any other change waits for Run.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  SHOTS, assertSiteBuilt, startServer, launch, assertClean, shell, waitForShell, openApp, waitForResult,
-  canvasTop, clickControl, labelsChecksum, RUN_TIMEOUT_MS,
+  SHOTS, assertClean, shell, waitForShell, openApp, waitForResult, canvasTop, clickControl, labelsChecksum,
+  RUN_TIMEOUT_MS, testBed,
 } from './harness.mjs';
 
-let server, origin, browser;
-
-before(async () => {
-  assertSiteBuilt();
-  ({ child: server, origin } = await startServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+const bed = testBed();
 
 const labelsOf = (page) => page.evaluate(() => {
   const r = window.celldrop.result();
@@ -39,8 +28,8 @@ async function dragSlider(page, name, fraction) {
 }
 
 test('moving prob_thresh re-post-processes without inference and gives the full run\'s labels; timings by stage', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const { page, problems } = await openApp(context, bed.origin);
   let s = await waitForResult(page);
   let runs0 = s.segmentation.runs;
   // A full run's timings by stage: the image decoded, the network run, its outputs post-processed.
@@ -119,8 +108,8 @@ test('moving prob_thresh re-post-processes without inference and gives the full 
 // network outputs, and the labels are those before it less every object on the image's edge,
 // renumbered in order. The share link and the record carry it; unticking brings every object back.
 test('leaving out objects on the border is a live re-run that removes exactly those; links and records carry it', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const { page, problems } = await openApp(context, bed.origin);
   let s = await waitForResult(page);
   await page.evaluate(() => window.celldrop.run({ diameter: 21 }));  // a given diameter: see the test above
   s = await waitForResult(page, null, s.segmentation.runs + 1);

@@ -10,45 +10,16 @@
 // Needs: bash scripts/build.sh wasm site.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { synthImage, sha256File, waitForResult } from './harness.mjs';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILD = path.resolve(process.env.CELLDROP_BUILD || path.join(ROOT, 'build'));
-const SITE = path.join(BUILD, 'site');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const READY_TIMEOUT_MS = 90_000;
-const RUN_TIMEOUT_MS = 120_000;
+import {
+  SITE, CHROMIUM, CHROMIUM_ARGS, READY_TIMEOUT_MS, RUN_TIMEOUT_MS, startServer, launch, synthImage, sha256File,
+  waitForResult,
+} from './harness.mjs';
 
 let chromium, browser, tmp;
-
-function startServer(root, extraArgs = []) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--root', root, '--port', '0', ...extraArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${out}`)), 15_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /CellDrop is running at (http:\/\/127\.0\.0\.1:\d+)\/app\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, origin: m[1] });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve.mjs exited with ${code}: ${out}`));
-    });
-  });
-}
 
 function stopServer(child) {
   return new Promise((resolve) => {
@@ -77,7 +48,7 @@ before(async () => {
   ({ chromium } = await import('playwright-core'));
   assert.ok(fs.existsSync(path.join(SITE, 'app', 'build.js')), `${SITE} holds no assembled site with build.js: run bash scripts/build.sh wasm site first`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-offline-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launch();
 });
 
 after(async () => {

@@ -4,27 +4,15 @@
 // image's grey by the opacity the slider holds.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { decodePng } from './png.mjs';
 import {
-  SHOTS, assertSiteBuilt, startServer, launch, assertClean, shell, waitForShell, openApp, waitForResult,
-  clickControl, canvasTop,
+  SHOTS, assertClean, waitForShell, openApp, waitForResult, clickControl, canvasTop, testBed,
 } from './harness.mjs';
 
-let server, origin, browser;
-
-before(async () => {
-  assertSiteBuilt();
-  ({ child: server, origin } = await startServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+const bed = testBed();
 
 // object_color(id): a multiplicative hash, then HSV (hue from 16 bits, saturation 140..230 of 255,
 // value 255) in integer arithmetic.
@@ -44,8 +32,8 @@ function objectColor(id) {
 const rgbAt = (img, x, y) => Array.from(img.data.subarray((y * img.width + x) * img.channels, (y * img.width + x) * img.channels + 3));
 
 test('filled masks: each object its id\'s colour blended with the image by the opacity; outlines stay on the edges in "both"', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const { page, problems } = await openApp(context, bed.origin);
   let s = await waitForResult(page);
   assert.equal(s.segmentation.overlay.mode, 'outlines');
   const top = await canvasTop(page);

@@ -4,36 +4,26 @@
 // page gives a clear message and leaves the app as it was. Nothing of the model leaves the tab.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT, PYTHON, SHOTS, assertSiteBuilt, startServer, launch, assertClean, shell, waitForShell, openApp, waitForResult,
-  clickControl, run, sha256File, RUN_TIMEOUT_MS,
+  ROOT, PYTHON, SHOTS, assertClean, shell, waitForShell, openApp, waitForResult, clickControl, run, sha256File,
+  RUN_TIMEOUT_MS, testBed,
 } from './harness.mjs';
 
 const NAME = 'my-blur-star';
-let server, origin, browser, tmp;
-
-before(async () => {
-  assertSiteBuilt();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-own-model-'));
-  run(PYTHON, [path.join(ROOT, 'tests', 'fixtures', 'hand_made_star.py'), tmp, NAME]);
-  // A wrong card: the same model but another file's sha256.
-  const card = JSON.parse(fs.readFileSync(path.join(tmp, `${NAME}.json`), 'utf8'));
-  card.onnx.sha256 = card.onnx.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
-  fs.mkdirSync(path.join(tmp, 'wrong'));
-  fs.writeFileSync(path.join(tmp, 'wrong', `${NAME}.json`), JSON.stringify(card));
-  ({ child: server, origin } = await startServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+const bed = testBed({
+  tmp: 'own-model',
+  prepare: ({ tmp }) => {
+    run(PYTHON, [path.join(ROOT, 'tests', 'fixtures', 'hand_made_star.py'), tmp, NAME]);
+    // A wrong card: the same model but another file's sha256.
+    const card = JSON.parse(fs.readFileSync(path.join(tmp, `${NAME}.json`), 'utf8'));
+    card.onnx.sha256 = card.onnx.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    fs.mkdirSync(path.join(tmp, 'wrong'));
+    fs.writeFileSync(path.join(tmp, 'wrong', `${NAME}.json`), JSON.stringify(card));
+  },
 });
 
 // Drops files on the canvas together, as a file manager would.
@@ -48,8 +38,8 @@ function dropFiles(page, files) {
 }
 
 test('a wrong card is refused with a clear message; the right pair is checked, listed, selected and segments', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const { page, problems } = await openApp(context, bed.origin);
   let s = await waitForResult(page);
   const shipped = s.segmentation.models;
   const runs0 = s.segmentation.runs;
@@ -57,7 +47,7 @@ test('a wrong card is refused with a clear message; the right pair is checked, l
   page.on('request', (r) => requests.push({ method: r.method(), url: r.url(), body: r.postData() }));
 
   // The wrong card, dropped with the right file: the core's sha256 check says what is wrong.
-  await dropFiles(page, [path.join(tmp, `${NAME}.onnx`), path.join(tmp, 'wrong', `${NAME}.json`)]);
+  await dropFiles(page, [path.join(bed.tmp, `${NAME}.onnx`), path.join(bed.tmp, 'wrong', `${NAME}.json`)]);
   s = await waitForShell(page, (st) => st.page.modelError, 'the wrong card refused', RUN_TIMEOUT_MS);
   assert.match(s.page.modelError, /^Load your own model: .*sha-?256/i, s.page.modelError);
   assert.match(s.page.modelError, /still here/);
@@ -65,13 +55,13 @@ test('a wrong card is refused with a clear message; the right pair is checked, l
   await page.screenshot({ path: path.join(SHOTS, 'own-model-wrong-card.png') });
 
   // One file alone is not a model.
-  await dropFiles(page, [path.join(tmp, `${NAME}.onnx`)]);
+  await dropFiles(page, [path.join(bed.tmp, `${NAME}.onnx`)]);
   s = await waitForShell(page, (st) => /two files together/.test(st.page.modelError ?? ''), 'one file refused');
 
   // The right pair through the panel's button and the browser's file chooser.
   const chooser = page.waitForEvent('filechooser');
   await clickControl(page, 'model.load');
-  await (await chooser).setFiles([path.join(tmp, `${NAME}.onnx`), path.join(tmp, `${NAME}.json`)]);
+  await (await chooser).setFiles([path.join(bed.tmp, `${NAME}.onnx`), path.join(bed.tmp, `${NAME}.json`)]);
   s = await waitForShell(page, (st) => st.segmentation.models.includes(NAME) && st.segmentation.model === NAME,
     'the model listed and selected', RUN_TIMEOUT_MS);
   assert.equal(s.page.modelError, null);
@@ -80,7 +70,7 @@ test('a wrong card is refused with a clear message; the right pair is checked, l
   assert.equal(s.segmentation.error, null);
   const record = await page.evaluate(() => window.celldrop.result().record);
   assert.equal(record.model.name, NAME);
-  assert.equal(record.model.sha256, sha256File(path.join(tmp, `${NAME}.onnx`)), 'the run used the file chosen');
+  assert.equal(record.model.sha256, sha256File(path.join(bed.tmp, `${NAME}.onnx`)), 'the run used the file chosen');
   assert.ok(s.segmentation.count > 5, `objects found with the hand-made model: ${s.segmentation.count}`);
   await page.screenshot({ path: path.join(SHOTS, 'own-model.png') });
 

@@ -5,25 +5,22 @@
 // only every other nucleus carries.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  SHOTS, PYTHON, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult,
-  clickControl, canvasTop, dropFile, synthImage, sha256File, run, saveDocShot,
+  SHOTS, PYTHON, openApp, assertClean, waitForShell, waitForResult, clickControl, canvasTop, dropFile, synthImage,
+  sha256File, run, saveDocShot, testBed,
 } from './harness.mjs';
 import { decodePng } from './png.mjs';
 
-let browser, server, origin, tmp, twoChannels;
-
-before(async () => {
-  assertSiteBuilt();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-positive-'));
-  const nuclei = synthImage(tmp, 31, ['--width', '256', '--height', '224']);
-  twoChannels = path.join(tmp, 'nuclei-and-marker.tif');
-  run(PYTHON, ['-c', `
+let twoChannels;
+const bed = testBed({
+  tmp: 'positive',
+  prepare: ({ tmp }) => {
+    const nuclei = synthImage(tmp, 31, ['--width', '256', '--height', '224']);
+    twoChannels = path.join(tmp, 'nuclei-and-marker.tif');
+    run(PYTHON, ['-c', `
 import sys, numpy as np, tifffile
 from PIL import Image
 nuclei = np.array(Image.open(sys.argv[1])).astype(np.uint16)
@@ -31,14 +28,7 @@ truth = np.array(Image.open(sys.argv[2])).astype(np.int64)
 marker = np.where(truth % 2 == 1, 3000, 400).astype(np.uint16) * (truth > 0)
 tifffile.imwrite(sys.argv[3], np.stack([nuclei, marker], axis=-1), photometric='minisblack', planarconfig='contig')
 `, nuclei, path.join(tmp, 'synth-31-labels.png'), twoChannels]);
-  ({ child: server, origin } = await startServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  },
 });
 
 // Otsu's threshold over values, written out here apart from the core's: the cut between consecutive
@@ -62,8 +52,8 @@ async function clickAt(page, rect, fx) {
 }
 
 test('Count positive: Otsu splits the nuclei by their marker, the overlay, table and exports follow, and a link brings it back', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   await dropFile(page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
   let s = await waitForResult(page, sha256File(twoChannels));
@@ -174,7 +164,7 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   const count1700 = s.page.positive.count;
   const link = await page.evaluate(() => window.celldrop.shareLink());
   assert.match(link, /&positive=1%3A1700(&|$)/);
-  const second = await openApp(context, origin, link.slice(link.indexOf('#')));
+  const second = await openApp(context, bed.origin, link.slice(link.indexOf('#')));
   await waitForResult(second.page);
   await dropFile(second.page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
   s = await waitForResult(second.page, sha256File(twoChannels));
@@ -193,8 +183,8 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
 // Dragging the threshold repaints only the boxes of the nuclei whose class changed (src/app/main.cpp's
 // refresh_overlay): on screen, each of them must take its new colour and every other keep its own.
 test('a moved threshold recolours on screen the nuclei that changed class, and only those', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   await dropFile(page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
   await waitForResult(page, sha256File(twoChannels));
@@ -259,13 +249,13 @@ test('a moved threshold recolours on screen the nuclei that changed class, and o
 // the positive nuclei as it says (Input channel 1, marker in channel 2): the page must count the
 // number the lesson prints, which the CLI counted when the site was built.
 test('the measuring lesson\'s marker picture, counted in the page as the lesson says, gives the lesson\'s number', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
-  const lesson = await (await fetch(`${origin}/lessons/measuring/`)).text();
+  const lesson = await (await fetch(`${bed.origin}/lessons/measuring/`)).text();
   const stated = lesson.match(/data-fact="m_positive">(\d+)</);
   assert.ok(stated, 'the lesson states its count');
-  await page.evaluate((url) => window.celldrop.open(url), `${origin}/lessons/measuring/media/nuclei-and-marker.tif`);
+  await page.evaluate((url) => window.celldrop.open(url), `${bed.origin}/lessons/measuring/media/nuclei-and-marker.tif`);
   await page.evaluate(() => window.celldrop.run({ channel: 0 }));
   const r = await page.evaluate(() => window.celldrop.setPositive(1));
   assert.equal(r.objects.filter((o) => o.positive === 1).length, Number(stated[1]));

@@ -10,18 +10,14 @@
 //    Chromium's own calls to its vendor's account and update services, which it makes for any page).
 //
 // Needs: bash scripts/build.sh wasm site.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import {
-  SITE, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForResult, dropFile, synthImage, sha256File,
-  READY_TIMEOUT_MS,
+  openApp, assertClean, waitForResult, dropFile, synthImage, sha256File, READY_TIMEOUT_MS, testBed,
 } from './harness.mjs';
 
-let browser, server, origin, tmp, proxy, proxied = [];
+let proxy, proxied = [];
 
 // Hosts Chromium contacts by itself, whatever page is open (sign-in state, component updates).
 const BROWSER_OWN = /^CONNECT (accounts\.google\.com|clients\d*\.google\.com|[a-z0-9.-]+\.gvt1\.com|[a-z0-9-]+\.googleapis\.com):443$/;
@@ -50,28 +46,22 @@ const RECORD_VIOLATIONS = () => {
   });
 };
 
-before(async () => {
-  assertSiteBuilt();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-privacy-'));
-  ({ child: server, origin } = await startServer(SITE));
-  proxy = await startRecordingProxy();
-  // Loopback addresses bypass a proxy in Chromium, so only requests to anywhere else reach it.
-  browser = await launch([`--proxy-server=http://127.0.0.1:${proxy.address().port}`]);
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  proxy?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+const bed = testBed({
+  tmp: 'privacy',
+  prepare: async (bed) => {
+    proxy = await startRecordingProxy();
+    bed.cleanups.push(() => proxy.close());
+    // Loopback addresses bypass a proxy in Chromium, so only requests to anywhere else reach it.
+    bed.launchArgs = [`--proxy-server=http://127.0.0.1:${proxy.address().port}`];
+  },
 });
 
 test('the page says up front that images never leave the computer', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
   const page = await context.newPage();
   // Before the program has even been fetched: the sentence is in the HTML itself.
   await page.route('**/celldrop-app.js', (route) => new Promise((resolve) => setTimeout(() => resolve(route.continue()), 3000)));
-  await page.goto(`${origin}/app/`, { waitUntil: 'domcontentloaded' });
+  await page.goto(`${bed.origin}/app/`, { waitUntil: 'domcontentloaded' });
   const privacy = page.locator('header .privacy');
   assert.equal(await privacy.isVisible(), true);
   assert.match(await privacy.innerText(), /never leave this computer/i);
@@ -82,9 +72,9 @@ test('the page says up front that images never leave the computer', async () => 
 });
 
 test('the Content-Security-Policy is strict, and a whole session breaks none of it', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
   await context.addInitScript(RECORD_VIOLATIONS);
-  const { page, problems } = await openApp(context, origin);
+  const { page, problems } = await openApp(context, bed.origin);
   const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.content ?? '');
   const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([k, ...v]) => [k, v]));
   assert.deepEqual(directives['default-src'], ["'self'"]);
@@ -111,22 +101,22 @@ test('the Content-Security-Policy is strict, and a whole session breaks none of 
 
 test('no request leaves the origin during a whole session', async () => {
   proxied = [];
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, acceptDownloads: true });
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 820 }, acceptDownloads: true });
   const everyRequest = [];
   context.on('request', (r) => everyRequest.push(r.url()));
   // Anything for another origin is refused here as well as recorded, so nothing could get out.
   const refused = [];
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
-    if (url.origin === origin || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
+    if (url.origin === bed.origin || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
     refused.push(url.href);
     return route.abort('blockedbyclient');
   });
 
-  const { page, problems } = await openApp(context, origin);
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: READY_TIMEOUT_MS });
-  const image = synthImage(tmp, 5);
+  const image = synthImage(bed.tmp, 5);
   await dropFile(page, image, 'dropped.png');
   await waitForResult(page, sha256File(image));
   await page.evaluate(() => window.celldrop.run({ prob_thresh: 0.5 }));
@@ -134,17 +124,17 @@ test('no request leaves the origin during a whole session', async () => {
     .map((k) => [k, window.celldrop.export(k).bytes.length]));
   for (const [key, size] of exported) assert.ok(size > 0, `the export ${key} is empty`);
   const link = await page.evaluate(() => window.celldrop.shareLink());
-  assert.ok(link.startsWith(`${origin}/app/`), link);
-  const linked = await openApp(context, origin, link.slice(`${origin}/app/`.length));
+  assert.ok(link.startsWith(`${bed.origin}/app/`), link);
+  const linked = await openApp(context, bed.origin, link.slice(`${bed.origin}/app/`.length));
   await waitForResult(linked.page);
   // The rest of the site.
   const other = await context.newPage();
   for (const p of ['/', '/lessons/', '/lessons/instance-masks/', '/lessons/training/', '/lessons/scoring/', '/lessons/measuring/']) {
-    const r = await other.goto(`${origin}${p}`);
+    const r = await other.goto(`${bed.origin}${p}`);
     assert.equal(r.status(), 200, p);
   }
 
-  const foreign = everyRequest.filter((u) => !u.startsWith(`${origin}/`) && !/^(data|blob):/.test(u));
+  const foreign = everyRequest.filter((u) => !u.startsWith(`${bed.origin}/`) && !/^(data|blob):/.test(u));
   assert.ok(everyRequest.length > 20, `Playwright should have seen the session's requests: ${everyRequest.length}`);
   assert.ok(everyRequest.some((u) => u.endsWith('.onnx')), 'the model download (worker or service worker) should be seen');
   assert.deepEqual(foreign, [], 'requests to other origins (seen by Playwright)');
@@ -160,7 +150,7 @@ test('no request leaves the origin during a whole session', async () => {
 
 test('the recording proxy does see a request to another host (the witness works)', async () => {
   proxied = [];
-  const context = await browser.newContext();
+  const context = await bed.browser.newContext();
   const page = await context.newPage();
   await page.goto('about:blank');
   await page.evaluate(() => fetch('http://celldrop-privacy-check.example/').catch(() => null));

@@ -4,25 +4,14 @@
 // and a share link makes the same edits again on the same image. A new run starts from the model's masks.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult, canvasTop, shell, SHOTS,
+  openApp, assertClean, waitForShell, waitForResult, canvasTop, shell, SHOTS, testBed,
 } from './harness.mjs';
 
-let browser, server, origin;
-
-before(async () => {
-  assertSiteBuilt();
-  ({ child: server, origin } = await startServer());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+const bed = testBed();
 
 const labelsOf = (page) => page.evaluate(() => {
   const r = window.celldrop.result();
@@ -30,8 +19,8 @@ const labelsOf = (page) => page.evaluate(() => {
 });
 
 test('an object clicked in the image is removed with Delete and put back with Undo; table, exports, record and link follow', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, bed.origin);
   const first = await waitForResult(page);
   const n = first.segmentation.count;
   const before = await labelsOf(page);
@@ -93,7 +82,7 @@ test('an object clicked in the image is removed with Delete and put back with Un
   // The share link names the removal; opened on the same image it removes the same object.
   const link = await page.evaluate(() => window.celldrop.shareLink());
   assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('edits'), `r${a}`);
-  const second = await openApp(context, origin, new URL(link).hash);
+  const second = await openApp(context, bed.origin, new URL(link).hash);
   s = await waitForShell(second.page, (st) => st.segmentation.hasResult && st.page.removed.length === 1 &&
     st.page.table.rows === n - 1, 'the linked page with the removal', 120_000);
   assert.deepEqual(s.page.removed, [a]);
@@ -128,8 +117,8 @@ function freeSpot(labels, side) {
 }
 
 test('a missed nucleus drawn around in draw mode becomes an object; Undo, the API and the link follow', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, bed.origin);
   const first = await waitForResult(page);
   const n = first.segmentation.count;
   const before = await labelsOf(page);
@@ -188,7 +177,7 @@ test('a missed nucleus drawn around in draw mode becomes an object; Undo, the AP
   const link = await page.evaluate(() => window.celldrop.shareLink());
   assert.match(new URLSearchParams(new URL(link).hash.slice(1)).get('edits'), /^d-?\d+_-?\d+(_-?\d+)+$/);
   const edited = s.segmentation.labelsChecksum;
-  const second = await openApp(context, origin, new URL(link).hash);
+  const second = await openApp(context, bed.origin, new URL(link).hash);
   s = await waitForShell(second.page, (st) => st.segmentation.hasResult && st.page.drawn.length === 1 &&
     st.page.table.rows === n + 1, 'the linked page with the drawing', 120_000);
   assert.equal(s.segmentation.labelsChecksum, edited, 'identical labels, drawing included');
@@ -229,8 +218,8 @@ test('a missed nucleus drawn around in draw mode becomes an object; Undo, the AP
 });
 
 test('on a touch screen a finger traces in draw mode instead of moving the image', async () => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const { page, problems } = await openApp(context, bed.origin);
   const first = await waitForResult(page);
   const n = first.segmentation.count;
   const spot = freeSpot(await labelsOf(page), 16);
@@ -257,8 +246,8 @@ test('on a touch screen a finger traces in draw mode instead of moving the image
 });
 
 test('edits by hand are never dropped without a yes: Run, R and a moved threshold ask first', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, bed.origin);
   let s = await waitForResult(page);
   const top = await canvasTop(page);
   const click = async (rect) => page.mouse.click(Math.round((rect.x0 + rect.x1) / 2), Math.round((rect.y0 + rect.y1) / 2 + top), { delay: 60 });
@@ -301,8 +290,8 @@ test('edits by hand are never dropped without a yes: Run, R and a moved threshol
 });
 
 test('U pressed twice quickly undoes twice (a press and release between two frames is not lost)', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const { page, problems } = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, bed.origin);
   await waitForResult(page);
   const objects = await page.evaluate(() => window.celldrop.result().objects);
   for (let round = 0; round < 3; round++) {

@@ -5,66 +5,58 @@
 // Cancel, a bad model, the outline toggle and hovering an object are checked through the real UI.
 //
 // Needs: bash scripts/build.sh wasm site (the site, the CLI's module), Debian's python3-onnx.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { decodePng } from './png.mjs';
-import { ROOT, BUILD, SITE, CLI, PYTHON, CHROMIUM, CHROMIUM_ARGS, READY_TIMEOUT_MS, RUN_TIMEOUT_MS, startServer, run,
-  labelsFileChecksum } from './harness.mjs';
-
-const SHOTS = path.join(BUILD, 'screenshots');
+import {
+  ROOT, SITE, SHOTS, CLI, PYTHON, READY_TIMEOUT_MS, RUN_TIMEOUT_MS, startServer, run, labelsFileChecksum, testBed,
+} from './harness.mjs';
 
 // The hand-made network with decisive outputs (tests/fixtures/hand_made_star.py).
 const HAND_MADE = path.join(ROOT, 'tests', 'fixtures', 'hand_made_star.py');
 
-let chromium, browser, server, origin, tmp, expected, expectedChecksum;
-let brokenServer, brokenOrigin;  // the same site without ONNX Runtime's files
+let expected, expectedChecksum;
+let brokenOrigin;  // the same site without ONNX Runtime's files
 
-before(async () => {
-  ({ chromium } = await import('playwright-core'));
-  assert.ok(fs.existsSync(path.join(SITE, 'app', 'worker.js')), `${SITE} holds no assembled site: run bash scripts/build.sh wasm site first`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-page-segment-'));
-  // The site with only the test models (the shipped ones removed): blur-star, corrupt-star whose card
-  // names another sha256, and slow-star.
-  const site = path.join(tmp, 'site');
-  fs.cpSync(SITE, site, { recursive: true });
-  const models = path.join(site, 'models');
-  fs.rmSync(models, { recursive: true, force: true });
-  fs.mkdirSync(models, { recursive: true });
-  run(PYTHON, [HAND_MADE, models, 'blur-star']);
-  run(PYTHON, [HAND_MADE, models, 'corrupt-star']);
-  run(PYTHON, [HAND_MADE, models, 'slow-star', 'slow']);
-  const badCard = path.join(models, 'corrupt-star.json');
-  const card = JSON.parse(fs.readFileSync(badCard, 'utf8'));
-  card.onnx.sha256 = card.onnx.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
-  fs.writeFileSync(badCard, JSON.stringify(card, null, 1));
-  run(PYTHON, [path.join(ROOT, 'scripts', 'model-index.py'), models]);
+const bed = testBed({
+  tmp: 'page-segment',
+  prepare: async (bed) => {
+    const { tmp } = bed;
+    // The site with only the test models (the shipped ones removed): blur-star, corrupt-star whose card
+    // names another sha256, and slow-star.
+    const site = path.join(tmp, 'site');
+    fs.cpSync(SITE, site, { recursive: true });
+    const models = path.join(site, 'models');
+    fs.rmSync(models, { recursive: true, force: true });
+    fs.mkdirSync(models, { recursive: true });
+    run(PYTHON, [HAND_MADE, models, 'blur-star']);
+    run(PYTHON, [HAND_MADE, models, 'corrupt-star']);
+    run(PYTHON, [HAND_MADE, models, 'slow-star', 'slow']);
+    const badCard = path.join(models, 'corrupt-star.json');
+    const card = JSON.parse(fs.readFileSync(badCard, 'utf8'));
+    card.onnx.sha256 = card.onnx.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    fs.writeFileSync(badCard, JSON.stringify(card, null, 1));
+    run(PYTHON, [path.join(ROOT, 'scripts', 'model-index.py'), models]);
 
-  // What the CLI finds on the same image with the same model and default parameters.
-  const images = path.join(tmp, 'images');
-  run(process.execPath, [CLI, 'synth', '--seed', '1', '--out', images]);
-  const out = run(process.execPath, [CLI, 'segment', path.join(images, 'synth-1.png'), '--out', path.join(tmp, 'cli'),
-    '--model', path.join(models, 'blur-star.json'), '--backend', 'wasm', '--threads', '1']);
-  expected = JSON.parse(out.trim().split('\n')[0]);
-  assert.ok(expected.objects > 20, `the CLI should find many objects: ${out}`);
-  expectedChecksum = labelsFileChecksum(path.join(tmp, 'cli', 'synth-1.png'));
+    // What the CLI finds on the same image with the same model and default parameters.
+    const images = path.join(tmp, 'images');
+    run(process.execPath, [CLI, 'synth', '--seed', '1', '--out', images]);
+    const out = run(process.execPath, [CLI, 'segment', path.join(images, 'synth-1.png'), '--out', path.join(tmp, 'cli'),
+      '--model', path.join(models, 'blur-star.json'), '--backend', 'wasm', '--threads', '1']);
+    expected = JSON.parse(out.trim().split('\n')[0]);
+    assert.ok(expected.objects > 20, `the CLI should find many objects: ${out}`);
+    expectedChecksum = labelsFileChecksum(path.join(tmp, 'cli', 'synth-1.png'));
 
-  fs.mkdirSync(SHOTS, { recursive: true });
-  ({ child: server, origin } = await startServer(site));
-  const broken = path.join(tmp, 'broken-site');
-  fs.cpSync(site, broken, { recursive: true });
-  fs.rmSync(path.join(broken, 'app', 'ort'), { recursive: true });
-  ({ child: brokenServer, origin: brokenOrigin } = await startServer(broken));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  brokenServer?.kill();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    bed.root = site;
+    const broken = path.join(tmp, 'broken-site');
+    fs.cpSync(site, broken, { recursive: true });
+    fs.rmSync(path.join(broken, 'app', 'ort'), { recursive: true });
+    const brokenServer = await startServer(broken);
+    brokenOrigin = brokenServer.origin;
+    bed.cleanups.push(() => brokenServer.child.kill());
+  },
 });
 
 // Pixels of the outline colour (yellow, src/app/main.cpp) inside the image on screen: grey image
@@ -104,13 +96,13 @@ async function clickRect(page, r) {
 }
 
 test('the page segments the sample in its worker: the CLI\'s count, outlines, hover, cancel, a bad model', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  page.on('request', (r) => { if (new URL(r.url()).origin !== origin && !/^(data|blob):/.test(r.url())) problems.push(`foreign ${r.url()}`); });
-  await page.goto(`${origin}/app/`);
+  page.on('request', (r) => { if (new URL(r.url()).origin !== bed.origin && !/^(data|blob):/.test(r.url())) problems.push(`foreign ${r.url()}`); });
+  await page.goto(`${bed.origin}/app/`);
   await page.waitForFunction(() => window.celldropShell?.ready === true, null, { timeout: READY_TIMEOUT_MS });
   assert.equal(await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter())), false,
     'WebGPU must be unavailable here (no adapter), so the WASM backend is what runs');
@@ -190,7 +182,7 @@ test('the page segments the sample in its worker: the CLI\'s count, outlines, ho
 });
 
 test('a site without ONNX Runtime\'s files says so, and the page stays usable', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));

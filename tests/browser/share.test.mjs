@@ -4,44 +4,36 @@
 // the image's URL fetches it. Broken links say what is wrong and leave the page usable.
 //
 // Needs the site assembled first: bash scripts/build.sh wasm site
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  SITE, assertSiteBuilt, startServer, launch, openApp, assertClean, waitForShell, waitForResult, clickControl,
-  dropFile, synthImage, sha256File,
+  SITE, openApp, assertClean, waitForShell, waitForResult, clickControl, dropFile, synthImage, sha256File, testBed,
 } from './harness.mjs';
 
-let browser, server, origin, tmp, other, otherSha;
+let other, otherSha;
 
 const PARAMS = { diameter: 24, prob_thresh: 0.55, nms_thresh: 0.35, percentile_low: 0.5, percentile_high: 99.5, tile: 256 };
 
-before(async () => {
-  assertSiteBuilt();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'celldrop-share-'));
-  other = synthImage(tmp, 7, ['--width', '320', '--height', '320']);
-  otherSha = sha256File(other);
-  const site = path.join(tmp, 'site');
-  fs.cpSync(SITE, site, { recursive: true });
-  fs.mkdirSync(path.join(site, 'images'));
-  fs.copyFileSync(other, path.join(site, 'images', 'seven.png'));
-  ({ child: server, origin } = await startServer(site));
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+// The site served with one more image on it, for links that name an image URL.
+const bed = testBed({
+  tmp: 'share',
+  prepare: (bed) => {
+    other = synthImage(bed.tmp, 7, ['--width', '320', '--height', '320']);
+    otherSha = sha256File(other);
+    bed.root = path.join(bed.tmp, 'site');
+    fs.cpSync(SITE, bed.root, { recursive: true });
+    fs.mkdirSync(path.join(bed.root, 'images'));
+    fs.copyFileSync(other, path.join(bed.root, 'images', 'seven.png'));
+  },
 });
 
 const runParams = (s) => JSON.parse(s.page.params);
 
 test('Share writes a link that restores every parameter and reproduces identical labels; another image gets a badge', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const first = await openApp(context, origin);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const first = await openApp(context, bed.origin);
   await waitForResult(first.page);
   const model = (await waitForResult(first.page)).segmentation.model;
   await first.page.evaluate((p) => window.celldrop.run(p), PARAMS);
@@ -65,7 +57,7 @@ test('Share writes a link that restores every parameter and reproduces identical
 
   // A fresh page opened on the link: the sample (the same image) is segmented with the link's
   // parameters, and the labels are identical.
-  const second = await openApp(context, origin, new URL(link).hash);
+  const second = await openApp(context, bed.origin, new URL(link).hash);
   const again = await waitForResult(second.page);
   assert.deepEqual(runParams(again), runParams(made));
   assert.equal(again.page.backendChoice, made.segmentation.backend, 'the link asks for the backend its result came from');
@@ -84,16 +76,16 @@ test('Share writes a link that restores every parameter and reproduces identical
 });
 
 test('a link made on an image from ?image= fetches that image and reproduces its labels', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const first = await openApp(context, origin, '?image=../images/seven.png');
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const first = await openApp(context, bed.origin, '?image=../images/seven.png');
   await waitForResult(first.page, otherSha);
   await first.page.evaluate(() => window.celldrop.run({ prob_thresh: 0.5 }));
   const made = await waitForResult(first.page, otherSha, 2);
   const link = await first.page.evaluate(() => window.celldrop.shareLink());
   assert.equal(new URL(link).search, '', 'the link carries everything in its fragment');
-  assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('image'), `${origin}/images/seven.png`);
+  assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('image'), `${bed.origin}/images/seven.png`);
 
-  const second = await openApp(context, origin, new URL(link).hash);
+  const second = await openApp(context, bed.origin, new URL(link).hash);
   const again = await waitForResult(second.page, otherSha);
   assert.equal(again.page.link.sameImage, true);
   assert.deepEqual(runParams(again), runParams(made));
@@ -104,15 +96,15 @@ test('a link made on an image from ?image= fetches that image and reproduces its
 });
 
 test('a link from a newer format or naming an absent model says so, and the page still works', async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  let { page, problems } = await openApp(context, origin, '#celldrop=9&model=x');
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  let { page, problems } = await openApp(context, bed.origin, '#celldrop=9&model=x');
   let s = await waitForShell(page, (st) => st.page.link.note, 'the link note');
   assert.match(s.page.link.note, /newer CellDrop/);
   await waitForResult(page);
   assertClean(problems);
   await page.close();
 
-  ({ page, problems } = await openApp(context, origin, '#celldrop=1&model=no-such-model&p.prob_thresh=0.9'));
+  ({ page, problems } = await openApp(context, bed.origin, '#celldrop=1&model=no-such-model&p.prob_thresh=0.9'));
   s = await waitForResult(page);
   assert.match(s.page.link.note, /no-such-model is not on this site/);
   assert.notEqual(runParams(s).prob_thresh, 0.9, 'parameters of a model that is absent are not applied');
