@@ -53,6 +53,11 @@ Usage:
                              (CSV, GeoJSON), the label files' calibration and the record follow
       --channel N            use channel N (from 0) of multi-channel images (default: a one-channel
                              model reads the mean of all; an RGB model reads channels 0-2)
+      --stain hematoxylin|dab
+                             instead of channels, one stain's density by colour deconvolution of an
+                             RGB picture of a slide (Ruifrok & Johnston's H-DAB): hematoxylin is the
+                             nuclei of an immunohistochemistry (IHC) slide, bright on dark, as a
+                             fluorescence model sees nuclei
       --tile N               tile size in network px (default 512); --overlap N (default 64)
       --percentiles LO,HI    normalisation percentiles (default: the card's)
       --invert               invert the normalised image (Cellpose's --invert): dark nuclei on a
@@ -360,6 +365,10 @@ function parseExports(value, flag, command) {
   }
   return out;
 }
+function parseStain(value, flag, command) {
+  if (value !== 'hematoxylin' && value !== 'dab') throw new UsageError(`${command}: ${flag} must be hematoxylin or dab, not "${value}"`);
+  return value;
+}
 function parseBackend(value, flag, command) {
   if (value !== 'native' && value !== 'wasm') throw new UsageError(`${command}: ${flag} must be native or wasm, not "${value}"`);
   return value;
@@ -368,7 +377,7 @@ function parseBackend(value, flag, command) {
 const SEGMENT_OPTIONS = {
   out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
   'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number,
-  'exclude-border': flag, 'pixel-size': number, channel: integer, tile: integer, overlap: integer,
+  'exclude-border': flag, 'pixel-size': number, channel: integer, stain: parseStain, tile: integer, overlap: integer,
   percentiles: parsePercentiles, invert: flag, positive: parsePositive, page: pageOption, 'max-megapixels': number, export: parseExports,
   backend: parseBackend, threads: integer,
 };
@@ -413,6 +422,10 @@ async function segment(args) {
   const params = {};
   if (options.diameter !== undefined) params.diameter = options.diameter;
   if (options.channel !== undefined) params.channel = options.channel;
+  if (options.stain !== undefined) {
+    if (options.channel !== undefined) throw new UsageError('segment: give --channel or --stain, not both');
+    params.stain = options.stain;
+  }
   if (options.tile !== undefined) params.tile = options.tile;
   if (options.overlap !== undefined) params.overlap = options.overlap;
   if (options['exclude-border']) params.exclude_border = true;

@@ -85,6 +85,13 @@ bool select_channels(const Image& in, const ChannelSelection& selection, Image* 
     *error = "cannot select channels of an empty image";
     return false;
   }
+  if (selection.stain != Stain::None) {
+    if (!selection.channels.empty() || selection.merge) {
+      *error = std::string("give channels or a stain (") + stain_name(selection.stain) + "), not both";
+      return false;
+    }
+    return stain_density(in, selection.stain, out, error);
+  }
   std::vector<int> chosen = selection.channels;
   if (chosen.empty())
     for (int c = 0; c < in.channels; ++c) chosen.push_back(c);

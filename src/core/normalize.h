@@ -10,12 +10,16 @@
 #include <vector>
 
 #include "core/image.h"
+#include "core/stains.h"
 
 namespace celldrop {
 
 struct ChannelSelection {
   std::vector<int> channels;  // input channel indices (0-based) in output order; empty = every channel
   bool merge = false;         // true: one output channel, the per-pixel mean of the selected channels
+  // Instead of channels: one stain's density by colour deconvolution of an RGB picture (stains.h), e.g.
+  // the hematoxylin of an immunohistochemistry slide, which a fluorescence model reads as its nuclei.
+  Stain stain = Stain::None;
 };
 
 struct PercentileRange {
@@ -29,9 +33,9 @@ struct ChannelLevels {
   double high = 0.0;  // value of the high percentile
 };
 
-// Picks channels (output keeps the input's sample type) or merges them by mean (output is float32,
-// since a mean of integers is not an integer). Pixel size is carried over. False + error for an index
-// out of range.
+// Picks channels (output keeps the input's sample type), merges them by mean (output is float32,
+// since a mean of integers is not an integer) or unmixes a stain (float32). Pixel size is carried
+// over. False + error for an index out of range, or a stain asked for beside channels.
 bool select_channels(const Image& in, const ChannelSelection& selection, Image* out, std::string* error);
 
 // Exact percentiles of one channel with numpy.percentile's default ("linear") convention: the p-th

@@ -603,7 +603,8 @@ bool PipelineRun::State::begin(const Image& source) {
   Clock::time_point t0 = Clock::now();
   image = &source;
   ChannelSelection selection = params.channels;
-  if (selection.channels.empty() && !selection.merge) {  // the run names none: what the model can read
+  const bool named = !selection.channels.empty() || selection.merge || selection.stain != Stain::None;
+  if (!named) {  // the run names none: what the model can read
     if (card.input.channels == 1 && source.channels > 1) {
       selection.merge = true;  // nuclei in every channel of an RGB picture: their mean (the page's default too)
     } else if (card.input.channels == 3 && source.channels == 4) {
@@ -616,12 +617,15 @@ bool PipelineRun::State::begin(const Image& source) {
       append_note(&r.note, "the model reads colour; this one-channel image gave its channel to red, green and blue");
     }
   }
-  if (!selection.channels.empty() || selection.merge) {
+  if (!selection.channels.empty() || selection.merge || selection.stain != Stain::None) {
     std::string select_error;
     if (!select_channels(source, selection, &selected, &select_error)) return fail(select_error);
     image = &selected;
   }
   r.channels = selection;
+  if (selection.stain != Stain::None && card.input.channels != 1)
+    return fail(std::string("a stain (") + stain_name(selection.stain) + ") is one channel, and the model takes " +
+                std::to_string(card.input.channels) + ": choose a one-channel model, or no stain");
   if (image->channels != card.input.channels)
     return fail("the model takes " + std::to_string(card.input.channels) + " input channel" +
                 (card.input.channels == 1 ? "" : "s") + " but the " +

@@ -71,6 +71,11 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
     } else if (key == "merge") {
       if (!v.is_bool()) return fail(error, "merge must be true or false, not " + describe(v));
       p.channels.merge = v.boolean;
+    } else if (key == "stain") {
+      p.channels.stain = Stain::None;
+      if (v.is_null()) continue;
+      if (!v.is_string() || !parse_stain(v.string, &p.channels.stain))
+        return fail(error, "stain must be \"hematoxylin\" or \"dab\" (colour deconvolution), or null, not " + describe(v));
     } else if (key == "tile") {
       if (!whole_number(v, 1, 1 << 16, &p.tile_size))
         return fail(error, "tile must be a whole number of px from 1 to 65536, not " + describe(v));
@@ -106,7 +111,7 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
       p.exclude_border = v.boolean;
     } else {
       return fail(error, "unknown key \"" + key +
-                             "\" (known: diameter, channel, channels, merge, tile, overlap, percentile_low, "
+                             "\" (known: diameter, channel, channels, merge, stain, tile, overlap, percentile_low, "
                              "percentile_high, invert, prob_thresh, nms_thresh, cellprob_thresh, flow_thresh, "
                              "min_area, exclude_border)");
     }
@@ -158,6 +163,7 @@ std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(cons
   for (int c : r.channels.channels) channels += (channels.empty() ? "" : ",") + std::to_string(c);
   add("channels", RecordValue::of(channels.empty() ? std::string("all") : channels));
   add("merge_channels", RecordValue::of(r.channels.merge));
+  if (r.channels.stain != Stain::None) add("stain", RecordValue::of(std::string(stain_name(r.channels.stain))));
   if (!r.note.empty()) add("note", RecordValue::of(r.note));
   return out;
 }

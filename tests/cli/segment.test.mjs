@@ -424,6 +424,8 @@ test('segment usage errors', () => {
     [['segment', image, '--out', tmp, '--pixel-size', '0'], /--pixel-size must be a length in micrometres above 0/],
     [['segment', image, '--out', tmp, '--positive', '1:2:3'], /--positive takes N or N:THRESHOLD/],
     [['segment', image, '--out', tmp, '--positive', 'two'], /--positive must be a number/],
+    [['segment', image, '--out', tmp, '--stain', 'eosin'], /--stain must be hematoxylin or dab, not "eosin"/],
+    [['segment', image, '--out', tmp, '--stain', 'dab', '--channel', '0'], /give --channel or --stain, not both/],
     [['eval', '--gt', tmp], /--gt DIR and --pred DIR are required/],
     [['eval', '--gt', tmp, '--pred', tmp, '--json=yes'], /--json takes no value/],
   ];
@@ -436,6 +438,10 @@ test('segment usage errors', () => {
   const r = celldrop('segment', image, '--out', path.join(tmp, 'refused'), '--model', cardPath, '--prob-thresh', '3');
   assert.equal(r.code, 1);
   assert.match(json(r.lines[0]).error, /prob_thresh must be a probability/);
+  // A stain of a one-channel image: the core says what it needs.
+  const grey = celldrop('segment', image, '--out', path.join(tmp, 'refused'), '--model', cardPath, '--stain', 'hematoxylin');
+  assert.equal(grey.code, 1);
+  assert.match(json(grey.lines[0]).error, /colour deconvolution \(hematoxylin\) needs an RGB picture of a stained slide; this image has 1 channel/);
 });
 
 test('eval: ground truth against itself scores 1, an empty prediction 0, unpaired files reported', () => {

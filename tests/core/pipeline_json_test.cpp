@@ -45,6 +45,11 @@ TEST(PipelineJson, ParsesEveryKey) {
   ASSERT_TRUE(parse(R"({"channels": [0, 2], "merge": true})", &d, &error)) << error;
   EXPECT_EQ(d.channels.channels, (std::vector<int>{0, 2}));
   EXPECT_TRUE(d.channels.merge);
+  EXPECT_EQ(d.channels.stain, Stain::None);
+  ASSERT_TRUE(parse(R"({"stain": "Hematoxylin"})", &d, &error)) << error;
+  EXPECT_EQ(d.channels.stain, Stain::Hematoxylin);
+  ASSERT_TRUE(parse(R"({"stain": null})", &d, &error)) << error;
+  EXPECT_EQ(d.channels.stain, Stain::None);
 }
 
 // Each card threshold names the run parameter that overrides it, one the parser reads.
@@ -71,6 +76,7 @@ TEST(PipelineJson, RefusesWithTheKeyNamed) {
       {R"({"invert": "yes"})", "invert must be true or false"},
       {R"({"channel": "red"})", "channel must be a channel number"},
       {R"({"channel": 0, "channels": [1]})", "not both"},
+      {R"({"stain": "eosin"})", "stain must be \"hematoxylin\" or \"dab\""},
       {R"({"prob_tresh": 0.5})", "unknown key \"prob_tresh\""},
       {R"([1, 2])", "expected a JSON object"},
       {R"({"tile": )", "parameters: line 1"},
