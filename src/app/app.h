@@ -97,6 +97,9 @@ struct App {
   bool invert = false;   // the network sees 1 - the normalised image (dark objects on a bright background)
   int tile_size = kDefaultTile;
   int seg_channel = -1;  // multichannel images with a one-channel model: -1 = merge (mean), else channel
+  // Or, for an RGB slide, one stain's density by colour deconvolution (core/stains.h), "hematoxylin" or
+  // "dab"; empty: the channels. An IHC slide's hematoxylin is its nuclei as a fluorescence model sees them.
+  std::string stain;
   // "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm": a share link asks for the
   // backend its result came from, since only the same backend promises identical labels.
   std::string backend_choice = "auto";
@@ -183,6 +186,7 @@ struct RunSettings {
   std::string backend = "auto";
   bool exclude_border = false;
   bool invert = false;
+  std::string stain;
 };
 
 extern App g_app;

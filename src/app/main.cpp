@@ -993,17 +993,40 @@ static void segment_section() {
       }
       // Multichannel images meet one-channel models: which channel the network sees.
       if (a.image.channels > 1 && m.input_channels == 1) {
+        // An RGB slide may also be read as one stain's density (colour deconvolution, core/stains.h).
+        static const char* const kStains[][2] = {{"hematoxylin", "hematoxylin"}, {"dab", "DAB"}};
+        const bool stains = stains_apply(a.image);
         char current[32];
         std::snprintf(current, sizeof current, "channel %d", a.seg_channel + 1);
-        if (ImGui::BeginCombo("Input", a.seg_channel < 0 ? "all, merged" : current)) {
-          if (ImGui::Selectable("all, merged", a.seg_channel < 0)) a.seg_channel = -1;
+        const char* shown = a.seg_channel < 0 ? "all, merged" : current;
+        for (const auto& s : kStains)
+          if (stains && a.stain == s[0]) shown = s[1];
+        if (ImGui::BeginCombo("Input", shown)) {
+          if (ImGui::Selectable("all, merged", a.seg_channel < 0 && (a.stain.empty() || !stains))) {
+            a.seg_channel = -1;
+            a.stain.clear();
+          }
           for (int c = 0; c < a.image.channels; c++) {
             std::snprintf(current, sizeof current, "channel %d", c + 1);
-            if (ImGui::Selectable(current, a.seg_channel == c)) a.seg_channel = c;
+            if (ImGui::Selectable(current, a.seg_channel == c && (a.stain.empty() || !stains))) {
+              a.seg_channel = c;
+              a.stain.clear();
+            }
+          }
+          for (const auto& s : kStains) {
+            if (stains && ImGui::Selectable(s[1], a.stain == s[0])) {
+              a.seg_channel = -1;
+              a.stain = s[0];
+            }
           }
           ImGui::EndCombo();
         }
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("The model reads one channel: the mean of all channels, or one of them");
+        if (ImGui::IsItemHovered()) {
+          ImGui::SetTooltip(stains ? "The model reads one channel: the mean of all channels, one of them, or one stain's\n"
+                                     "density by colour deconvolution (H-DAB). An immunohistochemistry slide's\n"
+                                     "hematoxylin is its nuclei, bright on dark, as a fluorescence model sees them"
+                                   : "The model reads one channel: the mean of all channels, or one of them");
+        }
       }
     }
     // Folded away, an inverted input would go unseen: the heading says so (### keeps the node's id).

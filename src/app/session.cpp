@@ -12,6 +12,7 @@
 #include "core/json_writer.h"
 #include "core/png_write.h"
 #include "core/sha256.h"
+#include "core/stains.h"
 #include "core/synth.h"
 
 namespace cd = celldrop;
@@ -96,7 +97,7 @@ RunSettings run_settings() {
   const App& a = g_app;
   return {a.model,           a.diameter_auto, a.diameter,    a.thresholds,    a.percentile_low,
           a.percentile_high, a.tile_size,     a.seg_channel, a.backend_choice, a.exclude_border,
-          a.invert};
+          a.invert,          a.stain};
 }
 
 void set_run_settings(const RunSettings& r) {
@@ -112,6 +113,7 @@ void set_run_settings(const RunSettings& r) {
   a.backend_choice = r.backend;
   a.exclude_border = r.exclude_border;
   a.invert = r.invert;
+  a.stain = r.stain;
 }
 
 // A model's card defaults for thresholds and normalisation.
@@ -149,6 +151,11 @@ bool can_run() {
 // Every parameter of a run, as cd_run_start reads it. All are sent, defaults included, so a share
 // link can name each one and a later version's different defaults cannot change what a link runs.
 // JsonWriter writes doubles so that they read back exactly: the card's values match the CLI's.
+bool stains_apply(const cd::Image& image) {
+  return (image.channels == 3 || image.channels == 4) &&
+         (image.type == cd::SampleType::U8 || image.type == cd::SampleType::U16);
+}
+
 static std::string params_json(bool with_thresholds) {
   const App& a = g_app;
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
@@ -162,9 +169,11 @@ static std::string params_json(bool with_thresholds) {
   w.key("percentile_high").value(a.percentile_high);
   w.key("invert").value(a.invert);
   w.key("tile").value(a.tile_size);
-  // A one-channel model needs one channel: the chosen one, or the mean of all (say, RGB nuclei).
+  // A one-channel model needs one channel: the chosen one, a stain of an RGB slide, or the mean of all
+  // (say, RGB nuclei).
   if (a.image.channels > 1 && m.input_channels == 1) {
-    if (a.seg_channel >= 0 && a.seg_channel < a.image.channels) w.key("channel").value(a.seg_channel);
+    if (!a.stain.empty() && stains_apply(a.image)) w.key("stain").value(a.stain);
+    else if (a.seg_channel >= 0 && a.seg_channel < a.image.channels) w.key("channel").value(a.seg_channel);
     else w.key("merge").value(true);
   }
   w.end_object();
@@ -291,6 +300,7 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
         return false;
       } else {
         copy.seg_channel = int(x);
+        copy.stain.clear();
       }
     } else if (key == "backend") {
       if (!v.is_string() || (v.string != "auto" && v.string != "webgpu" && v.string != "wasm")) {
@@ -303,7 +313,18 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
         *error = "merge must be true or false";
         return false;
       }
-      if (v.boolean) copy.seg_channel = -1;
+      if (v.boolean) {
+        copy.seg_channel = -1;
+        copy.stain.clear();
+      }
+    } else if (key == "stain") {
+      cd::Stain stain = cd::Stain::None;
+      if (!v.is_null() && (!v.is_string() || !cd::parse_stain(v.string, &stain))) {
+        *error = "stain must be \"hematoxylin\" or \"dab\" (colour deconvolution of an RGB slide), or null";
+        return false;
+      }
+      copy.stain = stain == cd::Stain::None ? "" : cd::stain_name(stain);
+      if (!copy.stain.empty()) copy.seg_channel = -1;
     } else if (key == "exclude_border" || key == "invert") {
       if (!v.is_bool()) {
         *error = key + " must be true or false";
@@ -319,7 +340,7 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
         known = true;
       }
       if (!known) {
-        std::string keys = "model, backend, diameter, percentile_low, percentile_high, invert, tile, channel, merge, exclude_border";
+        std::string keys = "model, backend, diameter, percentile_low, percentile_high, invert, tile, channel, merge, stain, exclude_border";
         for (const auto& t : m.thresholds) keys += ", " + t.first;
         *error = "unknown parameter \"" + key + "\" for the model " + m.name + " (known: " + keys + ")";
         return false;
@@ -414,7 +435,9 @@ cd::ShareState current_share_state() {
     std::string ignored;
     if (cd::json_parse(run_params_json(), &params, &ignored)) {
       for (const auto& [key, v] : params.object) {
-        st.params.emplace_back(key, v.is_bool() ? (v.boolean ? "true" : "false") : cd::json_number(v.number));
+        st.params.emplace_back(key, v.is_bool()     ? (v.boolean ? "true" : "false")
+                                    : v.is_string() ? v.string  // a link's value as it reads, unquoted
+                                                    : cd::json_number(v.number));
       }
     }
   }
@@ -444,7 +467,13 @@ void apply_link() {
   std::string params = "{";
   if (!l.model.empty()) params += "\"model\":" + cd::json_quote(l.model);
   if (l.backend == "webgpu" || l.backend == "wasm") params += std::string(params.size() > 1 ? "," : "") + "\"backend\":" + cd::json_quote(l.backend);
-  for (const auto& [key, value] : l.params) params += std::string(params.size() > 1 ? "," : "") + cd::json_quote(key) + ":" + value;
+  for (const auto& [key, value] : l.params) {
+    // Numbers and true/false stand as they are; a word (a stain's name) is a JSON string.
+    cd::JsonValue literal;
+    std::string not_json;
+    const bool plain = cd::json_parse(value, &literal, &not_json) && !literal.is_object() && !literal.is_array();
+    params += std::string(params.size() > 1 ? "," : "") + cd::json_quote(key) + ":" + (plain ? value : cd::json_quote(value));
+  }
   params += "}";
   cd::JsonValue p;
   std::string error;

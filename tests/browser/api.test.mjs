@@ -6,14 +6,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import {
-  openApp, assertClean, synthImage, sha256File, labelsChecksum, testBed,
+  ROOT, CLI, PYTHON, openApp, assertClean, synthImage, sha256File, labelsChecksum, labelsFileChecksum, run, testBed,
 } from './harness.mjs';
 
-let image;
+let image, ihc;
 const bed = testBed({
   tmp: 'api',
-  prepare: ({ tmp }) => { image = synthImage(tmp, 11, ['--width', '256', '--height', '192']); },
+  prepare: ({ tmp }) => {
+    image = synthImage(tmp, 11, ['--width', '256', '--height', '192']);
+    // The same nuclei as an immunohistochemistry slide, brown DAB blobs between them.
+    ihc = path.join(tmp, 'ihc.png');
+    run(PYTHON, [path.join(ROOT, 'tests', 'fixtures', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), ihc, '11']);
+  },
 });
 
 test('open, run, result, shareLink and backend', async () => {
@@ -125,5 +131,47 @@ test('the API rejects what it cannot do with a sentence, and the page stays usab
   assert.match(errors.export, /unknown export "pdf"/);
   assert.ok(errors.afterwards > 20);
   assertClean(problems, { allowFailed: ['no/such/image.png', '404 (Not Found)'] });
+  await context.close();
+});
+
+test('stain: an IHC slide\'s hematoxylin is read as the CLI reads it, refused when misnamed, and a link carries it', async () => {
+  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const { page, problems } = await openApp(context, bed.origin);
+  const b64 = fs.readFileSync(ihc).toString('base64');
+  const out = await page.evaluate(async (b64) => {
+    const cd = window.celldrop;
+    await cd.ready();
+    await cd.open(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), 'ihc.png');
+    const r = await cd.run({ model: 'nuclei-star', stain: 'hematoxylin', backend: 'wasm' });
+    let refused = null;
+    try {
+      await cd.run({ stain: 'eosin' });
+    } catch (e) {
+      refused = String(e.message ?? e);
+    }
+    return { ids: Array.from(r.labels.data), objects: r.objects.length, parameters: r.record.parameters, link: cd.shareLink(), refused };
+  }, b64);
+  assert.equal(out.parameters.stain, 'hematoxylin');
+  assert.match(out.refused, /stain must be "hematoxylin" or "dab"/);
+  const cli = path.join(bed.tmp, 'ihc-cli');
+  run(process.execPath, [CLI, 'segment', ihc, '--out', cli, '--model', 'nuclei-star', '--stain', 'hematoxylin',
+    '--backend', 'wasm', '--threads', '1']);
+  assert.ok(out.objects > 20, `objects: ${out.objects}`);
+  assert.equal(labelsChecksum(out.ids), labelsFileChecksum(path.join(cli, 'ihc.png')), 'the page\'s labels are the CLI\'s');
+  assert.match(out.link, /[#&]p\.stain=hematoxylin(&|$)/, out.link);
+
+  // The link restores the stain: the same slide opened there is read through its hematoxylin again.
+  const second = await openApp(context, bed.origin, new URL(out.link).hash);
+  const again = await second.page.evaluate(async (b64) => {
+    const cd = window.celldrop;
+    await cd.ready();
+    await cd.open(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), 'ihc.png');
+    const r = await cd.run();
+    return { ids: Array.from(r.labels.data), stain: r.record.parameters.stain };
+  }, b64);
+  assert.equal(again.stain, 'hematoxylin');
+  assert.equal(labelsChecksum(again.ids), labelsChecksum(out.ids));
+  assertClean(problems);
+  assertClean(second.problems);
   await context.close();
 });

@@ -57,30 +57,11 @@ Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), 'RGB').save(sys.argv[2])`
   assert.equal(r.status, 0, r.stderr);
 }
 
-// An immunohistochemistry slide as a microscope shows it: each nucleus's hematoxylin (its amount
-// from the generator's intensity), the odd nuclei stained brown by DAB as a marker does, and brown
-// DAB blobs of a nucleus's size between them, mixed by Beer-Lambert's law with the stains' published
-// vectors. In the grey picture the blobs are as dark as nuclei; in the hematoxylin they are gone.
+// A synthetic IHC slide of the generator's nuclei (tests/fixtures/ihc_slide.py): brown DAB blobs
+// between them are as dark as nuclei in the grey picture, and gone from the hematoxylin.
 function toImmunohistochemistry(src, labels, dst, seed) {
-  const script = `
-import sys, numpy as np
-from PIL import Image
-t = np.asarray(Image.open(sys.argv[1]), np.float64)
-t = (t - t.min()) / max(t.max() - t.min(), 1)
-gt = np.asarray(Image.open(sys.argv[2])).astype(np.int64)
-rng = np.random.default_rng(int(sys.argv[4]))
-yy, xx = np.mgrid[0:t.shape[0], 0:t.shape[1]]
-blobs = np.zeros_like(t)
-for _ in range(25):
-    cy, cx = rng.uniform(0, t.shape[0]), rng.uniform(0, t.shape[1])
-    blobs += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 7.0 ** 2))
-h = 0.05 + 0.6 * t
-d = 0.9 * np.clip(blobs, 0, 1) * (gt == 0) + 0.35 * (gt % 2 == 1)
-hv = np.array([0.650, 0.704, 0.286]); hv /= np.linalg.norm(hv)
-dv = np.array([0.268, 0.570, 0.776]); dv /= np.linalg.norm(dv)
-rgb = 255 * 10 ** (-(h[..., None] * hv + d[..., None] * dv))
-Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8), 'RGB').save(sys.argv[3])`;
-  const r = spawnSync('/usr/bin/python3', ['-c', script, src, labels, dst, String(seed)], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'tests', 'fixtures', 'ihc_slide.py'), src, labels, dst, String(seed)],
+    { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 }
 
