@@ -9,8 +9,8 @@
 namespace celldrop {
 namespace {
 
-// Row k of the unmixing matrix's column for `stain`: the weights that turn the three ODs of a pixel
-// into that stain's amount (amounts = od . M^-1 for M whose rows are the stains' unit vectors).
+// w[k] = (M^-1)[k][s], the weights that turn a pixel's three ODs into the amount of stain s: the
+// amounts are od . M^-1 for the matrix M whose rows are the stains' unit vectors.
 void unmixing_weights(Stain stain, double w[3]) {
   double m[3][3] = {{0.650, 0.704, 0.286}, {0.268, 0.570, 0.776}, {0, 0, 0}};
   for (int r = 0; r < 2; ++r) {
@@ -22,7 +22,7 @@ void unmixing_weights(Stain stain, double w[3]) {
   m[2][2] = m[0][0] * m[1][1] - m[0][1] * m[1][0];
   const double len = std::sqrt(m[2][0] * m[2][0] + m[2][1] * m[2][1] + m[2][2] * m[2][2]);
   for (double& x : m[2]) x /= len;
-  // Column s of the inverse: the cofactors of column s's entries, over the determinant.
+  // Column s of the inverse: the cofactors of row s's entries, over the determinant.
   const int s = stain == Stain::Hematoxylin ? 0 : 1;
   const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
                      m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
