@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/app.h"
@@ -37,6 +38,7 @@
 #include "app/viewer.h"
 #include "core/contours.h"
 #include "core/measure.h"
+#include "core/stains.h"
 #include "imgui.h"
 #include "imgui_internal.h"  // ClearActiveID: a finger that scrolls the panel presses nothing
 #include "imgui_impl_opengl3.h"
@@ -994,13 +996,14 @@ static void segment_section() {
       // Multichannel images meet one-channel models: which channel the network sees.
       if (a.image.channels > 1 && m.input_channels == 1) {
         // An RGB slide may also be read as one stain's density (colour deconvolution, core/stains.h).
-        static const char* const kStains[][2] = {{"hematoxylin", "hematoxylin"}, {"dab", "DAB"}};
-        const bool stains = stains_apply(a.image);
+        static const std::pair<cd::Stain, const char*> kStains[] = {{cd::Stain::Hematoxylin, "hematoxylin"},
+                                                                   {cd::Stain::Dab, "DAB"}};
+        const bool stains = cd::can_unmix_stains(a.image);
         char current[32];
         std::snprintf(current, sizeof current, "channel %d", a.seg_channel + 1);
         const char* shown = a.seg_channel < 0 ? "all, merged" : current;
-        for (const auto& s : kStains)
-          if (stains && a.stain == s[0]) shown = s[1];
+        for (const auto& [stain, label] : kStains)
+          if (stains && a.stain == cd::stain_name(stain)) shown = label;
         if (ImGui::BeginCombo("Input", shown)) {
           if (ImGui::Selectable("all, merged", a.seg_channel < 0 && (a.stain.empty() || !stains))) {
             a.seg_channel = -1;
@@ -1013,10 +1016,10 @@ static void segment_section() {
               a.stain.clear();
             }
           }
-          for (const auto& s : kStains) {
-            if (stains && ImGui::Selectable(s[1], a.stain == s[0])) {
+          for (const auto& [stain, label] : kStains) {
+            if (stains && ImGui::Selectable(label, a.stain == cd::stain_name(stain))) {
               a.seg_channel = -1;
-              a.stain = s[0];
+              a.stain = cd::stain_name(stain);
             }
           }
           ImGui::EndCombo();

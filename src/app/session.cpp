@@ -151,11 +151,6 @@ bool can_run() {
 // Every parameter of a run, as cd_run_start reads it. All are sent, defaults included, so a share
 // link can name each one and a later version's different defaults cannot change what a link runs.
 // JsonWriter writes doubles so that they read back exactly: the card's values match the CLI's.
-bool stains_apply(const cd::Image& image) {
-  return (image.channels == 3 || image.channels == 4) &&
-         (image.type == cd::SampleType::U8 || image.type == cd::SampleType::U16);
-}
-
 static std::string params_json(bool with_thresholds) {
   const App& a = g_app;
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
@@ -172,7 +167,7 @@ static std::string params_json(bool with_thresholds) {
   // A one-channel model needs one channel: the chosen one, a stain of an RGB slide, or the mean of all
   // (say, RGB nuclei).
   if (a.image.channels > 1 && m.input_channels == 1) {
-    if (!a.stain.empty() && stains_apply(a.image)) w.key("stain").value(a.stain);
+    if (!a.stain.empty() && cd::can_unmix_stains(a.image)) w.key("stain").value(a.stain);
     else if (a.seg_channel >= 0 && a.seg_channel < a.image.channels) w.key("channel").value(a.seg_channel);
     else w.key("merge").value(true);
   }

@@ -33,7 +33,6 @@ void choose_model(int index);  // with its card's thresholds and normalisation
 int model_index(const std::string& name);  // -1 when the site has no such model
 bool can_run();
 std::string run_params_json();  // every parameter of a run, as cd_run_start reads it
-bool stains_apply(const celldrop::Image& image);  // an RGB(A) slide of 8 or 16 bits: a stain can be unmixed
 void run_segmentation();
 // Does `action` now, unless the result has edits by hand that it would drop: then it waits for the
 // user's yes in the panel's dialog (`kind` says what it is: "run", "thresholds", "model", "step",

@@ -64,18 +64,22 @@ bool parse_stain(const std::string& name, Stain* stain) {
   return true;
 }
 
+bool can_unmix_stains(const Image& image) {
+  return !image.empty() && (image.channels == 3 || image.channels == 4) &&
+         (image.type == SampleType::U8 || image.type == SampleType::U16);
+}
+
 bool stain_density(const Image& rgb, Stain stain, Image* out, std::string* error) {
   if (stain == Stain::None) {
     *error = "no stain was named (hematoxylin or dab)";
     return false;
   }
-  if (rgb.empty() || (rgb.channels != 3 && rgb.channels != 4)) {
-    *error = std::string("colour deconvolution (") + stain_name(stain) + ") needs an RGB picture of a stained slide; " +
-             "this image has " + std::to_string(rgb.channels) + (rgb.channels == 1 ? " channel" : " channels");
-    return false;
-  }
-  if (rgb.type != SampleType::U8 && rgb.type != SampleType::U16) {
-    *error = std::string("colour deconvolution needs 8 or 16-bit samples, not ") + sample_type_name(rgb.type);
+  if (!can_unmix_stains(rgb)) {
+    if (rgb.empty() || (rgb.channels != 3 && rgb.channels != 4))
+      *error = std::string("colour deconvolution (") + stain_name(stain) + ") needs an RGB picture of a stained slide; " +
+               "this image has " + std::to_string(rgb.channels) + (rgb.channels == 1 ? " channel" : " channels");
+    else
+      *error = std::string("colour deconvolution needs 8 or 16-bit samples, not ") + sample_type_name(rgb.type);
     return false;
   }
   double w[3];

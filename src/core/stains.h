@@ -29,6 +29,10 @@ const char* stain_name(Stain stain);  // "hematoxylin", "dab"; "" for None
 // "hematoxylin" or "dab" (any case); false for anything else.
 bool parse_stain(const std::string& name, Stain* stain);
 
+// Whether stains can be unmixed from `image`: an RGB(A) picture of 8 or 16-bit samples, what
+// stain_density takes (the page offers the stains only then).
+bool can_unmix_stains(const Image& image);
+
 // One stain's density at each pixel of an RGB (or RGBA: alpha is left out) picture of 8 or 16 bits:
 // a float32 image of one channel, with the pixel size carried over. White (the sample type's largest
 // value) is density 0; a zero sample counts as 1, so densities stay finite (at most 2.4 for 8 bits).

@@ -79,6 +79,11 @@ TEST(Stains, BlackStaysFinite) {
 }
 
 TEST(Stains, RefusesWhatIsNoRgbPicture) {
+  EXPECT_TRUE(can_unmix_stains(make_image(4, 4, 3, SampleType::U8)));
+  EXPECT_TRUE(can_unmix_stains(make_image(4, 4, 4, SampleType::U16)));
+  EXPECT_FALSE(can_unmix_stains(make_image(4, 4, 1, SampleType::U16)));
+  EXPECT_FALSE(can_unmix_stains(make_image(4, 4, 3, SampleType::F32)));
+  EXPECT_FALSE(can_unmix_stains(Image{}));
   Image out;
   std::string error;
   EXPECT_FALSE(stain_density(make_image(4, 4, 1, SampleType::U16), Stain::Hematoxylin, &out, &error));
