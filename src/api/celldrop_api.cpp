@@ -490,7 +490,8 @@ char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParam
 // Everything but the thresholds: what decides the network's inputs and so its outputs.
 bool same_network_inputs(const PipelineParams& a, const PipelineParams& b) {
   return a.channels.channels == b.channels.channels && a.channels.merge == b.channels.merge &&
-         a.percentile_low == b.percentile_low && a.percentile_high == b.percentile_high && a.diameter == b.diameter &&
+         a.channels.stain == b.channels.stain && a.invert == b.invert && a.percentile_low == b.percentile_low &&
+         a.percentile_high == b.percentile_high && a.diameter == b.diameter &&
          a.tile_size == b.tile_size && a.overlap == b.overlap && a.max_network_pixels == b.max_network_pixels;
 }
 

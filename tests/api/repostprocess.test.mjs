@@ -91,6 +91,7 @@ for (const [name, moves] of [
       return json.error;
     };
     assert.match(refused(first.result, image, { ...base, diameter: 24 }), /only the post-processing thresholds/);
+    assert.match(refused(first.result, image, { ...base, invert: true }), /only the post-processing thresholds/);
     assert.match(refused(first.result, otherImage, base), /not the one this result was made from/);
     const plain = await fullRun(model, image, base, false);
     assert.match(refused(plain.result, image, { ...base, ...moves[0] }), /kept no network outputs/);
