@@ -65,7 +65,10 @@ Usage:
       --positive N[:T]       count the nuclei positive for a marker in channel N (from 0): those whose
                              mean there is >= T (default otsu: Otsu's split of the nuclei's means).
                              The line gets "positive" and "positive_threshold"; the CSV a "positive"
-                             column, the GeoJSON QuPath's Positive/Negative classes, the record the rule
+                             column, the GeoJSON QuPath's Positive/Negative classes, the record the rule.
+                             --positive dab[:T] on an IHC slide read with --stain: the nuclei's mean DAB
+                             density is the marker (the CSV has each stain's as hematoxylin_od_mean
+                             and dab_od_mean)
       --page N|all           page of multi-page TIFFs (default 0, numbered from 0); all: every page,
                              each one's outputs named <stem>_pageN (a time-lapse, a z-stack)
       --max-megapixels N     refuse images above N megapixels
@@ -346,12 +349,13 @@ function parsePercentiles(value, flag, command) {
   if (parts.length !== 2) throw new UsageError(`${command}: ${flag} takes LOW,HIGH (e.g. 1,99.8), not "${value}"`);
   return parts.map((p) => number(p, flag, command));
 }
-// --positive N[:T]: the marker's channel (from 0, as --channel) and its threshold, or Otsu's.
+// --positive N[:T] or STAIN[:T]: the marker (a channel from 0, as --channel, or a stain) and its
+// threshold, or Otsu's.
 function parsePositive(value, flag, command) {
-  const [channel, threshold, extra] = value.split(':');
-  if (extra !== undefined) throw new UsageError(`${command}: ${flag} takes N or N:THRESHOLD (e.g. 1 or 1:350), not "${value}"`);
+  const [marker, threshold, extra] = value.split(':');
+  if (extra !== undefined) throw new UsageError(`${command}: ${flag} takes N or N:THRESHOLD (e.g. 1 or 1:350, dab or dab:0.2), not "${value}"`);
   return {
-    channel: integer(channel, flag, command),
+    marker: marker === 'dab' || marker === 'hematoxylin' ? marker : integer(marker, flag, command),
     threshold: threshold === undefined || threshold === 'otsu' ? null : number(threshold, flag, command),
   };
 }
@@ -422,6 +426,9 @@ async function segment(args) {
   const params = {};
   if (options.diameter !== undefined) params.diameter = options.diameter;
   if (options.channel !== undefined) params.channel = options.channel;
+  if (typeof options.positive?.marker === 'string' && options.stain === undefined) {
+    throw new UsageError(`segment: --positive ${options.positive.marker} reads each nucleus's stain density, measured on a slide read through a stain: add --stain hematoxylin`);
+  }
   if (options.stain !== undefined) {
     if (options.channel !== undefined) throw new UsageError('segment: give --channel or --stain, not both');
     params.stain = options.stain;
@@ -492,7 +499,7 @@ async function segment(args) {
         result = seg.result;
         core.imageFree(image);
         image = 0;
-        const positive = options.positive && core.resultClassify(result, options.positive.channel, options.positive.threshold);
+        const positive = options.positive && core.resultClassify(result, options.positive.marker, options.positive.threshold);
 
         const written = [];
         const write = (format, ext, opts) => {

@@ -173,7 +173,7 @@ struct ResultHandle {
   int image_width = 0, image_height = 0, image_channels = 0;
   double pixel_size_um = 0.0;  // square pixels only; 0 = unknown
   bool pixel_size_given = false;
-  PositiveRule positive;  // cd_result_classify's; channel < 0: not classified
+  PositiveRule positive;  // cd_result_classify's; without a marker: not classified
   bool positive_threshold_given = false;
   int positive_count = 0;
   bool have_contours = false;
@@ -470,7 +470,10 @@ char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParam
     h->result.timings.inference = 0.0;
   }
   const Image& im = image.image;
-  if (!measure_objects(h->result.labels, &im, &h->objects, &error)) {
+  // A slide read through a stain is a brightfield one: each object's stain densities are measured
+  // too, the DAB one being what a positive count on an immunohistochemistry slide reads.
+  if (!measure_objects(h->result.labels, &im, &h->objects, &error) ||
+      (params.channels.stain != Stain::None && !measure_stains(h->result.labels, im, &h->objects, &error))) {
     delete h;
     return give_error(error);
   }
@@ -691,6 +694,7 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
       rec.timings_s = pipeline_record_timings(h->result);
       rec.objects = h->result.count;
       rec.positive_channel = h->positive.channel;
+      rec.positive_stain = stain_name(h->positive.stain);
       rec.positive_threshold = h->positive.threshold;
       rec.positive_threshold_given = h->positive_threshold_given;
       rec.positive_objects = h->positive_count;
@@ -708,13 +712,20 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
   return give("{\"bytes\":" + std::to_string(out.size()) + "}");
 }
 
-char* cd_result_classify(void* result, int channel, double threshold) {
+char* cd_result_classify(void* result, const char* marker, double threshold) {
   auto* h = static_cast<ResultHandle*>(result);
   if (!h) return give_error("cd_result_classify: no result");
   PositiveRule rule;
-  rule.channel = channel < 0 ? -1 : channel;
+  const std::string name = marker ? marker : "";
+  if (!name.empty() && !parse_stain(name, &rule.stain)) {
+    char* end = nullptr;
+    const long channel = std::strtol(name.c_str(), &end, 10);
+    if (*end || channel < 0 || channel > 4095)
+      return give_error("the marker is a channel from 0, \"dab\" or \"hematoxylin\", not \"" + name + "\"");
+    rule.channel = int(channel);
+  }
   const bool given = !std::isnan(threshold);
-  rule.threshold = given ? threshold : otsu_threshold_of_means(h->objects, rule.channel);
+  rule.threshold = given ? threshold : otsu_threshold_of_means(h->objects, rule);
   std::string error;
   const int count = classify_positive(&h->objects, rule, &error);
   if (count < 0) {

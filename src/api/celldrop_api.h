@@ -130,12 +130,14 @@ CD_API void cd_run_free(void* run);
 CD_API char* cd_result_export(void* result, const char* format, const char* options_json, uint8_t** bytes,
                               size_t* size);
 // Classifies the result's objects as positive for a marker (measure.h): positive when the object's
-// mean in `channel` (from 0) is >= threshold; a NaN threshold is Otsu's over the objects' means
-// (NaN too when they cannot be split: then none is positive). channel < 0 clears the classification.
-// The CSV ("positive" column), GeoJSON (QuPath's Positive / Negative classes) and record ("positive")
-// follow. Returns {"positive": N, "objects": M, "threshold": T or null, "threshold_from": "otsu" or "user"}
-// or the error (a channel the image lacks).
-CD_API char* cd_result_classify(void* result, int channel, double threshold);
+// mean of the marker is >= threshold; a NaN threshold is Otsu's over the objects' means (NaN too when
+// they cannot be split: then none is positive). The marker is a channel from 0 ("1"), or a stain
+// ("dab", "hematoxylin": each object's mean density, measured when the run read the slide through a
+// stain); NULL or "" clears the classification. The CSV ("positive" column), GeoJSON (QuPath's
+// Positive / Negative classes) and record ("positive") follow. Returns {"positive": N, "objects": M,
+// "threshold": T or null, "threshold_from": "otsu" or "user"} or the error (a channel the image
+// lacks, stains not measured).
+CD_API char* cd_result_classify(void* result, const char* marker, double threshold);
 CD_API void cd_result_free(void* result);
 // The result's label image as it is held (width x height uint32, row-major, 0 = background, objects
 // 1..N), valid until cd_result_free; sets *width, *height and returns N. For a caller in the same

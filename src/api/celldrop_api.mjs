@@ -153,10 +153,12 @@ export function bindCore(m) {
         m._cd_free(out);
       }
     },
-    // Marker-positive objects (cd_result_classify): channel from 0, threshold a number or null for
-    // Otsu's over the objects' means; channel -1 clears. {positive, objects, threshold, threshold_from}.
-    resultClassify: (result, channel, threshold = null) =>
-      check(takeJson(m._cd_result_classify(result, channel, threshold ?? NaN))),
+    // Marker-positive objects (cd_result_classify): the marker a channel from 0 or a stain ('dab',
+    // 'hematoxylin'), threshold a number or null for Otsu's over the objects' means; a marker of null
+    // or -1 clears. {positive, objects, threshold, threshold_from}.
+    resultClassify: (result, marker, threshold = null) =>
+      check(withString(marker === null || marker === -1 ? '' : String(marker),
+        (p) => takeJson(m._cd_result_classify(result, p, threshold ?? NaN)))),
     resultFree: (result) => m._cd_result_free(result),
     // The result post-processed again with other thresholds, without the network: {json, handle}
     // (json.needs_network: the new parameters need a full run).

@@ -68,8 +68,9 @@ std::string page_run_record(const ResultSource& source) {
   }
   rec.pixel_size_um = source.image ? source.image->square_pixel_size_um() : 0.0;
   rec.pixel_size_given = source.pixel_size_given;
-  if (source.positive.channel >= 0 && source.objects) {
+  if (source.positive.counts() && source.objects) {
     rec.positive_channel = source.positive.channel;
+    rec.positive_stain = stain_name(source.positive.stain);
     rec.positive_threshold = source.positive.threshold;
     rec.positive_threshold_given = source.positive_threshold_given;
     rec.positive_objects = positive_objects(*source.objects);
@@ -220,7 +221,7 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   row.model_sha256 = s.model_sha256;
   row.backend = s.backend;
   row.objects = int(s.objects->size());
-  if (s.positive.channel >= 0) row.positive = positive_objects(*s.objects);
+  if (s.positive.counts()) row.positive = positive_objects(*s.objects);
   double area = 0.0;
   for (const ObjectMeasurements& m : *s.objects) area += double(m.area_px);
   row.mean_area_px = row.objects > 0 ? area / row.objects : std::nan("");

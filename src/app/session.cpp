@@ -542,7 +542,7 @@ static void apply_positive_rule() {
     a.positive_note = "This image has no channel " + std::to_string(a.positive_channel + 1) + ": nothing is counted.";
   } else if (a.positive_channel >= 0) {
     rule.channel = a.positive_channel;
-    rule.threshold = a.positive_otsu ? cd::otsu_threshold_of_means(a.table.objects, rule.channel) : a.positive_given;
+    rule.threshold = a.positive_otsu ? cd::otsu_threshold_of_means(a.table.objects, rule) : a.positive_given;
   }
   std::string why;
   const int count = cd::classify_positive(&a.table.objects, rule, &why);

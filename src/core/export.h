@@ -40,6 +40,7 @@ struct MeasurementTable {
 // Columns: label, area_px, area_um2 (empty when the image has no pixel size), centroid_x,
 // centroid_y, bbox_x0, bbox_y0, bbox_x1, bbox_y1 (x1/y1 one past the last pixel), perimeter_px,
 // circularity, eccentricity, then per channel i (1-based): mean_i, min_i, max_i, integrated_i; then
+// hematoxylin_od_mean and dab_od_mean when stains were measured (measure.h's measure_stains); then
 // "positive" (1 or 0) when the objects were classified (measure.h's classify_positive).
 struct ObjectMeasurements;
 MeasurementTable measurements_table(const std::vector<ObjectMeasurements>& objects);
@@ -122,9 +123,11 @@ struct RunRecord {
   std::vector<std::pair<std::string, RecordValue>> parameters;  // in the order given
   std::vector<std::pair<std::string, double>> timings_s;        // stage -> seconds
   int objects = -1;                                             // < 0: omitted
-  // Marker-positive objects (measure.h): "positive": {"channel" (from 0), "threshold",
-  // "threshold_from": "otsu" or "user", "objects": how many}; omitted when positive_channel < 0.
+  // Marker-positive objects (measure.h): "positive": {"channel" (from 0) or "stain" ("dab",
+  // "hematoxylin"), "threshold", "threshold_from": "otsu" or "user", "objects": how many}; omitted when
+  // neither a channel (>= 0) nor a stain is the marker.
   int positive_channel = -1;
+  std::string positive_stain;
   double positive_threshold = 0.0;
   bool positive_threshold_given = false;
   int positive_objects = 0;

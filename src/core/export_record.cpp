@@ -32,8 +32,10 @@ std::string write_run_record(const RunRecord& r) {
   for (const auto& t : r.timings_s) w.key(t.first).value(t.second);
   w.end_object();
   if (r.objects >= 0) w.key("objects").value(r.objects);
-  if (r.positive_channel >= 0) {
-    w.key("positive").begin_object().key("channel").value(r.positive_channel);
+  if (r.positive_channel >= 0 || !r.positive_stain.empty()) {
+    w.key("positive").begin_object();
+    if (!r.positive_stain.empty()) w.key("stain").value(r.positive_stain);
+    else w.key("channel").value(r.positive_channel);
     w.key("threshold").value(r.positive_threshold);
     w.key("threshold_from").value(r.positive_threshold_given ? "user" : "otsu");
     w.key("objects").value(r.positive_objects).end_object();

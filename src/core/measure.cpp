@@ -121,12 +121,55 @@ bool measure_objects(const Labels& labels, const Image* image, std::vector<Objec
   return true;
 }
 
-double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, int channel) {
+bool measure_stains(const Labels& labels, const Image& rgb, std::vector<ObjectMeasurements>* objects,
+                    std::string* error) {
+  if (rgb.width != labels.width || rgb.height != labels.height) {
+    *error = "measure: the image is " + std::to_string(rgb.width) + "x" + std::to_string(rgb.height) +
+             " but the labels are " + std::to_string(labels.width) + "x" + std::to_string(labels.height);
+    return false;
+  }
+  Image hematoxylin, dab;
+  if (!stain_density(rgb, Stain::Hematoxylin, &hematoxylin, error) || !stain_density(rgb, Stain::Dab, &dab, error))
+    return false;
+  const ObjectIndex index = index_objects(labels);
+  if (size_t(index.count()) != objects->size()) {
+    *error = "measure: the objects were not measured from these labels";
+    return false;
+  }
+  std::vector<double> sum_h(objects->size(), 0.0), sum_d(objects->size(), 0.0);
+  std::vector<long long> count(objects->size(), 0);
+  const float* h = samples<float>(hematoxylin);
+  const float* d = samples<float>(dab);
+  const size_t pixels = size_t(labels.width) * size_t(labels.height);
+  for (size_t p = 0; p < pixels; ++p) {
+    const int32_t o = index.pixel_index[p];
+    if (o < 0) continue;
+    sum_h[size_t(o)] += h[p];
+    sum_d[size_t(o)] += d[p];
+    ++count[size_t(o)];
+  }
+  for (size_t i = 0; i < objects->size(); ++i) {
+    ObjectMeasurements& m = (*objects)[i];
+    m.hematoxylin_od = sum_h[i] / double(count[i]);
+    m.dab_od = sum_d[i] / double(count[i]);
+  }
+  return true;
+}
+
+double marker_mean(const ObjectMeasurements& m, const PositiveRule& rule) {
+  if (rule.stain == Stain::Hematoxylin) return m.hematoxylin_od;
+  if (rule.stain == Stain::Dab) return m.dab_od;
+  if (rule.channel >= 0 && size_t(rule.channel) < m.mean.size()) return m.mean[size_t(rule.channel)];
+  return std::nan("");
+}
+
+double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, const PositiveRule& marker) {
   std::vector<double> v;
   v.reserve(objects.size());
   for (const ObjectMeasurements& m : objects) {
-    if (channel < 0 || size_t(channel) >= m.mean.size()) return std::nan("");
-    v.push_back(m.mean[size_t(channel)]);
+    const double x = marker_mean(m, marker);
+    if (std::isnan(x)) return std::nan("");
+    v.push_back(x);
   }
   std::sort(v.begin(), v.end());
   // Between-group variance of the cut after k values, up to the constant 1/n^2:
@@ -152,17 +195,23 @@ double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, i
 int classify_positive(std::vector<ObjectMeasurements>* objects, const PositiveRule& rule, std::string* error) {
   int count = 0;
   for (ObjectMeasurements& m : *objects) {
-    if (rule.channel < 0) {
+    if (!rule.counts()) {
       m.positive = -1;
       continue;
     }
-    if (size_t(rule.channel) >= m.mean.size()) {
-      *error = "the image has " + std::to_string(m.mean.size()) + " channel" + (m.mean.size() == 1 ? "" : "s") +
-               ", so there is no channel " + std::to_string(rule.channel) + " (from 0) to read a marker in";
+    const double mean = marker_mean(m, rule);
+    if (std::isnan(mean)) {
+      if (rule.stain != Stain::None) {
+        *error = std::string("the objects have no ") + (rule.stain == Stain::Dab ? "DAB" : "hematoxylin") +
+                 " density: stains are measured when the run reads the slide through one (stain hematoxylin)";
+      } else {
+        *error = "the image has " + std::to_string(m.mean.size()) + " channel" + (m.mean.size() == 1 ? "" : "s") +
+                 ", so there is no channel " + std::to_string(rule.channel) + " (from 0) to read a marker in";
+      }
       for (ObjectMeasurements& o : *objects) o.positive = -1;
       return -1;
     }
-    m.positive = m.mean[size_t(rule.channel)] >= rule.threshold ? 1 : 0;
+    m.positive = mean >= rule.threshold ? 1 : 0;
     count += m.positive;
   }
   return count;

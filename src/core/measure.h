@@ -18,10 +18,12 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/image.h"
+#include "core/stains.h"
 
 namespace celldrop {
 
@@ -37,6 +39,10 @@ struct ObjectMeasurements {
   double eccentricity = 0.0;
   // Per channel of the image (empty when measured without one).
   std::vector<double> mean, min, max, integrated;
+  // Each stain's mean optical density over the object (stains.h), for a brightfield slide whose run read
+  // it through a stain (measure_stains); NaN when not measured.
+  double hematoxylin_od = std::numeric_limits<double>::quiet_NaN();
+  double dab_od = std::numeric_limits<double>::quiet_NaN();
   // Marker-positive (classify_positive): 1 positive, 0 negative, -1 not classified.
   int positive = -1;
 };
@@ -47,25 +53,41 @@ struct ObjectMeasurements {
 bool measure_objects(const Labels& labels, const Image* image, std::vector<ObjectMeasurements>* out,
                      std::string* error);
 
+// Adds each object's mean hematoxylin and DAB density (stains.h's stain_density) to `objects`, which
+// measure_objects made from the same labels. On an immunohistochemistry slide the DAB density is the
+// marker's amount, what a positive count reads (QuPath's "DAB OD mean"); the image's red, green and
+// blue means say little of it. False with a sentence in *error when the image cannot be unmixed or
+// its size is not the labels'.
+bool measure_stains(const Labels& labels, const Image& rgb, std::vector<ObjectMeasurements>* objects,
+                    std::string* error);
+
 // --- Marker-positive objects ------------------------------------------------------------------------
 // A second channel is often imaged to count the nuclei that carry a marker (Ki-67, EdU, a reporter):
 // an object is positive when its mean intensity in the marker's channel reaches a threshold, QuPath's
 // positive detection with one threshold. The mean, not the maximum, so that one bright speck does not
-// make a nucleus positive.
+// make a nucleus positive. On an immunohistochemistry slide the marker is a stain (DAB), and the mean
+// is of its optical density (measure_stains).
 struct PositiveRule {
-  int channel = -1;        // the marker's channel, from 0; < 0: objects are not classified
-  double threshold = 0.0;  // positive when the object's mean in `channel` is >= threshold
+  int channel = -1;           // the marker's channel, from 0; < 0: none
+  double threshold = 0.0;     // positive when the object's mean of the marker is >= threshold
+  Stain stain = Stain::None;  // or the marker's stain, read instead of a channel when not None
+  bool counts() const { return channel >= 0 || stain != Stain::None; }
 };
 
-// Otsu's threshold over the objects' means in `channel`: of the cuts between consecutive sorted means,
-// the one whose two groups have the largest between-group variance, placed halfway between the two
-// means it falls between. Computed on the objects themselves rather than on the pixels, so a few
-// large bright nuclei weigh no more than many small dim ones. NaN when no cut exists (fewer than two
-// distinct means) or the objects have no such channel.
-double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, int channel);
+// An object's mean of the rule's marker: its mean in the channel, or its mean density of the stain;
+// NaN when the object has no such measurement (or the rule no marker).
+double marker_mean(const ObjectMeasurements& object, const PositiveRule& rule);
 
-// Sets each object's `positive` by `rule` (-1 for all when rule.channel < 0) and returns how many are
-// positive; -1 with a sentence in *error when an object has no channel rule.channel.
+// Otsu's threshold over the objects' means of the rule's marker (its threshold is not read): of the
+// cuts between consecutive sorted means, the one whose two groups have the largest between-group
+// variance, placed halfway between the two means it falls between. Computed on the objects themselves
+// rather than on the pixels, so a few large bright nuclei weigh no more than many small dim ones. NaN
+// when no cut exists (fewer than two distinct means) or the objects lack the marker.
+double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, const PositiveRule& marker);
+
+// Sets each object's `positive` by `rule` (-1 for all when the rule has no marker) and returns how
+// many are positive; -1 with a sentence in *error when an object lacks the marker (no such channel,
+// or stains not measured).
 int classify_positive(std::vector<ObjectMeasurements>* objects, const PositiveRule& rule, std::string* error);
 
 }  // namespace celldrop

@@ -555,7 +555,7 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
   make_result(&second, 0.5);
   second.source.image_page = 4;  // a page of a multi-page TIFF: its row and record say which
   // The second's nuclei are counted for a marker in channel 0: its row and record give the count.
-  second.source.positive = {0, otsu_threshold_of_means(second.objects, 0)};
+  second.source.positive = {0, otsu_threshold_of_means(second.objects, {0})};
   second.source.positive_threshold_given = false;
   std::string why;
   const int positive = classify_positive(&second.objects, second.source.positive, &why);

@@ -341,6 +341,51 @@ with tifffile.TiffFile(sys.argv[1]) as t:
   assert.equal(JSON.parse(fs.readFileSync(path.join(tmp, 'uncalibrated', 'synth-11.json'), 'utf8')).image.pixel_size_um, undefined);
 });
 
+// Segments `image` into `out` with `args` (a --positive run) and checks its outputs in numpy: the CSV's
+// `positive` is its `column` at or above Otsu's threshold of that column (recomputed here), as the JSON
+// line says, the GeoJSON's classes say the same, and each object is compared with the ground truth: the
+// nucleus it mostly covers carries the marker when its id is odd. Returns the line and the fraction of
+// objects classified as the truth says.
+function segmentPositive(image, out, column, gtLabels, ...args) {
+  const run = celldrop('segment', image, '--out', out, ...args, '--export', 'csv,geojson,record');
+  assert.equal(run.code, 0, run.stderr);
+  const line = json(run.lines[0]);
+  assert.ok(line.objects > 10 && line.positive > 0 && line.positive < line.objects, run.stdout);
+  const stem = path.basename(image).replace(/\.[^.]+$/, '');
+  const r = spawnSync(PYTHON, ['-c', `
+import sys, csv, json, numpy as np
+from PIL import Image
+out, stem, column, gt_path = sys.argv[1:5]
+rows = list(csv.DictReader(open(f'{out}/{stem}.csv')))
+means = np.array([float(r[column]) for r in rows])
+positive = np.array([int(r['positive']) for r in rows])
+v = np.sort(means)
+best, threshold = -1, None
+for k in range(1, len(v)):
+    if v[k] == v[k - 1]: continue
+    lo, hi = v[:k].mean(), v[k:].mean()
+    between = k * (len(v) - k) * (hi - lo) ** 2
+    if between > best: best, threshold = between, (v[k - 1] + v[k]) / 2
+assert np.array_equal(positive, (means >= threshold).astype(int)), f'positive is {column} >= the threshold'
+classes = {f['properties']['name']: f['properties']['classification']['name'] for f in json.load(open(f'{out}/{stem}.geojson'))['features']}
+assert all(classes[r['label']] == ('Positive' if int(r['positive']) else 'Negative') for r in rows), 'GeoJSON classes'
+labels = np.array(Image.open(f'{out}/{stem}.png')).astype(np.int64)
+gt = np.array(Image.open(gt_path)).astype(np.int64)
+agree = 0
+for r in rows:
+    ids = gt[labels == int(r['label'])]
+    ids = ids[ids > 0]
+    truth = len(ids) > 0 and np.bincount(ids).argmax() % 2 == 1
+    agree += int(truth) == int(r['positive'])
+print(threshold, int(positive.sum()), agree / len(rows))
+`, out, stem, column, gtLabels], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const [threshold, count, agreement] = r.stdout.trim().split(' ').map(Number);
+  assert.ok(Math.abs(threshold - line.positive_threshold) <= 1e-9 * Math.abs(threshold), `${threshold} vs ${line.positive_threshold}`);
+  assert.equal(count, line.positive);
+  return { line, agreement };
+}
+
 // --positive counts the nuclei positive for a marker. A two-channel TIFF (written by tifffile): the
 // synthetic nuclei, and a marker in the nuclei of odd ground-truth id, bright, the others dim. Otsu's
 // split of the objects' mean marker levels (recomputed here in numpy) must find that difference, and
@@ -359,43 +404,8 @@ tifffile.imwrite(sys.argv[3], np.stack([nuclei, marker], axis=-1), photometric='
 `, s.image, s.labels, image], { encoding: 'utf8' });
   assert.equal(make.status, 0, make.stderr);
   const out = path.join(tmp, 'marker-out');
-  const r = celldrop('segment', image, '--out', out, '--model', 'nuclei-star', '--channel', '0', '--positive', '1',
-    '--export', 'csv,geojson,record');
-  assert.equal(r.code, 0, r.stderr);
-  const line = json(r.lines[0]);
-  assert.ok(line.objects > 10 && line.positive > 0 && line.positive < line.objects, r.stdout);
-  const check = spawnSync(PYTHON, ['-c', `
-import sys, csv, json, numpy as np
-from PIL import Image
-rows = list(csv.DictReader(open(sys.argv[1])))
-means = np.array([float(r['mean_2']) for r in rows])
-positive = np.array([int(r['positive']) for r in rows])
-v = np.sort(means)
-best, threshold = -1, None
-for k in range(1, len(v)):
-    if v[k] == v[k - 1]: continue
-    lo, hi = v[:k].mean(), v[k:].mean()
-    between = k * (len(v) - k) * (hi - lo) ** 2
-    if between > best: best, threshold = between, (v[k - 1] + v[k]) / 2
-assert np.array_equal(positive, (means >= threshold).astype(int)), 'positive is mean_2 >= the threshold'
-classes = {f['properties']['name']: f['properties']['classification']['name'] for f in json.load(open(sys.argv[2]))['features']}
-assert all(classes[r['label']] == ('Positive' if int(r['positive']) else 'Negative') for r in rows), 'GeoJSON classes'
-# Each object against the ground truth: the nucleus it mostly covers has the marker when its id is odd.
-labels = np.array(Image.open(sys.argv[3])).astype(np.int64)
-gt = np.array(Image.open(sys.argv[4])).astype(np.int64)
-agree = 0
-for r in rows:
-    ids = gt[labels == int(r['label'])]
-    ids = ids[ids > 0]
-    truth = len(ids) > 0 and np.bincount(ids).argmax() % 2 == 1
-    agree += int(truth) == int(r['positive'])
-print(threshold, int(positive.sum()), agree / len(rows))
-`, path.join(out, 'nuclei-and-marker.csv'), path.join(out, 'nuclei-and-marker.geojson'),
-  path.join(out, 'nuclei-and-marker.png'), s.labels], { encoding: 'utf8' });
-  assert.equal(check.status, 0, check.stderr);
-  const [threshold, count, agreement] = check.stdout.trim().split(' ').map(Number);
-  assert.ok(Math.abs(threshold - line.positive_threshold) < 1e-9 * threshold, `${threshold} vs ${line.positive_threshold}`);
-  assert.equal(count, line.positive);
+  const { line, agreement } = segmentPositive(image, out, 'mean_2', s.labels, '--model', 'nuclei-star', '--channel', '0',
+    '--positive', '1');
   assert.ok(agreement >= 0.9, `objects classified as their nucleus's marker says: ${agreement}`);
   const record = JSON.parse(fs.readFileSync(path.join(out, 'nuclei-and-marker.json'), 'utf8'));
   assert.deepEqual(record.positive, { channel: 1, threshold: line.positive_threshold, threshold_from: 'otsu', objects: line.positive });
@@ -409,6 +419,30 @@ print(threshold, int(positive.sum()), agree / len(rows))
   const lacking = celldrop('segment', image, '--out', path.join(tmp, 'marker-lacking'), '--model', 'nuclei-star', '--positive', '2');
   assert.equal(lacking.code, 1);
   assert.match(json(lacking.lines[0]).error, /2 channels, so there is no channel 2/);
+});
+
+// On an immunohistochemistry slide the marker is brown DAB, not a channel. The synthetic slide
+// (tests/fixtures/ihc_slide.py) stains the nuclei of odd ground-truth id with DAB and lays DAB blobs
+// between the nuclei; read through its hematoxylin, each nucleus's mean DAB density must tell the two
+// kinds apart, and the CSV carries both stains' densities.
+test('--positive dab on an IHC slide read with --stain hematoxylin counts the DAB-stained nuclei', () => {
+  const s = synth(path.join(tmp, 'ihc-src'), 21, ['256', '256']);
+  const image = path.join(tmp, 'ihc', 'ihc-21.png');
+  fs.mkdirSync(path.dirname(image), { recursive: true });
+  const make = spawnSync(PYTHON, [path.join(ROOT, 'tests', 'fixtures', 'ihc_slide.py'), s.image, s.labels, image, '21'], { encoding: 'utf8' });
+  assert.equal(make.status, 0, make.stderr);
+  const out = path.join(tmp, 'ihc-out');
+  const { line, agreement } = segmentPositive(image, out, 'dab_od_mean', s.labels, '--model', 'nuclei-star',
+    '--stain', 'hematoxylin', '--positive', 'dab');
+  assert.ok(agreement >= 0.95, `objects classified as their nucleus's DAB says: ${agreement}`);
+  const header = fs.readFileSync(path.join(out, 'ihc-21.csv'), 'utf8').split('\r\n')[0];
+  assert.match(header, /,hematoxylin_od_mean,dab_od_mean,positive$/);
+  const record = JSON.parse(fs.readFileSync(path.join(out, 'ihc-21.json'), 'utf8'));
+  assert.deepEqual(record.positive, { stain: 'dab', threshold: line.positive_threshold, threshold_from: 'otsu', objects: line.positive });
+  // Read through its channels instead, the slide has no stain densities: no such columns.
+  const plain = celldrop('segment', image, '--out', path.join(tmp, 'ihc-plain'), '--model', 'nuclei-star', '--invert', '--export', 'csv');
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.doesNotMatch(fs.readFileSync(path.join(tmp, 'ihc-plain', 'ihc-21.csv'), 'utf8').split('\r\n')[0], /_od_mean/);
 });
 
 test('segment usage errors', () => {
@@ -426,6 +460,7 @@ test('segment usage errors', () => {
     [['segment', image, '--out', tmp, '--positive', 'two'], /--positive must be a number/],
     [['segment', image, '--out', tmp, '--stain', 'eosin'], /--stain must be hematoxylin or dab, not "eosin"/],
     [['segment', image, '--out', tmp, '--stain', 'dab', '--channel', '0'], /give --channel or --stain, not both/],
+    [['segment', image, '--out', tmp, '--positive', 'dab'], /--positive dab reads each nucleus's stain density.*add --stain hematoxylin/],
     [['eval', '--gt', tmp], /--gt DIR and --pred DIR are required/],
     [['eval', '--gt', tmp, '--pred', tmp, '--json=yes'], /--json takes no value/],
   ];

@@ -56,6 +56,11 @@ TEST(ExportRecord, HoldsEverythingToReproduceARun) {
             std::string::npos) << write_run_record(r);
   r.positive_threshold_given = true;
   EXPECT_NE(write_run_record(r).find("\"threshold_from\":\"user\""), std::string::npos);
+  // A stain as the marker (an immunohistochemistry slide) is named in the channel's place.
+  r.positive_stain = "dab";
+  r.positive_threshold = 0.25;
+  EXPECT_NE(write_run_record(r).find("\"positive\":{\"stain\":\"dab\",\"threshold\":0.25,"), std::string::npos)
+      << write_run_record(r);
 }
 
 }  // namespace

@@ -62,5 +62,26 @@ TEST(ExportTable, PositiveColumnOnlyWhenClassified) {
   EXPECT_EQ(t.rows[1].back(), 0.0);
 }
 
+TEST(ExportTable, StainColumnsOnlyWhenMeasured) {
+  ObjectMeasurements a, b;
+  a.id = 1;
+  b.id = 2;
+  a.mean = b.mean = {200, 180, 150};
+  EXPECT_EQ(measurements_table({a, b}).columns.back(), "integrated_3");
+  a.hematoxylin_od = 0.5;
+  a.dab_od = 0.0;
+  b.hematoxylin_od = 0.2;
+  b.dab_od = 0.4;
+  b.positive = 1;
+  a.positive = 0;
+  const MeasurementTable t = measurements_table({a, b});
+  const size_t n = t.columns.size();
+  ASSERT_EQ(t.columns[n - 3], "hematoxylin_od_mean");
+  EXPECT_EQ(t.columns[n - 2], "dab_od_mean");
+  EXPECT_EQ(t.columns[n - 1], "positive");
+  EXPECT_EQ(t.rows[1][n - 3], 0.2);
+  EXPECT_EQ(t.rows[1][n - 2], 0.4);
+}
+
 }  // namespace
 }  // namespace celldrop

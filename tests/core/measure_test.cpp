@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "stain_mix.h"
+
 namespace celldrop {
 namespace {
 
@@ -130,18 +132,18 @@ std::vector<ObjectMeasurements> with_means(const std::vector<std::vector<double>
 TEST(Measure, OtsuSplitsTheObjectsMeansWhereTheGroupsDifferMost) {
   // Three dim nuclei and two bright ones in channel 1: the cut lies halfway between 12 and 100.
   auto objects = with_means({{5, 10}, {5, 12}, {5, 100}, {5, 11}, {5, 110}});
-  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(objects, 1), 56.0);
+  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(objects, {1}), 56.0);
   // One far brighter nucleus makes a group of its own, as Otsu does: a threshold to check by eye.
   objects[4].mean[1] = 400;
-  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(objects, 1), 250.0);
+  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(objects, {1}), 250.0);
   // By hand for 1, 2, 10, 11: cuts after 1 value: 1*3*(23/3 - 1)^2 = 133.3; after 2: 2*2*(10.5 - 1.5)^2
   // = 324; after 3: 3*1*(11 - 13/3)^2 = 133.3. The middle cut wins: halfway between 2 and 10.
-  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(with_means({{10}, {1}, {11}, {2}}), 0), 6.0);
+  EXPECT_DOUBLE_EQ(otsu_threshold_of_means(with_means({{10}, {1}, {11}, {2}}), {0}), 6.0);
   // No cut: one object, all means equal, no such channel.
-  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(with_means({{3}}), 0)));
-  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(with_means({{3}, {3}, {3}}), 0)));
-  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(objects, 2)));
-  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(objects, -1)));
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(with_means({{3}}), {0})));
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(with_means({{3}, {3}, {3}}), {0})));
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(objects, {2})));
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(objects, {-1})));
 }
 
 TEST(Measure, ClassifyPositiveMarksObjectsAtOrAboveTheThreshold) {
@@ -161,6 +163,56 @@ TEST(Measure, ClassifyPositiveMarksObjectsAtOrAboveTheThreshold) {
   EXPECT_EQ(classify_positive(&objects, {2, 50.0}, &error), -1);
   EXPECT_NE(error.find("2 channels"), std::string::npos) << error;
   for (const ObjectMeasurements& m : objects) EXPECT_EQ(m.positive, -1);
+}
+
+
+// An immunohistochemistry slide in 16-bit RGB: a nucleus of hematoxylin alone and one stained brown by
+// a marker too, each of two halves with different amounts, on white with a brown DAB blob between them.
+TEST(Measure, StainsAreEachObjectsMeanDensity) {
+  Labels l = make_labels(12, 4);
+  rect(l, 0, 0, 4, 4, 2);
+  rect(l, 8, 0, 12, 4, 5);
+  Image rgb = make_image(12, 4, 3, SampleType::U16);
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 12; ++x) {
+      const bool top = y < 2;
+      double h = 0.0, d = x >= 5 && x < 7 ? 0.9 : 0.0;  // the blob lies in no object
+      if (x < 4) h = top ? 0.2 : 0.4;                   // means: hematoxylin 0.3, DAB 0
+      if (x >= 8) {  // means: hematoxylin 0.2, DAB 0.4
+        h = top ? 0.1 : 0.3;
+        d = top ? 0.3 : 0.5;
+      }
+      mix_stains<uint16_t>(h, d, samples<uint16_t>(rgb) + (size_t(y) * 12 + size_t(x)) * 3);
+    }
+  }
+  std::vector<ObjectMeasurements> m = measure(l, &rgb);
+  EXPECT_TRUE(std::isnan(m[0].dab_od));  // not measured until asked
+  std::string error;
+  ASSERT_TRUE(measure_stains(l, rgb, &m, &error)) << error;
+  EXPECT_NEAR(m[0].hematoxylin_od, 0.3, 1e-3);
+  EXPECT_NEAR(m[0].dab_od, 0.0, 1e-3);
+  EXPECT_NEAR(m[1].hematoxylin_od, 0.2, 1e-3);
+  EXPECT_NEAR(m[1].dab_od, 0.4, 1e-3);
+
+  // DAB as the marker: Otsu cuts halfway, and the brown nucleus alone is positive.
+  PositiveRule dab;
+  dab.stain = Stain::Dab;
+  EXPECT_DOUBLE_EQ(marker_mean(m[1], dab), m[1].dab_od);
+  dab.threshold = otsu_threshold_of_means(m, dab);
+  EXPECT_NEAR(dab.threshold, 0.2, 1e-3);
+  EXPECT_EQ(classify_positive(&m, dab, &error), 1);
+  EXPECT_EQ(m[0].positive, 0);
+  EXPECT_EQ(m[1].positive, 1);
+
+  // Objects whose stains were not measured cannot be classified by one; a grey image has no stains.
+  std::vector<ObjectMeasurements> plain = measure(l, &rgb);
+  EXPECT_TRUE(std::isnan(otsu_threshold_of_means(plain, dab)));
+  EXPECT_EQ(classify_positive(&plain, dab, &error), -1);
+  EXPECT_NE(error.find("no DAB density"), std::string::npos) << error;
+  Image grey = make_image(12, 4, 1, SampleType::U16);
+  EXPECT_FALSE(measure_stains(l, grey, &plain, &error));
+  EXPECT_FALSE(measure_stains(make_labels(3, 3), rgb, &plain, &error));
+  EXPECT_NE(error.find("3x3"), std::string::npos) << error;
 }
 
 }  // namespace

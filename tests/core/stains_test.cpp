@@ -1,25 +1,16 @@
 // Colour deconvolution (src/core/stains.cpp): pixels made by Beer-Lambert's law from known amounts of
-// hematoxylin and DAB, with the published stain vectors written out here, unmix to those amounts.
+// hematoxylin and DAB (stain_mix.h: the published stain vectors written out apart) unmix to those amounts.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/normalize.h"
 #include "core/stains.h"
+#include "stain_mix.h"
 
 using namespace celldrop;
 
 namespace {
-
-// The transmitted light of `h` units of hematoxylin and `d` of DAB, as 8 or 16-bit RGB.
-template <class T>
-void mix(double h, double d, T rgb[3]) {
-  const double hv[3] = {0.650, 0.704, 0.286}, dv[3] = {0.268, 0.570, 0.776};
-  const double hl = std::sqrt(0.650 * 0.650 + 0.704 * 0.704 + 0.286 * 0.286);
-  const double dl = std::sqrt(0.268 * 0.268 + 0.570 * 0.570 + 0.776 * 0.776);
-  const double white = double(T(~T(0)));
-  for (int c = 0; c < 3; ++c) rgb[c] = T(std::lround(white * std::pow(10.0, -(h * hv[c] / hl + d * dv[c] / dl))));
-}
 
 // A row of pixels, one per (h, d) pair, with a fourth (alpha) channel when `alpha`.
 template <class T>
@@ -28,7 +19,7 @@ Image row_of(const std::vector<std::pair<double, double>>& amounts, SampleType t
   Image img = make_image(int(amounts.size()), 1, C, type);
   T* p = samples<T>(img);
   for (size_t i = 0; i < amounts.size(); ++i) {
-    mix<T>(amounts[i].first, amounts[i].second, p + i * size_t(C));
+    mix_stains<T>(amounts[i].first, amounts[i].second, p + i * size_t(C));
     if (alpha) p[i * size_t(C) + 3] = T(~T(0)) / 3;  // alpha must change nothing
   }
   img.pixel_size_x_um = img.pixel_size_y_um = 0.25;
