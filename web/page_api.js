@@ -346,17 +346,21 @@ export function installPageApi(module) {
   }
 
   // Counts the nuclei positive for a marker, as the panel's "Count positive": those whose mean in
-  // `channel` (from 0) reaches `threshold` (a number, or null for Otsu's split of the nuclei's means);
-  // a channel of null or -1 stops counting. Nothing runs again: result().objects gain `positive` (1 or
-  // 0), the exports, the record and shareLink() follow. Resolves with result() (null without one).
-  async function setPositive(channel, threshold = null) {
-    const c = channel === null || channel === undefined ? -1 : Number(channel);
-    if (!Number.isInteger(c) || c < -1) throw new Error('setPositive takes a channel from 0 (or -1 to stop counting)');
+  // `marker`, a channel (from 0) or a stain ('dab' on a slide read through its hematoxylin: each
+  // nucleus's mean optical density), reaches `threshold` (a number, or null for Otsu's split of the
+  // nuclei's means); a marker of null or -1 stops counting. Nothing runs again: result().objects gain
+  // `positive` (1 or 0), the exports, the record and shareLink() follow. Resolves with result() (null
+  // without one).
+  async function setPositive(marker, threshold = null) {
+    const stain = typeof marker === 'string' ? marker : '';
+    const c = stain ? -1 : marker === null || marker === undefined ? -1 : Number(marker);
+    if (!Number.isInteger(c) || c < -1) throw new Error('setPositive takes a channel from 0, \'dab\' or \'hematoxylin\' (or -1 to stop counting)');
     const t = threshold === null || threshold === undefined ? NaN : Number(threshold);
     if (threshold !== null && threshold !== undefined && !Number.isFinite(t)) throw new Error('setPositive takes a finite threshold, or null for Otsu\'s');
-    const answer = call('cd_app_set_positive', c, t);
+    const answer = call('cd_app_set_positive', c, stain, t);
     if (answer.error) throw new Error(answer.error);
-    await waitFor((s) => s.page && s.page.positive.channel === c && s.page.positive.otsu === Number.isNaN(t), 'the count to follow');
+    await waitFor((s) => s.page && s.page.positive.channel === c && (s.page.positive.stain ?? '') === stain.toLowerCase() &&
+      s.page.positive.otsu === Number.isNaN(t), 'the count to follow');
     return shell().segmentation?.hasResult ? result() : null;
   }
 

@@ -19,6 +19,7 @@
 #include "app/viewer.h"
 #include "core/contours.h"
 #include "core/image.h"
+#include "core/stains.h"
 #include "imgui.h"
 
 constexpr uint64_t kSampleSeed = 1;
@@ -117,10 +118,13 @@ struct App {
   std::vector<ImVec4> model_rects;
   uint32_t hover_object = 0;
 
-  // Counting the nuclei positive for a marker (measure.h): an object is positive when its mean in
-  // channel positive_channel (-1: not counting) reaches the threshold, Otsu's split of the objects'
-  // means while positive_otsu, else positive_given. Kept from image to image, as the run settings.
+  // Counting the nuclei positive for a marker (measure.h): an object is positive when its mean of the
+  // marker reaches the threshold, Otsu's split of the objects' means while positive_otsu, else
+  // positive_given. The marker is channel positive_channel, or on a slide read through a stain the
+  // stain positive_stain (an IHC slide's DAB); -1 and None: not counting. Kept from image to image, as
+  // the run settings.
   int positive_channel = -1;
+  celldrop::Stain positive_stain = celldrop::Stain::None;
   bool positive_otsu = true;
   double positive_given = 0.0;
   // For the result on show (classify_objects): the threshold in use (NaN when Otsu finds no split),
@@ -130,7 +134,7 @@ struct App {
   int positive_count = -1;
   std::vector<uint32_t> class_rgb;
   std::string positive_note;
-  // The nuclei's means in the marker's channel: their range (the threshold slider's) and how many fall
+  // The nuclei's means of the marker: their range (the threshold slider's) and how many fall
   // in each of kMeansBins equal bins over it (a mean equal to the top counts in the last bin), drawn
   // behind the slider so the user sees where the threshold cuts. Empty when not counting.
   double means_low = 0.0, means_high = 0.0;

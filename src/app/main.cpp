@@ -334,6 +334,15 @@ static void zoom_center(double factor) {
 // colours (opacity is applied when drawing). A change of classes alone repaints the boxes of the
 // objects whose colour changed, unless they cover much of the image: one upload then costs less than
 // many small ones.
+// Whether the result on show was read through a stain (its run's parameters say): a brightfield slide,
+// whose objects' stain densities are then measured too, what a count by DAB reads.
+static bool result_read_through_stain(const cd::Segmentation& s) {
+  cd::JsonValue params;
+  std::string ignored;
+  const cd::JsonValue* stain = cd::json_parse(s.params_json, &params, &ignored) && params.is_object() ? params.find("stain") : nullptr;
+  return stain && stain->is_string() && !stain->string.empty();
+}
+
 static void refresh_overlay() {
   App& a = g_app;
   cd::Segmentation& s = cd::segmentation();
@@ -351,7 +360,8 @@ static void refresh_overlay() {
     const bool edited = s.result_edited;  // a removal by hand: the table keeps its order
     s.result_edited = false;
     std::vector<cd::ObjectMeasurements> objects;
-    if (!cd::measure_objects(s.labels, &a.image, &objects, &why)) {
+    if (!cd::measure_objects(s.labels, &a.image, &objects, &why) ||
+        (result_read_through_stain(s) && !cd::measure_stains(s.labels, a.image, &objects, &why))) {
       s.error = "the objects cannot be measured: " + why + ".";
       s.has_result = false;
       return;
@@ -791,7 +801,7 @@ static void overlay_controls() {
   swatch(selected_color(), true, "selected");
 }
 
-// The nuclei's means in the marker's channel as bars in the box at p0 of `size` (the threshold
+// The nuclei's means of the marker as bars in the box at p0 of `size` (the threshold
 // slider's frame, drawn over them), those at or above the threshold in the positive colour and the rest
 // in the negative one: where the threshold cuts, and whether the means fall in two groups at all. Square
 // root heights, so a small group of positives still shows beside a large one of negatives.
@@ -816,24 +826,30 @@ static void draw_means_histogram(ImVec2 p0, ImVec2 size) {
   }
 }
 
-// Counting the nuclei positive for a marker: its channel, and a threshold on each nucleus's mean there
-// (Otsu's split of the nuclei's means until the user moves it). The count, the overlay's colours, the
-// table, every export and the share link follow at once; nothing runs again.
+// Counting the nuclei positive for a marker: its channel (or, on a slide read through a stain, the DAB
+// stain), and a threshold on each nucleus's mean there (Otsu's split of the nuclei's means until the
+// user moves it). The count, the overlay's colours, the table, every export and the share link follow
+// at once; nothing runs again.
 static void positive_controls() {
   App& a = g_app;
-  // Two lines, so the object table below keeps its rows: the switch and the count, then the marker's
-  // channel, the threshold and Otsu. The overlay's key names the two colours.
-  bool on = a.positive_channel >= 0;
+  // Two lines, so the object table below keeps its rows: the switch and the count, then the marker,
+  // the threshold and Otsu. The overlay's key names the two colours.
+  bool on = a.positive_channel >= 0 || a.positive_stain != cd::Stain::None;
+  // The result's stain densities were measured (it was read through a stain): DAB may be the marker.
+  const bool stained = !a.table.objects.empty() && !std::isnan(a.table.objects[0].dab_od);
   if (ImGui::Checkbox("Count positive", &on)) {
-    // The marker is usually the channel on show (the colour view: the first; the last may be alpha).
-    set_positive(on ? (a.channel == kColourView ? 0 : a.channel) : -1, a.positive_otsu, a.positive_given);
+    // The marker is usually DAB on a stained slide, else the channel on show (the colour view: the
+    // first; the last may be alpha).
+    if (!on) set_positive(-1, cd::Stain::None, a.positive_otsu, a.positive_given);
+    else if (stained) set_positive(-1, cd::Stain::Dab, true, 0.0);
+    else set_positive(a.channel == kColourView ? 0 : a.channel, cd::Stain::None, a.positive_otsu, a.positive_given);
   }
   ui_rect("positive.count");
   if (ImGui::IsItemHovered()) {
-    ImGui::SetTooltip("Count the nuclei positive for a marker: those whose mean intensity in the marker's channel\n"
-                      "reaches a threshold (Otsu's split of the nuclei's means until you move it). The overlay,\n"
-                      "the table, the CSV (column positive), GeoJSON (QuPath's Positive and Negative), the run\n"
-                      "record and the share link follow.");
+    ImGui::SetTooltip("Count the nuclei positive for a marker: those whose mean in the marker's channel (on a slide\n"
+                      "read through its hematoxylin: mean DAB optical density) reaches a threshold (Otsu's split\n"
+                      "of the nuclei's means until you move it). The overlay, the table, the CSV (column positive),\n"
+                      "GeoJSON (QuPath's Positive and Negative), the run record and the share link follow.");
   }
   if (a.positive_count >= 0) {
     const int n = int(a.table.objects.size());
@@ -842,11 +858,36 @@ static void positive_controls() {
   }
   if (!on) return;
   const ImGuiStyle& style = ImGui::GetStyle();
-  if (a.image.channels > 1) {
+  if (stained || a.positive_stain != cd::Stain::None) {
+    // The marker among the stains and the channels: on an IHC slide the brown DAB is the marker, and
+    // the red, green and blue means are there for completeness.
+    static const std::pair<cd::Stain, const char*> kMarkerStains[] = {{cd::Stain::Dab, "DAB"},
+                                                                        {cd::Stain::Hematoxylin, "hematoxylin"}};
+    std::string shown = "ch" + std::to_string(a.positive_channel + 1);
+    for (const auto& [stain, label] : kMarkerStains)
+      if (a.positive_stain == stain) shown = label;
+    ImGui::SetNextItemWidth(ImGui::CalcTextSize("hematoxylin").x + style.FramePadding.x * 2 + ImGui::GetFrameHeight());
+    if (ImGui::BeginCombo("##positive_marker", shown.c_str())) {
+      for (const auto& [stain, label] : kMarkerStains)
+        if (ImGui::Selectable(label, a.positive_stain == stain)) set_positive(-1, stain, true, 0.0);
+      for (int c = 0; c < a.image.channels; c++) {
+        const std::string name = "ch" + std::to_string(c + 1);
+        if (ImGui::Selectable(name.c_str(), a.positive_stain == cd::Stain::None && a.positive_channel == c))
+          set_positive(c, cd::Stain::None, true, 0.0);
+      }
+      ImGui::EndCombo();
+    }
+    ui_rect("positive.marker");
+    if (ImGui::IsItemHovered()) {
+      ImGui::SetTooltip("The marker: each nucleus's mean optical density of a stain (DAB: the brown marker of an IHC\n"
+                        "slide), or its mean intensity in a channel, is compared with the threshold");
+    }
+    if (a.positive_count >= 0) ImGui::SameLine();
+  } else if (a.image.channels > 1) {
     ImGui::SetNextItemWidth(ImGui::CalcTextSize("ch00").x + style.FramePadding.x * 2 + ImGui::GetFrameHeight());
     int shown = std::min(a.positive_channel, a.image.channels - 1) + 1;
     if (ImGui::SliderInt("##positive_channel", &shown, 1, a.image.channels, "ch%d")) {
-      set_positive(shown - 1, a.positive_otsu, a.positive_given);
+      set_positive(shown - 1, cd::Stain::None, a.positive_otsu, a.positive_given);
     }
     ui_rect("positive.channel");
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("The marker's channel: each nucleus's mean intensity there is compared with the threshold");
@@ -869,19 +910,24 @@ static void positive_controls() {
     ImGui::PushStyleColor(ImGuiCol_FrameBgHovered, IM_COL32(0, 0, 0, 0));
     ImGui::PushStyleColor(ImGuiCol_FrameBgActive, IM_COL32(0, 0, 0, 0));
     ImGui::SetNextItemWidth(width);
-    if (ImGui::SliderScalar("##positive_threshold", ImGuiDataType_Double, &t, &lo, &hi, "mean >= %.1f")) {
-      set_positive(a.positive_channel, false, t);
+    // Optical densities are fractions (DAB about 0.1 to 1): three decimals; intensities need none.
+    const bool density = a.positive_stain != cd::Stain::None;
+    if (ImGui::SliderScalar("##positive_threshold", ImGuiDataType_Double, &t, &lo, &hi, density ? ">= %.3f" : "mean >= %.1f")) {
+      set_positive(a.positive_channel, a.positive_stain, false, t);
     }
     held = ImGui::IsItemActive();
     ImGui::PopStyleColor(3);
     ui_rect("positive.threshold");
     if (ImGui::IsItemHovered()) {
-      ImGui::SetTooltip("A nucleus is positive when its mean in the marker's channel reaches this (Ctrl+click to type it).\n"
-                        "Behind it, the histogram of the nuclei's means: %d from %.1f to %.1f.", int(a.table.objects.size()), lo, hi);
+      ImGui::SetTooltip(density ? "A nucleus is positive when its mean optical density of the stain reaches this (Ctrl+click to type it).\n"
+                                  "Behind it, the histogram of the nuclei's means: %d from %.3f to %.3f."
+                                : "A nucleus is positive when its mean in the marker's channel reaches this (Ctrl+click to type it).\n"
+                                  "Behind it, the histogram of the nuclei's means: %d from %.1f to %.1f.",
+                        int(a.table.objects.size()), lo, hi);
     }
     ImGui::SameLine();
     ImGui::BeginDisabled(a.positive_otsu);
-    if (ImGui::Button("Otsu")) set_positive(a.positive_channel, true, 0.0);
+    if (ImGui::Button("Otsu")) set_positive(a.positive_channel, a.positive_stain, true, 0.0);
     ImGui::EndDisabled();
     ui_rect("positive.otsu");
     if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {

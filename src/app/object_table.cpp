@@ -1,6 +1,7 @@
 #include "app/object_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "app/overlay.h"
@@ -88,6 +89,10 @@ std::string object_summary(const ObjectMeasurements& m) {
   }
   for (size_t c = 0; c < m.mean.size(); c++) {
     std::snprintf(text, sizeof text, "\nChannel %zu: mean %.1f, min %.0f, max %.0f", c + 1, m.mean[c], m.min[c], m.max[c]);
+    out += text;
+  }
+  if (!std::isnan(m.dab_od)) {  // a slide read through a stain
+    std::snprintf(text, sizeof text, "\nHematoxylin OD %.3f, DAB OD %.3f", m.hematoxylin_od, m.dab_od);
     out += text;
   }
   if (m.positive >= 0) out += m.positive ? "\nPositive for the marker" : "\nNegative for the marker";

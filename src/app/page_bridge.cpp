@@ -74,7 +74,9 @@ std::string page_state_json() {
   if (a.model >= 0 && a.model < int(cd::segmentation().models.size())) w.value(run_params_json()); else w.null();
   // Marker-positive objects: the rule, and for the result on show the threshold in use and the count
   // (null when not counted).
-  w.key("positive").begin_object().key("channel").value(a.positive_channel).key("otsu").value(a.positive_otsu);
+  w.key("positive").begin_object().key("channel").value(a.positive_channel).key("stain");
+  if (a.positive_stain == cd::Stain::None) w.null(); else w.value(cd::stain_name(a.positive_stain));
+  w.key("otsu").value(a.positive_otsu);
   w.key("threshold");
   if (a.positive_count >= 0 && !std::isnan(a.positive_threshold)) w.value(a.positive_threshold); else w.null();
   w.key("count");
@@ -340,12 +342,17 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_set_pixel_size(double um) {
   return answer("{\"ok\":true}");
 }
 
-// Counting marker-positive nuclei: channel from 0 (< 0 stops counting), threshold (NaN: Otsu's).
-// {"ok":true} or {"error"}; a channel the image lacks is kept for later images, as the panel keeps it.
-EMSCRIPTEN_KEEPALIVE const char* cd_app_set_positive(int channel, double threshold) {
+// Counting marker-positive nuclei: the marker a channel from 0 or a stain ("dab", "hematoxylin"; ""
+// and a channel < 0 stop counting), threshold (NaN: Otsu's). {"ok":true} or {"error"}; a marker the
+// image lacks is kept for later images, as the panel keeps it.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_set_positive(int channel, const char* stain_name, double threshold) {
+  cd::Stain stain = cd::Stain::None;
+  const std::string name = stain_name ? stain_name : "";
+  if (!name.empty() && !cd::parse_stain(name, &stain))
+    return answer_error("setPositive takes a channel from 0, \"dab\" or \"hematoxylin\" (or -1 to stop counting)");
   if (channel > 4095) return answer_error("setPositive takes a channel from 0 (or -1 to stop counting)");
   if (std::isinf(threshold)) return answer_error("setPositive takes a finite threshold, or none for Otsu's");
-  set_positive(channel, std::isnan(threshold), threshold);
+  set_positive(channel, stain, std::isnan(threshold), threshold);
   redraw();
   return answer("{\"ok\":true}");
 }

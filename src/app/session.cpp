@@ -444,6 +444,7 @@ cd::ShareState current_share_state() {
   st.image_url = a.image_url;
   st.pixel_size_um = a.given_pixel_size_um;
   st.positive_channel = a.positive_channel;
+  st.positive_stain = a.positive_stain;
   st.positive_threshold = a.positive_otsu ? std::nan("") : a.positive_given;
   return st;
 }
@@ -477,7 +478,7 @@ void apply_link() {
     return;
   }
   if (l.pixel_size_um > 0) set_pixel_size(l.pixel_size_um);
-  set_positive(l.positive_channel, std::isnan(l.positive_threshold), l.positive_threshold);
+  set_positive(l.positive_channel, l.positive_stain, std::isnan(l.positive_threshold), l.positive_threshold);
   a.link_edits_pending = !l.edits.empty();
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
   if (!l.model_sha256.empty() && !m.sha256.empty() && l.model_sha256 != m.sha256) {
@@ -520,9 +521,10 @@ EM_JS(int, js_iso_now, (char* out, int size), {
   return 0;
 });
 
-void set_positive(int channel, bool otsu, double threshold) {
+void set_positive(int channel, cd::Stain stain, bool otsu, double threshold) {
   App& a = g_app;
-  a.positive_channel = channel < 0 ? -1 : channel;
+  a.positive_stain = stain;
+  a.positive_channel = channel < 0 || stain != cd::Stain::None ? -1 : channel;
   a.positive_otsu = otsu;
   if (!otsu && std::isfinite(threshold)) a.positive_given = threshold;
   classify_objects();
@@ -538,30 +540,37 @@ static void apply_positive_rule() {
   cd::PositiveRule rule;
   if (!cd::segmentation().has_result) {
     // Nothing to count until the next result (a newly opened image).
+  } else if (a.positive_stain != cd::Stain::None) {
+    rule.stain = a.positive_stain;
+    if (!a.table.objects.empty() && std::isnan(cd::marker_mean(a.table.objects[0], rule))) {
+      // Stains are measured only for a result read through one (a brightfield slide).
+      a.positive_note = std::string("This result has no ") + (rule.stain == cd::Stain::Dab ? "DAB" : "hematoxylin") +
+                        " densities: segment the slide read through its hematoxylin (Input) to count by a stain.";
+      rule = cd::PositiveRule();
+    }
   } else if (a.positive_channel >= a.image.channels) {
     a.positive_note = "This image has no channel " + std::to_string(a.positive_channel + 1) + ": nothing is counted.";
   } else if (a.positive_channel >= 0) {
     rule.channel = a.positive_channel;
-    rule.threshold = a.positive_otsu ? cd::otsu_threshold_of_means(a.table.objects, rule) : a.positive_given;
   }
+  if (rule.counts()) rule.threshold = a.positive_otsu ? cd::otsu_threshold_of_means(a.table.objects, rule) : a.positive_given;
   std::string why;
   const int count = cd::classify_positive(&a.table.objects, rule, &why);
-  if (rule.channel < 0 || count < 0) return;
+  if (!rule.counts() || count < 0) return;
   a.positive_threshold = rule.threshold;
   a.positive_count = count;
   if (std::isnan(rule.threshold) && a.table.objects.size() > 0) {
     a.positive_note = "Otsu needs objects of at least two different means to split: set a threshold.";
   }
-  const size_t c = size_t(rule.channel);
   for (size_t i = 0; i < a.table.objects.size(); i++) {
-    const double v = a.table.objects[i].mean[c];
+    const double v = cd::marker_mean(a.table.objects[i], rule);
     a.means_low = i == 0 ? v : std::min(a.means_low, v);
     a.means_high = i == 0 ? v : std::max(a.means_high, v);
   }
   a.means_histogram.assign(kMeansBins, 0);
   const double width = a.means_high - a.means_low;
   for (const cd::ObjectMeasurements& m : a.table.objects) {
-    const int bin = width > 0 ? int((m.mean[c] - a.means_low) / width * kMeansBins) : 0;
+    const int bin = width > 0 ? int((cd::marker_mean(m, rule) - a.means_low) / width * kMeansBins) : 0;
     a.means_histogram[size_t(std::clamp(bin, 0, kMeansBins - 1))]++;
   }
   uint32_t top = 0;
@@ -610,6 +619,7 @@ cd::ResultSource result_source() {
   r.edits_by_hand = cd::segmentation_edits();
   if (a.positive_count >= 0) {
     r.positive.channel = a.positive_channel;
+    r.positive.stain = a.positive_stain;
     r.positive.threshold = a.positive_threshold;
     r.positive_threshold_given = !a.positive_otsu;
   }

@@ -57,9 +57,10 @@ void apply_link_edits();
 
 // Results.
 celldrop::ResultSource result_source();
-// Marker-positive objects: the rule (channel -1 stops counting; otsu: Otsu's threshold, else
-// `threshold`), applied at once to the result on show and to every result after it.
-void set_positive(int channel, bool otsu, double threshold);
+// Marker-positive objects: the rule (the marker a channel, or a stain when not None; channel -1 and
+// no stain stops counting; otsu: Otsu's threshold, else `threshold`), applied at once to the result on
+// show and to every result after it.
+void set_positive(int channel, celldrop::Stain stain, bool otsu, double threshold);
 // Applies the rule to the table's objects (after each measurement): counts, overlay colours (the
 // boxes of objects whose class changed are queued for repainting), the note.
 void classify_objects();

@@ -68,8 +68,8 @@ std::string share_fragment(const ShareState& s) {
   add("image_name", s.image_name);
   add("image", s.image_url);
   add("pixel_size_um", s.pixel_size_um > 0 ? json_number(s.pixel_size_um) : "");
-  if (s.positive_channel >= 0) {
-    add("positive", std::to_string(s.positive_channel) +
+  if (s.positive_channel >= 0 || s.positive_stain != Stain::None) {
+    add("positive", (s.positive_stain != Stain::None ? stain_name(s.positive_stain) : std::to_string(s.positive_channel)) +
                         (std::isnan(s.positive_threshold) ? "" : ":" + json_number(s.positive_threshold)));
   }
   for (const auto& [key, value] : s.params) add("p." + key, value);
@@ -212,24 +212,27 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
       }
       s->pixel_size_um = um;
     } else if (key == "positive") {
-      // N or N:T (see the header).
+      // N or N:T, or a stain in N's place (see the header).
       const size_t colon = value.find(':');
-      const std::string channel = value.substr(0, colon);
+      const std::string marker = value.substr(0, colon);
+      Stain stain = Stain::None;
       char* rest = nullptr;
-      const long n = channel.empty() ? -1 : std::strtol(channel.c_str(), &rest, 10);
+      const bool named = parse_stain(marker, &stain);
+      const long n = named ? -1 : marker.empty() ? -2 : std::strtol(marker.c_str(), &rest, 10);
       double t = std::nan("");
-      bool ok = n >= 0 && n < 4096 && *rest == '\0';
+      bool ok = named || (n >= 0 && n < 4096 && *rest == '\0');
       if (ok && colon != std::string::npos) {
         const std::string threshold = value.substr(colon + 1);
         t = threshold.empty() ? std::nan("") : std::strtod(threshold.c_str(), &rest);
         ok = !threshold.empty() && *rest == '\0' && std::isfinite(t);
       }
       if (!ok) {
-        *error = "the link is damaged (\"positive\" should be a channel like 1, or a channel and threshold like 1:350): "
-                 "copy the whole link again";
+        *error = "the link is damaged (\"positive\" should be a channel like 1, or a channel and threshold like 1:350, "
+                 "or dab): copy the whole link again";
         return false;
       }
       s->positive_channel = int(n);
+      s->positive_stain = stain;
       s->positive_threshold = t;
     } else if (key == "edits" || key == "removed") {
       if (!parse_edits(value, key == "removed", &s->edits)) {

@@ -6,7 +6,7 @@
 //    &image=<URL, when the image came from ?image=>&pixel_size_um=<the user's calibration, when the
 //     user gave one: it decides the areas in um^2>&p.diameter=0&p.prob_thresh=0.6...
 //    &positive=<N, the marker's channel from 0: nuclei counted positive by Otsu's threshold>
-//     or <N:T, by the threshold T>
+//     or <N:T, by the threshold T>, or a stain in the channel's place (dab, dab:0.2)
 //    &edits=r17.d10_20_30_20_30_40.r4 (edits by hand to the result, in order: r<id> removes object
 //     id; d<x_y_x_y...> draws an object inside that outline, integer image pixels, at least 3 points.
 //     Links from before drawing say removed=17.4 for r17.r4, and still open)
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/labels.h"
+#include "core/stains.h"
 
 namespace celldrop {
 
@@ -36,9 +37,11 @@ struct ShareState {
   double pixel_size_um = 0.0;  // the pixel size the user gave (micrometres); 0 = the file's
   std::vector<std::pair<std::string, std::string>> params;  // key -> JSON value text, in run order
   std::vector<HandEdit> edits;  // edits by hand to the result these make, in order (outlines in whole pixels)
-  // Counting marker-positive nuclei: the marker's channel (from 0; -1: not counting) and the
-  // threshold (NaN: Otsu's). It changes no label, only what is counted, so it is not a parameter.
+  // Counting marker-positive nuclei: the marker's channel (from 0) or stain (-1 and None: not
+  // counting) and the threshold (NaN: Otsu's). It changes no label, only what is counted, so it is
+  // not a parameter.
   int positive_channel = -1;
+  Stain positive_stain = Stain::None;
   double positive_threshold = std::nan("");
 };
 

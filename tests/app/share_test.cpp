@@ -51,6 +51,7 @@ void expect_same(const ShareState& a, const ShareState& b) {
   EXPECT_EQ(a.pixel_size_um, b.pixel_size_um);
   EXPECT_EQ(a.params, b.params);  // same keys, same values, same order
   EXPECT_EQ(a.positive_channel, b.positive_channel);
+  EXPECT_EQ(a.positive_stain, b.positive_stain);
   EXPECT_TRUE(a.positive_threshold == b.positive_threshold ||
               (std::isnan(a.positive_threshold) && std::isnan(b.positive_threshold)));
   ASSERT_EQ(a.edits.size(), b.edits.size());  // in the order they were made
@@ -124,8 +125,8 @@ TEST(ShareLink, EditsByHandAreADotListAndADamagedOneIsRefused) {
   }
   ASSERT_TRUE(parse("celldrop=1&pixel_size_um=0.65", &out, &unknown, &error)) << error;
   EXPECT_EQ(out.pixel_size_um, 0.65);
-  // Counting positive nuclei: a channel (Otsu's threshold) or a channel and threshold.
-  for (const char* bad : {"", "x", "-1", "1.5", "1:", "1:x", "1:nan", ":3", "1:2:3", "99999"}) {
+  // Counting positive nuclei: a channel (Otsu's threshold) or a channel and threshold, or a stain.
+  for (const char* bad : {"", "x", "-1", "1.5", "1:", "1:x", "1:nan", ":3", "1:2:3", "99999", "eosin", "dab:", "dab1"}) {
     EXPECT_FALSE(parse(std::string("celldrop=1&positive=") + percent_encode(bad), &out, &unknown, &error)) << bad;
     EXPECT_NE(error.find("positive"), std::string::npos) << error;
   }
@@ -135,10 +136,21 @@ TEST(ShareLink, EditsByHandAreADotListAndADamagedOneIsRefused) {
   ASSERT_TRUE(parse("celldrop=1&positive=0%3A-12.5", &out, &unknown, &error)) << error;
   EXPECT_EQ(out.positive_channel, 0);
   EXPECT_EQ(out.positive_threshold, -12.5);
+  ASSERT_TRUE(parse("celldrop=1&positive=dab%3A0.25", &out, &unknown, &error)) << error;
+  EXPECT_EQ(out.positive_stain, Stain::Dab);
+  EXPECT_EQ(out.positive_channel, -1);
+  EXPECT_EQ(out.positive_threshold, 0.25);
   ShareState plain;
   EXPECT_EQ(share_fragment(plain).find("positive"), std::string::npos) << "not counting: not in the link";
   plain.positive_channel = 3;
   EXPECT_NE(share_fragment(plain).find("&positive=3"), std::string::npos) << share_fragment(plain);
+  plain.positive_channel = -1;
+  plain.positive_stain = Stain::Dab;  // a stain is the marker in the channel's place
+  plain.positive_threshold = 0.125;
+  EXPECT_NE(share_fragment(plain).find("&positive=dab%3A0.125"), std::string::npos) << share_fragment(plain);
+  ShareState back;
+  ASSERT_TRUE(parse(share_fragment(plain), &back, &unknown, &error)) << error;
+  expect_same(plain, back);
 }
 
 TEST(ShareLink, FloatParametersComeBackBitForBit) {

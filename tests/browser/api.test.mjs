@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   ROOT, CLI, PYTHON, openApp, assertClean, synthImage, sha256File, labelsChecksum, labelsFileChecksum, run, testBed,
+  clickControl, waitForShell,
 } from './harness.mjs';
 
 let image, ihc;
@@ -134,8 +135,9 @@ test('the API rejects what it cannot do with a sentence, and the page stays usab
   await context.close();
 });
 
-test('stain: an IHC slide\'s hematoxylin is read as the CLI reads it, refused when misnamed, and a link carries it', async () => {
-  const context = await bed.browser.newContext({ viewport: { width: 1100, height: 760 } });
+test('stain: an IHC slide\'s hematoxylin is read as the CLI reads it, its DAB-positive nuclei counted; a link carries both', async () => {
+  // Tall enough for the panel's Count positive below the Segment section.
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1100 } });
   const { page, problems } = await openApp(context, bed.origin);
   const b64 = fs.readFileSync(ihc).toString('base64');
   const out = await page.evaluate(async (b64) => {
@@ -149,28 +151,59 @@ test('stain: an IHC slide\'s hematoxylin is read as the CLI reads it, refused wh
     } catch (e) {
       refused = String(e.message ?? e);
     }
-    return { ids: Array.from(r.labels.data), objects: r.objects.length, parameters: r.record.parameters, link: cd.shareLink(), refused };
+    return { ids: Array.from(r.labels.data), objects: r.objects.length, parameters: r.record.parameters, refused };
   }, b64);
   assert.equal(out.parameters.stain, 'hematoxylin');
   assert.match(out.refused, /stain must be "hematoxylin" or "dab"/);
   const cli = path.join(bed.tmp, 'ihc-cli');
-  run(process.execPath, [CLI, 'segment', ihc, '--out', cli, '--model', 'nuclei-star', '--stain', 'hematoxylin',
-    '--backend', 'wasm', '--threads', '1']);
+  const line = JSON.parse(run(process.execPath, [CLI, 'segment', ihc, '--out', cli, '--model', 'nuclei-star', '--stain', 'hematoxylin',
+    '--positive', 'dab', '--backend', 'wasm', '--threads', '1']).trim());
   assert.ok(out.objects > 20, `objects: ${out.objects}`);
   assert.equal(labelsChecksum(out.ids), labelsFileChecksum(path.join(cli, 'ihc.png')), 'the page\'s labels are the CLI\'s');
-  assert.match(out.link, /[#&]p\.stain=hematoxylin(&|$)/, out.link);
 
-  // The link restores the stain: the same slide opened there is read through its hematoxylin again.
-  const second = await openApp(context, bed.origin, new URL(out.link).hash);
+  // "Count positive" on a slide read through a stain counts by DAB: the CLI's --positive dab count.
+  await clickControl(page, 'positive.count');
+  const s = await waitForShell(page, (st) => st.page.positive.count !== null, 'the DAB count');
+  assert.equal(s.page.positive.stain, 'dab');
+  assert.equal(s.page.positive.count, line.positive);
+  assert.ok(Math.abs(s.page.positive.threshold - line.positive_threshold) < 1e-12, `${s.page.positive.threshold} vs ${line.positive_threshold}`);
+  const counted = await page.evaluate(async () => {
+    const cd = window.celldrop;
+    const r = cd.result();
+    const high = await cd.setPositive('dab', 5);  // an optical density above any nucleus's mean
+    await cd.setPositive('dab');
+    return {
+      record: r.record.positive, positives: r.objects.filter((o) => o.positive === 1).length,
+      densities: r.objects.every((o) => Number.isFinite(o.dab_od_mean) && Number.isFinite(o.hematoxylin_od_mean)),
+      high: high.record.positive, link: cd.shareLink(),
+    };
+  });
+  assert.deepEqual(counted.record, { stain: 'dab', threshold: line.positive_threshold, threshold_from: 'otsu', objects: line.positive });
+  assert.equal(counted.positives, line.positive);
+  assert.ok(counted.densities, 'each object has its mean stain densities');
+  assert.equal(counted.high.objects, 0);
+  assert.equal(counted.high.threshold_from, 'user');
+  assert.match(counted.link, /[#&]p\.stain=hematoxylin(&|$)/, counted.link);
+  assert.match(counted.link, /[#&]positive=dab(&|$)/, counted.link);
+  // Read through its channels again, the slide has no stain densities: the count says why it stops.
+  await page.evaluate(() => window.celldrop.run({ stain: null }));
+  const unstained = await waitForShell(page, (st) => st.page.positive.note !== '', 'the note on a result without stains');
+  assert.match(unstained.page.positive.note, /no DAB densities: segment the slide read through its hematoxylin/);
+  assert.equal(unstained.page.positive.count, null);
+
+  // The link restores the stain and the count: the same slide opened there is read through its
+  // hematoxylin again, and its DAB-positive nuclei are counted.
+  const second = await openApp(context, bed.origin, new URL(counted.link).hash);
   const again = await second.page.evaluate(async (b64) => {
     const cd = window.celldrop;
     await cd.ready();
     await cd.open(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), 'ihc.png');
     const r = await cd.run();
-    return { ids: Array.from(r.labels.data), stain: r.record.parameters.stain };
+    return { ids: Array.from(r.labels.data), stain: r.record.parameters.stain, positive: r.record.positive };
   }, b64);
   assert.equal(again.stain, 'hematoxylin');
   assert.equal(labelsChecksum(again.ids), labelsChecksum(out.ids));
+  assert.deepEqual(again.positive, counted.record);
   assertClean(problems);
   assertClean(second.problems);
   await context.close();

@@ -57,7 +57,7 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   await waitForResult(page);
   await dropFile(page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
   let s = await waitForResult(page, sha256File(twoChannels));
-  assert.deepEqual(s.page.positive, { channel: -1, otsu: true, threshold: null, count: null, note: '', means: null });
+  assert.deepEqual(s.page.positive, { channel: -1, stain: null, otsu: true, threshold: null, count: null, note: '', means: null });
 
   // On: the channel on show (1) is the marker's at first; the slider moves it to channel 2.
   await clickControl(page, 'positive.count');
