@@ -5,6 +5,7 @@
 // a tiny PNG can declare a small image yet carry a zlib stream that inflates without end, and stb grows
 // its inflate buffer by doubling up to 2 GB before it notices.
 #include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -75,8 +76,20 @@ uint32_t read_be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
 
-// Pixel size from PNG's pHYs chunk when its unit is the metre (unit 0 only gives an aspect ratio).
-// Chunks before the first IDAT are scanned; pHYs must precede IDAT by the PNG specification.
+// Whether `per_metre` pixels per metre is a whole number of dots per inch up to 1200, as far as the
+// rounding to whole pixels per metre allows (half a pixel per metre is 0.0127 dpi): what image editors
+// and screenshot tools stamp on every picture (72, 96, 300 dpi), knowing nothing of the optics. As
+// microscope calibrations these would be pixels of 21 um or more, out of a microscope's range.
+bool is_screen_or_print_dpi(uint32_t per_metre) {
+  const double dpi = double(per_metre) * 0.0254;
+  return std::round(dpi) <= 1200.0 && std::fabs(dpi - std::round(dpi)) <= 0.0128;
+}
+
+// Pixel size from PNG's pHYs chunk when its unit is the metre (unit 0 only gives an aspect ratio) and
+// it is no screen or print resolution (is_screen_or_print_dpi; TIFF's inch is ignored for the same
+// reason, tiff_reader.cpp). A wrong size silently breaks size filters and measurements; an unknown
+// one only makes the user enter it. Chunks before the first IDAT are scanned; pHYs must precede IDAT
+// by the PNG specification.
 void png_pixel_size(const uint8_t* b, size_t n, double* x_um, double* y_um) {
   size_t pos = 8;
   while (pos + 12 <= n) {
@@ -87,7 +100,7 @@ void png_pixel_size(const uint8_t* b, size_t n, double* x_um, double* y_um) {
     if (memcmp(type, "pHYs", 4) == 0 && length == 9) {
       const uint8_t* d = b + pos + 8;
       uint32_t ppu_x = read_be32(d), ppu_y = read_be32(d + 4);
-      if (d[8] == 1 && ppu_x > 0 && ppu_y > 0) {
+      if (d[8] == 1 && ppu_x > 0 && ppu_y > 0 && !(is_screen_or_print_dpi(ppu_x) && is_screen_or_print_dpi(ppu_y))) {
         *x_um = 1e6 / double(ppu_x);
         *y_um = 1e6 / double(ppu_y);
       }

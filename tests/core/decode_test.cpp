@@ -137,6 +137,16 @@ TEST(DecodePng, PixelSizeFromPhysInMetres) {
   ImageInfo info;
   ASSERT_TRUE(probe_image(png.data(), png.size(), &info, &error)) << error;
   EXPECT_EQ(info.pixel_size_x_um, 0.0);
+  // What an image editor stamps (72, 96, 300, 1200 dpi, rounded to pixels per metre as PIL and GIMP
+  // write them) is no calibration; 0.325 um pixels (3,076,923 per metre) and 1201 dpi are.
+  s.phys_unit = 1;
+  for (uint32_t per_metre : {2835u, 3780u, 11811u, 47244u, 3076923u, 47283u}) {
+    s.phys_x = s.phys_y = per_metre;
+    png = make_png(s);
+    ASSERT_TRUE(probe_image(png.data(), png.size(), &info, &error)) << error;
+    const bool calibration = per_metre == 3076923u || per_metre == 47283u;
+    EXPECT_EQ(info.pixel_size_x_um, calibration ? 1e6 / per_metre : 0.0) << per_metre;
+  }
 }
 
 TEST(DecodePng, DeclaredSizeBeyondTheBudgetFailsBeforeDecoding) {
