@@ -1204,6 +1204,28 @@ static void segment_section() {
                           "(Normalisation and tiles > Invert)",
                           s.inverted ? " no more" : "");
       }
+      // A one-channel model on a colour slide: its hematoxylin is the nuclei alone, bright on dark, what
+      // a fluorescence model knows; on an immunohistochemistry slide it is the answer, where the
+      // inverted picture takes the brown marker for nuclei too and an H&E model finds few.
+      const cd::ModelChoice& model = s.models[size_t(current)];
+      if (model.input_channels == 1 && cd::can_unmix_stains(a.image) && !result_read_through_stain(s)) {
+        const char* stain_label = "Read its hematoxylin";
+        same_line_if_fits(stain_label);
+        if (ImGui::Button(stain_label)) {
+          unless_edits_lost("run", [] {
+            App& app = g_app;
+            app.stain = cd::stain_name(cd::Stain::Hematoxylin);
+            app.seg_channel = -1;
+            app.invert = false;
+            run_segmentation();
+          });
+        }
+        ui_rect("stain_offer");
+        if (ImGui::IsItemHovered()) {
+          ImGui::SetTooltip("Segment this slide again with this model, reading its hematoxylin (the nuclei's blue stain)\n"
+                            "by colour deconvolution: the way to an immunohistochemistry slide's nuclei (Input)");
+        }
+      }
     }
     if (!s.fallback.empty()) {
       ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.45f, 1.0f));

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  SITE, SHOTS, PYTHON, CLI, openApp, assertClean, waitForShell, waitForResult, clickControl, canvasTop, dropFile,
+  ROOT, SITE, SHOTS, PYTHON, CLI, openApp, assertClean, waitForShell, waitForResult, clickControl, canvasTop, dropFile,
   synthImage, sha256File, run, saveDocShot, shell, labelsFileChecksum, testBed,
 } from './harness.mjs';
 import { decodePng, encodePng } from './png.mjs';
@@ -385,6 +385,38 @@ Image.fromarray((65535 - a).astype(np.uint16)).save(sys.argv[2])
   const r = await page.evaluate(() => window.celldrop.result());
   assert.equal(r.record.parameters.invert, true);
   assert.match(await page.evaluate(() => window.celldrop.shareLink()), /[#&]p\.invert=true(&|$)/);
+  assertClean(problems);
+  await context.close();
+});
+
+// An immunohistochemistry slide (tests/fixtures/ihc_slide.py: the generator's nuclei in hematoxylin,
+// brown DAB between them) under a fluorescence model: the run says the picture is of the other kind
+// and, beside the slide model and Invert, offers to read the slide's hematoxylin. That run is the
+// CLI's --stain hematoxylin run, and once the network sees nuclei bright on dark nothing more is offered.
+test('an IHC slide under a fluorescence model: Read its hematoxylin segments it as the CLI\'s --stain hematoxylin does', async () => {
+  const picture = synthImage(bed.tmp, 41, ['--width', '256', '--height', '256']);
+  const slide = path.join(bed.tmp, 'ihc-41.png');
+  run(PYTHON, [path.join(ROOT, 'tests', 'fixtures', 'ihc_slide.py'), picture, path.join(bed.tmp, 'synth-41-labels.png'), slide, '41']);
+  const cli = path.join(bed.tmp, 'ihc-41-cli');
+  run(process.execPath, [CLI, 'segment', slide, '--out', cli, '--model', 'nuclei-star', '--stain', 'hematoxylin',
+    '--backend', 'wasm', '--threads', '1']);
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, bed.origin);
+  let s = await waitForResult(page);
+  await page.evaluate(() => window.celldrop.run({ backend: 'wasm' }));  // the CLI's kernels
+  s = await waitForResult(page, null, s.segmentation.runs + 1);
+  await dropFile(page, slide);
+  s = await waitForResult(page, sha256File(slide));
+  assert.equal(s.segmentation.model, 'nuclei-star');
+  assert.ok(s.page.ui.stain_offer && s.page.ui.invert_offer, 'a stained slide: its hematoxylin and the negative are offered');
+  const runs = s.segmentation.runs;
+  await clickControl(page, 'stain_offer');
+  s = await waitForShell(page, (st) => st.segmentation.runs > runs && st.segmentation.hasResult && !st.segmentation.running,
+    'the run through the hematoxylin', 120_000);
+  assert.equal(JSON.parse(s.page.params).stain, 'hematoxylin');
+  assert.equal(s.page.ui.stain_offer, undefined, 'the network saw nuclei bright on dark: nothing more to offer');
+  assert.equal(s.page.ui.invert_offer, undefined);
+  assert.equal(s.segmentation.labelsChecksum, labelsFileChecksum(path.join(cli, 'ihc-41.png')), 'the CLI\'s labels');
   assertClean(problems);
   await context.close();
 });
