@@ -12,7 +12,13 @@ colour and count them, and stops if that disagrees with what --exclude-border re
 For counting positive nuclei, a second channel is added to the sample: a marker that some of its true
 nuclei carry, at levels that vary from cell to cell as real stains do. The two-channel TIFF is kept
 for the students (media/nuclei-and-marker.tif, to drop on the app), and the CLI counts it with
---positive, whose count the lesson compares with the marker's truth. Needs numpy, Pillow and tifffile.
+--positive, whose count the lesson compares with the marker's truth.
+
+The same marker then stains a synthetic immunohistochemistry slide of the sample (ihc_slide.py's
+mixing): every nucleus blue with hematoxylin, the carriers' brown with DAB at amounts that vary from
+cell to cell, brown patches between the nuclei. The slide is kept for the students too
+(media/ihc-slide.png), and the CLI reads it through its hematoxylin and counts it with --positive dab.
+Needs numpy, Pillow and tifffile.
 """
 import csv
 import json
@@ -25,6 +31,7 @@ from PIL import Image
 
 from lesson_chart import Chart, nice_ticks  # beside this script
 from lesson_facts import fill_facts, lesson_dirs
+from ihc_slide import blobs_between, ihc_rgb
 from lesson_sample import fail, make_sample, outline, read_image, run_cli, stretch
 
 LESSON = "lessons/measuring"
@@ -125,21 +132,9 @@ def count_marker(tmp, media, image, truth):
     threshold = counted["positive_threshold"]
     if sum(int(r["positive"]) for r in rows) != counted["positive"]:
         fail(WHO, "the CSV's positive column and the CLI's count disagree")
-    # Each object against the truth: the true nucleus it mostly covers carries the marker or not.
-    agree = 0
-    for r in rows:
-        under = truth[labels == int(r["label"])]
-        under = under[under > 0]
-        truly = under.size > 0 and int(np.bincount(under).argmax()) in carriers
-        agree += int(truly) == int(r["positive"])
     (media / "marker.svg").write_text(means_histogram_svg(means, threshold), encoding="utf-8")
     grey = stretch(marker)
-    rgb = np.repeat(grey[..., None], 3, axis=2)
-    edge = outline(labels)
-    positive_ids = [int(r["label"]) for r in rows if int(r["positive"])]
-    is_positive = np.isin(labels, positive_ids)
-    rgb[edge & is_positive] = (255, 110, 60)
-    rgb[edge & ~is_positive] = (86, 180, 233)
+    rgb = outlined_by_class(np.repeat(grey[..., None], 3, axis=2), labels, rows)
     Image.fromarray(rgb).save(media / "marker.png", optimize=True)
     n, true_nuclei = len(rows), len(np.unique(truth)) - 1
     at = lambda t: sum(m >= t for m in means)
@@ -151,11 +146,62 @@ def count_marker(tmp, media, image, truth):
         "m_truth": str(len(carriers)),
         "m_truth_all": str(true_nuclei),
         "m_truth_percent": f"{100 * len(carriers) / true_nuclei:.0f}",
-        "m_agree": f"{100 * agree / n:.0f}",
+        "m_agree": f"{100 * agreement(rows, labels, truth, carriers):.0f}",
         "m_low": f"{threshold / 2:.0f}",
         "m_low_percent": f"{100 * at(threshold / 2) / n:.0f}",
         "m_high": f"{threshold * 1.5:.0f}",
         "m_high_percent": f"{100 * at(threshold * 1.5) / n:.0f}",
+        **count_dab(tmp, media, image, truth, carriers),
+    }
+
+
+def agreement(rows, labels, truth, carriers):
+    """The share of objects classified as the true nucleus each mostly covers says (carrier or not)."""
+    agree = 0
+    for r in rows:
+        under = truth[labels == int(r["label"])]
+        under = under[under > 0]
+        truly = under.size > 0 and int(np.bincount(under).argmax()) in carriers
+        agree += int(truly) == int(r["positive"])
+    return agree / len(rows)
+
+
+def outlined_by_class(rgb, labels, rows):
+    """Draws each object's outline in the app's colours: orange when positive, blue when not."""
+    edge = outline(labels)
+    is_positive = np.isin(labels, [int(r["label"]) for r in rows if int(r["positive"])])
+    rgb[edge & is_positive] = (255, 110, 60)
+    rgb[edge & ~is_positive] = (86, 180, 233)
+    return rgb
+
+
+def count_dab(tmp, media, image, truth, carriers):
+    """The sample as an IHC slide, the carriers' nuclei brown; read through its hematoxylin and counted
+    by DAB. Returns the facts."""
+    rng = np.random.default_rng(MARKER_SEED)
+    t = (image - image.min()) / max(float(image.max() - image.min()), 1.0)
+    per_id = np.zeros(int(truth.max()) + 1)
+    ids = np.array(sorted(carriers))
+    per_id[ids] = rng.lognormal(np.log(0.35), 0.3, ids.size)  # each carrier stained to its own degree
+    dab = per_id[truth] + blobs_between(truth, rng, count=40)
+    slide = media / "ihc-slide.png"
+    Image.fromarray(ihc_rgb(0.05 + 0.6 * t, dab), "RGB").save(slide, optimize=True)
+    line = run_cli(["segment", slide, "--out", tmp / "ihc", "--model", MODEL, "--backend", "wasm",
+                    "--stain", "hematoxylin", "--positive", "dab", "--export", "csv"], WHO)
+    counted = json.loads(line.splitlines()[0])
+    rows = read_table(tmp / "ihc" / "ihc-slide.csv")
+    labels = read_image(tmp / "ihc" / "ihc-slide.png")[0].astype(np.int64)
+    if sum(int(r["positive"]) for r in rows) != counted["positive"]:
+        fail(WHO, "the slide's CSV positive column and the CLI's count disagree")
+    figure = outlined_by_class(np.asarray(Image.open(slide).convert("RGB")).copy(), labels, rows)
+    Image.fromarray(figure).save(media / "ihc.png", optimize=True)
+    n = len(rows)
+    return {
+        "d_objects": str(n),
+        "d_positive": str(counted["positive"]),
+        "d_percent": f"{100 * counted['positive'] / n:.0f}",
+        "d_threshold": f"{counted['positive_threshold']:.2f}",
+        "d_agree": f"{100 * agreement(rows, labels, truth, carriers):.0f}",
     }
 
 

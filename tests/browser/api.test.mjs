@@ -19,7 +19,7 @@ const bed = testBed({
     image = synthImage(tmp, 11, ['--width', '256', '--height', '192']);
     // The same nuclei as an immunohistochemistry slide, brown DAB blobs between them.
     ihc = path.join(tmp, 'ihc.png');
-    run(PYTHON, [path.join(ROOT, 'tests', 'fixtures', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), ihc, '11']);
+    run(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), ihc, '11']);
   },
 });
 

@@ -389,14 +389,14 @@ Image.fromarray((65535 - a).astype(np.uint16)).save(sys.argv[2])
   await context.close();
 });
 
-// An immunohistochemistry slide (tests/fixtures/ihc_slide.py: the generator's nuclei in hematoxylin,
+// An immunohistochemistry slide (scripts/ihc_slide.py: the generator's nuclei in hematoxylin,
 // brown DAB between them) under a fluorescence model: the run says the picture is of the other kind
 // and, beside the slide model and Invert, offers to read the slide's hematoxylin. That run is the
 // CLI's --stain hematoxylin run, and once the network sees nuclei bright on dark nothing more is offered.
 test('an IHC slide under a fluorescence model: Read its hematoxylin segments it as the CLI\'s --stain hematoxylin does', async () => {
   const picture = synthImage(bed.tmp, 41, ['--width', '256', '--height', '256']);
   const slide = path.join(bed.tmp, 'ihc-41.png');
-  run(PYTHON, [path.join(ROOT, 'tests', 'fixtures', 'ihc_slide.py'), picture, path.join(bed.tmp, 'synth-41-labels.png'), slide, '41']);
+  run(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), picture, path.join(bed.tmp, 'synth-41-labels.png'), slide, '41']);
   const cli = path.join(bed.tmp, 'ihc-41-cli');
   run(process.execPath, [CLI, 'segment', slide, '--out', cli, '--model', 'nuclei-star', '--stain', 'hematoxylin',
     '--backend', 'wasm', '--threads', '1']);

@@ -262,3 +262,27 @@ test('the measuring lesson\'s marker picture, counted in the page as the lesson 
   assertClean(problems);
   await context.close();
 });
+
+// The same lesson's stained slide, as its steps say: drop it, press "Read its hematoxylin" (offered
+// because the model was trained on fluorescence), tick Count positive (by DAB on such a slide). The
+// page must count the lesson's number.
+test('the measuring lesson\'s stained slide, read and counted in the page as the lesson says, gives the lesson\'s number', async () => {
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, bed.origin);
+  let s = await waitForResult(page);
+  const lesson = await (await fetch(`${bed.origin}/lessons/measuring/`)).text();
+  const stated = lesson.match(/data-fact="d_positive">(\d+)</);
+  assert.ok(stated, 'the lesson states its count');
+  await page.evaluate((url) => window.celldrop.open(url), `${bed.origin}/lessons/measuring/media/ihc-slide.png`);
+  s = await waitForResult(page, null, s.segmentation.runs + 1);
+  const runs = s.segmentation.runs;
+  await clickControl(page, 'stain_offer');
+  await waitForShell(page, (st) => st.segmentation.runs > runs && st.segmentation.hasResult && !st.segmentation.running,
+    'the run through the hematoxylin', 120_000);
+  await clickControl(page, 'positive.count');
+  s = await waitForShell(page, (st) => st.page.positive.count !== null, 'the DAB count');
+  assert.equal(s.page.positive.stain, 'dab');
+  assert.equal(s.page.positive.count, Number(stated[1]));
+  assertClean(problems);
+  await context.close();
+});

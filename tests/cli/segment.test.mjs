@@ -422,14 +422,14 @@ tifffile.imwrite(sys.argv[3], np.stack([nuclei, marker], axis=-1), photometric='
 });
 
 // On an immunohistochemistry slide the marker is brown DAB, not a channel. The synthetic slide
-// (tests/fixtures/ihc_slide.py) stains the nuclei of odd ground-truth id with DAB and lays DAB blobs
+// (scripts/ihc_slide.py) stains the nuclei of odd ground-truth id with DAB and lays DAB blobs
 // between the nuclei; read through its hematoxylin, each nucleus's mean DAB density must tell the two
 // kinds apart, and the CSV carries both stains' densities.
 test('--positive dab on an IHC slide read with --stain hematoxylin counts the DAB-stained nuclei', () => {
   const s = synth(path.join(tmp, 'ihc-src'), 21, ['256', '256']);
   const image = path.join(tmp, 'ihc', 'ihc-21.png');
   fs.mkdirSync(path.dirname(image), { recursive: true });
-  const make = spawnSync(PYTHON, [path.join(ROOT, 'tests', 'fixtures', 'ihc_slide.py'), s.image, s.labels, image, '21'], { encoding: 'utf8' });
+  const make = spawnSync(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), s.image, s.labels, image, '21'], { encoding: 'utf8' });
   assert.equal(make.status, 0, make.stderr);
   const out = path.join(tmp, 'ihc-out');
   const { line, agreement } = segmentPositive(image, out, 'dab_od_mean', s.labels, '--model', 'nuclei-star',

@@ -57,10 +57,10 @@ Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), 'RGB').save(sys.argv[2])`
   assert.equal(r.status, 0, r.stderr);
 }
 
-// A synthetic IHC slide of the generator's nuclei (tests/fixtures/ihc_slide.py): brown DAB blobs
+// A synthetic IHC slide of the generator's nuclei (scripts/ihc_slide.py): brown DAB blobs
 // between them are as dark as nuclei in the grey picture, and gone from the hematoxylin.
 function toImmunohistochemistry(src, labels, dst, seed) {
-  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'tests', 'fixtures', 'ihc_slide.py'), src, labels, dst, String(seed)],
+  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts', 'ihc_slide.py'), src, labels, dst, String(seed)],
     { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 }

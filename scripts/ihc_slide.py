@@ -1,0 +1,44 @@
+#!/usr/bin/python3
+"""A synthetic immunohistochemistry slide with exact ground truth, for the tests and the classroom: the
+generator's nuclei as hematoxylin (each pixel's amount from the nuclei image's intensity), the odd
+nuclei stained brown by DAB as a marker does, and brown DAB blobs of a nucleus's size between them,
+mixed by Beer-Lambert's law with Ruifrok & Johnston's stain vectors, written out here apart from
+src/core/stains.cpp. In the grey picture the blobs are as dark as nuclei; in the hematoxylin they are gone.
+
+  ihc_slide.py NUCLEI.png LABELS.png OUT.png SEED    (the CLI's synth image and labels; 8-bit RGB out)
+
+ihc_rgb(hematoxylin, dab) is the mixing alone, for a slide of other amounts (lessons/measuring)."""
+import sys
+import numpy as np
+from PIL import Image
+
+
+def ihc_rgb(hematoxylin, dab):
+    """The transmitted light of these amounts (optical densities) of the two stains, as 8-bit RGB."""
+    hv = np.array([0.650, 0.704, 0.286]); hv /= np.linalg.norm(hv)
+    dv = np.array([0.268, 0.570, 0.776]); dv /= np.linalg.norm(dv)
+    rgb = 255 * 10 ** (-(hematoxylin[..., None] * hv + dab[..., None] * dv))
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def blobs_between(labels, rng, count=25, sigma=7.0):
+    """DAB where no nucleus is: `count` Gaussian blobs of a nucleus's size, up to 0.9."""
+    yy, xx = np.mgrid[0:labels.shape[0], 0:labels.shape[1]]
+    blobs = np.zeros(labels.shape)
+    for _ in range(count):
+        cy, cx = rng.uniform(0, labels.shape[0]), rng.uniform(0, labels.shape[1])
+        blobs += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma ** 2))
+    return 0.9 * np.clip(blobs, 0, 1) * (labels == 0)
+
+
+def main():
+    nuclei, labels, out, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    t = np.asarray(Image.open(nuclei), np.float64)
+    t = (t - t.min()) / max(t.max() - t.min(), 1)
+    gt = np.asarray(Image.open(labels)).astype(np.int64)
+    d = blobs_between(gt, np.random.default_rng(seed)) + 0.35 * (gt % 2 == 1)
+    Image.fromarray(ihc_rgb(0.05 + 0.6 * t, d), 'RGB').save(out)
+
+
+if __name__ == "__main__":
+    main()
