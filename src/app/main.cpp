@@ -733,6 +733,7 @@ static void results_section() {
     // view; only a very short window gets a four-row table and a scrolling panel.
     float height = std::max(ImGui::GetTextLineHeightWithSpacing() * 4.0f, ImGui::GetContentRegionAvail().y - 2.0f);
     cd::object_table_set_mean_channel(&a.table, a.channel == kColourView ? -1 : a.channel);
+    cd::object_table_set_mean_stain(&a.table, a.positive_count >= 0 ? a.positive_stain : cd::Stain::None);
     uint32_t clicked = cd::object_table_draw(&a.table, height, a.platform.touch_count == 1);
     if (clicked) select_object(clicked, true);
   }

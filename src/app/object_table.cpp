@@ -19,18 +19,26 @@ const std::vector<const char*>& object_table_columns() {
 
 static constexpr int kMeanColumn = 2;
 
-static double mean_of(const ObjectMeasurements& m, int channel) {
+// The "mean" column's value: the stain's mean density, the channel's mean, or the channels' mean.
+static double mean_of(const ObjectTable& t, const ObjectMeasurements& m) {
+  if (t.mean_stain != Stain::None) {
+    PositiveRule stain;
+    stain.stain = t.mean_stain;
+    const double density = marker_mean(m, stain);
+    return std::isnan(density) ? 0.0 : density;
+  }
+  const int channel = t.mean_channel;
   if (channel >= 0) return channel < int(m.mean.size()) ? m.mean[size_t(channel)] : 0.0;
   double sum = 0.0;
   for (double v : m.mean) sum += v;
   return m.mean.empty() ? 0.0 : sum / double(m.mean.size());
 }
 
-double object_table_value(const ObjectMeasurements& m, int column, int mean_channel) {
+double object_table_value(const ObjectTable& t, const ObjectMeasurements& m, int column) {
   switch (column) {
     case 0: return double(m.id);
     case 1: return double(m.area_px);
-    case kMeanColumn: return mean_of(m, mean_channel);
+    case kMeanColumn: return mean_of(t, m);
     case 3: return m.centroid_x;
     case 4: return m.centroid_y;
     case 5: return m.perimeter_px;
@@ -64,8 +72,8 @@ void object_table_sort(ObjectTable* t, int column, bool ascending) {
   t->order.resize(t->objects.size());
   for (size_t i = 0; i < t->order.size(); i++) t->order[i] = int(i);
   std::stable_sort(t->order.begin(), t->order.end(), [&](int a, int b) {
-    double va = object_table_value(t->objects[size_t(a)], column, t->mean_channel);
-    double vb = object_table_value(t->objects[size_t(b)], column, t->mean_channel);
+    double va = object_table_value(*t, t->objects[size_t(a)], column);
+    double vb = object_table_value(*t, t->objects[size_t(b)], column);
     return ascending ? va < vb : va > vb;
   });
 }
@@ -73,6 +81,12 @@ void object_table_sort(ObjectTable* t, int column, bool ascending) {
 void object_table_set_mean_channel(ObjectTable* t, int channel) {
   if (t->mean_channel == channel) return;
   t->mean_channel = channel;
+  if (t->sort_column == kMeanColumn) object_table_sort(t, t->sort_column, t->sort_ascending);
+}
+
+void object_table_set_mean_stain(ObjectTable* t, Stain stain) {
+  if (t->mean_stain == stain) return;
+  t->mean_stain = stain;
   if (t->sort_column == kMeanColumn) object_table_sort(t, t->sort_column, t->sort_ascending);
 }
 
@@ -115,7 +129,9 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
   // The mean column names its channel when the image has several (### keeps the header's id).
   const size_t channels = t->objects.empty() ? 0 : t->objects[0].mean.size();
   char mean_header[32] = "mean";
-  if (channels > 1 && t->mean_channel >= 0) std::snprintf(mean_header, sizeof mean_header, "mean ch%d###mean", t->mean_channel + 1);
+  const bool stain = t->mean_stain != Stain::None;
+  if (stain) std::snprintf(mean_header, sizeof mean_header, "%s OD###mean", t->mean_stain == Stain::Dab ? "DAB" : "hemat.");
+  else if (channels > 1 && t->mean_channel >= 0) std::snprintf(mean_header, sizeof mean_header, "mean ch%d###mean", t->mean_channel + 1);
   else if (channels > 1) std::snprintf(mean_header, sizeof mean_header, "mean all###mean");
   for (size_t c = 0; c < columns.size(); c++) {
     if (!ImGui::TableSetColumnIndex(int(c))) {  // scrolled out of view: no rectangle to click
@@ -126,7 +142,10 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
     if (ImGui::IsItemHovered()) {
       // How to use the table, where it takes no line of the panel.
       const char* how = "Click to sort by it, again to reverse. Click a row to find its object in the image.";
-      if (int(c) == kMeanColumn && channels > 1 && t->mean_channel >= 0) {
+      if (int(c) == kMeanColumn && stain) {
+        ImGui::SetTooltip("Mean optical density of %s, the stain the nuclei are counted by (Count positive).\n%s",
+                          t->mean_stain == Stain::Dab ? "DAB" : "hematoxylin", how);
+      } else if (int(c) == kMeanColumn && channels > 1 && t->mean_channel >= 0) {
         ImGui::SetTooltip("Mean intensity in channel %d, the channel on show (Contrast > Channel, or comma and period).\n%s",
                           t->mean_channel + 1, how);
       } else if (int(c) == kMeanColumn && channels > 1) {
@@ -181,8 +200,9 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
       ImGui::TableNextColumn();
       ImGui::Text("%lld", m.area_px);
       ImGui::TableNextColumn();
-      if (m.mean.empty()) ImGui::TextDisabled("-");
-      else ImGui::Text("%.1f", mean_of(m, t->mean_channel));
+      if (stain) ImGui::Text("%.3f", mean_of(*t, m));  // densities are fractions
+      else if (m.mean.empty()) ImGui::TextDisabled("-");
+      else ImGui::Text("%.1f", mean_of(*t, m));
       ImGui::TableNextColumn();
       ImGui::Text("%.1f", m.centroid_x);
       ImGui::TableNextColumn();

@@ -20,6 +20,9 @@ struct ObjectTable {
   // The channel whose mean intensity the "mean" column shows: the one on show in the viewer, so a
   // marker's channel can be read and sorted by nucleus; -1 = the mean of the channels (a colour view).
   int mean_channel = 0;
+  // Or, while the nuclei are counted by a stain (an IHC slide's DAB), that stain's mean optical
+  // density: the column then shows what the count reads. None: the channel's mean.
+  Stain mean_stain = Stain::None;
   uint32_t selected = 0;           // object id; 0 = none
   bool scroll_to_selected = false;  // set when the viewer selects: the table brings the row into view
   // Rows drawn in the last frame, top to bottom: id and screen rectangle (x0, y0, x1, y1), published
@@ -45,11 +48,13 @@ void object_table_sort(ObjectTable* table, int column, bool ascending);
 // Shows channel `channel`'s mean in the "mean" column (see mean_channel); the rows are sorted again
 // when they are sorted by it.
 void object_table_set_mean_channel(ObjectTable* table, int channel);
+// Shows stain `stain`'s mean optical density in the "mean" column instead (None: the channel's again).
+void object_table_set_mean_stain(ObjectTable* table, Stain stain);
 
-// The table's column names and each object's value in a column (the "mean" column's for
-// `mean_channel`: 0 when the object has no such channel).
+// The table's column names and each object's value in a column (the "mean" column's as the table
+// shows it, mean_stain's or mean_channel's: 0 when the object has no such measurement).
 const std::vector<const char*>& object_table_columns();
-double object_table_value(const ObjectMeasurements& m, int column, int mean_channel);
+double object_table_value(const ObjectTable& table, const ObjectMeasurements& m, int column);
 
 // Draws the table (ImGui) in a child region of `height`; returns the id of a row the user clicked,
 // 0 when none was. touch: one finger is down (a touch screen), which scrolls the rows when it drags.

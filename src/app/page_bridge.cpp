@@ -96,6 +96,8 @@ std::string page_state_json() {
   w.key("sortColumn").value(cd::object_table_columns()[size_t(a.table.sort_column)]);
   w.key("ascending").value(a.table.sort_ascending);
   w.key("meanChannel").value(a.table.mean_channel);  // -1: the mean of the channels
+  w.key("meanStain");  // the stain counted by, whose density the mean column shows instead
+  if (a.table.mean_stain == cd::Stain::None) w.null(); else w.value(cd::stain_name(a.table.mean_stain));
   w.key("order").begin_array();
   for (size_t r = 0; r < a.table.order.size() && r < 20; r++) w.value(a.table.objects[size_t(a.table.order[r])].id);
   w.end_array();

@@ -166,6 +166,7 @@ test('stain: an IHC slide\'s hematoxylin is read as the CLI reads it, its DAB-po
   const s = await waitForShell(page, (st) => st.page.positive.count !== null, 'the DAB count');
   assert.equal(s.page.positive.stain, 'dab');
   assert.equal(s.page.positive.count, line.positive);
+  await waitForShell(page, (st) => st.page.table.meanStain === 'dab', 'the table\'s mean column showing the DAB density');
   assert.ok(Math.abs(s.page.positive.threshold - line.positive_threshold) < 1e-12, `${s.page.positive.threshold} vs ${line.positive_threshold}`);
   const counted = await page.evaluate(async () => {
     const cd = window.celldrop;
