@@ -349,13 +349,16 @@ function parsePercentiles(value, flag, command) {
   if (parts.length !== 2) throw new UsageError(`${command}: ${flag} takes LOW,HIGH (e.g. 1,99.8), not "${value}"`);
   return parts.map((p) => number(p, flag, command));
 }
+// The stains colour deconvolution unmixes (src/core/stains.h), as --stain and --positive name them.
+const STAINS = ['hematoxylin', 'dab'];
+
 // --positive N[:T] or STAIN[:T]: the marker (a channel from 0, as --channel, or a stain) and its
 // threshold, or Otsu's.
 function parsePositive(value, flag, command) {
   const [marker, threshold, extra] = value.split(':');
   if (extra !== undefined) throw new UsageError(`${command}: ${flag} takes N or N:THRESHOLD (e.g. 1 or 1:350, dab or dab:0.2), not "${value}"`);
   return {
-    marker: marker === 'dab' || marker === 'hematoxylin' ? marker : integer(marker, flag, command),
+    marker: STAINS.includes(marker) ? marker : integer(marker, flag, command),
     threshold: threshold === undefined || threshold === 'otsu' ? null : number(threshold, flag, command),
   };
 }
@@ -370,7 +373,7 @@ function parseExports(value, flag, command) {
   return out;
 }
 function parseStain(value, flag, command) {
-  if (value !== 'hematoxylin' && value !== 'dab') throw new UsageError(`${command}: ${flag} must be hematoxylin or dab, not "${value}"`);
+  if (!STAINS.includes(value)) throw new UsageError(`${command}: ${flag} must be hematoxylin or dab, not "${value}"`);
   return value;
 }
 function parseBackend(value, flag, command) {

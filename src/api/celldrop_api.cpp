@@ -717,13 +717,8 @@ char* cd_result_classify(void* result, const char* marker, double threshold) {
   if (!h) return give_error("cd_result_classify: no result");
   PositiveRule rule;
   const std::string name = marker ? marker : "";
-  if (!name.empty() && !parse_stain(name, &rule.stain)) {
-    char* end = nullptr;
-    const long channel = std::strtol(name.c_str(), &end, 10);
-    if (*end || channel < 0 || channel > 4095)
-      return give_error("the marker is a channel from 0, \"dab\" or \"hematoxylin\", not \"" + name + "\"");
-    rule.channel = int(channel);
-  }
+  if (!name.empty() && !parse_marker(name, &rule))
+    return give_error("the marker is a channel from 0, \"dab\" or \"hematoxylin\", not \"" + name + "\"");
   const bool given = !std::isnan(threshold);
   rule.threshold = given ? threshold : otsu_threshold_of_means(h->objects, rule);
   std::string error;

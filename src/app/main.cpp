@@ -862,15 +862,12 @@ static void positive_controls() {
   if (stained || a.positive_stain != cd::Stain::None) {
     // The marker among the stains and the channels: on an IHC slide the brown DAB is the marker, and
     // the red, green and blue means are there for completeness.
-    static const std::pair<cd::Stain, const char*> kMarkerStains[] = {{cd::Stain::Dab, "DAB"},
-                                                                        {cd::Stain::Hematoxylin, "hematoxylin"}};
-    std::string shown = "ch" + std::to_string(a.positive_channel + 1);
-    for (const auto& [stain, label] : kMarkerStains)
-      if (a.positive_stain == stain) shown = label;
+    std::string shown = a.positive_stain != cd::Stain::None ? cd::stain_label(a.positive_stain)
+                                                            : "ch" + std::to_string(a.positive_channel + 1);
     ImGui::SetNextItemWidth(ImGui::CalcTextSize("hematoxylin").x + style.FramePadding.x * 2 + ImGui::GetFrameHeight());
     if (ImGui::BeginCombo("##positive_marker", shown.c_str())) {
-      for (const auto& [stain, label] : kMarkerStains)
-        if (ImGui::Selectable(label, a.positive_stain == stain)) set_positive(-1, stain, true, 0.0);
+      for (cd::Stain stain : {cd::Stain::Dab, cd::Stain::Hematoxylin})
+        if (ImGui::Selectable(cd::stain_label(stain), a.positive_stain == stain)) set_positive(-1, stain, true, 0.0);
       for (int c = 0; c < a.image.channels; c++) {
         const std::string name = "ch" + std::to_string(c + 1);
         if (ImGui::Selectable(name.c_str(), a.positive_stain == cd::Stain::None && a.positive_channel == c))
@@ -1043,14 +1040,12 @@ static void segment_section() {
       // Multichannel images meet one-channel models: which channel the network sees.
       if (a.image.channels > 1 && m.input_channels == 1) {
         // An RGB slide may also be read as one stain's density (colour deconvolution, core/stains.h).
-        static const std::pair<cd::Stain, const char*> kStains[] = {{cd::Stain::Hematoxylin, "hematoxylin"},
-                                                                   {cd::Stain::Dab, "DAB"}};
         const bool stains = cd::can_unmix_stains(a.image);
         char current[32];
         std::snprintf(current, sizeof current, "channel %d", a.seg_channel + 1);
         const char* shown = a.seg_channel < 0 ? "all, merged" : current;
-        for (const auto& [stain, label] : kStains)
-          if (stains && a.stain == cd::stain_name(stain)) shown = label;
+        cd::Stain reading = cd::Stain::None;
+        if (stains && cd::parse_stain(a.stain, &reading)) shown = cd::stain_label(reading);
         if (ImGui::BeginCombo("Input", shown)) {
           if (ImGui::Selectable("all, merged", a.seg_channel < 0 && (a.stain.empty() || !stains))) {
             a.seg_channel = -1;
@@ -1063,8 +1058,8 @@ static void segment_section() {
               a.stain.clear();
             }
           }
-          for (const auto& [stain, label] : kStains) {
-            if (stains && ImGui::Selectable(label, a.stain == cd::stain_name(stain))) {
+          for (cd::Stain stain : {cd::Stain::Hematoxylin, cd::Stain::Dab}) {
+            if (stains && ImGui::Selectable(cd::stain_label(stain), reading == stain)) {
               a.seg_channel = -1;
               a.stain = cd::stain_name(stain);
             }

@@ -144,7 +144,7 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
       const char* how = "Click to sort by it, again to reverse. Click a row to find its object in the image.";
       if (int(c) == kMeanColumn && stain) {
         ImGui::SetTooltip("Mean optical density of %s, the stain the nuclei are counted by (Count positive).\n%s",
-                          t->mean_stain == Stain::Dab ? "DAB" : "hematoxylin", how);
+                          stain_label(t->mean_stain), how);
       } else if (int(c) == kMeanColumn && channels > 1 && t->mean_channel >= 0) {
         ImGui::SetTooltip("Mean intensity in channel %d, the channel on show (Contrast > Channel, or comma and period).\n%s",
                           t->mean_channel + 1, how);

@@ -544,7 +544,7 @@ static void apply_positive_rule() {
     rule.stain = a.positive_stain;
     if (!a.table.objects.empty() && std::isnan(cd::marker_mean(a.table.objects[0], rule))) {
       // Stains are measured only for a result read through one (a brightfield slide).
-      a.positive_note = std::string("This result has no ") + (rule.stain == cd::Stain::Dab ? "DAB" : "hematoxylin") +
+      a.positive_note = std::string("This result has no ") + cd::stain_label(rule.stain) +
                         " densities: segment the slide read through its hematoxylin (Input) to count by a stain.";
       rule = cd::PositiveRule();
     }

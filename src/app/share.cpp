@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/json_writer.h"
+#include "core/measure.h"
 
 namespace celldrop {
 
@@ -214,13 +215,10 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
     } else if (key == "positive") {
       // N or N:T, or a stain in N's place (see the header).
       const size_t colon = value.find(':');
-      const std::string marker = value.substr(0, colon);
-      Stain stain = Stain::None;
+      PositiveRule marker;
       char* rest = nullptr;
-      const bool named = parse_stain(marker, &stain);
-      const long n = named ? -1 : marker.empty() ? -2 : std::strtol(marker.c_str(), &rest, 10);
       double t = std::nan("");
-      bool ok = named || (n >= 0 && n < 4096 && *rest == '\0');
+      bool ok = parse_marker(value.substr(0, colon), &marker);
       if (ok && colon != std::string::npos) {
         const std::string threshold = value.substr(colon + 1);
         t = threshold.empty() ? std::nan("") : std::strtod(threshold.c_str(), &rest);
@@ -231,8 +229,8 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
                  "or dab): copy the whole link again";
         return false;
       }
-      s->positive_channel = int(n);
-      s->positive_stain = stain;
+      s->positive_channel = marker.channel;
+      s->positive_stain = marker.stain;
       s->positive_threshold = t;
     } else if (key == "edits" || key == "removed") {
       if (!parse_edits(value, key == "removed", &s->edits)) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "core/labels.h"
@@ -156,6 +157,19 @@ bool measure_stains(const Labels& labels, const Image& rgb, std::vector<ObjectMe
   return true;
 }
 
+bool parse_marker(const std::string& text, PositiveRule* rule) {
+  Stain stain = Stain::None;
+  long channel = -1;
+  if (!parse_stain(text, &stain)) {
+    char* end = nullptr;
+    channel = text.empty() ? -1 : std::strtol(text.c_str(), &end, 10);
+    if (channel < 0 || channel > 4095 || *end) return false;
+  }
+  rule->channel = int(channel);
+  rule->stain = stain;
+  return true;
+}
+
 double marker_mean(const ObjectMeasurements& m, const PositiveRule& rule) {
   if (rule.stain == Stain::Hematoxylin) return m.hematoxylin_od;
   if (rule.stain == Stain::Dab) return m.dab_od;
@@ -202,7 +216,7 @@ int classify_positive(std::vector<ObjectMeasurements>* objects, const PositiveRu
     const double mean = marker_mean(m, rule);
     if (std::isnan(mean)) {
       if (rule.stain != Stain::None) {
-        *error = std::string("the objects have no ") + (rule.stain == Stain::Dab ? "DAB" : "hematoxylin") +
+        *error = std::string("the objects have no ") + stain_label(rule.stain) +
                  " density: stains are measured when the run reads the slide through one (stain hematoxylin)";
       } else {
         *error = "the image has " + std::to_string(m.mean.size()) + " channel" + (m.mean.size() == 1 ? "" : "s") +

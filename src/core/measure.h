@@ -74,6 +74,11 @@ struct PositiveRule {
   bool counts() const { return channel >= 0 || stain != Stain::None; }
 };
 
+// A marker as a user or a link writes it: a channel from 0 ("1", at most 4095) or a stain's name
+// ("dab", "hematoxylin"). Sets rule's channel and stain (its threshold is left alone); false for
+// anything else, rule untouched.
+bool parse_marker(const std::string& text, PositiveRule* rule);
+
 // An object's mean of the rule's marker: its mean in the channel, or its mean density of the stain;
 // NaN when the object has no such measurement (or the rule no marker).
 double marker_mean(const ObjectMeasurements& object, const PositiveRule& rule);

@@ -55,6 +55,8 @@ const char* stain_name(Stain stain) {
   return "";
 }
 
+const char* stain_label(Stain stain) { return stain == Stain::Dab ? "DAB" : stain_name(stain); }
+
 bool parse_stain(const std::string& name, Stain* stain) {
   std::string lower;
   for (char c : name) lower += char(std::tolower(static_cast<unsigned char>(c)));

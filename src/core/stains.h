@@ -26,6 +26,7 @@ namespace celldrop {
 enum class Stain : uint8_t { None, Hematoxylin, Dab };
 
 const char* stain_name(Stain stain);  // "hematoxylin", "dab"; "" for None
+const char* stain_label(Stain stain);  // as people write it, for sentences and labels: "hematoxylin", "DAB"
 // "hematoxylin" or "dab" (any case); false for anything else.
 bool parse_stain(const std::string& name, Stain* stain);
 

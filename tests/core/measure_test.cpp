@@ -215,5 +215,22 @@ TEST(Measure, StainsAreEachObjectsMeanDensity) {
   EXPECT_NE(error.find("3x3"), std::string::npos) << error;
 }
 
+TEST(Measure, MarkersAreAChannelOrAStainByName) {
+  PositiveRule rule;
+  rule.threshold = 0.5;
+  ASSERT_TRUE(parse_marker("2", &rule));
+  EXPECT_EQ(rule.channel, 2);
+  EXPECT_EQ(rule.stain, Stain::None);
+  ASSERT_TRUE(parse_marker("DAB", &rule));
+  EXPECT_EQ(rule.channel, -1);
+  EXPECT_EQ(rule.stain, Stain::Dab);
+  EXPECT_EQ(rule.threshold, 0.5);  // the threshold is not the marker's
+  ASSERT_TRUE(parse_marker("4095", &rule));
+  for (const char* bad : {"", "-1", "4096", "1.5", "1x", "eosin", "dab1"}) {
+    EXPECT_FALSE(parse_marker(bad, &rule)) << bad;
+    EXPECT_EQ(rule.channel, 4095) << "left untouched: " << bad;
+  }
+}
+
 }  // namespace
 }  // namespace celldrop
