@@ -357,8 +357,12 @@ const STAINS = ['hematoxylin', 'dab'];
 function parsePositive(value, flag, command) {
   const [marker, threshold, extra] = value.split(':');
   if (extra !== undefined) throw new UsageError(`${command}: ${flag} takes N or N:THRESHOLD (e.g. 1 or 1:350, dab or dab:0.2), not "${value}"`);
+  const stain = marker.toLowerCase();
+  if (!STAINS.includes(stain) && !/^\d+$/.test(marker)) {
+    throw new UsageError(`${command}: ${flag} takes a channel number or a stain (${STAINS.join(', ')}), not "${marker}"`);
+  }
   return {
-    marker: STAINS.includes(marker) ? marker : integer(marker, flag, command),
+    marker: STAINS.includes(stain) ? stain : integer(marker, flag, command),
     threshold: threshold === undefined || threshold === 'otsu' ? null : number(threshold, flag, command),
   };
 }
@@ -373,8 +377,9 @@ function parseExports(value, flag, command) {
   return out;
 }
 function parseStain(value, flag, command) {
-  if (!STAINS.includes(value)) throw new UsageError(`${command}: ${flag} must be hematoxylin or dab, not "${value}"`);
-  return value;
+  const stain = value.toLowerCase();
+  if (!STAINS.includes(stain)) throw new UsageError(`${command}: ${flag} must be hematoxylin or dab, not "${value}"`);
+  return stain;
 }
 function parseBackend(value, flag, command) {
   if (value !== 'native' && value !== 'wasm') throw new UsageError(`${command}: ${flag} must be native or wasm, not "${value}"`);

@@ -457,10 +457,11 @@ test('segment usage errors', () => {
     [['segment', image, '--out', tmp, '--invert=no'], /--invert takes no value/],
     [['segment', image, '--out', tmp, '--pixel-size', '0'], /--pixel-size must be a length in micrometres above 0/],
     [['segment', image, '--out', tmp, '--positive', '1:2:3'], /--positive takes N or N:THRESHOLD/],
-    [['segment', image, '--out', tmp, '--positive', 'two'], /--positive must be a number/],
+    [['segment', image, '--out', tmp, '--positive', 'two'], /--positive takes a channel number or a stain \(hematoxylin, dab\), not "two"/],
     [['segment', image, '--out', tmp, '--stain', 'eosin'], /--stain must be hematoxylin or dab, not "eosin"/],
     [['segment', image, '--out', tmp, '--stain', 'dab', '--channel', '0'], /give --channel or --stain, not both/],
-    [['segment', image, '--out', tmp, '--positive', 'dab'], /--positive dab reads each nucleus's stain density.*add --stain hematoxylin/],
+    // Stains are names in any case, as the page and share links take them.
+    [['segment', image, '--out', tmp, '--positive', 'DAB:0.2'], /--positive dab reads each nucleus's stain density.*add --stain hematoxylin/],
     [['eval', '--gt', tmp], /--gt DIR and --pred DIR are required/],
     [['eval', '--gt', tmp, '--pred', tmp, '--json=yes'], /--json takes no value/],
   ];
