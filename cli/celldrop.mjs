@@ -58,6 +58,9 @@ Usage:
                              RGB picture of a slide (Ruifrok & Johnston's H-DAB): hematoxylin is the
                              nuclei of an immunohistochemistry (IHC) slide, bright on dark, as a
                              fluorescence model sees nuclei
+      --estimate-stains      with --stain: unmix with the slide's own hematoxylin and DAB colours,
+                             estimated from its stained pixels (Macenko's method), instead of
+                             Ruifrok & Johnston's; the line gets "stain_vectors", the record too
       --tile N               tile size in network px (default 512); --overlap N (default 64)
       --percentiles LO,HI    normalisation percentiles (default: the card's)
       --invert               invert the normalised image (Cellpose's --invert): dark nuclei on a
@@ -389,7 +392,7 @@ function parseBackend(value, flag, command) {
 const SEGMENT_OPTIONS = {
   out: text, model: text, diameter: parseDiameter, 'prob-thresh': number, 'nms-thresh': number,
   'cellprob-thresh': number, 'flow-thresh': number, 'min-area': number,
-  'exclude-border': flag, 'pixel-size': number, channel: integer, stain: parseStain, tile: integer, overlap: integer,
+  'exclude-border': flag, 'pixel-size': number, channel: integer, stain: parseStain, 'estimate-stains': flag, tile: integer, overlap: integer,
   percentiles: parsePercentiles, invert: flag, positive: parsePositive, page: pageOption, 'max-megapixels': number, export: parseExports,
   backend: parseBackend, threads: integer,
 };
@@ -440,6 +443,9 @@ async function segment(args) {
   if (options.stain !== undefined) {
     if (options.channel !== undefined) throw new UsageError('segment: give --channel or --stain, not both');
     params.stain = options.stain;
+    if (options['estimate-stains']) params.estimate_stains = true;
+  } else if (options['estimate-stains']) {
+    throw new UsageError('segment: --estimate-stains estimates the colours of the stains --stain unmixes: add --stain hematoxylin');
   }
   if (options.tile !== undefined) params.tile = options.tile;
   if (options.overlap !== undefined) params.overlap = options.overlap;
@@ -541,6 +547,10 @@ async function segment(args) {
           written,
         });
         if (positive) Object.assign(line, { positive: positive.positive, positive_threshold: positive.threshold });
+        if (params.estimate_stains) {
+          const round = (v) => v.map((x) => Number(x.toFixed(3)));
+          line.stain_vectors = { hematoxylin: round(s.stain_vectors.hematoxylin), dab: round(s.stain_vectors.dab) };
+        }
         if (s.note) line.note = line.note ? `${line.note}; ${s.note}` : s.note;
       } catch (e) {
         failed++;

@@ -3,9 +3,12 @@
 generator's nuclei as hematoxylin (each pixel's amount from the nuclei image's intensity), the odd
 nuclei stained brown by DAB as a marker does, and brown DAB blobs of a nucleus's size between them,
 mixed by Beer-Lambert's law with Ruifrok & Johnston's stain vectors, written out here apart from
-src/core/stains.cpp. In the grey picture the blobs are as dark as nuclei; in the hematoxylin they are gone.
+src/core/stains.cpp, or with another lab's. In the grey picture the blobs are as dark as nuclei; in the
+hematoxylin they are gone.
 
-  ihc_slide.py NUCLEI.png LABELS.png OUT.png SEED    (the CLI's synth image and labels; 8-bit RGB out)
+  ihc_slide.py NUCLEI.png LABELS.png OUT.png SEED [HR,HG,HB/DR,DG,DB]
+      the CLI's synth image and labels; 8-bit RGB out; the optional colours are the optical densities of
+      hematoxylin and DAB in red, green and blue (default Ruifrok & Johnston's)
 
 ihc_rgb(hematoxylin, dab) is the mixing alone, for a slide of other amounts (lessons/measuring)."""
 import sys
@@ -13,10 +16,13 @@ import numpy as np
 from PIL import Image
 
 
-def ihc_rgb(hematoxylin, dab):
+RUIFROK = ((0.650, 0.704, 0.286), (0.268, 0.570, 0.776))
+
+
+def ihc_rgb(hematoxylin, dab, colours=RUIFROK):
     """The transmitted light of these amounts (optical densities) of the two stains, as 8-bit RGB."""
-    hv = np.array([0.650, 0.704, 0.286]); hv /= np.linalg.norm(hv)
-    dv = np.array([0.268, 0.570, 0.776]); dv /= np.linalg.norm(dv)
+    hv = np.array(colours[0], np.float64); hv /= np.linalg.norm(hv)
+    dv = np.array(colours[1], np.float64); dv /= np.linalg.norm(dv)
     rgb = 255 * 10 ** (-(hematoxylin[..., None] * hv + dab[..., None] * dv))
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
@@ -33,11 +39,14 @@ def blobs_between(labels, rng, count=25, sigma=7.0):
 
 def main():
     nuclei, labels, out, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    colours = RUIFROK
+    if len(sys.argv) > 5:
+        colours = tuple(tuple(float(x) for x in part.split(',')) for part in sys.argv[5].split('/'))
     t = np.asarray(Image.open(nuclei), np.float64)
     t = (t - t.min()) / max(t.max() - t.min(), 1)
     gt = np.asarray(Image.open(labels)).astype(np.int64)
     d = blobs_between(gt, np.random.default_rng(seed)) + 0.35 * (gt % 2 == 1)
-    Image.fromarray(ihc_rgb(0.05 + 0.6 * t, d), 'RGB').save(out)
+    Image.fromarray(ihc_rgb(0.05 + 0.6 * t, d, colours), 'RGB').save(out)
 
 
 if __name__ == "__main__":

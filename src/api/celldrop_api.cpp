@@ -473,7 +473,8 @@ char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParam
   // A slide read through a stain is a brightfield one: each object's stain densities are measured
   // too, the DAB one being what a positive count on an immunohistochemistry slide reads.
   if (!measure_objects(h->result.labels, &im, &h->objects, &error) ||
-      (params.channels.stain != Stain::None && !measure_stains(h->result.labels, im, &h->objects, &error))) {
+      (params.channels.stain != Stain::None &&
+       !measure_stains(h->result.labels, im, h->result.channels.stain_vectors, &h->objects, &error))) {
     delete h;
     return give_error(error);
   }
@@ -493,7 +494,9 @@ char* finish_result(PipelineRun& run, const ModelCard& card, const PipelineParam
 // Everything but the thresholds: what decides the network's inputs and so its outputs.
 bool same_network_inputs(const PipelineParams& a, const PipelineParams& b) {
   return a.channels.channels == b.channels.channels && a.channels.merge == b.channels.merge &&
-         a.channels.stain == b.channels.stain && a.invert == b.invert && a.percentile_low == b.percentile_low &&
+         a.channels.stain == b.channels.stain &&
+         (a.channels.stain == Stain::None || a.channels.estimate_stains == b.channels.estimate_stains) &&
+         a.invert == b.invert && a.percentile_low == b.percentile_low &&
          a.percentile_high == b.percentile_high && a.diameter == b.diameter &&
          a.tile_size == b.tile_size && a.overlap == b.overlap && a.max_network_pixels == b.max_network_pixels;
 }

@@ -101,6 +101,9 @@ struct App {
   // Or, for an RGB slide, one stain's density by colour deconvolution (core/stains.h), "hematoxylin" or
   // "dab"; empty: the channels. An IHC slide's hematoxylin is its nuclei as a fluorescence model sees them.
   std::string stain;
+  // With a stain: unmix with the slide's own colours, estimated from it (stains.h's
+  // estimate_stain_vectors), instead of Ruifrok & Johnston's.
+  bool estimate_stains = false;
   // "auto" (WebGPU when the browser has it, else WASM), "webgpu" or "wasm": a share link asks for the
   // backend its result came from, since only the same backend promises identical labels.
   std::string backend_choice = "auto";
@@ -191,6 +194,7 @@ struct RunSettings {
   bool exclude_border = false;
   bool invert = false;
   std::string stain;
+  bool estimate_stains = false;
 };
 
 extern App g_app;

@@ -334,15 +334,6 @@ static void zoom_center(double factor) {
 // colours (opacity is applied when drawing). A change of classes alone repaints the boxes of the
 // objects whose colour changed, unless they cover much of the image: one upload then costs less than
 // many small ones.
-// Whether the result on show was read through a stain (its run's parameters say): a brightfield slide,
-// whose objects' stain densities are then measured too, what a count by DAB reads.
-static bool result_read_through_stain(const cd::Segmentation& s) {
-  cd::JsonValue params;
-  std::string ignored;
-  const cd::JsonValue* stain = cd::json_parse(s.params_json, &params, &ignored) && params.is_object() ? params.find("stain") : nullptr;
-  return stain && stain->is_string() && !stain->string.empty();
-}
-
 static void refresh_overlay() {
   App& a = g_app;
   cd::Segmentation& s = cd::segmentation();
@@ -361,7 +352,9 @@ static void refresh_overlay() {
     s.result_edited = false;
     std::vector<cd::ObjectMeasurements> objects;
     if (!cd::measure_objects(s.labels, &a.image, &objects, &why) ||
-        (result_read_through_stain(s) && !cd::measure_stains(s.labels, a.image, &objects, &why))) {
+        // Read through a stain, it is a brightfield slide: its objects' stain densities are measured
+        // too (what a count by DAB reads), with the colours the run unmixed it with.
+        (s.read_through_stain && !cd::measure_stains(s.labels, a.image, s.stain_vectors, &objects, &why))) {
       s.error = "the objects cannot be measured: " + why + ".";
       s.has_result = false;
       return;
@@ -936,6 +929,40 @@ static void positive_controls() {
   if (!a.positive_note.empty()) wrapped_disabled(a.positive_note.c_str());
 }
 
+// Which colours a slide is unmixed with: the standard ones or the slide's own (estimated at the next
+// run), and beside it the two the result on show was unmixed with, as swatches of the colour each
+// stain gives the light, so a user sees whether "hematoxylin" is the blue of their nuclei.
+static void stain_colours(const cd::Segmentation& s) {
+  App& a = g_app;
+  ImGui::Checkbox("Estimate the stains' colours", &a.estimate_stains);
+  ui_rect("estimate_stains");
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("Unmix with this slide's own hematoxylin and DAB, measured on its stained pixels\n"
+                      "(Macenko's method) at the next run, instead of the standard colours (Ruifrok & Johnston's).\n"
+                      "A lab's stains differ: with the wrong colours some DAB reads as hematoxylin (brown spots\n"
+                      "become nuclei) and some hematoxylin as DAB (negative nuclei look positive)");
+  }
+  if (!s.has_result || !s.read_through_stain) return;
+  for (cd::Stain stain : {cd::Stain::Hematoxylin, cd::Stain::Dab}) {
+    const double* v = stain == cd::Stain::Hematoxylin ? s.stain_vectors.hematoxylin : s.stain_vectors.dab;
+    const double length = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    float rgb[3];  // the light through 0.8 units of the stain (optical density 0.8 along its vector)
+    for (int k = 0; k < 3; ++k) rgb[k] = float(std::pow(10.0, -0.8 * v[k] / length));
+    if (stain == cd::Stain::Dab) ImGui::SameLine();
+    ImGui::ColorButton(stain == cd::Stain::Hematoxylin ? "##hematoxylin" : "##dab", ImVec4(rgb[0], rgb[1], rgb[2], 1.0f),
+                       ImGuiColorEditFlags_NoTooltip, ImVec2(ImGui::GetTextLineHeight(), ImGui::GetTextLineHeight()));
+    if (ImGui::IsItemHovered()) {
+      ImGui::SetTooltip("%s: optical density per unit (red, green, blue) %s", cd::stain_label(stain),
+                        cd::stain_vector_text(v).c_str());
+    }
+    ImGui::SameLine(0.0f, ImGui::GetStyle().ItemInnerSpacing.x);
+    ImGui::TextDisabled("%s", cd::stain_label(stain));
+  }
+  ImGui::SameLine();
+  ImGui::TextDisabled(s.stain_vectors_estimated ? "(this slide's)" : "(standard)");
+  ui_rect("stain_colours");
+}
+
 static void segment_section() {
   App& a = g_app;
   cd::Segmentation& s = cd::segmentation();
@@ -1072,6 +1099,7 @@ static void segment_section() {
                                      "hematoxylin is its nuclei, bright on dark, as a fluorescence model sees them"
                                    : "The model reads one channel: the mean of all channels, or one of them");
         }
+        if (stains && reading != cd::Stain::None) stain_colours(s);
       }
     }
     // Folded away, an inverted input would go unseen: the heading says so (### keeps the node's id).
@@ -1204,7 +1232,7 @@ static void segment_section() {
       // a fluorescence model knows; on an immunohistochemistry slide it is the answer, where the
       // inverted picture takes the brown marker for nuclei too and an H&E model finds few.
       const cd::ModelChoice& model = s.models[size_t(current)];
-      if (model.input_channels == 1 && cd::can_unmix_stains(a.image) && !result_read_through_stain(s)) {
+      if (model.input_channels == 1 && cd::can_unmix_stains(a.image) && !s.read_through_stain) {
         const char* stain_label = "Read its hematoxylin";
         same_line_if_fits(stain_label);
         if (ImGui::Button(stain_label)) {

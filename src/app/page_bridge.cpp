@@ -64,6 +64,16 @@ std::string page_state_json() {
   w.end_object();
   write_edits(w);
   w.key("borderObjects").value(cd::segmentation().border_objects);  // left out of the result on show
+  // The colours the result on show was unmixed with, when it was read through a stain.
+  w.key("stainVectors");
+  if (const cd::Segmentation& seg = cd::segmentation(); seg.has_result && seg.read_through_stain) {
+    w.begin_object().key("estimated").value(seg.stain_vectors_estimated);
+    for (auto [key, v] : {std::pair{"hematoxylin", seg.stain_vectors.hematoxylin}, std::pair{"dab", seg.stain_vectors.dab}})
+      w.key(key).begin_array().value(v[0]).value(v[1]).value(v[2]).end_array();
+    w.end_object();
+  } else {
+    w.null();
+  }
   w.key("drawMode").value(a.draw_mode);
   w.key("keysShown").value(a.show_keys);
   w.key("confirm");  // an action waiting for the user's yes because it would drop edits by hand

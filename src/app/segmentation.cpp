@@ -212,6 +212,9 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const 
   s.tiles_run = 0;
   s.border_objects = 0;
   s.inverted = false;
+  s.read_through_stain = false;
+  s.stain_vectors = cd::StainVectors();
+  s.stain_vectors_estimated = false;
   s.note.clear();
   s.background = cd::Background::Unknown;
   if (cd::json_parse(summary_json, std::strlen(summary_json), &summary, &summary_error)) {
@@ -221,6 +224,15 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const 
     if (const cd::JsonValue* v = summary.find("border_objects"); v && v->is_number()) s.border_objects = int(v->number);
     if (const cd::JsonValue* v = summary.find("invert"); v && v->is_bool()) s.inverted = v->boolean;
     if (const cd::JsonValue* v = summary.find("note"); v && v->is_string()) s.note = v->string;
+    if (const cd::JsonValue* v = summary.find("stain_vectors"); v && v->is_object()) {
+      s.read_through_stain = true;
+      const cd::JsonValue* e = v->find("estimated");
+      s.stain_vectors_estimated = e && e->is_bool() && e->boolean;
+      for (auto [key, out] : {std::pair{"hematoxylin", s.stain_vectors.hematoxylin}, std::pair{"dab", s.stain_vectors.dab}}) {
+        const cd::JsonValue* a = v->find(key);
+        for (int k = 0; a && a->is_array() && a->array.size() == 3 && k < 3; ++k) out[k] = a->array[size_t(k)].number;
+      }
+    }
     if (const cd::JsonValue* v = summary.find("background"); v && v->is_string()) {
       s.background = v->string == "bright" ? cd::Background::Bright : cd::Background::Dark;
     }

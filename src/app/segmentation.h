@@ -69,6 +69,11 @@ struct Segmentation {
   std::string note;  // the core's remark on the run, if any
   Background background = Background::Unknown;  // of the image the last result came from, as the network saw it
   bool inverted = false;   // the last result's network saw the image inverted
+  // The last result was read through a stain (a brightfield slide), unmixed with these colours,
+  // estimated from the slide or the standard ones: its objects' stain densities are measured with them.
+  bool read_through_stain = false;
+  StainVectors stain_vectors;
+  bool stain_vectors_estimated = false;
   // Seconds by stage, from the worker: loading the model, decoding the image, the network,
   // post-processing (star NMS / flow dynamics and masks), and the whole run.
   double model_s = 0.0, decode_s = 0.0, inference_s = 0.0, postprocess_s = 0.0, total_s = 0.0;

@@ -97,7 +97,7 @@ RunSettings run_settings() {
   const App& a = g_app;
   return {a.model,           a.diameter_auto, a.diameter,    a.thresholds,    a.percentile_low,
           a.percentile_high, a.tile_size,     a.seg_channel, a.backend_choice, a.exclude_border,
-          a.invert,          a.stain};
+          a.invert,          a.stain,         a.estimate_stains};
 }
 
 void set_run_settings(const RunSettings& r) {
@@ -114,6 +114,7 @@ void set_run_settings(const RunSettings& r) {
   a.exclude_border = r.exclude_border;
   a.invert = r.invert;
   a.stain = r.stain;
+  a.estimate_stains = r.estimate_stains;
 }
 
 // A model's card defaults for thresholds and normalisation.
@@ -167,7 +168,7 @@ static std::string params_json(bool with_thresholds) {
   // A one-channel model needs one channel: the chosen one, a stain of an RGB slide, or the mean of all
   // (say, RGB nuclei).
   if (a.image.channels > 1 && m.input_channels == 1) {
-    if (!a.stain.empty() && cd::can_unmix_stains(a.image)) w.key("stain").value(a.stain);
+    if (!a.stain.empty() && cd::can_unmix_stains(a.image)) w.key("stain").value(a.stain).key("estimate_stains").value(a.estimate_stains);
     else if (a.seg_channel >= 0 && a.seg_channel < a.image.channels) w.key("channel").value(a.seg_channel);
     else w.key("merge").value(true);
   }
@@ -320,12 +321,12 @@ bool apply_params(const cd::JsonValue& p, std::string* error) {
       }
       copy.stain = stain == cd::Stain::None ? "" : cd::stain_name(stain);
       if (!copy.stain.empty()) copy.seg_channel = -1;
-    } else if (key == "exclude_border" || key == "invert") {
+    } else if (key == "exclude_border" || key == "invert" || key == "estimate_stains") {
       if (!v.is_bool()) {
         *error = key + " must be true or false";
         return false;
       }
-      (key == "invert" ? copy.invert : copy.exclude_border) = v.boolean;
+      (key == "invert" ? copy.invert : key == "estimate_stains" ? copy.estimate_stains : copy.exclude_border) = v.boolean;
     } else {
       bool known = false;
       for (size_t i = 0; i < m.thresholds.size() && i < copy.thresholds.size(); i++) {

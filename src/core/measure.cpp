@@ -122,15 +122,16 @@ bool measure_objects(const Labels& labels, const Image* image, std::vector<Objec
   return true;
 }
 
-bool measure_stains(const Labels& labels, const Image& rgb, std::vector<ObjectMeasurements>* objects,
-                    std::string* error) {
+bool measure_stains(const Labels& labels, const Image& rgb, const StainVectors& vectors,
+                    std::vector<ObjectMeasurements>* objects, std::string* error) {
   if (rgb.width != labels.width || rgb.height != labels.height) {
     *error = "measure: the image is " + std::to_string(rgb.width) + "x" + std::to_string(rgb.height) +
              " but the labels are " + std::to_string(labels.width) + "x" + std::to_string(labels.height);
     return false;
   }
   Image hematoxylin, dab;
-  if (!stain_density(rgb, Stain::Hematoxylin, &hematoxylin, error) || !stain_density(rgb, Stain::Dab, &dab, error))
+  if (!stain_density(rgb, Stain::Hematoxylin, vectors, &hematoxylin, error) ||
+      !stain_density(rgb, Stain::Dab, vectors, &dab, error))
     return false;
   const ObjectIndex index = index_objects(labels);
   if (size_t(index.count()) != objects->size()) {

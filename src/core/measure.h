@@ -53,13 +53,14 @@ struct ObjectMeasurements {
 bool measure_objects(const Labels& labels, const Image* image, std::vector<ObjectMeasurements>* out,
                      std::string* error);
 
-// Adds each object's mean hematoxylin and DAB density (stains.h's stain_density) to `objects`, which
-// measure_objects made from the same labels. On an immunohistochemistry slide the DAB density is the
+// Adds each object's mean hematoxylin and DAB density (stains.h's stain_density, unmixed with
+// `vectors`: those the run read the slide with) to `objects`, which measure_objects made from the same
+// labels. On an immunohistochemistry slide the DAB density is the
 // marker's amount, what a positive count reads (QuPath's "DAB OD mean"); the image's red, green and
 // blue means say little of it. False with a sentence in *error when the image cannot be unmixed or
 // its size is not the labels'.
-bool measure_stains(const Labels& labels, const Image& rgb, std::vector<ObjectMeasurements>* objects,
-                    std::string* error);
+bool measure_stains(const Labels& labels, const Image& rgb, const StainVectors& vectors,
+                    std::vector<ObjectMeasurements>* objects, std::string* error);
 
 // --- Marker-positive objects ------------------------------------------------------------------------
 // A second channel is often imaged to count the nuclei that carry a marker (Ki-67, EdU, a reporter):

@@ -90,7 +90,7 @@ bool select_channels(const Image& in, const ChannelSelection& selection, Image* 
       *error = std::string("give channels or a stain (") + stain_name(selection.stain) + "), not both";
       return false;
     }
-    return stain_density(in, selection.stain, out, error);
+    return stain_density(in, selection.stain, selection.stain_vectors, out, error);
   }
   std::vector<int> chosen = selection.channels;
   if (chosen.empty())

@@ -20,6 +20,10 @@ struct ChannelSelection {
   // Instead of channels: one stain's density by colour deconvolution of an RGB picture (stains.h), e.g.
   // the hematoxylin of an immunohistochemistry slide, which a fluorescence model reads as its nuclei.
   Stain stain = Stain::None;
+  // The stains' colours (stains.h): Ruifrok & Johnston's, or with estimate_stains the slide's own,
+  // which the pipeline estimates and then holds here, as used.
+  bool estimate_stains = false;
+  StainVectors stain_vectors;
 };
 
 struct PercentileRange {

@@ -617,6 +617,10 @@ bool PipelineRun::State::begin(const Image& source) {
       append_note(&r.note, "the model reads colour; this one-channel image gave its channel to red, green and blue");
     }
   }
+  if (selection.stain != Stain::None && selection.estimate_stains) {
+    std::string estimate_error;
+    if (!estimate_stain_vectors(source, &selection.stain_vectors, &estimate_error)) return fail(estimate_error);
+  }
   if (!selection.channels.empty() || selection.merge || selection.stain != Stain::None) {
     std::string select_error;
     if (!select_channels(source, selection, &selected, &select_error)) return fail(select_error);

@@ -76,6 +76,9 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
       if (v.is_null()) continue;
       if (!v.is_string() || !parse_stain(v.string, &p.channels.stain))
         return fail(error, "stain must be \"hematoxylin\" or \"dab\" (colour deconvolution), or null, not " + describe(v));
+    } else if (key == "estimate_stains") {
+      if (!v.is_bool()) return fail(error, "estimate_stains must be true or false, not " + describe(v));
+      p.channels.estimate_stains = v.boolean;
     } else if (key == "tile") {
       if (!whole_number(v, 1, 1 << 16, &p.tile_size))
         return fail(error, "tile must be a whole number of px from 1 to 65536, not " + describe(v));
@@ -111,7 +114,7 @@ bool parse_pipeline_params(const char* json, size_t size, PipelineParams* params
       p.exclude_border = v.boolean;
     } else {
       return fail(error, "unknown key \"" + key +
-                             "\" (known: diameter, channel, channels, merge, stain, tile, overlap, percentile_low, "
+                             "\" (known: diameter, channel, channels, merge, stain, estimate_stains, tile, overlap, percentile_low, "
                              "percentile_high, invert, prob_thresh, nms_thresh, cellprob_thresh, flow_thresh, "
                              "min_area, exclude_border)");
     }
@@ -163,7 +166,12 @@ std::vector<std::pair<std::string, RecordValue>> pipeline_record_parameters(cons
   for (int c : r.channels.channels) channels += (channels.empty() ? "" : ",") + std::to_string(c);
   add("channels", RecordValue::of(channels.empty() ? std::string("all") : channels));
   add("merge_channels", RecordValue::of(r.channels.merge));
-  if (r.channels.stain != Stain::None) add("stain", RecordValue::of(std::string(stain_name(r.channels.stain))));
+  if (r.channels.stain != Stain::None) {
+    add("stain", RecordValue::of(std::string(stain_name(r.channels.stain))));
+    add("estimate_stains", RecordValue::of(r.channels.estimate_stains));
+    add("stain_vector_hematoxylin", RecordValue::of(stain_vector_text(r.channels.stain_vectors.hematoxylin)));
+    add("stain_vector_dab", RecordValue::of(stain_vector_text(r.channels.stain_vectors.dab)));
+  }
   if (!r.note.empty()) add("note", RecordValue::of(r.note));
   return out;
 }
@@ -205,6 +213,16 @@ std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& r
   w.key("background");
   if (r.background == Background::Unknown) w.null();
   else w.value(r.background == Background::Bright ? "bright" : "dark");
+  // A slide read through a stain: the stains' colours it was unmixed with, what measure_stains needs
+  // to measure the same densities again (after edits by hand) and what the page shows.
+  if (r.channels.stain != Stain::None) {
+    const StainVectors& v = r.channels.stain_vectors;
+    w.key("stain_vectors").begin_object();
+    w.key("estimated").value(r.channels.estimate_stains);
+    w.key("hematoxylin").begin_array().value(v.hematoxylin[0]).value(v.hematoxylin[1]).value(v.hematoxylin[2]).end_array();
+    w.key("dab").begin_array().value(v.dab[0]).value(v.dab[1]).value(v.dab[2]).end_array();
+    w.end_object();
+  }
   w.key("timings_s").begin_object();
   for (const auto& [stage, seconds] : pipeline_record_timings(r)) w.key(stage).value(seconds);
   w.end_object();

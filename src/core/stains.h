@@ -10,10 +10,15 @@
 // way a fluorescence model was trained to see them; the brown of the marker, which darkens the grey
 // image wherever the marker is, is gone from it. The DAB density is the marker's amount.
 //
-// Vectors: hematoxylin (0.650, 0.704, 0.286) and DAB (0.268, 0.570, 0.776), Ruifrok & Johnston's
-// measured values (ImageJ's "H DAB", scikit-image's hdx), each scaled to length 1; the third is their
-// cross product, which takes up what neither explains. Densities are not clipped: a colour that is no
-// mix of the stains gives small negative amounts, as the linear unmixing says.
+// Vectors: by default hematoxylin (0.650, 0.704, 0.286) and DAB (0.268, 0.570, 0.776), Ruifrok &
+// Johnston's measured values (ImageJ's "H DAB", scikit-image's hdx), each scaled to length 1; the third
+// is their cross product, which takes up what neither explains. Densities are not clipped: a colour
+// that is no mix of the stains gives small negative amounts, as the linear unmixing says.
+//
+// A lab's stains are not Ruifrok's: hematoxylin runs from blue to purple, DAB from yellow-brown to
+// near black. With the wrong vectors some DAB reads as hematoxylin (brown blobs become "nuclei") and
+// some hematoxylin as DAB (negative nuclei look positive). estimate_stain_vectors measures the two
+// colours on the slide itself, as QuPath's "Estimate stain vectors" does.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,13 @@ namespace celldrop {
 
 enum class Stain : uint8_t { None, Hematoxylin, Dab };
 
+// The two stains' colours: optical density in red, green and blue per unit of stain. Any length;
+// unmixing scales each to 1. The defaults are Ruifrok & Johnston's.
+struct StainVectors {
+  double hematoxylin[3] = {0.650, 0.704, 0.286};
+  double dab[3] = {0.268, 0.570, 0.776};
+};
+
 const char* stain_name(Stain stain);  // "hematoxylin", "dab"; "" for None
 const char* stain_label(Stain stain);  // as people write it, for sentences and labels: "hematoxylin", "DAB"
 // "hematoxylin" or "dab" (any case); false for anything else.
@@ -34,10 +46,25 @@ bool parse_stain(const std::string& name, Stain* stain);
 // stain_density takes (the page offers the stains only then).
 bool can_unmix_stains(const Image& image);
 
+// Estimates the slide's own hematoxylin and DAB colours (Macenko et al., ISBI 2009): the optical
+// densities of the stained pixels (total density above 0.15; the bright glass between carries only
+// noise) lie in a plane spanned by the two stains, found as the two main axes of their spread; each
+// pixel's direction in that plane is an angle, and the 1st and 99th percentiles of the angles are the
+// purest pixels of either stain. The one nearer Ruifrok's hematoxylin is named hematoxylin. False with
+// a sentence when the picture cannot be unmixed (can_unmix_stains), has too few stained pixels, or its
+// two colours are not two stains like hematoxylin and DAB: closer than 10 degrees to each other (one
+// stain alone: the other's colour is only noise) or further than 25 degrees from the one they are named
+// for (another stain, such as H&E's pink eosin).
+bool estimate_stain_vectors(const Image& rgb, StainVectors* out, std::string* error);
+
+// "0.650 0.704 0.286": a vector scaled to length 1, three decimals, for records and the page.
+std::string stain_vector_text(const double v[3]);
+
 // One stain's density at each pixel of an RGB (or RGBA: alpha is left out) picture of 8 or 16 bits:
 // a float32 image of one channel, with the pixel size carried over. White (the sample type's largest
 // value) is density 0; a zero sample counts as 1, so densities stay finite (at most 2.4 for 8 bits).
-// False with a sentence in *error for an image of other channels or samples.
-bool stain_density(const Image& rgb, Stain stain, Image* out, std::string* error);
+// `vectors` are the stains' colours. False with a sentence in *error for an image of other channels or
+// samples.
+bool stain_density(const Image& rgb, Stain stain, const StainVectors& vectors, Image* out, std::string* error);
 
 }  // namespace celldrop

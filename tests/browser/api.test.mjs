@@ -12,7 +12,9 @@ import {
   clickControl, waitForShell,
 } from './harness.mjs';
 
-let image, ihc;
+let image, ihc, labSlide;
+// Another lab's stains: a purple hematoxylin and a dark, neutral DAB (see tests/cli/segment.test.mjs).
+const LAB_COLOURS = '0.5626,0.7201,0.4062/0.40,0.60,0.69';
 const bed = testBed({
   tmp: 'api',
   prepare: ({ tmp }) => {
@@ -20,6 +22,8 @@ const bed = testBed({
     // The same nuclei as an immunohistochemistry slide, brown DAB blobs between them.
     ihc = path.join(tmp, 'ihc.png');
     run(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), ihc, '11']);
+    labSlide = path.join(tmp, 'lab.png');
+    run(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), labSlide, '11', LAB_COLOURS]);
   },
 });
 
@@ -205,6 +209,56 @@ test('stain: an IHC slide\'s hematoxylin is read as the CLI reads it, its DAB-po
   assert.equal(again.stain, 'hematoxylin');
   assert.equal(labelsChecksum(again.ids), labelsChecksum(out.ids));
   assert.deepEqual(again.positive, counted.record);
+  assertClean(problems);
+  assertClean(second.problems);
+  await context.close();
+});
+
+// The panel's "Estimate the stains' colours" on a slide of other stains: the page unmixes with the
+// colours the CLI's --estimate-stains finds, gives the CLI's labels, shows the colours it used (its
+// state and the record) and a link carries the choice.
+test('estimate_stains: a slide of other stains is unmixed with its own colours, as the CLI does', async () => {
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const { page, problems } = await openApp(context, bed.origin);
+  const b64 = fs.readFileSync(labSlide).toString('base64');
+  const standard = await page.evaluate(async (b64) => {
+    const cd = window.celldrop;
+    await cd.ready();
+    await cd.open(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), 'lab.png');
+    const r = await cd.run({ model: 'nuclei-star', stain: 'hematoxylin', backend: 'wasm' });
+    return { objects: r.objects.length, vectors: r.record.parameters.stain_vector_dab };
+  }, b64);
+  assert.equal(standard.vectors, '0.268 0.570 0.776');
+  let s = await waitForShell(page, (st) => st.page.stainVectors !== null, 'the standard colours shown');
+  assert.equal(s.page.stainVectors.estimated, false);
+  await clickControl(page, 'estimate_stains');
+  s = await waitForShell(page, (st) => JSON.parse(st.page.params).estimate_stains === true, 'the box ticked');
+  const own = await page.evaluate(async () => {
+    const r = await window.celldrop.run();
+    return { ids: Array.from(r.labels.data), objects: r.objects.length, parameters: r.record.parameters, link: window.celldrop.shareLink() };
+  });
+  s = await waitForShell(page, (st) => st.page.stainVectors?.estimated === true, 'the slide\'s colours shown');
+  const cli = path.join(bed.tmp, 'lab-cli');
+  const line = JSON.parse(run(process.execPath, [CLI, 'segment', labSlide, '--out', cli, '--model', 'nuclei-star', '--stain', 'hematoxylin',
+    '--estimate-stains', '--backend', 'wasm', '--threads', '1']).trim());
+  assert.equal(labelsChecksum(own.ids), labelsFileChecksum(path.join(cli, 'lab.png')), 'the page\'s labels are the CLI\'s');
+  assert.ok(own.objects < standard.objects, `brown blobs no longer nuclei: ${own.objects} objects, ${standard.objects} with the standard colours`);
+  for (const stain of ['hematoxylin', 'dab']) {
+    assert.deepEqual(s.page.stainVectors[stain].map((x) => Number(x.toFixed(3))), line.stain_vectors[stain], stain);
+    assert.equal(own.parameters[`stain_vector_${stain}`], line.stain_vectors[stain].map((x) => x.toFixed(3)).join(' '));
+  }
+  assert.equal(own.parameters.estimate_stains, true);
+  assert.match(own.link, /[#&]p\.estimate_stains=true(&|$)/, own.link);
+
+  // The link asks for the slide's own colours again.
+  const second = await openApp(context, bed.origin, new URL(own.link).hash);
+  const again = await second.page.evaluate(async (b64) => {
+    const cd = window.celldrop;
+    await cd.ready();
+    await cd.open(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), 'lab.png');
+    return Array.from((await cd.run()).labels.data);
+  }, b64);
+  assert.equal(labelsChecksum(again), labelsChecksum(own.ids));
   assertClean(problems);
   assertClean(second.problems);
   await context.close();

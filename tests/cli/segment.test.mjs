@@ -445,6 +445,62 @@ test('--positive dab on an IHC slide read with --stain hematoxylin counts the DA
   assert.doesNotMatch(fs.readFileSync(path.join(tmp, 'ihc-plain', 'ihc-21.csv'), 'utf8').split('\r\n')[0], /_od_mean/);
 });
 
+// Another lab's stains: a purple hematoxylin and a dark, neutral DAB (scripts/ihc_slide.py given
+// their colours). Unmixed with Ruifrok & Johnston's colours, part of each brown blob reads as
+// hematoxylin and some blobs are taken for nuclei; --estimate-stains unmixes with the slide's own
+// colours, found again within 2 degrees, and the blobs are gone.
+test('--estimate-stains reads a slide of other stains with its own colours', () => {
+  const colours = [[0.5626, 0.7201, 0.4062], [0.40, 0.60, 0.69]];
+  const s = synth(path.join(tmp, 'lab-src'), 23, ['256', '256']);
+  const image = path.join(tmp, 'lab', 'lab-23.png');
+  const gt = path.join(tmp, 'lab-gt');
+  fs.mkdirSync(path.dirname(image), { recursive: true });
+  fs.mkdirSync(gt, { recursive: true });
+  fs.copyFileSync(s.labels, path.join(gt, 'lab-23.png'));
+  const make = spawnSync(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), s.image, s.labels, image, '23',
+    colours.map((c) => c.join(',')).join('/')], { encoding: 'utf8' });
+  assert.equal(make.status, 0, make.stderr);
+  const score = (...extra) => {
+    const out = path.join(tmp, `lab-out${extra.length}`);
+    const r = celldrop('segment', image, '--out', out, '--model', 'nuclei-star', '--stain', 'hematoxylin', '--export', 'record', ...extra);
+    assert.equal(r.code, 0, r.stderr);
+    const e = celldrop('eval', '--gt', gt, '--pred', out, '--json');
+    assert.equal(e.code, 0, e.stderr);
+    return { line: json(r.lines[0]), scores: json(e.lines[0]), record: JSON.parse(fs.readFileSync(path.join(out, 'lab-23.json'), 'utf8')) };
+  };
+  const standard = score();
+  const own = score('--estimate-stains');
+  assert.equal(standard.line.stain_vectors, undefined);
+  assert.ok(standard.scores.fp50 >= 5, `Ruifrok's colours take brown blobs for nuclei: ${standard.scores.fp50} false`);
+  assert.ok(own.scores.fp50 <= 2, `the slide's own colours: ${own.scores.fp50} false`);
+  assert.ok(own.scores.ap50 >= 0.95, `AP@0.5 ${own.scores.ap50}`);
+  const degrees = (a, b) => {
+    const dot = a.reduce((t, x, k) => t + x * b[k], 0), len = (v) => Math.hypot(...v);
+    return Math.acos(Math.min(1, dot / (len(a) * len(b)))) * 180 / Math.PI;
+  };
+  assert.ok(degrees(own.line.stain_vectors.hematoxylin, colours[0]) < 2, JSON.stringify(own.line.stain_vectors));
+  assert.ok(degrees(own.line.stain_vectors.dab, colours[1]) < 2, JSON.stringify(own.line.stain_vectors));
+  const p = own.record.parameters;
+  assert.equal(p.estimate_stains, true);
+  assert.equal(p.stain_vector_dab, own.line.stain_vectors.dab.map((x) => x.toFixed(3)).join(' '));
+  assert.equal(standard.record.parameters.estimate_stains, false);
+  assert.equal(standard.record.parameters.stain_vector_hematoxylin, '0.650 0.704 0.286');
+  // A slide of one stain has no second colour to find: the run says so, and the file is skipped.
+  const grey = path.join(tmp, 'lab', 'one-stain.png');
+  const one = spawnSync(PYTHON, ['-c', `
+import sys; sys.path.insert(0, sys.argv[3])
+import numpy as np
+from PIL import Image
+from ihc_slide import ihc_rgb
+t = np.asarray(Image.open(sys.argv[1]), np.float64)
+Image.fromarray(ihc_rgb(0.05 + 0.6 * (t - t.min()) / (t.max() - t.min()), np.zeros(t.shape))).save(sys.argv[2])
+`, s.image, grey, path.join(ROOT, 'scripts')], { encoding: 'utf8' });
+  assert.equal(one.status, 0, one.stderr);
+  const refused = celldrop('segment', grey, '--out', path.join(tmp, 'lab-one'), '--stain', 'hematoxylin', '--estimate-stains');
+  assert.equal(refused.code, 1);
+  assert.match(json(refused.lines[0]).error, /all of one colour.*use the standard colours/);
+});
+
 test('segment usage errors', () => {
   const image = path.join(images, 'synth-11.png');
   const cases = [
@@ -460,6 +516,7 @@ test('segment usage errors', () => {
     [['segment', image, '--out', tmp, '--positive', 'two'], /--positive takes a channel number or a stain \(hematoxylin, dab\), not "two"/],
     [['segment', image, '--out', tmp, '--stain', 'eosin'], /--stain must be hematoxylin or dab, not "eosin"/],
     [['segment', image, '--out', tmp, '--stain', 'dab', '--channel', '0'], /give --channel or --stain, not both/],
+    [['segment', image, '--out', tmp, '--estimate-stains'], /--estimate-stains estimates the colours of the stains --stain unmixes: add --stain hematoxylin/],
     // Stains are names in any case, as the page and share links take them.
     [['segment', image, '--out', tmp, '--positive', 'DAB:0.2'], /--positive dab reads each nucleus's stain density.*add --stain hematoxylin/],
     [['eval', '--gt', tmp], /--gt DIR and --pred DIR are required/],

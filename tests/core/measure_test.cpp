@@ -188,7 +188,7 @@ TEST(Measure, StainsAreEachObjectsMeanDensity) {
   std::vector<ObjectMeasurements> m = measure(l, &rgb);
   EXPECT_TRUE(std::isnan(m[0].dab_od));  // not measured until asked
   std::string error;
-  ASSERT_TRUE(measure_stains(l, rgb, &m, &error)) << error;
+  ASSERT_TRUE(measure_stains(l, rgb, StainVectors{}, &m, &error)) << error;
   EXPECT_NEAR(m[0].hematoxylin_od, 0.3, 1e-3);
   EXPECT_NEAR(m[0].dab_od, 0.0, 1e-3);
   EXPECT_NEAR(m[1].hematoxylin_od, 0.2, 1e-3);
@@ -210,8 +210,8 @@ TEST(Measure, StainsAreEachObjectsMeanDensity) {
   EXPECT_EQ(classify_positive(&plain, dab, &error), -1);
   EXPECT_NE(error.find("no DAB density"), std::string::npos) << error;
   Image grey = make_image(12, 4, 1, SampleType::U16);
-  EXPECT_FALSE(measure_stains(l, grey, &plain, &error));
-  EXPECT_FALSE(measure_stains(make_labels(3, 3), rgb, &plain, &error));
+  EXPECT_FALSE(measure_stains(l, grey, StainVectors{}, &plain, &error));
+  EXPECT_FALSE(measure_stains(make_labels(3, 3), rgb, StainVectors{}, &plain, &error));
   EXPECT_NE(error.find("3x3"), std::string::npos) << error;
 }
 

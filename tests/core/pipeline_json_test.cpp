@@ -48,6 +48,9 @@ TEST(PipelineJson, ParsesEveryKey) {
   EXPECT_EQ(d.channels.stain, Stain::None);
   ASSERT_TRUE(parse(R"({"stain": "Hematoxylin"})", &d, &error)) << error;
   EXPECT_EQ(d.channels.stain, Stain::Hematoxylin);
+  EXPECT_FALSE(d.channels.estimate_stains);
+  ASSERT_TRUE(parse(R"({"stain": "dab", "estimate_stains": true})", &d, &error)) << error;
+  EXPECT_TRUE(d.channels.estimate_stains);
   ASSERT_TRUE(parse(R"({"stain": null})", &d, &error)) << error;
   EXPECT_EQ(d.channels.stain, Stain::None);
 }
@@ -77,6 +80,7 @@ TEST(PipelineJson, RefusesWithTheKeyNamed) {
       {R"({"channel": "red"})", "channel must be a channel number"},
       {R"({"channel": 0, "channels": [1]})", "not both"},
       {R"({"stain": "eosin"})", "stain must be \"hematoxylin\" or \"dab\""},
+      {R"({"estimate_stains": "yes"})", "estimate_stains must be true or false"},
       {R"({"prob_tresh": 0.5})", "unknown key \"prob_tresh\""},
       {R"([1, 2])", "expected a JSON object"},
       {R"({"tile": )", "parameters: line 1"},
@@ -124,6 +128,8 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   EXPECT_EQ(find("channels")->text, "all");
   EXPECT_TRUE(find("exclude_border")->flag);
   EXPECT_TRUE(find("invert")->flag);
+  EXPECT_EQ(find("stain"), nullptr);  // no stain, no colours
+  EXPECT_EQ(find("stain_vector_dab"), nullptr);
 
   JsonValue v;
   std::string error;
@@ -137,4 +143,21 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   EXPECT_EQ(v.find("border_objects")->number, 3);
   EXPECT_TRUE(v.find("invert")->boolean);
   EXPECT_EQ(v.find("timings_s")->find("total")->number, 1.5);
+  EXPECT_EQ(v.find("stain_vectors"), nullptr);
+
+  // Read through a stain, the record and the summary give the colours it was unmixed with.
+  r.channels.stain = Stain::Hematoxylin;
+  r.channels.estimate_stains = true;
+  r.channels.stain_vectors.dab[0] = 0.4, r.channels.stain_vectors.dab[1] = 0.6, r.channels.stain_vectors.dab[2] = 0.69;
+  list = pipeline_record_parameters(card, params, r);
+  EXPECT_EQ(find("stain")->text, "hematoxylin");
+  EXPECT_TRUE(find("estimate_stains")->flag);
+  EXPECT_EQ(find("stain_vector_hematoxylin")->text, "0.650 0.704 0.286");
+  EXPECT_EQ(find("stain_vector_dab")->text, "0.401 0.601 0.691");  // scaled to length 1
+  ASSERT_TRUE(json_parse(pipeline_summary_json(card, r), &v, &error)) << error;
+  const JsonValue* vectors = v.find("stain_vectors");
+  ASSERT_NE(vectors, nullptr);
+  EXPECT_TRUE(vectors->find("estimated")->boolean);
+  EXPECT_EQ(vectors->find("dab")->array.at(2).number, 0.69);
+  EXPECT_EQ(vectors->find("hematoxylin")->array.at(0).number, 0.650);
 }

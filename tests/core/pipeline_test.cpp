@@ -21,6 +21,7 @@
 #include "core/resize.h"
 #include "core/star.h"
 #include "core/synth.h"
+#include "stain_mix.h"
 
 using namespace celldrop;
 
@@ -641,6 +642,56 @@ TEST(Pipeline, ParameterErrors) {
   EXPECT_EQ(run_err(Image(), p), "the image is empty");
   card.outputs[1].channels = 16;  // a card built in code, not through parse_model_card
   EXPECT_NE(run_err(s.image, p).find("the model card is inconsistent"), std::string::npos);
+}
+
+// estimate_stains: the run unmixes with the slide's own colours and gives them back as used; a slide
+// whose colours cannot be estimated fails the run with estimate_stain_vectors's sentence.
+TEST(Pipeline, EstimatedStainColoursAreUsedAndKept) {
+  SynthResult s = nuclei(96, 96, 20.0, 31);
+  const double purple[3] = {0.5626, 0.7201, 0.4062}, dark_dab[3] = {0.40, 0.60, 0.69};
+  Image slide = make_image(96, 96, 3, SampleType::U8);
+  const uint16_t* t = samples<uint16_t>(s.image);
+  const double brightest = *std::max_element(t, t + 96 * 96);
+  for (size_t i = 0; i < size_t(96 * 96); ++i) {
+    const double h = 0.05 + 0.6 * (t[i] / brightest), d = (i / 7) % 3 == 0 && s.labels.data[i] == 0 ? 0.6 : 0.0;
+    mix_stains_of(purple, dark_dab, h, d, samples<uint8_t>(slide) + i * 3);
+  }
+  ModelCard card = star_card();
+  std::vector<float> seen;
+  int seen_width = 0;
+  NetworkFn net = [&](const NetworkTile& tile, std::vector<NetworkOutput>* outs, std::string*) {
+    seen.assign(tile.data, tile.data + size_t(tile.width) * tile.height);
+    seen_width = tile.width;
+    return local_filter(card, tile, outs);
+  };
+  PipelineParams p;
+  p.diameter = 20.0;
+  p.tile_size = 128;
+  p.channels.stain = Stain::Hematoxylin;
+  const PipelineResult standard = run_ok(slide, card, net, p);
+  EXPECT_FALSE(standard.channels.estimate_stains);
+  EXPECT_EQ(stain_vector_text(standard.channels.stain_vectors.dab), "0.268 0.570 0.776");
+  p.channels.estimate_stains = true;
+  const PipelineResult estimated = run_ok(slide, card, net, p);
+  StainVectors expected;
+  std::string error;
+  ASSERT_TRUE(estimate_stain_vectors(slide, &expected, &error)) << error;
+  EXPECT_TRUE(estimated.channels.estimate_stains);
+  EXPECT_EQ(stain_vector_text(estimated.channels.stain_vectors.hematoxylin), stain_vector_text(expected.hematoxylin));
+  EXPECT_EQ(stain_vector_text(estimated.channels.stain_vectors.dab), stain_vector_text(expected.dab));
+  // What the network saw is that density, normalised.
+  Image density;
+  ASSERT_TRUE(stain_density(slide, Stain::Hematoxylin, expected, &density, &error)) << error;
+  double lo = 0, hi = 0;
+  ASSERT_TRUE(channel_percentiles(density, 0, 1.0, 99.8, &lo, &hi));
+  ASSERT_GE(seen_width, 96);
+  EXPECT_NEAR(seen[size_t(50 * seen_width + 50)], (samples<float>(density)[50 * 96 + 50] - lo) / (hi - lo), 1e-4);
+
+  Image glass = make_image(64, 64, 3, SampleType::U8);
+  std::fill(glass.data.begin(), glass.data.end(), uint8_t(255));
+  PipelineResult r;
+  EXPECT_FALSE(run_pipeline(glass, card, net, p, &r, &error));
+  EXPECT_NE(error.find("too few to estimate the stains' colours"), std::string::npos) << error;
 }
 
 TEST(Pipeline, AutomaticDiameterWithNothingFoundKeepsScaleOne) {

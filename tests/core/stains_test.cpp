@@ -36,7 +36,7 @@ TEST(Stains, UnmixesBeerLambertMixesOf16BitSamples) {
   for (Stain stain : {Stain::Hematoxylin, Stain::Dab}) {
     Image out;
     std::string error;
-    ASSERT_TRUE(stain_density(rgb, stain, &out, &error)) << error;
+    ASSERT_TRUE(stain_density(rgb, stain, StainVectors{}, &out, &error)) << error;
     ASSERT_EQ(out.channels, 1);
     ASSERT_EQ(out.type, SampleType::F32);
     EXPECT_EQ(out.pixel_size_x_um, 0.25);
@@ -52,8 +52,8 @@ TEST(Stains, UnmixesEightBitRgbaWithItsAlphaLeftOut) {
   const Image rgba = row_of<uint8_t>(kAmounts, SampleType::U8, true);
   Image h, d;
   std::string error;
-  ASSERT_TRUE(stain_density(rgba, Stain::Hematoxylin, &h, &error)) << error;
-  ASSERT_TRUE(stain_density(rgba, Stain::Dab, &d, &error)) << error;
+  ASSERT_TRUE(stain_density(rgba, Stain::Hematoxylin, StainVectors{}, &h, &error)) << error;
+  ASSERT_TRUE(stain_density(rgba, Stain::Dab, StainVectors{}, &d, &error)) << error;
   for (size_t i = 0; i < kAmounts.size(); ++i) {
     EXPECT_NEAR(samples<float>(h)[i], kAmounts[i].first, 0.02) << i;
     EXPECT_NEAR(samples<float>(d)[i], kAmounts[i].second, 0.02) << i;
@@ -65,7 +65,7 @@ TEST(Stains, BlackStaysFinite) {
   Image black = make_image(1, 1, 3, SampleType::U8);
   Image out;
   std::string error;
-  ASSERT_TRUE(stain_density(black, Stain::Dab, &out, &error)) << error;
+  ASSERT_TRUE(stain_density(black, Stain::Dab, StainVectors{}, &out, &error)) << error;
   EXPECT_TRUE(std::isfinite(samples<float>(out)[0]));
 }
 
@@ -77,12 +77,12 @@ TEST(Stains, RefusesWhatIsNoRgbPicture) {
   EXPECT_FALSE(can_unmix_stains(Image{}));
   Image out;
   std::string error;
-  EXPECT_FALSE(stain_density(make_image(4, 4, 1, SampleType::U16), Stain::Hematoxylin, &out, &error));
+  EXPECT_FALSE(stain_density(make_image(4, 4, 1, SampleType::U16), Stain::Hematoxylin, StainVectors{}, &out, &error));
   EXPECT_NE(error.find("needs an RGB picture"), std::string::npos) << error;
   EXPECT_NE(error.find("1 channel"), std::string::npos) << error;
-  EXPECT_FALSE(stain_density(make_image(4, 4, 3, SampleType::F32), Stain::Dab, &out, &error));
+  EXPECT_FALSE(stain_density(make_image(4, 4, 3, SampleType::F32), Stain::Dab, StainVectors{}, &out, &error));
   EXPECT_NE(error.find("8 or 16-bit"), std::string::npos) << error;
-  EXPECT_FALSE(stain_density(make_image(4, 4, 3, SampleType::U8), Stain::None, &out, &error));
+  EXPECT_FALSE(stain_density(make_image(4, 4, 3, SampleType::U8), Stain::None, StainVectors{}, &out, &error));
 }
 
 TEST(Stains, NamesReadBack) {
@@ -109,4 +109,103 @@ TEST(Stains, AChannelSelectionOfAStain) {
   selection.merge = true;
   EXPECT_FALSE(select_channels(rgb, selection, &out, &error));
   EXPECT_NE(error.find("not both"), std::string::npos) << error;
+}
+
+// --- Estimating a slide's own stain colours ----------------------------------------------------------
+namespace {
+
+// Another lab's stains: a purple hematoxylin (Macenko et al.'s reference for H&E) and a dark, neutral
+// DAB, 20 degrees apart where Ruifrok's are 37.
+const double kPurpleH[3] = {0.5626, 0.7201, 0.4062}, kDarkDab[3] = {0.40, 0.60, 0.69};
+const double kRuifrokH[3] = {0.650, 0.704, 0.286}, kRuifrokDab[3] = {0.268, 0.570, 0.776};
+const double kEosin[3] = {0.072, 0.990, 0.105};
+
+double degrees(const double a[3], const double b[3]) {
+  double dot = 0, la = 0, lb = 0;
+  for (int k = 0; k < 3; ++k) dot += a[k] * b[k], la += a[k] * a[k], lb += b[k] * b[k];
+  return std::acos(std::min(1.0, dot / std::sqrt(la * lb))) * 180.0 / 3.14159265358979323846;
+}
+
+// A 96 x 96 slide: a white margin, then pixels of the first stain alone, of the second alone and of
+// mixes, each amount drawn from 0.1..1 (a fixed sequence, so the test is deterministic). With
+// `second` false the second stain is left out.
+template <class T>
+Image slide_of(const double first[3], const double second[3], SampleType type, bool with_second = true) {
+  Image img = make_image(96, 96, 3, type);
+  T* p = samples<T>(img);
+  uint32_t state = 12345;
+  auto uniform = [&]() {
+    state = state * 1664525u + 1013904223u;
+    return 0.1 + 0.9 * double(state >> 8) / double(1u << 24);
+  };
+  for (int y = 0; y < 96; ++y) {
+    for (int x = 0; x < 96; ++x) {
+      double a = 0, b = 0;
+      if (y >= 8) {
+        const int kind = (x + y) % 3;
+        a = kind != 1 ? uniform() : 0.0;
+        b = kind != 0 && with_second ? uniform() : 0.0;
+      }
+      mix_stains_of(first, second, a, b, p + (size_t(y) * 96 + size_t(x)) * 3);
+    }
+  }
+  return img;
+}
+
+}  // namespace
+
+TEST(Stains, EstimatesAnotherLabsColoursFromTheSlide) {
+  for (SampleType type : {SampleType::U16, SampleType::U8}) {
+    const Image rgb = type == SampleType::U16 ? slide_of<uint16_t>(kPurpleH, kDarkDab, type)
+                                              : slide_of<uint8_t>(kPurpleH, kDarkDab, type);
+    StainVectors found;
+    std::string error;
+    ASSERT_TRUE(estimate_stain_vectors(rgb, &found, &error)) << error;
+    EXPECT_LT(degrees(found.hematoxylin, kPurpleH), 1.5) << stain_vector_text(found.hematoxylin);
+    EXPECT_LT(degrees(found.dab, kDarkDab), 1.5) << stain_vector_text(found.dab);
+    // Unmixed with them, a pixel of DAB alone has no hematoxylin; with Ruifrok's a quarter of its DAB
+    // reads as hematoxylin: the brown blob a fluorescence model would take for a nucleus.
+    Image with_found, with_standard;
+    ASSERT_TRUE(stain_density(rgb, Stain::Hematoxylin, found, &with_found, &error)) << error;
+    ASSERT_TRUE(stain_density(rgb, Stain::Hematoxylin, StainVectors{}, &with_standard, &error)) << error;
+    double worst_found = 0, worst_standard = 0;
+    for (int y = 8; y < 96; ++y) {
+      for (int x = 0; x < 96; ++x) {
+        if ((x + y) % 3 != 1) continue;  // DAB alone
+        const size_t i = size_t(y) * 96 + size_t(x);
+        worst_found = std::max(worst_found, double(std::abs(samples<float>(with_found)[i])));
+        worst_standard = std::max(worst_standard, double(samples<float>(with_standard)[i]));
+      }
+    }
+    EXPECT_LT(worst_found, 0.03);
+    EXPECT_GT(worst_standard, 0.2);
+  }
+  // Ruifrok's own colours are found again: estimating on a standard slide changes nothing that matters.
+  StainVectors found;
+  std::string error;
+  ASSERT_TRUE(estimate_stain_vectors(slide_of<uint16_t>(kRuifrokH, kRuifrokDab, SampleType::U16), &found, &error));
+  EXPECT_LT(degrees(found.hematoxylin, kRuifrokH), 1.5);
+  EXPECT_LT(degrees(found.dab, kRuifrokDab), 1.5);
+  EXPECT_EQ(stain_vector_text(StainVectors{}.hematoxylin), "0.650 0.704 0.286");
+}
+
+TEST(Stains, EstimationRefusesSlidesItCannotRead) {
+  StainVectors found;
+  const StainVectors before = found;
+  std::string error;
+  // Glass alone.
+  Image white = make_image(64, 64, 3, SampleType::U8);
+  std::fill(white.data.begin(), white.data.end(), uint8_t(255));
+  EXPECT_FALSE(estimate_stain_vectors(white, &found, &error));
+  EXPECT_NE(error.find("only 0 pixels are stained"), std::string::npos) << error;
+  // Hematoxylin alone: the second colour would be noise.
+  EXPECT_FALSE(estimate_stain_vectors(slide_of<uint8_t>(kPurpleH, kDarkDab, SampleType::U8, false), &found, &error));
+  EXPECT_NE(error.find("all of one colour"), std::string::npos) << error;
+  // H&E: the second colour is eosin's pink, no DAB.
+  EXPECT_FALSE(estimate_stain_vectors(slide_of<uint8_t>(kRuifrokH, kEosin, SampleType::U8), &found, &error));
+  EXPECT_NE(error.find("nearest DAB"), std::string::npos) << error;
+  EXPECT_NE(error.find("eosin"), std::string::npos) << error;
+  EXPECT_FALSE(estimate_stain_vectors(make_image(8, 8, 1, SampleType::U8), &found, &error));
+  EXPECT_NE(error.find("needs an RGB picture"), std::string::npos) << error;
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(found.hematoxylin[k], before.hematoxylin[k]);  // untouched on failure
 }
