@@ -18,6 +18,8 @@ The same marker then stains a synthetic immunohistochemistry slide of the sample
 mixing): every nucleus blue with hematoxylin, the carriers' brown with DAB at amounts that vary from
 cell to cell, brown patches between the nuclei. The slide is kept for the students too
 (media/ihc-slide.png), and the CLI reads it through its hematoxylin and counts it with --positive dab.
+The same amounts of stain in another lab's colours (a purple hematoxylin, a dark DAB;
+media/ihc-other-lab.png) are read twice: with the standard colours and with --estimate-stains.
 Needs numpy, Pillow and tifffile.
 """
 import csv
@@ -40,6 +42,9 @@ PIXEL_UM = 0.5         # the lesson's example calibration: a 20x objective on a 
 WHO = "lesson-measuring"
 MARKER_SHARE = 0.4  # of the true nuclei carry the marker
 MARKER_SEED = 7
+# Another lab's hematoxylin and DAB (optical density in red, green and blue): a purple hematoxylin
+# (Macenko et al.'s reference) and a dark, neutral DAB, 20 degrees apart where Ruifrok's are 37.
+OTHER_LAB = ((0.5626, 0.7201, 0.4062), (0.40, 0.60, 0.69))
 
 
 def read_table(path):
@@ -197,12 +202,40 @@ def count_dab(tmp, media, image, truth, carriers):
     Image.fromarray(figure).save(media / "ihc.png", optimize=True)
     n = len(rows)
     return {
+        **count_other_lab(tmp, media, 0.05 + 0.6 * t, dab, truth, carriers),
         "d_objects": str(n),
         "d_positive": str(counted["positive"]),
         "d_percent": f"{100 * counted['positive'] / n:.0f}",
         "d_threshold": f"{counted['positive_threshold']:.2f}",
         "d_agree": f"{100 * agreement(rows, labels, truth, carriers):.0f}",
     }
+
+
+def count_other_lab(tmp, media, hematoxylin, dab, truth, carriers):
+    """The same slide in OTHER_LAB's colours, read and counted by DAB with the standard colours and with
+    the slide's own (--estimate-stains). Figure: the two results side by side. Returns the facts."""
+    slide = media / "ihc-other-lab.png"
+    Image.fromarray(ihc_rgb(hematoxylin, dab, OTHER_LAB), "RGB").save(slide, optimize=True)
+    rgb = np.asarray(Image.open(slide).convert("RGB"))
+    facts, halves = {}, []
+    for key, extra in (("l", []), ("e", ["--estimate-stains"])):
+        out = tmp / f"lab-{key}"
+        line = run_cli(["segment", slide, "--out", out, "--model", MODEL, "--backend", "wasm", "--stain", "hematoxylin",
+                        "--positive", "dab", "--export", "csv"] + extra, WHO)
+        counted = json.loads(line.splitlines()[0])
+        rows = read_table(out / "ihc-other-lab.csv")
+        labels = read_image(out / "ihc-other-lab.png")[0].astype(np.int64)
+        on_glass = sum(1 for r in rows if not (truth[labels == int(r["label"])] > 0).any())
+        facts.update({f"{key}_objects": str(len(rows)), f"{key}_positive": str(counted["positive"]),
+                      f"{key}_on_glass": str(on_glass)})
+        halves.append(outlined_by_class(rgb.copy(), labels, rows))
+    facts["e_agree"] = f"{100 * agreement(rows, labels, truth, carriers):.0f}"  # of the last read, the slide's own
+    if int(facts["e_on_glass"]) >= int(facts["l_on_glass"]):
+        fail(WHO, f"the slide's own colours should find fewer brown patches ({facts['e_on_glass']}) than the "
+                  f"standard ones ({facts['l_on_glass']})")
+    gap = np.full((rgb.shape[0], 8, 3), 255, np.uint8)
+    Image.fromarray(np.concatenate([halves[0], gap, halves[1]], axis=1)).save(media / "ihc-other-lab-read.png", optimize=True)
+    return facts
 
 
 def main():

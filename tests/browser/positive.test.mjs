@@ -286,3 +286,35 @@ test('the measuring lesson\'s stained slide, read and counted in the page as the
   assertClean(problems);
   await context.close();
 });
+
+// The lesson's slide in another lab's colours, as its last step says: read and counted as the first
+// slide, then "Estimate the stains' colours" and Run. The page must count the lesson's two numbers.
+test('the measuring lesson\'s slide in another lab\'s colours gives the lesson\'s counts, standard and estimated', async () => {
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const { page, problems } = await openApp(context, bed.origin);
+  let s = await waitForResult(page);
+  const lesson = await (await fetch(`${bed.origin}/lessons/measuring/`)).text();
+  const standard = lesson.match(/data-fact="l_positive">(\d+)</), own = lesson.match(/data-fact="e_positive">(\d+)</);
+  assert.ok(standard && own, 'the lesson states both counts');
+  assert.ok(Number(own[1]) < Number(standard[1]), `the brown patches are no longer counted: ${own[1]} against ${standard[1]}`);
+  await page.evaluate((url) => window.celldrop.open(url), `${bed.origin}/lessons/measuring/media/ihc-other-lab.png`);
+  s = await waitForResult(page, null, s.segmentation.runs + 1);
+  let runs = s.segmentation.runs;
+  await clickControl(page, 'stain_offer');
+  await waitForShell(page, (st) => st.segmentation.runs > runs && st.segmentation.hasResult && !st.segmentation.running,
+    'the run through the hematoxylin', 120_000);
+  await clickControl(page, 'positive.count');
+  s = await waitForShell(page, (st) => st.page.positive.count !== null, 'the DAB count');
+  assert.equal(s.page.positive.count, Number(standard[1]));
+  assert.equal(s.page.stainVectors.estimated, false);
+  runs = s.segmentation.runs;
+  await clickControl(page, 'estimate_stains');
+  await waitForShell(page, (st) => JSON.parse(st.page.params).estimate_stains === true, 'the box ticked');
+  await page.keyboard.press('r');
+  s = await waitForShell(page, (st) => st.segmentation.runs > runs && st.segmentation.hasResult && !st.segmentation.running &&
+    st.page.positive.count !== null, 'the run with the slide\'s own colours', 120_000);
+  assert.equal(s.page.stainVectors.estimated, true);
+  assert.equal(s.page.positive.count, Number(own[1]));
+  assertClean(problems);
+  await context.close();
+});
