@@ -12,7 +12,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-
 void to_unit(const double in[3], double out[3]) {
   const double len = std::sqrt(in[0] * in[0] + in[1] * in[1] + in[2] * in[2]);
   for (int k = 0; k < 3; ++k) out[k] = len > 0 ? in[k] / len : 0.0;
@@ -115,7 +114,7 @@ bool estimate(const Image& rgb, StainVectors* out, std::string* error) {
   const size_t needed = 500;
   if (count < needed) {
     *error = "only " + std::to_string(count) + " pixels are stained (total optical density above 0.15), too few to " +
-             "estimate the stains' colours (at least " + std::to_string(needed) + "); use the standard ones";
+             "estimate the stains' colours (at least " + std::to_string(needed) + "); use the standard colours";
     return false;
   }
   double axes[3][3];
