@@ -161,8 +161,9 @@ bool estimate(const Image& rgb, StainVectors* out, std::string* error) {
   std::copy(ends[swap ? 0 : 1], ends[swap ? 0 : 1] + 3, found.dab);
   const double apart = degrees_between(found.hematoxylin, found.dab);
   if (apart < 10.0) {
-    *error = "the slide's stained pixels are all of one colour (its two extremes are " + std::to_string(int(std::lround(apart))) +
-             " degrees apart, at least 10 are needed): the second stain's colour cannot be estimated from it; use the standard colours";
+    const long degrees = std::lround(apart);
+    *error = "the slide's stained pixels are all of one colour (its two extremes are " + std::to_string(degrees) +
+             (degrees == 1 ? " degree" : " degrees") + " apart, at least 10 are needed): the second stain's colour cannot be estimated from it; use the standard colours";
     return false;
   }
   for (Stain stain : {Stain::Hematoxylin, Stain::Dab}) {

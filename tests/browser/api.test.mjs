@@ -12,7 +12,7 @@ import {
   clickControl, waitForShell,
 } from './harness.mjs';
 
-let image, ihc, labSlide;
+let image, ihc, labSlide, oneStain;
 // Another lab's stains: a purple hematoxylin and a dark, neutral DAB (see tests/cli/segment.test.mjs).
 const LAB_COLOURS = '0.5626,0.7201,0.4062/0.40,0.60,0.69';
 const bed = testBed({
@@ -24,6 +24,16 @@ const bed = testBed({
     run(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), ihc, '11']);
     labSlide = path.join(tmp, 'lab.png');
     run(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), labSlide, '11', LAB_COLOURS]);
+    // The nuclei in hematoxylin alone: no second stain whose colour could be estimated.
+    oneStain = path.join(tmp, 'one-stain.png');
+    run(PYTHON, ['-c', `
+import sys; sys.path.insert(0, sys.argv[3])
+import numpy as np
+from PIL import Image
+from ihc_slide import ihc_rgb
+t = np.asarray(Image.open(sys.argv[1]), np.float64)
+Image.fromarray(ihc_rgb(0.05 + 0.6 * (t - t.min()) / (t.max() - t.min()), np.zeros(t.shape))).save(sys.argv[2])
+`, image, oneStain, path.join(ROOT, 'scripts')]);
   },
 });
 
@@ -259,6 +269,23 @@ test('estimate_stains: a slide of other stains is unmixed with its own colours, 
     return Array.from((await cd.run()).labels.data);
   }, b64);
   assert.equal(labelsChecksum(again), labelsChecksum(own.ids));
+
+  // A slide of one stain: the run rejects with the reason, and the result on show stays.
+  const one = await page.evaluate(async (b64) => {
+    const cd = window.celldrop;
+    await cd.open(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), 'one-stain.png');
+    const before = (await cd.run({ estimate_stains: false })).objects.length;
+    let refused = null;
+    try {
+      await cd.run({ estimate_stains: true });
+    } catch (e) {
+      refused = String(e.message ?? e);
+    }
+    return { before, refused, after: cd.result()?.objects.length };
+  }, fs.readFileSync(oneStain).toString('base64'));
+  assert.match(one.refused, /all of one colour.*use the standard colours/);
+  assert.ok(one.before > 20);
+  assert.equal(one.after, one.before, 'the result on show is kept');
   assertClean(problems);
   assertClean(second.problems);
   await context.close();
