@@ -6,9 +6,10 @@ mixed by Beer-Lambert's law with Ruifrok & Johnston's stain vectors, written out
 src/core/stains.cpp, or with another lab's. In the grey picture the blobs are as dark as nuclei; in the
 hematoxylin they are gone.
 
-  ihc_slide.py NUCLEI.png LABELS.png OUT.png SEED [HR,HG,HB/DR,DG,DB]
+  ihc_slide.py NUCLEI.png LABELS.png OUT.png SEED [HR,HG,HB/DR,DG,DB] [--hematoxylin-only]
       the CLI's synth image and labels; 8-bit RGB out; the optional colours are the optical densities of
-      hematoxylin and DAB in red, green and blue (default Ruifrok & Johnston's)
+      hematoxylin and DAB in red, green and blue (default Ruifrok & Johnston's); --hematoxylin-only
+      leaves the DAB out (a slide of one stain)
 
 ihc_rgb(hematoxylin, dab) is the mixing alone, for a slide of other amounts (lessons/measuring)."""
 import sys
@@ -38,14 +39,18 @@ def blobs_between(labels, rng, count=25, sigma=7.0):
 
 
 def main():
-    nuclei, labels, out, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    hematoxylin_only = "--hematoxylin-only" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--hematoxylin-only"]
+    nuclei, labels, out, seed = args[0], args[1], args[2], int(args[3])
     colours = RUIFROK
-    if len(sys.argv) > 5:
-        colours = tuple(tuple(float(x) for x in part.split(',')) for part in sys.argv[5].split('/'))
+    if len(args) > 4:
+        colours = tuple(tuple(float(x) for x in part.split(',')) for part in args[4].split('/'))
     t = np.asarray(Image.open(nuclei), np.float64)
     t = (t - t.min()) / max(t.max() - t.min(), 1)
     gt = np.asarray(Image.open(labels)).astype(np.int64)
     d = blobs_between(gt, np.random.default_rng(seed)) + 0.35 * (gt % 2 == 1)
+    if hematoxylin_only:
+        d = np.zeros(gt.shape)
     Image.fromarray(ihc_rgb(0.05 + 0.6 * t, d, colours), 'RGB').save(out)
 
 

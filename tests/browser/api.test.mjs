@@ -26,14 +26,8 @@ const bed = testBed({
     run(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), labSlide, '11', LAB_COLOURS]);
     // The nuclei in hematoxylin alone: no second stain whose colour could be estimated.
     oneStain = path.join(tmp, 'one-stain.png');
-    run(PYTHON, ['-c', `
-import sys; sys.path.insert(0, sys.argv[3])
-import numpy as np
-from PIL import Image
-from ihc_slide import ihc_rgb
-t = np.asarray(Image.open(sys.argv[1]), np.float64)
-Image.fromarray(ihc_rgb(0.05 + 0.6 * (t - t.min()) / (t.max() - t.min()), np.zeros(t.shape))).save(sys.argv[2])
-`, image, oneStain, path.join(ROOT, 'scripts')]);
+    run(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), image, path.join(tmp, 'synth-11-labels.png'), oneStain, '11',
+      '--hematoxylin-only']);
   },
 });
 

@@ -486,17 +486,11 @@ test('--estimate-stains reads a slide of other stains with its own colours', () 
   assert.equal(standard.record.parameters.estimate_stains, false);
   assert.equal(standard.record.parameters.stain_vector_hematoxylin, '0.650 0.704 0.286');
   // A slide of one stain has no second colour to find: the run says so, and the file is skipped.
-  const grey = path.join(tmp, 'lab', 'one-stain.png');
-  const one = spawnSync(PYTHON, ['-c', `
-import sys; sys.path.insert(0, sys.argv[3])
-import numpy as np
-from PIL import Image
-from ihc_slide import ihc_rgb
-t = np.asarray(Image.open(sys.argv[1]), np.float64)
-Image.fromarray(ihc_rgb(0.05 + 0.6 * (t - t.min()) / (t.max() - t.min()), np.zeros(t.shape))).save(sys.argv[2])
-`, s.image, grey, path.join(ROOT, 'scripts')], { encoding: 'utf8' });
+  const oneStain = path.join(tmp, 'lab', 'one-stain.png');
+  const one = spawnSync(PYTHON, [path.join(ROOT, 'scripts', 'ihc_slide.py'), s.image, s.labels, oneStain, '23', '--hematoxylin-only'],
+    { encoding: 'utf8' });
   assert.equal(one.status, 0, one.stderr);
-  const refused = celldrop('segment', grey, '--out', path.join(tmp, 'lab-one'), '--stain', 'hematoxylin', '--estimate-stains');
+  const refused = celldrop('segment', oneStain, '--out', path.join(tmp, 'lab-one'), '--stain', 'hematoxylin', '--estimate-stains');
   assert.equal(refused.code, 1);
   assert.match(json(refused.lines[0]).error, /all of one colour.*use the standard colours/);
 });
