@@ -102,13 +102,11 @@ std::string page_run_record(const ResultSource& source) {
       for (const auto& [key, value] : t->object) add(threshold_parameter(key) + "_used", record_value(value));
     }
     // Read through a stain: the colours it was unmixed with, as the CLI's record gives them.
-    if (const JsonValue* v = summary.find("stain_vectors"); v && v->is_object()) {
-      for (const char* stain : {"hematoxylin", "dab"}) {
-        const JsonValue* a = v->find(stain);
-        if (!a || !a->is_array() || a->array.size() != 3) continue;
-        const double vector[3] = {a->array[0].number, a->array[1].number, a->array[2].number};
-        add(std::string("stain_vector_") + stain, RecordValue::of(stain_vector_text(vector)));
-      }
+    StainVectors vectors;
+    bool estimated = false;
+    if (summary_stain_vectors(summary, &vectors, &estimated)) {
+      add("stain_vector_hematoxylin", RecordValue::of(stain_vector_text(vectors.hematoxylin)));
+      add("stain_vector_dab", RecordValue::of(stain_vector_text(vectors.dab)));
     }
     if (const JsonValue* n = summary.find("note"); n && n->is_string() && !n->string.empty()) add("note", RecordValue::of(n->string));
     if (const JsonValue* t = summary.find("timings_s"); t && t->is_object()) {

@@ -224,15 +224,7 @@ EMSCRIPTEN_KEEPALIVE void cd_app_done(int have_labels, const char* model, const 
     if (const cd::JsonValue* v = summary.find("border_objects"); v && v->is_number()) s.border_objects = int(v->number);
     if (const cd::JsonValue* v = summary.find("invert"); v && v->is_bool()) s.inverted = v->boolean;
     if (const cd::JsonValue* v = summary.find("note"); v && v->is_string()) s.note = v->string;
-    if (const cd::JsonValue* v = summary.find("stain_vectors"); v && v->is_object()) {
-      s.read_through_stain = true;
-      const cd::JsonValue* e = v->find("estimated");
-      s.stain_vectors_estimated = e && e->is_bool() && e->boolean;
-      for (auto [key, out] : {std::pair{"hematoxylin", s.stain_vectors.hematoxylin}, std::pair{"dab", s.stain_vectors.dab}}) {
-        const cd::JsonValue* a = v->find(key);
-        for (int k = 0; a && a->is_array() && a->array.size() == 3 && k < 3; ++k) out[k] = a->array[size_t(k)].number;
-      }
-    }
+    s.read_through_stain = cd::summary_stain_vectors(summary, &s.stain_vectors, &s.stain_vectors_estimated);
     if (const cd::JsonValue* v = summary.find("background"); v && v->is_string()) {
       s.background = v->string == "bright" ? cd::Background::Bright : cd::Background::Dark;
     }

@@ -617,6 +617,9 @@ bool PipelineRun::State::begin(const Image& source) {
       append_note(&r.note, "the model reads colour; this one-channel image gave its channel to red, green and blue");
     }
   }
+  if (selection.stain != Stain::None && card.input.channels != 1)
+    return fail(std::string("a stain (") + stain_name(selection.stain) + ") is one channel, and the model takes " +
+                std::to_string(card.input.channels) + ": choose a one-channel model, or no stain");
   if (selection.stain != Stain::None && selection.estimate_stains) {
     std::string estimate_error;
     if (!estimate_stain_vectors(source, &selection.stain_vectors, &estimate_error)) return fail(estimate_error);
@@ -627,9 +630,6 @@ bool PipelineRun::State::begin(const Image& source) {
     image = &selected;
   }
   r.channels = selection;
-  if (selection.stain != Stain::None && card.input.channels != 1)
-    return fail(std::string("a stain (") + stain_name(selection.stain) + ") is one channel, and the model takes " +
-                std::to_string(card.input.channels) + ": choose a one-channel model, or no stain");
   if (image->channels != card.input.channels)
     return fail("the model takes " + std::to_string(card.input.channels) + " input channel" +
                 (card.input.channels == 1 ? "" : "s") + " but the " +

@@ -230,4 +230,18 @@ std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& r
   return w.str();
 }
 
+bool summary_stain_vectors(const JsonValue& summary, StainVectors* vectors, bool* estimated) {
+  const JsonValue* v = summary.is_object() ? summary.find("stain_vectors") : nullptr;
+  if (!v || !v->is_object()) return false;
+  const JsonValue* e = v->find("estimated");
+  *estimated = e && e->is_bool() && e->boolean;
+  for (auto [key, out] : {std::pair{"hematoxylin", vectors->hematoxylin}, std::pair{"dab", vectors->dab}}) {
+    const JsonValue* a = v->find(key);
+    if (!a || !a->is_array() || a->array.size() != 3) continue;
+    for (size_t k = 0; k < 3; ++k)
+      if (a->array[k].is_number()) out[k] = a->array[k].number;
+  }
+  return true;
+}
+
 }  // namespace celldrop

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/export.h"
+#include "core/json.h"
 #include "core/model_card.h"
 #include "core/pipeline.h"
 
@@ -17,7 +18,8 @@ namespace celldrop {
 // Reads a JSON object of run parameters into *params; every key is optional (absent = the default:
 // the card's value, or PipelineParams'), unknown keys are refused so a typo cannot pass silently:
 //   {"diameter": 0 (automatic) | px, "channel": N (0-based) | null (every channel),
-//    "channels": [N, ...], "merge": false, "tile": 512, "overlap": 64,
+//    "channels": [N, ...], "merge": false, "stain": "hematoxylin" | "dab" | null (instead of channels:
+//    an RGB slide's stain density), "estimate_stains": false, "tile": 512, "overlap": 64,
 //    "percentile_low": 1.0, "percentile_high": 99.8, "invert": false,
 //    "prob_thresh": 0.5, "nms_thresh": 0.4, "cellprob_thresh": 0.0, "flow_thresh": 0.4,
 //    "min_area": 25 (image px), "exclude_border": false (true: objects the border cuts are removed)}
@@ -44,5 +46,10 @@ std::vector<std::pair<std::string, double>> pipeline_record_timings(const Pipeli
 //    "network_height", "thresholds": {...}, "exclude_border", "border_objects" (how many it removed),
 //    "note", "timings_s": {...}}
 std::string pipeline_summary_json(const ModelCard& card, const PipelineResult& result);
+
+// Reads back a summary's "stain_vectors" (the run read the slide through a stain): the colours it was
+// unmixed with and whether they were estimated. False when the summary has none; an entry that is
+// not three numbers leaves that vector as it was.
+bool summary_stain_vectors(const JsonValue& summary, StainVectors* vectors, bool* estimated);
 
 }  // namespace celldrop

@@ -160,4 +160,12 @@ TEST(PipelineJson, RecordParametersAndSummary) {
   EXPECT_TRUE(vectors->find("estimated")->boolean);
   EXPECT_EQ(vectors->find("dab")->array.at(2).number, 0.69);
   EXPECT_EQ(vectors->find("hematoxylin")->array.at(0).number, 0.650);
+  // Read back as the page reads it.
+  StainVectors back;
+  bool estimated = false;
+  ASSERT_TRUE(summary_stain_vectors(v, &back, &estimated));
+  EXPECT_TRUE(estimated);
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(back.dab[k], r.channels.stain_vectors.dab[k]);
+  ASSERT_TRUE(json_parse(summary, &v, &error));  // the summary without a stain
+  EXPECT_FALSE(summary_stain_vectors(v, &back, &estimated));
 }

@@ -692,6 +692,11 @@ TEST(Pipeline, EstimatedStainColoursAreUsedAndKept) {
   PipelineResult r;
   EXPECT_FALSE(run_pipeline(glass, card, net, p, &r, &error));
   EXPECT_NE(error.find("too few to estimate the stains' colours"), std::string::npos) << error;
+  // A stain is one channel: a model of three is refused before anything is estimated or unmixed.
+  ModelCard rgb_card = card;
+  rgb_card.input.channels = 3;
+  EXPECT_FALSE(run_pipeline(glass, rgb_card, net, p, &r, &error));
+  EXPECT_EQ(error, "a stain (hematoxylin) is one channel, and the model takes 3: choose a one-channel model, or no stain");
 }
 
 TEST(Pipeline, AutomaticDiameterWithNothingFoundKeepsScaleOne) {
