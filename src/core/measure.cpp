@@ -129,10 +129,8 @@ bool measure_stains(const Labels& labels, const Image& rgb, const StainVectors& 
              " but the labels are " + std::to_string(labels.width) + "x" + std::to_string(labels.height);
     return false;
   }
-  Image hematoxylin, dab;
-  if (!stain_density(rgb, Stain::Hematoxylin, vectors, &hematoxylin, error) ||
-      !stain_density(rgb, Stain::Dab, vectors, &dab, error))
-    return false;
+  StainUnmixing unmixing;
+  if (!prepare_stain_unmixing(rgb, vectors, &unmixing, error)) return false;
   const ObjectIndex index = index_objects(labels);
   if (size_t(index.count()) != objects->size()) {
     *error = "measure: the objects were not measured from these labels";
@@ -140,15 +138,20 @@ bool measure_stains(const Labels& labels, const Image& rgb, const StainVectors& 
   }
   std::vector<double> sum_h(objects->size(), 0.0), sum_d(objects->size(), 0.0);
   std::vector<long long> count(objects->size(), 0);
-  const float* h = samples<float>(hematoxylin);
-  const float* d = samples<float>(dab);
-  const size_t pixels = size_t(labels.width) * size_t(labels.height);
-  for (size_t p = 0; p < pixels; ++p) {
-    const int32_t o = index.pixel_index[p];
-    if (o < 0) continue;
-    sum_h[size_t(o)] += h[p];
-    sum_d[size_t(o)] += d[p];
-    ++count[size_t(o)];
+  // A run of pixels at a time: densities of the whole slide would be two float images beside it.
+  const size_t pixels = size_t(labels.width) * size_t(labels.height), run = 16384;
+  std::vector<float> h(run), d(run);
+  for (size_t first = 0; first < pixels; first += run) {
+    const size_t n = std::min(run, pixels - first);
+    unmix_pixels(unmixing, rgb, Stain::Hematoxylin, first, n, h.data());
+    unmix_pixels(unmixing, rgb, Stain::Dab, first, n, d.data());
+    for (size_t i = 0; i < n; ++i) {
+      const int32_t o = index.pixel_index[first + i];
+      if (o < 0) continue;
+      sum_h[size_t(o)] += h[i];
+      sum_d[size_t(o)] += d[i];
+      ++count[size_t(o)];
+    }
   }
   for (size_t i = 0; i < objects->size(); ++i) {
     ObjectMeasurements& m = (*objects)[i];

@@ -181,12 +181,10 @@ bool estimate(const Image& rgb, StainVectors* out, std::string* error) {
 }
 
 template <class T>
-void unmix(const Image& rgb, const double w[3], float* out) {
-  const std::vector<float> od = density_table<T>();
-  const T* p = reinterpret_cast<const T*>(rgb.data.data());
-  const size_t n = size_t(rgb.width) * size_t(rgb.height), C = size_t(rgb.channels);
-  const float w0 = float(w[0]), w1 = float(w[1]), w2 = float(w[2]);
-  for (size_t i = 0; i < n; ++i, p += C) out[i] = w0 * od[p[0]] + w1 * od[p[1]] + w2 * od[p[2]];
+void unmix(const std::vector<float>& od, const float w[3], const Image& rgb, size_t first, size_t count, float* out) {
+  const size_t C = size_t(rgb.channels);
+  const T* p = reinterpret_cast<const T*>(rgb.data.data()) + first * C;
+  for (size_t i = 0; i < count; ++i, p += C) out[i] = w[0] * od[p[0]] + w[1] * od[p[1]] + w[2] * od[p[2]];
 }
 
 }  // namespace
@@ -239,20 +237,39 @@ bool estimate_stain_vectors(const Image& rgb, StainVectors* out, std::string* er
   return rgb.type == SampleType::U8 ? estimate<uint8_t>(rgb, out, error) : estimate<uint16_t>(rgb, out, error);
 }
 
+bool prepare_stain_unmixing(const Image& rgb, const StainVectors& vectors, StainUnmixing* out, std::string* error) {
+  if (!can_unmix_stains(rgb)) {
+    *error = unmix_refusal(rgb, "colour deconvolution");
+    return false;
+  }
+  out->od = rgb.type == SampleType::U8 ? density_table<uint8_t>() : density_table<uint16_t>();
+  for (Stain stain : {Stain::Hematoxylin, Stain::Dab}) {
+    double w[3];
+    unmixing_weights(vectors, stain, w);
+    for (int k = 0; k < 3; ++k) out->weights[stain == Stain::Dab ? 1 : 0][k] = float(w[k]);
+  }
+  return true;
+}
+
+void unmix_pixels(const StainUnmixing& unmixing, const Image& rgb, Stain stain, size_t first, size_t count, float* out) {
+  const float* w = unmixing.weights[stain == Stain::Dab ? 1 : 0];
+  if (rgb.type == SampleType::U8) unmix<uint8_t>(unmixing.od, w, rgb, first, count, out);
+  else unmix<uint16_t>(unmixing.od, w, rgb, first, count, out);
+}
+
 bool stain_density(const Image& rgb, Stain stain, const StainVectors& vectors, Image* out, std::string* error) {
   if (stain == Stain::None) {
     *error = "no stain was named (hematoxylin or dab)";
     return false;
   }
-  if (!can_unmix_stains(rgb)) {
+  if (!can_unmix_stains(rgb)) {  // refused here, to name the stain
     *error = unmix_refusal(rgb, (std::string("colour deconvolution (") + stain_name(stain) + ")").c_str());
     return false;
   }
-  double w[3];
-  unmixing_weights(vectors, stain, w);
+  StainUnmixing unmixing;
+  if (!prepare_stain_unmixing(rgb, vectors, &unmixing, error)) return false;
   Image result = make_image(rgb.width, rgb.height, 1, SampleType::F32);
-  if (rgb.type == SampleType::U8) unmix<uint8_t>(rgb, w, samples<float>(result));
-  else unmix<uint16_t>(rgb, w, samples<float>(result));
+  unmix_pixels(unmixing, rgb, stain, 0, size_t(rgb.width) * size_t(rgb.height), samples<float>(result));
   result.pixel_size_x_um = rgb.pixel_size_x_um;
   result.pixel_size_y_um = rgb.pixel_size_y_um;
   *out = std::move(result);

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/image.h"
 
@@ -66,5 +67,17 @@ std::string stain_vector_text(const double v[3]);
 // `vectors` are the stains' colours. False with a sentence in *error for an image of other channels or
 // samples.
 bool stain_density(const Image& rgb, Stain stain, const StainVectors& vectors, Image* out, std::string* error);
+
+// The same unmixing a run of pixels at a time, for code that only sums the densities (measure_stains):
+// whole float images of both stains would take 8 bytes a pixel, 2 GB for a 16k x 16k slide.
+struct StainUnmixing {
+  std::vector<float> od;      // optical density of each sample value of the picture's type
+  float weights[2][3] = {};   // hematoxylin's, DAB's: a stain's amount is weights . (OD red, green, blue)
+};
+// False with a sentence in *error for a picture stain_density would refuse.
+bool prepare_stain_unmixing(const Image& rgb, const StainVectors& vectors, StainUnmixing* out, std::string* error);
+// The amount of `stain` (not None) at pixels first .. first + count - 1 of `rgb` (row-major), into out;
+// `rgb` is the picture the unmixing was prepared for.
+void unmix_pixels(const StainUnmixing& unmixing, const Image& rgb, Stain stain, size_t first, size_t count, float* out);
 
 }  // namespace celldrop

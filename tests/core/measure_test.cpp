@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "stain_mix.h"
@@ -213,6 +214,44 @@ TEST(Measure, StainsAreEachObjectsMeanDensity) {
   EXPECT_FALSE(measure_stains(l, grey, StainVectors{}, &plain, &error));
   EXPECT_FALSE(measure_stains(make_labels(3, 3), rgb, StainVectors{}, &plain, &error));
   EXPECT_NE(error.find("3x3"), std::string::npos) << error;
+}
+
+TEST(Measure, StainMeansAreThoseOfTheDensityImages) {
+  // measure_stains unmixes a run of pixels at a time; on a slide larger than one run, with objects
+  // across the runs' seams and another lab's colours, its means are those of stain_density's images.
+  const int w = 301, h = 170;
+  Labels l = make_labels(w, h);
+  rect(l, 0, 0, w, 40, 1);      // rows 0..39: the first 12040 pixels
+  rect(l, 10, 50, 290, 70, 2);  // rows 50..69 hold pixel 16384, the first run's end
+  rect(l, 100, 100, 120, 170, 3);
+  Image rgb = make_image(w, h, 4, SampleType::U8);
+  const double hv[3] = {0.55, 0.75, 0.36}, dv[3] = {0.35, 0.56, 0.75};
+  uint8_t* p = samples<uint8_t>(rgb);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x, p += 4) {
+      mix_stains_of<uint8_t>(hv, dv, 0.004 * (x % 97), 0.01 * (y % 53), p);
+      p[3] = uint8_t(x);  // alpha, left out
+    }
+  StainVectors lab;
+  std::copy(hv, hv + 3, lab.hematoxylin);
+  std::copy(dv, dv + 3, lab.dab);
+  std::vector<ObjectMeasurements> m = measure(l, &rgb);
+  std::string error;
+  ASSERT_TRUE(measure_stains(l, rgb, lab, &m, &error)) << error;
+  Image hd, dd;
+  ASSERT_TRUE(stain_density(rgb, Stain::Hematoxylin, lab, &hd, &error)) << error;
+  ASSERT_TRUE(stain_density(rgb, Stain::Dab, lab, &dd, &error)) << error;
+  for (size_t o = 0; o < m.size(); ++o) {
+    double sh = 0, sd = 0;
+    long long n = 0;
+    for (size_t i = 0; i < l.data.size(); ++i)
+      if (l.data[i] == m[o].id) sh += samples<float>(hd)[i], sd += samples<float>(dd)[i], ++n;
+    EXPECT_NEAR(m[o].hematoxylin_od, sh / double(n), 1e-9) << "object " << m[o].id;
+    EXPECT_NEAR(m[o].dab_od, sd / double(n), 1e-9) << "object " << m[o].id;
+  }
+  // And the mix is read back: DAB 0.01 (y mod 53) averages 0.195 over rows 0..39, 0.1445 over 50..69.
+  EXPECT_NEAR(m[0].dab_od, 0.195, 0.005);
+  EXPECT_NEAR(m[1].dab_od, 0.1445, 0.005);
 }
 
 TEST(Measure, MarkersAreAChannelOrAStainByName) {
