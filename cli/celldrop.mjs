@@ -40,8 +40,9 @@ Usage:
       writes DIR/<stem>.png (16-bit labels; above 65535 objects the TIFF instead) plus the exports
       asked for. One JSON line per image: {"file","objects","diameter","diameter_estimated","scale",
       "tiles","seconds","written"} (and "page" with --page all, "positive" and "positive_threshold"
-      with --positive), or {"file","error"}: a bad file is reported and skipped, and the exit code
-      is 1 at the end if any failed. A progress bar goes to stderr when it is a terminal.
+      with --positive, "grades" and "h_score" with graded --positive), or {"file","error"}: a bad
+      file is reported and skipped, and the exit code is 1 at the end if any failed. A progress bar
+      goes to stderr when it is a terminal.
       --model NAME|PATH      NAME: <repo>/models/NAME.json; PATH: a model card (.json), or an .onnx
                              with its card of the same stem beside it (default: nuclei-star)
       --diameter D|auto      object diameter in px (default auto: estimated by a first pass)
@@ -72,6 +73,10 @@ Usage:
                              --positive dab[:T] on an IHC slide read with --stain: the nuclei's mean DAB
                              density is the marker (the CSV has each stain's as hematoxylin_od_mean
                              and dab_od_mean)
+      --positive dab:T1,T2,T3  grade the nuclei 1+, 2+, 3+ from T1, T2, T3 (QuPath's: 0.2,0.4,0.6),
+                             the rest negative: the line gets "grades" ([negative, 1+, 2+, 3+]) and
+                             "h_score" (1 x %1+ + 2 x %2+ + 3 x %3+, 0 to 300); the CSV a "grade"
+                             column, the GeoJSON QuPath's classes Negative, 1+, 2+, 3+
       --page N|all           page of multi-page TIFFs (default 0, numbered from 0); all: every page,
                              each one's outputs named <stem>_pageN (a time-lapse, a z-stack)
       --max-megapixels N     refuse images above N megapixels
@@ -356,7 +361,7 @@ function parsePercentiles(value, flag, command) {
 const STAINS = ['hematoxylin', 'dab'];
 
 // --positive N[:T] or STAIN[:T]: the marker (a channel from 0, as --channel, or a stain) and its
-// threshold, or Otsu's.
+// threshold, or Otsu's; or STAIN:T1,T2,T3, the thresholds of the grades 1+, 2+ and 3+.
 function parsePositive(value, flag, command) {
   const [marker, threshold, extra] = value.split(':');
   if (extra !== undefined) throw new UsageError(`${command}: ${flag} takes N or N:THRESHOLD (e.g. 1 or 1:350, dab or dab:0.2), not "${value}"`);
@@ -364,9 +369,17 @@ function parsePositive(value, flag, command) {
   if (!STAINS.includes(stain) && !/^\d+$/.test(marker)) {
     throw new UsageError(`${command}: ${flag} takes a channel number or a stain (${STAINS.join(', ')}), not "${marker}"`);
   }
+  const thresholds = threshold === undefined || threshold === 'otsu' ? [] : threshold.split(',').map((t) => number(t, flag, command));
+  if (thresholds.length === 2 || thresholds.length > 3) {
+    throw new UsageError(`${command}: ${flag} takes one threshold, or three for the grades 1+, 2+ and 3+ (e.g. dab:0.2,0.4,0.6), not "${threshold}"`);
+  }
+  if (thresholds.length === 3 && !(thresholds[0] <= thresholds[1] && thresholds[1] <= thresholds[2])) {
+    throw new UsageError(`${command}: ${flag}'s thresholds for the grades 1+, 2+ and 3+ must rise, not "${threshold}"`);
+  }
   return {
     marker: STAINS.includes(stain) ? stain : integer(marker, flag, command),
-    threshold: threshold === undefined || threshold === 'otsu' ? null : number(threshold, flag, command),
+    threshold: thresholds.length ? thresholds[0] : null,
+    grades: thresholds.length === 3 ? thresholds.slice(1) : null,
   };
 }
 function parseExports(value, flag, command) {
@@ -513,7 +526,7 @@ async function segment(args) {
         result = seg.result;
         core.imageFree(image);
         image = 0;
-        const positive = options.positive && core.resultClassify(result, options.positive.marker, options.positive.threshold);
+        const positive = options.positive && core.resultClassify(result, options.positive.marker, options.positive.threshold, options.positive.grades);
 
         const written = [];
         const write = (format, ext, opts) => {
@@ -547,6 +560,9 @@ async function segment(args) {
           written,
         });
         if (positive) Object.assign(line, { positive: positive.positive, positive_threshold: positive.threshold });
+        if (positive?.grades) {
+          Object.assign(line, { grades: positive.grades, h_score: positive.h_score === null ? null : Number(positive.h_score.toFixed(1)) });
+        }
         if (params.estimate_stains) {
           const round = (v) => v.map((x) => Number(x.toFixed(3)));
           line.stain_vectors = { hematoxylin: round(s.stain_vectors.hematoxylin), dab: round(s.stain_vectors.dab) };

@@ -701,6 +701,12 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
       rec.positive_threshold = h->positive.threshold;
       rec.positive_threshold_given = h->positive_threshold_given;
       rec.positive_objects = h->positive_count;
+      if (h->positive.graded()) {
+        const GradeCounts grades = count_grades(h->objects);
+        rec.grade_thresholds = {h->positive.threshold, h->positive.grade_thresholds[0], h->positive.grade_thresholds[1]};
+        std::copy(grades.objects, grades.objects + 4, rec.grade_objects);
+        rec.h_score = grades.h_score;  // NaN (null) when there are no objects
+      }
       text = write_run_record(rec);
     }
   } else {
@@ -715,7 +721,7 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
   return give("{\"bytes\":" + std::to_string(out.size()) + "}");
 }
 
-char* cd_result_classify(void* result, const char* marker, double threshold) {
+char* cd_result_classify(void* result, const char* marker, double threshold, double grade2, double grade3) {
   auto* h = static_cast<ResultHandle*>(result);
   if (!h) return give_error("cd_result_classify: no result");
   PositiveRule rule;
@@ -723,6 +729,10 @@ char* cd_result_classify(void* result, const char* marker, double threshold) {
   if (!name.empty() && !parse_marker(name, &rule))
     return give_error("the marker is a channel from 0, \"dab\" or \"hematoxylin\", not \"" + name + "\"");
   const bool given = !std::isnan(threshold);
+  if (std::isnan(grade2) != std::isnan(grade3) || (!std::isnan(grade2) && !given))
+    return give_error("grades take three thresholds, 1+, 2+ and 3+ (such as QuPath's 0.2, 0.4, 0.6 for DAB)");
+  rule.grade_thresholds[0] = grade2;
+  rule.grade_thresholds[1] = grade3;
   rule.threshold = given ? threshold : otsu_threshold_of_means(h->objects, rule);
   std::string error;
   const int count = classify_positive(&h->objects, rule, &error);
@@ -738,7 +748,14 @@ char* cd_result_classify(void* result, const char* marker, double threshold) {
   w.begin_object().key("positive").value(count).key("objects").value(int64_t(h->objects.size())).key("threshold");
   if (std::isnan(rule.threshold)) w.null();
   else w.value(rule.threshold);
-  w.key("threshold_from").value(given ? "user" : "otsu").end_object();
+  w.key("threshold_from").value(given ? "user" : "otsu");
+  if (rule.graded()) {
+    const GradeCounts grades = count_grades(h->objects);
+    w.key("grades").begin_array();
+    for (long long n : grades.objects) w.value(int64_t(n));
+    w.end_array().key("h_score").value(grades.h_score);  // null when there are no objects
+  }
+  w.end_object();
   return give(w.str());
 }
 

@@ -137,7 +137,11 @@ CD_API char* cd_result_export(void* result, const char* format, const char* opti
 // Positive / Negative classes) and record ("positive") follow. Returns {"positive": N, "objects": M,
 // "threshold": T or null, "threshold_from": "otsu" or "user"} or the error (a channel the image
 // lacks, stains not measured).
-CD_API char* cd_result_classify(void* result, const char* marker, double threshold);
+// Graded (measure.h's intensity grades): grade2 and grade3 are the 2+ and 3+ thresholds, and
+// threshold, the 1+ one, is then needed; NaN and NaN: not graded. The CSV gets a "grade" column, the
+// GeoJSON QuPath's Negative / 1+ / 2+ / 3+ classes, the record "grades", and the answer "grades":
+// [negative, 1+, 2+, 3+] and "h_score" (0 to 300).
+CD_API char* cd_result_classify(void* result, const char* marker, double threshold, double grade2, double grade3);
 CD_API void cd_result_free(void* result);
 // The result's label image as it is held (width x height uint32, row-major, 0 = background, objects
 // 1..N), valid until cd_result_free; sets *width, *height and returns N. For a caller in the same

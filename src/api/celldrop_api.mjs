@@ -155,10 +155,11 @@ export function bindCore(m) {
     },
     // Marker-positive objects (cd_result_classify): the marker a channel from 0 or a stain ('dab',
     // 'hematoxylin'), threshold a number or null for Otsu's over the objects' means; a marker of null
-    // or -1 clears. {positive, objects, threshold, threshold_from}.
-    resultClassify: (result, marker, threshold = null) =>
+    // or -1 clears; grades null or the 2+ and 3+ thresholds [t2, t3] (with threshold the 1+ one).
+    // {positive, objects, threshold, threshold_from} and, graded, grades [0, 1+, 2+, 3+] and h_score.
+    resultClassify: (result, marker, threshold = null, grades = null) =>
       check(withString(marker === null || marker === -1 ? '' : String(marker),
-        (p) => takeJson(m._cd_result_classify(result, p, threshold ?? NaN)))),
+        (p) => takeJson(m._cd_result_classify(result, p, threshold ?? NaN, grades?.[0] ?? NaN, grades?.[1] ?? NaN)))),
     resultFree: (result) => m._cd_result_free(result),
     // The result post-processed again with other thresholds, without the network: {json, handle}
     // (json.needs_network: the new parameters need a full run).

@@ -41,7 +41,8 @@ struct MeasurementTable {
 // centroid_y, bbox_x0, bbox_y0, bbox_x1, bbox_y1 (x1/y1 one past the last pixel), perimeter_px,
 // circularity, eccentricity, then per channel i (1-based): mean_i, min_i, max_i, integrated_i; then
 // hematoxylin_od_mean and dab_od_mean when stains were measured (measure.h's measure_stains); then
-// "positive" (1 or 0) when the objects were classified (measure.h's classify_positive).
+// "positive" (1 or 0) when the objects were classified (measure.h's classify_positive), "grade" (0 to 3)
+// when they were graded.
 struct ObjectMeasurements;
 MeasurementTable measurements_table(const std::vector<ObjectMeasurements>& objects);
 
@@ -63,7 +64,8 @@ std::string csv_number(double value);
 // QuPath 0.4+ itself exports for detections (not checked against QuPath here: it is not installed;
 // tests check GeoJSON validity with shapely). When the table has a "positive" column (marker-positive
 // objects) each object's classification is QuPath's own "Positive" or "Negative" class, in QuPath's
-// colours, so QuPath counts them as its positive detection would.
+// colours, so QuPath counts them as its positive detection would; with a "grade" column, its intensity
+// classes "Negative", "1+", "2+" and "3+", which QuPath's H-score counts.
 struct GeoJsonOptions {
   std::string classification_name;          // "" = unclassified
   uint8_t classification_color[3] = {200, 0, 0};
@@ -131,6 +133,12 @@ struct RunRecord {
   double positive_threshold = 0.0;
   bool positive_threshold_given = false;
   int positive_objects = 0;
+  // Intensity grades, when the rule was graded (measure.h): "positive" then holds "grades":
+  // {"thresholds": [1+, 2+, 3+], "objects": [negative, 1+, 2+, 3+], "h_score" (null when NaN: no
+  // objects)}. Empty: omitted.
+  std::vector<double> grade_thresholds;  // the three, 1+ first
+  long long grade_objects[4] = {0, 0, 0, 0};
+  double h_score = 0.0;
   // The user's edits to the run's labels, in order: "edits_by_hand": [{"removed": id} or
   // {"drawn": id, "outline": [x0, y0, x1, y1, ...]} (image pixels)]; omitted if none.
   std::vector<HandEdit> edits_by_hand;

@@ -14,11 +14,13 @@ bool write_geojson(const std::vector<Contour>& contours, const GeoJsonOptions& o
   std::unordered_map<uint32_t, size_t> row_of;
   const MeasurementTable* table = options.measurements;
   size_t positive_col = SIZE_MAX;  // the marker-positive column, when the objects were classified
+  size_t grade_col = SIZE_MAX;     // the intensity grade column, when they were graded
   if (table) {
     size_t id_col = table->columns.size();
     for (size_t c = 0; c < table->columns.size(); ++c) {
       if (table->columns[c] == options.id_column) id_col = c;
       if (table->columns[c] == "positive") positive_col = c;
+      if (table->columns[c] == "grade") grade_col = c;
     }
     if (id_col == table->columns.size()) {
       *error = "GeoJSON: the measurement table has no column \"" + options.id_column +
@@ -62,6 +64,16 @@ bool write_geojson(const std::vector<Contour>& contours, const GeoJsonOptions& o
       if (positive == 1.0 || positive == 0.0) {
         class_name = positive == 1.0 ? "Positive" : "Negative";
         class_color = positive == 1.0 ? kPositive : kNegative;
+      }
+    }
+    if (it != row_of.end() && grade_col != SIZE_MAX) {
+      // Graded: QuPath's intensity classes, which its H-score counts.
+      static const char* kGradeNames[4] = {"Negative", "1+", "2+", "3+"};
+      static const uint8_t kGradeColors[4][3] = {{112, 112, 225}, {255, 215, 0}, {225, 150, 50}, {200, 50, 50}};
+      const double grade = table->rows[it->second][grade_col];
+      if (grade == 0.0 || grade == 1.0 || grade == 2.0 || grade == 3.0) {
+        class_name = kGradeNames[int(grade)];
+        class_color = kGradeColors[int(grade)];
       }
     }
     if (!class_name.empty()) {

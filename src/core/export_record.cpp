@@ -38,7 +38,15 @@ std::string write_run_record(const RunRecord& r) {
     else w.key("channel").value(r.positive_channel);
     w.key("threshold").value(r.positive_threshold);
     w.key("threshold_from").value(r.positive_threshold_given ? "user" : "otsu");
-    w.key("objects").value(r.positive_objects).end_object();
+    w.key("objects").value(r.positive_objects);
+    if (r.grade_thresholds.size() == 3) {
+      w.key("grades").begin_object().key("thresholds").begin_array();
+      for (double t : r.grade_thresholds) w.value(t);
+      w.end_array().key("objects").begin_array();
+      for (long long n : r.grade_objects) w.value(int64_t(n));
+      w.end_array().key("h_score").value(r.h_score).end_object();
+    }
+    w.end_object();
   }
   if (!r.edits_by_hand.empty()) {
     w.key("edits_by_hand").begin_array();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -210,9 +211,23 @@ double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, c
   return threshold;
 }
 
+static std::string number_text(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
+
 int classify_positive(std::vector<ObjectMeasurements>* objects, const PositiveRule& rule, std::string* error) {
+  const bool graded = rule.counts() && rule.graded();
+  if (graded && !(rule.threshold <= rule.grade_thresholds[0] && rule.grade_thresholds[0] <= rule.grade_thresholds[1])) {
+    *error = "the grades' thresholds must rise from 1+ to 3+, not " + number_text(rule.threshold) + ", " +
+             number_text(rule.grade_thresholds[0]) + ", " + number_text(rule.grade_thresholds[1]);
+    for (ObjectMeasurements& o : *objects) o.positive = o.grade = -1;
+    return -1;
+  }
   int count = 0;
   for (ObjectMeasurements& m : *objects) {
+    m.grade = -1;
     if (!rule.counts()) {
       m.positive = -1;
       continue;
@@ -226,13 +241,27 @@ int classify_positive(std::vector<ObjectMeasurements>* objects, const PositiveRu
         *error = "the image has " + std::to_string(m.mean.size()) + " channel" + (m.mean.size() == 1 ? "" : "s") +
                  ", so there is no channel " + std::to_string(rule.channel) + " (from 0) to read a marker in";
       }
-      for (ObjectMeasurements& o : *objects) o.positive = -1;
+      for (ObjectMeasurements& o : *objects) o.positive = o.grade = -1;
       return -1;
     }
     m.positive = mean >= rule.threshold ? 1 : 0;
+    if (graded) m.grade = m.positive + (mean >= rule.grade_thresholds[0]) + (mean >= rule.grade_thresholds[1]);
     count += m.positive;
   }
   return count;
+}
+
+GradeCounts count_grades(const std::vector<ObjectMeasurements>& objects) {
+  GradeCounts c;
+  long long graded = 0, sum = 0;
+  for (const ObjectMeasurements& m : objects) {
+    if (m.grade < 0 || m.grade > 3) continue;
+    ++c.objects[m.grade];
+    ++graded;
+    sum += m.grade;
+  }
+  if (graded) c.h_score = 100.0 * double(sum) / double(graded);
+  return c;
 }
 
 }  // namespace celldrop

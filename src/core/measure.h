@@ -45,6 +45,8 @@ struct ObjectMeasurements {
   double dab_od = std::numeric_limits<double>::quiet_NaN();
   // Marker-positive (classify_positive): 1 positive, 0 negative, -1 not classified.
   int positive = -1;
+  // Intensity grade (classify_positive with a graded rule): 0 negative, 1, 2, 3 for 1+, 2+, 3+; -1 not graded.
+  int grade = -1;
 };
 
 // Measures every object of `labels` (in ascending id order), with intensities from `image` when it is
@@ -68,11 +70,20 @@ bool measure_stains(const Labels& labels, const Image& rgb, const StainVectors& 
 // positive detection with one threshold. The mean, not the maximum, so that one bright speck does not
 // make a nucleus positive. On an immunohistochemistry slide the marker is a stain (DAB), and the mean
 // is of its optical density (measure_stains).
+//
+// Intensity grades: a pathologist scores an IHC slide by how strongly each nucleus is stained as well
+// as whether it is: negative, weak (1+), moderate (2+) or strong (3+), and sums them in the H-score,
+// 1 x %1+ + 2 x %2+ + 3 x %3+ (0 to 300), as QuPath's positive detection does with three thresholds on
+// the nuclei's mean DAB density (its defaults 0.2, 0.4, 0.6). A graded rule's `threshold` is the 1+
+// one, so "positive" means 1+ or more either way.
 struct PositiveRule {
   int channel = -1;           // the marker's channel, from 0; < 0: none
   double threshold = 0.0;     // positive when the object's mean of the marker is >= threshold
   Stain stain = Stain::None;  // or the marker's stain, read instead of a channel when not None
+  // The 2+ and 3+ thresholds of a graded rule; NaN (the default): not graded.
+  double grade_thresholds[2] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
   bool counts() const { return channel >= 0 || stain != Stain::None; }
+  bool graded() const { return grade_thresholds[0] == grade_thresholds[0] && grade_thresholds[1] == grade_thresholds[1]; }
 };
 
 // A marker as a user or a link writes it: a channel from 0 ("1", at most 4095) or a stain's name
@@ -91,9 +102,18 @@ double marker_mean(const ObjectMeasurements& object, const PositiveRule& rule);
 // when no cut exists (fewer than two distinct means) or the objects lack the marker.
 double otsu_threshold_of_means(const std::vector<ObjectMeasurements>& objects, const PositiveRule& marker);
 
-// Sets each object's `positive` by `rule` (-1 for all when the rule has no marker) and returns how
-// many are positive; -1 with a sentence in *error when an object lacks the marker (no such channel,
-// or stains not measured).
+// Sets each object's `positive` by `rule` (-1 for all when the rule has no marker), and its `grade`
+// when the rule is graded (else -1), and returns how many are positive; -1 with a sentence in *error
+// when an object lacks the marker (no such channel, or stains not measured) or a graded rule's
+// thresholds do not rise from 1+ to 3+ (all objects are then left unclassified).
 int classify_positive(std::vector<ObjectMeasurements>* objects, const PositiveRule& rule, std::string* error);
+
+// How many objects have each grade (0, 1+, 2+, 3+), and their H-score: 100 x the mean grade over the
+// graded objects, 0 to 300; NaN when none is graded.
+struct GradeCounts {
+  long long objects[4] = {0, 0, 0, 0};
+  double h_score = std::numeric_limits<double>::quiet_NaN();
+};
+GradeCounts count_grades(const std::vector<ObjectMeasurements>& objects);
 
 }  // namespace celldrop

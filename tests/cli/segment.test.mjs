@@ -425,7 +425,7 @@ tifffile.imwrite(sys.argv[3], np.stack([nuclei, marker], axis=-1), photometric='
 // (scripts/ihc_slide.py) stains the nuclei of odd ground-truth id with DAB and lays DAB blobs
 // between the nuclei; read through its hematoxylin, each nucleus's mean DAB density must tell the two
 // kinds apart, and the CSV carries both stains' densities.
-test('--positive dab on an IHC slide read with --stain hematoxylin counts the DAB-stained nuclei', () => {
+test('--positive dab on an IHC slide read with --stain hematoxylin counts the DAB-stained nuclei, and grades them 1+ to 3+', () => {
   const s = synth(path.join(tmp, 'ihc-src'), 21, ['256', '256']);
   const image = path.join(tmp, 'ihc', 'ihc-21.png');
   fs.mkdirSync(path.dirname(image), { recursive: true });
@@ -439,6 +439,43 @@ test('--positive dab on an IHC slide read with --stain hematoxylin counts the DA
   assert.match(header, /,hematoxylin_od_mean,dab_od_mean,positive$/);
   const record = JSON.parse(fs.readFileSync(path.join(out, 'ihc-21.json'), 'utf8'));
   assert.deepEqual(record.positive, { stain: 'dab', threshold: line.positive_threshold, threshold_from: 'otsu', objects: line.positive });
+
+  // Graded: 1+ from the same threshold, 2+ and 3+ from the positives' middle and upper quartile means,
+  // so every grade has nuclei. The CSV's grade is what each nucleus's mean says; the line's counts,
+  // the H-score, the GeoJSON's QuPath classes and the record agree with it.
+  const means = fs.readFileSync(path.join(out, 'ihc-21.csv'), 'utf8').trim().split('\r\n').slice(1)
+    .map((row) => Number(row.split(',').at(-2))).filter((m) => m >= line.positive_threshold).sort((a, b) => a - b);
+  const cuts = [line.positive_threshold, means[Math.floor(means.length / 2)], means[Math.floor(means.length * 3 / 4)]];
+  const gradedOut = path.join(tmp, 'ihc-graded');
+  const run = celldrop('segment', image, '--out', gradedOut, '--model', 'nuclei-star', '--stain', 'hematoxylin',
+    '--positive', `dab:${cuts.join(',')}`, '--export', 'csv,geojson,record');
+  assert.equal(run.code, 0, run.stderr);
+  const graded = json(run.lines[0]);
+  assert.equal(graded.positive, line.positive);
+  assert.equal(graded.grades.reduce((a, b) => a + b, 0), graded.objects);
+  assert.equal(graded.grades[1] + graded.grades[2] + graded.grades[3], graded.positive);
+  assert.ok(graded.grades.every((n) => n > 0), `every grade has nuclei: ${graded.grades}`);
+  const check = spawnSync(PYTHON, ['-c', `
+import sys, csv, json
+out, cuts = sys.argv[1], [float(c) for c in sys.argv[2].split(',')]
+rows = list(csv.DictReader(open(f'{out}/ihc-21.csv')))
+grade = {r['label']: sum(float(r['dab_od_mean']) >= c for c in cuts) for r in rows}
+assert all(int(r['grade']) == grade[r['label']] for r in rows), 'grade is the number of thresholds the mean reaches'
+counts = [sum(g == k for g in grade.values()) for k in range(4)]
+names = ['Negative', '1+', '2+', '3+']
+classes = {f['properties']['name']: f['properties']['classification']['name'] for f in json.load(open(f'{out}/ihc-21.geojson'))['features']}
+assert all(classes[label] == names[g] for label, g in grade.items()), 'GeoJSON classes are QuPath intensity classes'
+print(json.dumps({'counts': counts, 'h_score': 100 * sum(grade.values()) / len(grade)}))
+`, gradedOut, cuts.join(',')], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  const expected = JSON.parse(check.stdout);
+  assert.deepEqual(graded.grades, expected.counts);
+  assert.equal(graded.h_score, Number(expected.h_score.toFixed(1)));
+  const gradedRecord = JSON.parse(fs.readFileSync(path.join(gradedOut, 'ihc-21.json'), 'utf8'));
+  assert.deepEqual(gradedRecord.positive.grades.thresholds, cuts);
+  assert.deepEqual(gradedRecord.positive.grades.objects, expected.counts);
+  assert.ok(Math.abs(gradedRecord.positive.grades.h_score - expected.h_score) < 1e-9);
+
   // Read through its channels instead, the slide has no stain densities: no such columns.
   const plain = celldrop('segment', image, '--out', path.join(tmp, 'ihc-plain'), '--model', 'nuclei-star', '--invert', '--export', 'csv');
   assert.equal(plain.code, 0, plain.stderr);
@@ -508,6 +545,8 @@ test('segment usage errors', () => {
     [['segment', image, '--out', tmp, '--pixel-size', '0'], /--pixel-size must be a length in micrometres above 0/],
     [['segment', image, '--out', tmp, '--positive', '1:2:3'], /--positive takes N or N:THRESHOLD/],
     [['segment', image, '--out', tmp, '--positive', 'two'], /--positive takes a channel number or a stain \(hematoxylin, dab\), not "two"/],
+    [['segment', image, '--out', tmp, '--positive', 'dab:0.2,0.4'], /--positive takes one threshold, or three for the grades 1\+, 2\+ and 3\+/],
+    [['segment', image, '--out', tmp, '--positive', 'dab:0.4,0.2,0.6'], /--positive's thresholds for the grades 1\+, 2\+ and 3\+ must rise, not "0.4,0.2,0.6"/],
     [['segment', image, '--out', tmp, '--stain', 'eosin'], /--stain must be hematoxylin or dab, not "eosin"/],
     [['segment', image, '--out', tmp, '--stain', 'dab', '--channel', '0'], /give --channel or --stain, not both/],
     [['segment', image, '--out', tmp, '--estimate-stains'], /--estimate-stains estimates the colours of the stains --stain unmixes: add --stain hematoxylin/],

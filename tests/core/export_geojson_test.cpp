@@ -69,5 +69,22 @@ TEST(ExportGeojson, MarkerPositiveObjectsAreQuPathsPositiveAndNegativeClasses) {
   EXPECT_NE(out.find("\"name\":\"9\",\"measurements\""), std::string::npos) << out;
 }
 
+TEST(ExportGeojson, GradedObjectsAreQuPathsIntensityClasses) {
+  MeasurementTable t;
+  t.columns = {"label", "dab_od_mean", "positive", "grade"};
+  t.rows = {{3, 0.45, 1, 2}, {9, 0.1, 0, 0}};
+  GeoJsonOptions o;
+  o.measurements = &t;
+  std::string out, error;
+  ASSERT_TRUE(write_geojson(two_squares(), o, &out, &error)) << error;
+  EXPECT_NE(out.find("\"name\":\"3\",\"classification\":{\"name\":\"2+\",\"color\":[225,150,50]},"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find("\"name\":\"9\",\"classification\":{\"name\":\"Negative\",\"color\":[112,112,225]},"),
+            std::string::npos) << out;
+  t.rows[0][3] = 3;
+  ASSERT_TRUE(write_geojson(two_squares(), o, &out, &error)) << error;
+  EXPECT_NE(out.find("\"classification\":{\"name\":\"3+\",\"color\":[200,50,50]}"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace celldrop

@@ -61,6 +61,17 @@ TEST(ExportRecord, HoldsEverythingToReproduceARun) {
   r.positive_threshold = 0.25;
   EXPECT_NE(write_run_record(r).find("\"positive\":{\"stain\":\"dab\",\"threshold\":0.25,"), std::string::npos)
       << write_run_record(r);
+  EXPECT_EQ(write_run_record(r).find("grades"), std::string::npos);
+  // Graded: the three thresholds, the objects of each grade and the H-score.
+  r.grade_thresholds = {0.25, 0.4, 0.6};
+  r.grade_objects[0] = 28;
+  r.grade_objects[1] = 6;
+  r.grade_objects[2] = 4;
+  r.grade_objects[3] = 2;
+  r.h_score = 50.0;
+  EXPECT_NE(write_run_record(r).find("\"objects\":12,\"grades\":{\"thresholds\":[0.25,0.4,0.6],"
+                                     "\"objects\":[28,6,4,2],\"h_score\":50}}"),
+            std::string::npos) << write_run_record(r);
 }
 
 }  // namespace

@@ -60,6 +60,14 @@ TEST(ExportTable, PositiveColumnOnlyWhenClassified) {
   ASSERT_EQ(t.columns.back(), "positive");
   EXPECT_EQ(t.rows[0].back(), 1.0);
   EXPECT_EQ(t.rows[1].back(), 0.0);
+  // Graded (0 to 3), a "grade" column follows.
+  a.grade = 3;
+  b.grade = 0;
+  const MeasurementTable g = measurements_table({a, b});
+  ASSERT_EQ(g.columns.size(), t.columns.size() + 1);
+  ASSERT_EQ(g.columns.back(), "grade");
+  EXPECT_EQ(g.rows[0].back(), 3.0);
+  EXPECT_EQ(g.rows[1].back(), 0.0);
 }
 
 TEST(ExportTable, StainColumnsOnlyWhenMeasured) {

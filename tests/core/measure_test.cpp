@@ -254,6 +254,45 @@ TEST(Measure, StainMeansAreThoseOfTheDensityImages) {
   EXPECT_NEAR(m[1].dab_od, 0.1445, 0.005);
 }
 
+TEST(Measure, GradesAndHScore) {
+  // Eight objects whose mean DAB densities are given: QuPath's thresholds 0.2, 0.4, 0.6 grade them.
+  const double dab[8] = {0.05, 0.1, 0.19, 0.2, 0.39, 0.45, 0.6, 1.2};
+  std::vector<ObjectMeasurements> m(8);
+  for (int i = 0; i < 8; ++i) m[size_t(i)].id = uint32_t(i + 1), m[size_t(i)].dab_od = dab[i];
+  PositiveRule rule;
+  rule.stain = Stain::Dab;
+  rule.threshold = 0.2;
+  std::string error;
+  EXPECT_EQ(classify_positive(&m, rule, &error), 5);
+  EXPECT_EQ(m[3].grade, -1);  // one threshold: positive or not, no grades
+  EXPECT_TRUE(std::isnan(count_grades(m).h_score));
+  rule.grade_thresholds[0] = 0.4;
+  rule.grade_thresholds[1] = 0.6;
+  ASSERT_TRUE(rule.graded());
+  EXPECT_EQ(classify_positive(&m, rule, &error), 5);
+  const int expected[8] = {0, 0, 0, 1, 1, 2, 3, 3};  // a mean equal to a threshold takes its grade
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(m[size_t(i)].grade, expected[i]) << "object " << i + 1;
+    EXPECT_EQ(m[size_t(i)].positive, expected[i] > 0 ? 1 : 0) << "object " << i + 1;
+  }
+  const GradeCounts c = count_grades(m);
+  EXPECT_EQ(c.objects[0], 3);
+  EXPECT_EQ(c.objects[1], 2);
+  EXPECT_EQ(c.objects[2], 1);
+  EXPECT_EQ(c.objects[3], 2);
+  EXPECT_DOUBLE_EQ(c.h_score, 100.0 * (2 * 1 + 1 * 2 + 2 * 3) / 8);  // 125: 1 x 25% + 2 x 12.5% + 3 x 25%
+
+  // Thresholds that do not rise are refused, and leave every object unclassified.
+  rule.grade_thresholds[0] = 0.1;
+  EXPECT_EQ(classify_positive(&m, rule, &error), -1);
+  EXPECT_NE(error.find("must rise from 1+ to 3+, not 0.2, 0.1, 0.6"), std::string::npos) << error;
+  for (const ObjectMeasurements& o : m) EXPECT_TRUE(o.positive == -1 && o.grade == -1);
+  // Classified again by one threshold, the grades are gone.
+  rule.grade_thresholds[0] = rule.grade_thresholds[1] = std::nan("");
+  EXPECT_EQ(classify_positive(&m, rule, &error), 5);
+  EXPECT_EQ(m[7].grade, -1);
+}
+
 TEST(Measure, MarkersAreAChannelOrAStainByName) {
   PositiveRule rule;
   rule.threshold = 0.5;
