@@ -349,18 +349,28 @@ export function installPageApi(module) {
   // `marker`, a channel (from 0) or a stain ('dab' on a slide read through its hematoxylin: each
   // nucleus's mean optical density), reaches `threshold` (a number, or null for Otsu's split of the
   // nuclei's means); a marker of null or -1 stops counting. Nothing runs again: result().objects gain
-  // `positive` (1 or 0), the exports, the record and shareLink() follow. Resolves with result() (null
-  // without one).
-  async function setPositive(marker, threshold = null) {
+  // `positive` (1 or 0), the exports, the record and shareLink() follow. `grades`, the 2+ and 3+
+  // thresholds [t2, t3] on top of `threshold` as the 1+ one, grades the nuclei as the panel's "Grade"
+  // does (objects gain `grade`, 0 to 3; the page state's positive.hScore). Resolves with result()
+  // (null without one).
+  async function setPositive(marker, threshold = null, grades = null) {
     const stain = typeof marker === 'string' ? marker : '';
     const c = stain ? -1 : marker === null || marker === undefined ? -1 : Number(marker);
     if (!Number.isInteger(c) || c < -1) throw new Error('setPositive takes a channel from 0, \'dab\' or \'hematoxylin\' (or -1 to stop counting)');
     const t = threshold === null || threshold === undefined ? NaN : Number(threshold);
     if (threshold !== null && threshold !== undefined && !Number.isFinite(t)) throw new Error('setPositive takes a finite threshold, or null for Otsu\'s');
+    if (grades !== null && !(Array.isArray(grades) && grades.length === 2)) throw new Error('setPositive\'s grades are [2+, 3+] thresholds, or null');
+    const g = grades ? grades.map(Number) : [NaN, NaN];
     const answer = call('cd_app_set_positive', c, stain, t);
     if (answer.error) throw new Error(answer.error);
+    const graded = call('cd_app_set_grades', g[0], g[1]);
+    if (graded.error) {
+      call('cd_app_set_grades', NaN, NaN);  // the count by one threshold stands, without grades
+      throw new Error(graded.error);
+    }
     await waitFor((s) => s.page && s.page.positive.channel === c && (s.page.positive.stain ?? '') === stain.toLowerCase() &&
-      s.page.positive.otsu === Number.isNaN(t), 'the count to follow');
+      s.page.positive.otsu === Number.isNaN(t) && JSON.stringify(s.page.positive.grades) === JSON.stringify(grades ? g : null),
+    'the count to follow');
     return shell().segmentation?.hasResult ? result() : null;
   }
 

@@ -4,6 +4,7 @@
 
 #include <emscripten/html5.h>
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -130,11 +131,16 @@ struct App {
   celldrop::Stain positive_stain = celldrop::Stain::None;
   bool positive_otsu = true;
   double positive_given = 0.0;
+  // Intensity grades (measure.h): the 2+ and 3+ thresholds, positive_given being the 1+ one (grading
+  // needs all three given: positive_otsu is then false); NaN: not grading.
+  double grade_given[2] = {std::nan(""), std::nan("")};
+  bool grading() const { return !std::isnan(grade_given[0]); }
   // For the result on show (classify_objects): the threshold in use (NaN when Otsu finds no split),
   // how many are positive (-1: not classified), the overlay's colour by id (empty when not counting)
   // and why the rule cannot be applied to this image ("" when it can).
   double positive_threshold = 0.0;
   int positive_count = -1;
+  celldrop::GradeCounts grades;  // graded: each grade's count and the H-score (NaN h_score: not graded)
   std::vector<uint32_t> class_rgb;
   std::string positive_note;
   // The nuclei's means of the marker: their range (the threshold slider's) and how many fall

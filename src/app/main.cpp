@@ -773,8 +773,13 @@ static void overlay_controls() {
     }
     ui_rect(std::string("overlay.") + cd::overlay_mode_name(modes[i]));
   }
-  // The key, on one line: what each colour on the image means.
-  if (a.positive_count >= 0) {
+  // The key: what each colour on the image means.
+  if (a.positive_count >= 0 && !std::isnan(a.grades.h_score)) {
+    for (int grade = 0; grade < 4; grade++) {
+      swatch(rgb_color(cd::kGradeRgb[grade]), a.overlay_mode == cd::OverlayMode::Outlines, cd::grade_name(grade));
+      ImGui::SameLine(0.0f, 12.0f);
+    }
+  } else if (a.positive_count >= 0) {
     swatch(rgb_color(cd::kPositiveRgb), a.overlay_mode == cd::OverlayMode::Outlines, "positive");
     ImGui::SameLine(0.0f, 12.0f);
     swatch(rgb_color(cd::kNegativeRgb), a.overlay_mode == cd::OverlayMode::Outlines, "negative");
@@ -792,13 +797,16 @@ static void overlay_controls() {
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("One colour per object, fixed by its number: the same between runs");
     ImGui::SameLine(0.0f, 12.0f);
   }
+  // The grades' key is long: "selected" then goes below it.
+  if (ImGui::GetContentRegionAvail().x < ImGui::GetTextLineHeight() + 6.0f + ImGui::CalcTextSize("selected").x) ImGui::NewLine();
   swatch(selected_color(), true, "selected");
 }
 
 // The nuclei's means of the marker as bars in the box at p0 of `size` (the threshold
 // slider's frame, drawn over them), those at or above the threshold in the positive colour and the rest
-// in the negative one: where the threshold cuts, and whether the means fall in two groups at all. Square
-// root heights, so a small group of positives still shows beside a large one of negatives.
+// in the negative one (graded: each in its grade's colour): where the thresholds cut, and whether the
+// means fall in groups at all. Square root heights, so a small group of positives still shows beside a
+// large one of negatives.
 static void draw_means_histogram(ImVec2 p0, ImVec2 size) {
   const App& a = g_app;
   int top = 0;
@@ -811,13 +819,81 @@ static void draw_means_histogram(ImVec2 p0, ImVec2 size) {
     if (a.means_histogram[i] == 0) continue;
     // A bar takes the class of its bin's middle.
     const double mid = a.means_low + (double(i) + 0.5) * bin_width;
-    const uint32_t rgb = mid >= a.positive_threshold ? cd::kPositiveRgb : cd::kNegativeRgb;
+    uint32_t rgb = mid >= a.positive_threshold ? cd::kPositiveRgb : cd::kNegativeRgb;
+    if (!std::isnan(a.grades.h_score)) {
+      rgb = cd::kGradeRgb[int(mid >= a.positive_threshold) + int(mid >= a.grade_given[0]) + int(mid >= a.grade_given[1])];
+    }
     const float h = std::max(1.0f, (size.y - 2.0f) * std::sqrt(float(a.means_histogram[i]) / float(top)));
     // Whole pixels, so narrow bars stay crisp; a gap between them when there is room for one.
     const float x0 = std::floor(p0.x + bar * float(i));
     const float x1 = std::max(x0 + 1.0f, std::floor(p0.x + bar * float(i + 1)) - (bar >= 3.0f ? 1.0f : 0.0f));
     dl->AddRectFilled(ImVec2(x0, p0.y + size.y - h), ImVec2(x1, p0.y + size.y), rgb_color(rgb, 150));
   }
+}
+
+// Intensity grades (measure.h), offered when the marker is a stain: a pathologist scores an IHC slide
+// by how strongly each nucleus is stained, and QuPath's three thresholds on the mean DAB density (0.2,
+// 0.4, 0.6) are where grading starts. The 1+ threshold is the slider above; here 2+ and 3+ over the
+// same range of means, then the H-score and each grade's count in its colour. lo and hi are the
+// means' range.
+static void grade_controls(double lo, double hi) {
+  App& a = g_app;
+  const ImGuiStyle& style = ImGui::GetStyle();
+  bool on = a.grading();
+  if (ImGui::Checkbox("Grade", &on)) {
+    if (on) {
+      set_positive(a.positive_channel, a.positive_stain, false, 0.2);
+      set_grades(0.4, 0.6);
+    } else {
+      set_grades(std::nan(""), std::nan(""));
+    }
+  }
+  ui_rect("positive.grade");
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("Grade the nuclei by how strongly they are stained, as a pathologist scores a slide: negative,\n"
+                      "1+ (weak) from the threshold above, 2+ (moderate) and 3+ (strong) from the two below this\n"
+                      "(QuPath's 0.2, 0.4 and 0.6 to start). The H-score is 1 x %%1+ + 2 x %%2+ + 3 x %%3+, from 0 to 300.\n"
+                      "The CSV gets a grade column, the GeoJSON QuPath's classes 1+, 2+ and 3+, the record and link the thresholds.");
+  }
+  if (!on) return;
+  const bool graded = a.positive_count >= 0 && !std::isnan(a.grades.h_score);
+  if (graded) {
+    ImGui::SameLine(0.0f, 12.0f);
+    ImGui::Text("H-score %.0f", a.grades.h_score);
+    ui_rect("positive.h_score");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("1 x %%1+ + 2 x %%2+ + 3 x %%3+ of the nuclei: %.1f of 300", a.grades.h_score);
+  }
+  // 2+ and 3+ side by side over the means' range (widened to take the thresholds themselves).
+  const float width = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) / 2;
+  const double low = std::min(lo, a.positive_given), high = std::max(hi, a.grade_given[1]);
+  for (int k = 0; k < 2; k++) {
+    if (k) ImGui::SameLine();
+    ImGui::SetNextItemWidth(width);
+    double t = a.grade_given[k];
+    if (ImGui::SliderScalar(k == 0 ? "##grade2" : "##grade3", ImGuiDataType_Double, &t, &low, &high,
+                            k == 0 ? "2+ >= %.3f" : "3+ >= %.3f")) {
+      // Each stays at or above the one below it (set_grades raises them).
+      if (k == 0) set_grades(t, std::max(t, a.grade_given[1]));
+      else set_grades(a.grade_given[0], std::max(t, a.grade_given[0]));
+    }
+    ui_rect(k == 0 ? "positive.grade2" : "positive.grade3");
+    if (ImGui::IsItemHovered()) {
+      ImGui::SetTooltip("A nucleus is %s when its mean reaches this (Ctrl+click to type it)", k == 0 ? "2+ (moderate)" : "3+ (strong)");
+    }
+  }
+  if (!graded) return;
+  // Each grade's count beside its colour, as the overlay's key names them.
+  for (int grade = 0; grade < 4; grade++) {
+    if (grade) ImGui::SameLine(0.0f, 12.0f);
+    swatch(rgb_color(cd::kGradeRgb[grade]), false, nullptr);
+    ImGui::SameLine(0.0f, 4.0f);
+    ImGui::Text("%lld", a.grades.objects[grade]);
+    if (ImGui::IsItemHovered()) {
+      const long long n = a.grades.objects[grade], all = a.grades.objects[0] + a.grades.objects[1] + a.grades.objects[2] + a.grades.objects[3];
+      ImGui::SetTooltip("%s: %lld of %lld nuclei (%.0f%%)", cd::grade_name(grade), n, all, all ? 100.0 * double(n) / double(all) : 0.0);
+    }
+  }
+  ui_rect("positive.grade_counts");
 }
 
 // Counting the nuclei positive for a marker: its channel (or, on a slide read through a stain, the DAB
@@ -827,7 +903,8 @@ static void draw_means_histogram(ImVec2 p0, ImVec2 size) {
 static void positive_controls() {
   App& a = g_app;
   // Two lines, so the object table below keeps its rows: the switch and the count, then the marker,
-  // the threshold and Otsu. The overlay's key names the two colours.
+  // the threshold and Otsu (and, for a stain, a third to grade, a fourth for the H-score while
+  // grading). The overlay's key names the colours.
   bool on = a.positive_channel >= 0 || a.positive_stain != cd::Stain::None;
   // The result's stain densities were measured (it was read through a stain): DAB may be the marker.
   const bool stained = !a.table.objects.empty() && !std::isnan(a.table.objects[0].dab_od);
@@ -888,7 +965,8 @@ static void positive_controls() {
     // The slider spans the nuclei's means in the marker's channel, their histogram behind it.
     double lo = a.means_low, hi = a.means_high;
     double t = std::isnan(a.positive_threshold) ? (lo + hi) / 2 : a.positive_threshold;
-    const float width = ImGui::GetContentRegionAvail().x - button_width("Otsu") - style.ItemSpacing.x;
+    // While grading the three thresholds are the user's: no Otsu button, and room for the label.
+    const float width = ImGui::GetContentRegionAvail().x - (a.grading() ? 0.0f : button_width("Otsu") + style.ItemSpacing.x);
     // The frame's background is drawn here, under the bars; the slider draws its grab and text over them.
     const ImVec2 p0 = ImGui::GetCursorScreenPos(), size(width, ImGui::GetFrameHeight());
     static bool held = false;  // the slider's state in the last frame, since its frame is drawn before it
@@ -903,7 +981,7 @@ static void positive_controls() {
     ImGui::SetNextItemWidth(width);
     // Optical densities are fractions (DAB about 0.1 to 1): three decimals; intensities need none.
     const bool density = a.positive_stain != cd::Stain::None;
-    if (ImGui::SliderScalar("##positive_threshold", ImGuiDataType_Double, &t, &lo, &hi, density ? ">= %.3f" : "mean >= %.1f")) {
+    if (ImGui::SliderScalar("##positive_threshold", ImGuiDataType_Double, &t, &lo, &hi, density ? (a.grading() ? "1+ >= %.3f" : ">= %.3f") : (a.grading() ? "1+: mean >= %.1f" : "mean >= %.1f"))) {
       set_positive(a.positive_channel, a.positive_stain, false, t);
     }
     held = ImGui::IsItemActive();
@@ -916,15 +994,18 @@ static void positive_controls() {
                                   "Behind it, the histogram of the nuclei's means: %d from %.1f to %.1f.",
                         int(a.table.objects.size()), lo, hi);
     }
-    ImGui::SameLine();
-    ImGui::BeginDisabled(a.positive_otsu);
-    if (ImGui::Button("Otsu")) set_positive(a.positive_channel, a.positive_stain, true, 0.0);
-    ImGui::EndDisabled();
-    ui_rect("positive.otsu");
-    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
-      ImGui::SetTooltip(a.positive_otsu ? "The threshold is Otsu's: the split of the nuclei's means into a dim and a bright group"
-                                        : "Back to Otsu's threshold: the split of the nuclei's means into a dim and a bright group");
+    if (!a.grading()) {
+      ImGui::SameLine();
+      ImGui::BeginDisabled(a.positive_otsu);
+      if (ImGui::Button("Otsu")) set_positive(a.positive_channel, a.positive_stain, true, 0.0);
+      ImGui::EndDisabled();
+      ui_rect("positive.otsu");
+      if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
+        ImGui::SetTooltip(a.positive_otsu ? "The threshold is Otsu's: the split of the nuclei's means into a dim and a bright group"
+                                          : "Back to Otsu's threshold: the split of the nuclei's means into a dim and a bright group");
+      }
     }
+    if (a.positive_stain != cd::Stain::None || a.grading()) grade_controls(lo, hi);
   }
   if (!a.positive_note.empty()) wrapped_disabled(a.positive_note.c_str());
 }

@@ -109,7 +109,8 @@ std::string object_summary(const ObjectMeasurements& m) {
     std::snprintf(text, sizeof text, "\nHematoxylin OD %.3f, DAB OD %.3f", m.hematoxylin_od, m.dab_od);
     out += text;
   }
-  if (m.positive >= 0) out += m.positive ? "\nPositive for the marker" : "\nNegative for the marker";
+  if (m.grade >= 1) out += std::string("\nPositive for the marker: ") + grade_name(m.grade);
+  else if (m.positive >= 0) out += m.positive ? "\nPositive for the marker" : "\nNegative for the marker";
   return out;
 }
 
@@ -186,7 +187,7 @@ uint32_t object_table_draw(ObjectTable* t, float height, bool touch) {
       std::snprintf(id, sizeof id, "%u", m.id);
       bool is_selected = m.id == t->selected;
       // A counted object's id in its class's colour, as it is outlined in the image.
-      const uint32_t rgb = m.positive == 1 ? kPositiveRgb : kNegativeRgb;
+      const uint32_t rgb = class_rgb(m);
       if (m.positive >= 0) ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF, 255));
       if (ImGui::Selectable(id, is_selected, ImGuiSelectableFlags_SpanAllColumns)) clicked = m.id;
       if (m.positive >= 0) ImGui::PopStyleColor();

@@ -13,6 +13,17 @@ const char* overlay_mode_name(OverlayMode mode) {
   return "outlines";
 }
 
+uint32_t class_rgb(const ObjectMeasurements& m) {
+  if (m.grade >= 0 && m.grade <= 3) return kGradeRgb[m.grade];
+  if (m.positive < 0) return 0;
+  return m.positive ? kPositiveRgb : kNegativeRgb;
+}
+
+const char* grade_name(int grade) {
+  static const char* const names[4] = {"negative", "1+", "2+", "3+"};
+  return grade >= 0 && grade <= 3 ? names[grade] : "";
+}
+
 uint32_t object_color(uint32_t id) {
   // A multiplicative hash with a final mix: ids 1, 2, 3 ... land far apart on the colour wheel.
   uint32_t h = id * 2654435761u;

@@ -17,6 +17,15 @@ constexpr uint32_t kOutlineRgb = 0xFFD21E;  // the outline colour, yellow: reads
 // instead: a warm and a cool colour of Okabe and Ito's palette, told apart with any colour vision.
 constexpr uint32_t kPositiveRgb = 0xFF6E3C;
 constexpr uint32_t kNegativeRgb = 0x56B4E9;
+// Graded objects (measure.h's intensity grades): negative, then 1+, 2+ and 3+ in yellow, orange and
+// crimson (QuPath's order of colours), darker as the stain gets stronger. Not the palette's vermillion
+// for 3+: over the brown of DAB, where such nuclei lie, it is hard to tell from the orange.
+constexpr uint32_t kGradeRgb[4] = {kNegativeRgb, 0xF0E442, 0xE69F00, 0xE8112D};
+// The colour a classified object is drawn in: its grade's when graded, else positive's or negative's;
+// 0 when it is not classified.
+uint32_t class_rgb(const ObjectMeasurements& object);
+// "negative", "1+", "2+", "3+" (grade 0 to 3), as QuPath names the classes.
+const char* grade_name(int grade);
 const char* overlay_mode_name(OverlayMode mode);  // "outlines", "filled", "both"
 
 // An object's fill colour, 0xRRGGBB: a fixed hash of its id, so an object keeps its colour between

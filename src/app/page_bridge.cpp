@@ -91,6 +91,20 @@ std::string page_state_json() {
   if (a.positive_count >= 0 && !std::isnan(a.positive_threshold)) w.value(a.positive_threshold); else w.null();
   w.key("count");
   if (a.positive_count >= 0) w.value(a.positive_count); else w.null();
+  // Intensity grades: the 2+ and 3+ thresholds (null when not grading), and for the result on show
+  // the objects of each grade (negative, 1+, 2+, 3+) and the H-score (null when not graded).
+  w.key("grades");
+  if (a.grading()) w.begin_array().value(a.grade_given[0]).value(a.grade_given[1]).end_array(); else w.null();
+  w.key("gradeCounts");
+  if (a.positive_count >= 0 && !std::isnan(a.grades.h_score)) {
+    w.begin_array();
+    for (long long n : a.grades.objects) w.value(int64_t(n));
+    w.end_array();
+  } else {
+    w.null();
+  }
+  w.key("hScore");
+  if (a.positive_count >= 0 && !std::isnan(a.grades.h_score)) w.value(a.grades.h_score); else w.null();
   w.key("note").value(a.positive_note);
   w.key("means");
   if (a.means_histogram.empty()) {
@@ -365,6 +379,25 @@ EMSCRIPTEN_KEEPALIVE const char* cd_app_set_positive(int channel, const char* st
   if (channel > 4095) return answer_error("setPositive takes a channel from 0 (or -1 to stop counting)");
   if (std::isinf(threshold)) return answer_error("setPositive takes a finite threshold, or none for Otsu's");
   set_positive(channel, stain, std::isnan(threshold), threshold);
+  redraw();
+  return answer("{\"ok\":true}");
+}
+
+// Intensity grades on the counting rule: the 2+ and 3+ thresholds (NaN and NaN: no grades), rising
+// from the 1+ threshold, which must be given. {"ok":true} or {"error"}.
+EMSCRIPTEN_KEEPALIVE const char* cd_app_set_grades(double grade2, double grade3) {
+  const App& a = g_app;
+  if (std::isnan(grade2) != std::isnan(grade3) || std::isinf(grade2) || std::isinf(grade3))
+    return answer_error("setPositive's grades are two finite thresholds, 2+ and 3+ (or none)");
+  if (!std::isnan(grade2)) {
+    if (a.positive_channel < 0 && a.positive_stain == cd::Stain::None)
+      return answer_error("grades need a marker to count by: setPositive('dab', 0.2, [0.4, 0.6])");
+    if (a.positive_otsu) return answer_error("grades take three thresholds: give the 1+ one too, as setPositive('dab', 0.2, [0.4, 0.6])");
+    if (!(a.positive_given <= grade2 && grade2 <= grade3))
+      return answer_error("the grades' thresholds must rise from 1+ to 3+, not " + cd::json_number(a.positive_given) + ", " +
+                          cd::json_number(grade2) + ", " + cd::json_number(grade3));
+  }
+  set_grades(grade2, grade3);
   redraw();
   return answer("{\"ok\":true}");
 }

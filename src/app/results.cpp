@@ -74,6 +74,12 @@ std::string page_run_record(const ResultSource& source) {
     rec.positive_threshold = source.positive.threshold;
     rec.positive_threshold_given = source.positive_threshold_given;
     rec.positive_objects = positive_objects(*source.objects);
+    if (source.positive.graded()) {
+      const GradeCounts grades = count_grades(*source.objects);
+      rec.grade_thresholds = {source.positive.threshold, source.positive.grade_thresholds[0], source.positive.grade_thresholds[1]};
+      std::copy(grades.objects, grades.objects + 4, rec.grade_objects);
+      rec.h_score = grades.h_score;
+    }
   }
   rec.model_name = source.model_name;
   rec.model_sha256 = source.model_sha256;
@@ -229,6 +235,7 @@ bool batch_add_result(Batch* batch, const ResultSource& source, std::string* err
   row.backend = s.backend;
   row.objects = int(s.objects->size());
   if (s.positive.counts()) row.positive = positive_objects(*s.objects);
+  if (s.positive.counts() && s.positive.graded()) row.h_score = count_grades(*s.objects).h_score;
   double area = 0.0;
   for (const ObjectMeasurements& m : *s.objects) area += double(m.area_px);
   row.mean_area_px = row.objects > 0 ? area / row.objects : std::nan("");
@@ -255,7 +262,7 @@ void batch_add_failure(Batch* batch, const std::string& image_name, int page, co
 
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error) {
   std::string csv =
-      "image,page,objects,positive,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
+      "image,page,objects,positive,h_score,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
       "image_sha256,backend,error\r\n";
   for (const BatchRow& r : batch->rows) {
     const bool ok = r.error.empty(), calibrated = ok && r.pixel_size_um > 0;
@@ -263,6 +270,7 @@ bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error) {
     const double pixel_area = r.pixel_size_um * r.pixel_size_um;
     csv += csv_field(r.image) + ',' + (r.page >= 0 ? std::to_string(r.page) : "") + ',' +
            (ok ? csv_number(r.objects) : "") + ',' + (ok && r.positive >= 0 ? csv_number(r.positive) : "") + ',' +
+           (ok && !std::isnan(r.h_score) ? csv_number(r.h_score) : "") + ',' +
            (ok ? csv_number(r.mean_area_px) : "") + ',' +
            (calibrated ? csv_number(r.mean_area_px * pixel_area) : "") + ',' + (ok ? csv_number(r.diameter) : "") + ',' +
            (ok ? (r.diameter_estimated ? "true" : "false") : "") + ',' + (calibrated ? csv_number(r.pixel_size_um) : "") +

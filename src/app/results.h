@@ -2,6 +2,7 @@
 // writers (png_write.h, export.h) from the labels the worker sent back. Nothing is uploaded.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <set>
@@ -79,6 +80,7 @@ struct BatchRow {
   std::string image_sha256, model, model_sha256, backend;
   int objects = 0;
   int positive = -1;  // marker-positive objects; -1: not counted
+  double h_score = std::nan("");  // of graded objects (measure.h); NaN: not graded
   double mean_area_px = 0.0;  // of its objects (NaN when it has none)
   double pixel_size_um = 0.0;  // the calibration its areas in um^2 used (square pixels; 0 = none)
   double diameter = 0.0;  // image px, as used
@@ -100,7 +102,7 @@ void batch_add_failure(Batch* batch, const std::string& image_name, int page, co
 
 // summary.csv first, then the images' files (moved into the zip: the batch is spent). Columns: image,
 // page (0-based, empty for one-page images), objects, positive (marker-positive objects, empty when
-// not counted), mean_area_px, mean_area_um2, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend,
+// not counted), h_score (empty when not graded), mean_area_px, mean_area_um2, diameter_px, diameter_estimated, model, model_sha256, image_sha256, backend,
 // error.
 bool batch_zip(Batch* batch, std::vector<uint8_t>* out, std::string* error);
 

@@ -447,6 +447,7 @@ cd::ShareState current_share_state() {
   st.positive_channel = a.positive_channel;
   st.positive_stain = a.positive_stain;
   st.positive_threshold = a.positive_otsu ? std::nan("") : a.positive_given;
+  std::copy(a.grade_given, a.grade_given + 2, st.positive_grades);
   return st;
 }
 
@@ -480,6 +481,7 @@ void apply_link() {
   }
   if (l.pixel_size_um > 0) set_pixel_size(l.pixel_size_um);
   set_positive(l.positive_channel, l.positive_stain, std::isnan(l.positive_threshold), l.positive_threshold);
+  set_grades(l.positive_grades[0], l.positive_grades[1]);
   a.link_edits_pending = !l.edits.empty();
   const cd::ModelChoice& m = cd::segmentation().models[size_t(a.model)];
   if (!l.model_sha256.empty() && !m.sha256.empty() && l.model_sha256 != m.sha256) {
@@ -528,6 +530,27 @@ void set_positive(int channel, cd::Stain stain, bool otsu, double threshold) {
   a.positive_channel = channel < 0 || stain != cd::Stain::None ? -1 : channel;
   a.positive_otsu = otsu;
   if (!otsu && std::isfinite(threshold)) a.positive_given = threshold;
+  if (otsu || (a.positive_channel < 0 && stain == cd::Stain::None)) {
+    a.grade_given[0] = a.grade_given[1] = std::nan("");
+  } else if (a.grading()) {  // a 1+ threshold moved above 2+ takes 2+ (and 3+) with it
+    a.grade_given[0] = std::max(a.grade_given[0], a.positive_given);
+    a.grade_given[1] = std::max(a.grade_given[1], a.grade_given[0]);
+  }
+  classify_objects();
+}
+
+void set_grades(double grade2, double grade3) {
+  App& a = g_app;
+  if (std::isnan(grade2) || std::isnan(grade3) || (a.positive_channel < 0 && a.positive_stain == cd::Stain::None)) {
+    a.grade_given[0] = a.grade_given[1] = std::nan("");  // no grades, or no marker to grade by
+  } else {
+    if (a.positive_otsu) {  // the 1+ threshold in use becomes a given one
+      a.positive_given = std::isnan(a.positive_threshold) ? grade2 : std::min(a.positive_threshold, grade2);
+      a.positive_otsu = false;
+    }
+    a.grade_given[0] = std::max(grade2, a.positive_given);
+    a.grade_given[1] = std::max(grade3, a.grade_given[0]);
+  }
   classify_objects();
 }
 
@@ -555,8 +578,10 @@ static void apply_positive_rule() {
     rule.channel = a.positive_channel;
   }
   if (rule.counts()) rule.threshold = a.positive_otsu ? cd::otsu_threshold_of_means(a.table.objects, rule) : a.positive_given;
+  if (rule.counts() && a.grading()) std::copy(a.grade_given, a.grade_given + 2, rule.grade_thresholds);
   std::string why;
   const int count = cd::classify_positive(&a.table.objects, rule, &why);
+  a.grades = cd::count_grades(a.table.objects);
   if (!rule.counts() || count < 0) return;
   a.positive_threshold = rule.threshold;
   a.positive_count = count;
@@ -577,7 +602,7 @@ static void apply_positive_rule() {
   uint32_t top = 0;
   for (const cd::ObjectMeasurements& m : a.table.objects) top = std::max(top, m.id);
   a.class_rgb.assign(size_t(top) + 1, 0);
-  for (const cd::ObjectMeasurements& m : a.table.objects) a.class_rgb[m.id] = m.positive == 1 ? cd::kPositiveRgb : cd::kNegativeRgb;
+  for (const cd::ObjectMeasurements& m : a.table.objects) a.class_rgb[m.id] = cd::class_rgb(m);
 }
 
 void classify_objects() {
@@ -622,6 +647,7 @@ cd::ResultSource result_source() {
     r.positive.channel = a.positive_channel;
     r.positive.stain = a.positive_stain;
     r.positive.threshold = a.positive_threshold;
+    if (a.grading()) std::copy(a.grade_given, a.grade_given + 2, r.positive.grade_thresholds);
     r.positive_threshold_given = !a.positive_otsu;
   }
   char now[40];

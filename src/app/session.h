@@ -61,6 +61,11 @@ celldrop::ResultSource result_source();
 // no stain stops counting; otsu: Otsu's threshold, else `threshold`), applied at once to the result on
 // show and to every result after it.
 void set_positive(int channel, celldrop::Stain stain, bool otsu, double threshold);
+// Intensity grades on top of that rule: the 2+ and 3+ thresholds (NaN, NaN: none). Each is raised to
+// the one below it if it lies under it, so the three always rise; grading takes a given 1+ threshold,
+// so it leaves Otsu's for the one in use (and Otsu's, set again, ends grading). Without a marker, or
+// with NaN, grading ends.
+void set_grades(double grade2, double grade3);
 // Applies the rule to the table's objects (after each measurement): counts, overlay colours (the
 // boxes of objects whose class changed are queued for repainting), the note.
 void classify_objects();

@@ -70,8 +70,10 @@ std::string share_fragment(const ShareState& s) {
   add("image", s.image_url);
   add("pixel_size_um", s.pixel_size_um > 0 ? json_number(s.pixel_size_um) : "");
   if (s.positive_channel >= 0 || s.positive_stain != Stain::None) {
+    const bool graded = !std::isnan(s.positive_threshold) && !std::isnan(s.positive_grades[0]) && !std::isnan(s.positive_grades[1]);
     add("positive", (s.positive_stain != Stain::None ? stain_name(s.positive_stain) : std::to_string(s.positive_channel)) +
-                        (std::isnan(s.positive_threshold) ? "" : ":" + json_number(s.positive_threshold)));
+                        (std::isnan(s.positive_threshold) ? "" : ":" + json_number(s.positive_threshold)) +
+                        (graded ? "," + json_number(s.positive_grades[0]) + "," + json_number(s.positive_grades[1]) : ""));
   }
   for (const auto& [key, value] : s.params) add("p." + key, value);
   std::string edits;
@@ -213,25 +215,30 @@ bool parse_share_fragment(const std::string& fragment, ShareState* s, std::vecto
       }
       s->pixel_size_um = um;
     } else if (key == "positive") {
-      // N or N:T, or a stain in N's place (see the header).
+      // N or N:T or N:T1,T2,T3, or a stain in N's place (see the header).
       const size_t colon = value.find(':');
       PositiveRule marker;
-      char* rest = nullptr;
-      double t = std::nan("");
+      std::vector<double> t;
       bool ok = parse_marker(value.substr(0, colon), &marker);
-      if (ok && colon != std::string::npos) {
-        const std::string threshold = value.substr(colon + 1);
-        t = threshold.empty() ? std::nan("") : std::strtod(threshold.c_str(), &rest);
-        ok = !threshold.empty() && *rest == '\0' && std::isfinite(t);
+      for (size_t at = colon; ok && at != std::string::npos;) {
+        const size_t comma = value.find(',', at + 1);
+        const std::string number = value.substr(at + 1, comma == std::string::npos ? std::string::npos : comma - at - 1);
+        char* rest = nullptr;
+        t.push_back(number.empty() ? std::nan("") : std::strtod(number.c_str(), &rest));
+        ok = !number.empty() && *rest == '\0' && std::isfinite(t.back());
+        at = comma;
       }
+      ok = ok && (t.size() <= 1 || (t.size() == 3 && t[0] <= t[1] && t[1] <= t[2]));
       if (!ok) {
         *error = "the link is damaged (\"positive\" should be a channel like 1, or a channel and threshold like 1:350, "
-                 "or dab): copy the whole link again";
+                 "or dab, or dab and three rising thresholds like dab:0.2,0.4,0.6): copy the whole link again";
         return false;
       }
       s->positive_channel = marker.channel;
       s->positive_stain = marker.stain;
-      s->positive_threshold = t;
+      s->positive_threshold = t.empty() ? std::nan("") : t[0];
+      s->positive_grades[0] = t.size() == 3 ? t[1] : std::nan("");
+      s->positive_grades[1] = t.size() == 3 ? t[2] : std::nan("");
     } else if (key == "edits" || key == "removed") {
       if (!parse_edits(value, key == "removed", &s->edits)) {
         *error = key == "removed"

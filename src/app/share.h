@@ -6,7 +6,8 @@
 //    &image=<URL, when the image came from ?image=>&pixel_size_um=<the user's calibration, when the
 //     user gave one: it decides the areas in um^2>&p.diameter=0&p.prob_thresh=0.6...
 //    &positive=<N, the marker's channel from 0: nuclei counted positive by Otsu's threshold>
-//     or <N:T, by the threshold T>, or a stain in the channel's place (dab, dab:0.2)
+//     or <N:T, by the threshold T>, or a stain in the channel's place (dab, dab:0.2); graded (1+, 2+,
+//     3+) N:T1,T2,T3 (dab:0.2,0.4,0.6), as the CLI's --positive
 //    &edits=r17.d10_20_30_20_30_40.r4 (edits by hand to the result, in order: r<id> removes object
 //     id; d<x_y_x_y...> draws an object inside that outline, integer image pixels, at least 3 points.
 //     Links from before drawing say removed=17.4 for r17.r4, and still open)
@@ -43,6 +44,7 @@ struct ShareState {
   int positive_channel = -1;
   Stain positive_stain = Stain::None;
   double positive_threshold = std::nan("");
+  double positive_grades[2] = {std::nan(""), std::nan("")};  // the 2+ and 3+ thresholds; NaN: not graded
 };
 
 // The fragment, without the leading '#'. Values are percent-encoded (RFC 3986 unreserved kept).

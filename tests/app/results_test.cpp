@@ -20,6 +20,7 @@
 #include "core/decode.h"
 #include "core/export.h"
 #include "core/json.h"
+#include "core/json_writer.h"
 #include "core/label_io.h"
 #include "core/synth.h"
 
@@ -582,11 +583,11 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
   // The second image is calibrated (0.5 um pixels): its mean area in um^2 is a quarter of the pixels'.
   const std::string mean_um2 = csv_number(area / double(first.objects.size()) * 0.25);
   EXPECT_EQ(summary,
-            "image,page,objects,positive,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
+            "image,page,objects,positive,h_score,mean_area_px,mean_area_um2,diameter_px,diameter_estimated,pixel_size_um,model,model_sha256,"
             "image_sha256,backend,error\r\n"
-            "plate A1.png,," + n + ",," + mean + ",,21.25,true,,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
-            "\"broken, \"\"really\"\".tif\",,,,,,,,,,,,,Cannot open it: not an image\r\n"
-            "plate A1.png,4," + n + "," + std::to_string(positive) + "," + mean + "," + mean_um2 + ",21.25,true,0.5,nuclei-star," + std::string(64, 'f') + "," +
+            "plate A1.png,," + n + ",,," + mean + ",,21.25,true,,nuclei-star," + std::string(64, 'f') + "," + std::string(64, 'e') + ",wasm,\r\n"
+            "\"broken, \"\"really\"\".tif\",,,,,,,,,,,,,,Cannot open it: not an image\r\n"
+            "plate A1.png,4," + n + "," + std::to_string(positive) + ",," + mean + "," + mean_um2 + ",21.25,true,0.5,nuclei-star," + std::string(64, 'f') + "," +
             std::string(64, 'e') + ",wasm,\r\n");
   const std::string record(files[6].data.begin(), files[6].data.end());
   EXPECT_NE(record.find("\"image\":{\"name\":\"plate A1.png\",\"sha256\":\"" + std::string(64, 'e') + "\",\"page\":4,"),
@@ -599,6 +600,41 @@ TEST(Batch, ZipHoldsEachImagesExportsAndASummaryRowPerImage) {
   EXPECT_EQ(files[1].data, export_bytes("labels_png", first.source));
   EXPECT_EQ(files[2].data, export_bytes("csv", first.source));
   EXPECT_EQ(files[4].data, export_bytes("labels_png", second.source)) << "the second image's own labels, calibrated";
+}
+
+// Graded (1+, 2+, 3+ from three thresholds): the summary row gives the H-score, the record the grades.
+TEST(Batch, GradedNucleiGiveTheHScore) {
+  Result r;
+  make_result(&r);
+  std::vector<double> means;
+  for (const ObjectMeasurements& m : r.objects) means.push_back(m.mean[0]);
+  std::sort(means.begin(), means.end());
+  PositiveRule rule{0, means[means.size() / 4]};  // a quarter negative, the rest split at the median and 3/4
+  rule.grade_thresholds[0] = means[means.size() / 2];
+  rule.grade_thresholds[1] = means[means.size() * 3 / 4];
+  r.source.positive = rule;
+  r.source.positive_threshold_given = true;
+  std::string why;
+  ASSERT_GT(classify_positive(&r.objects, rule, &why), 0) << why;
+  const GradeCounts grades = count_grades(r.objects);
+  for (long long n : grades.objects) ASSERT_GT(n, 0);
+  Batch batch;
+  std::string error;
+  ASSERT_TRUE(batch_add_result(&batch, r.source, &error)) << error;
+  std::vector<uint8_t> zip;
+  ASSERT_TRUE(batch_zip(&batch, &zip, &error)) << error;
+  const std::vector<ZipFile> files = read_zip(zip);
+  const std::string summary(files[0].data.begin(), files[0].data.end());
+  const std::string row = summary.substr(summary.find("\r\n") + 2);
+  EXPECT_EQ(row.rfind("plate A1.png,," + std::to_string(r.objects.size()) + "," +
+                          std::to_string(grades.objects[1] + grades.objects[2] + grades.objects[3]) + "," +
+                          csv_number(grades.h_score) + ",", 0), 0u) << row;
+  const std::string record(files[3].data.begin(), files[3].data.end());
+  EXPECT_NE(record.find("\"grades\":{\"thresholds\":[" + json_number(rule.threshold) + "," +
+                        json_number(rule.grade_thresholds[0]) + "," + json_number(rule.grade_thresholds[1]) + "],\"objects\":[" +
+                        std::to_string(grades.objects[0]) + "," + std::to_string(grades.objects[1]) + "," +
+                        std::to_string(grades.objects[2]) + "," + std::to_string(grades.objects[3]) + "],\"h_score\":"),
+            std::string::npos) << record;
 }
 
 TEST(Batch, NothingToAddIsSaid) {

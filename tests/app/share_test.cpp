@@ -54,6 +54,9 @@ void expect_same(const ShareState& a, const ShareState& b) {
   EXPECT_EQ(a.positive_stain, b.positive_stain);
   EXPECT_TRUE(a.positive_threshold == b.positive_threshold ||
               (std::isnan(a.positive_threshold) && std::isnan(b.positive_threshold)));
+  for (int k = 0; k < 2; ++k)
+    EXPECT_TRUE(a.positive_grades[k] == b.positive_grades[k] ||
+                (std::isnan(a.positive_grades[k]) && std::isnan(b.positive_grades[k])));
   ASSERT_EQ(a.edits.size(), b.edits.size());  // in the order they were made
   for (size_t i = 0; i < a.edits.size(); i++) {
     EXPECT_EQ(a.edits[i].id, b.edits[i].id) << i;
@@ -126,7 +129,8 @@ TEST(ShareLink, EditsByHandAreADotListAndADamagedOneIsRefused) {
   ASSERT_TRUE(parse("celldrop=1&pixel_size_um=0.65", &out, &unknown, &error)) << error;
   EXPECT_EQ(out.pixel_size_um, 0.65);
   // Counting positive nuclei: a channel (Otsu's threshold) or a channel and threshold, or a stain.
-  for (const char* bad : {"", "x", "-1", "1.5", "1:", "1:x", "1:nan", ":3", "1:2:3", "99999", "eosin", "dab:", "dab1"}) {
+  for (const char* bad : {"", "x", "-1", "1.5", "1:", "1:x", "1:nan", ":3", "1:2:3", "99999", "eosin", "dab:", "dab1",
+                          "dab:0.2,0.4", "dab:0.4,0.2,0.6", "dab:0.2,,0.6", "dab:0.2,0.4,0.6,0.8", "dab:,0.4,0.6", "dab:0.2,0.4,"}) {
     EXPECT_FALSE(parse(std::string("celldrop=1&positive=") + percent_encode(bad), &out, &unknown, &error)) << bad;
     EXPECT_NE(error.find("positive"), std::string::npos) << error;
   }
@@ -151,6 +155,17 @@ TEST(ShareLink, EditsByHandAreADotListAndADamagedOneIsRefused) {
   ShareState back;
   ASSERT_TRUE(parse(share_fragment(plain), &back, &unknown, &error)) << error;
   expect_same(plain, back);
+  EXPECT_TRUE(std::isnan(back.positive_grades[0]) && std::isnan(back.positive_grades[1]));
+  // Graded: the 1+, 2+ and 3+ thresholds, as the CLI's --positive dab:T1,T2,T3.
+  plain.positive_grades[0] = 0.4;
+  plain.positive_grades[1] = 0.6;
+  EXPECT_NE(share_fragment(plain).find("&positive=dab%3A0.125%2C0.4%2C0.6"), std::string::npos) << share_fragment(plain);
+  ASSERT_TRUE(parse(share_fragment(plain), &back, &unknown, &error)) << error;
+  expect_same(plain, back);
+  ASSERT_TRUE(parse("celldrop=1&positive=dab%3A0.2%2C0.2%2C0.6", &out, &unknown, &error)) << error;  // equal is rising
+  EXPECT_EQ(out.positive_threshold, 0.2);
+  EXPECT_EQ(out.positive_grades[0], 0.2);
+  EXPECT_EQ(out.positive_grades[1], 0.6);
 }
 
 TEST(ShareLink, FloatParametersComeBackBitForBit) {

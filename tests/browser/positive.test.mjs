@@ -1,6 +1,7 @@
 // Counting the nuclei positive for a marker, in headless Chromium: the panel's "Count positive", its
 // marker channel and threshold sliders and Otsu button, the overlay's class colours, the exports, the
-// page API's setPositive and a share link that brings the count back. The fixture is made at test
+// page API's setPositive and a share link that brings the count back; then grading a stained slide's
+// nuclei 1+ to 3+ (the panel's "Grade") and its H-score. The fixture is made at test
 // time: the CLI's synthetic nuclei in channel 1 and, written by tifffile, a marker in channel 2 that
 // only every other nucleus carries.
 //
@@ -46,6 +47,45 @@ function otsu(values) {
   return threshold;
 }
 
+// The overlay as saved (what is on screen): each object's edge pixels in colourOf(id), at the
+// overlay's opacity over the image below. Returns how many edge pixels were looked at.
+async function assertEdgeColours(page, r, opacity, colourOf) {
+  const overlay = decodePng(Buffer.from((await page.evaluate(() => window.celldrop.export('overlay_png'))).bytes));
+  const { width, height, data } = r.labels;
+  let edges = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const id = data[y * width + x];
+      if (!id) continue;
+      const edge = x === 0 || y === 0 || x === width - 1 || y === height - 1 || data[y * width + x - 1] !== id ||
+        data[y * width + x + 1] !== id || data[(y - 1) * width + x] !== id || data[(y + 1) * width + x] !== id;
+      if (!edge) continue;
+      const rgb = colourOf(id);
+      for (let c = 0; c < 3; c++) {
+        const got = overlay.data[(y * width + x) * overlay.channels + c];
+        assert.ok(Math.abs(got - opacity * rgb[c]) <= (1 - opacity) * 255 + 1, `object ${id}'s edge at ${x},${y}: ${got} in channel ${c}`);
+      }
+      edges++;
+    }
+  }
+  return edges;
+}
+
+// A stained slide opened from `url` and counted as the measuring lesson says: the run on its picture
+// offers "Read its hematoxylin" (the model was made for fluorescence), pressed, then Count positive
+// (by DAB on such a slide). Resolves with the page's state once counted.
+async function readAndCount(page, url) {
+  let s = await waitForShell(page, (st) => st.segmentation.hasResult && !st.segmentation.running, 'a result');
+  await page.evaluate((u) => window.celldrop.open(u), url);
+  s = await waitForResult(page, null, s.segmentation.runs + 1);
+  const runs = s.segmentation.runs;
+  await clickControl(page, 'stain_offer');
+  await waitForShell(page, (st) => st.segmentation.runs > runs && st.segmentation.hasResult && !st.segmentation.running,
+    'the run through the hematoxylin', 120_000);
+  await clickControl(page, 'positive.count');
+  return waitForShell(page, (st) => st.page.positive.count !== null, 'the DAB count');
+}
+
 async function clickAt(page, rect, fx) {
   const top = await canvasTop(page);
   await page.mouse.click(Math.round(rect.x0 + fx * (rect.x1 - rect.x0)), Math.round((rect.y0 + rect.y1) / 2 + top), { delay: 60 });
@@ -57,7 +97,9 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   await waitForResult(page);
   await dropFile(page, twoChannels, 'nuclei-and-marker.tif', 'image/tiff');
   let s = await waitForResult(page, sha256File(twoChannels));
-  assert.deepEqual(s.page.positive, { channel: -1, stain: null, otsu: true, threshold: null, count: null, note: '', means: null });
+  assert.deepEqual(s.page.positive, {
+    channel: -1, stain: null, otsu: true, threshold: null, count: null, grades: null, gradeCounts: null, hScore: null, note: '', means: null,
+  });
 
   // On: the channel on show (1) is the marker's at first; the slider moves it to channel 2.
   await clickControl(page, 'positive.count');
@@ -108,28 +150,10 @@ test('Count positive: Otsu splits the nuclei by their marker, the overlay, table
   });
   assert.ok(looked.positive >= 3 && looked.negative >= 1, `bars looked at: ${JSON.stringify(looked)}`);
 
-  // The overlay as saved (what is on screen): every object's edge in its class's colour, at the
-  // overlay's opacity over the grey image below it.
-  const overlay = decodePng(Buffer.from((await page.evaluate(() => window.celldrop.export('overlay_png'))).bytes));
-  const { width, height, data } = r.labels;
+  // The overlay as saved (what is on screen): every object's edge in its class's colour.
   const positiveOf = new Map(r.objects.map((o) => [o.label, o.positive]));
-  const opacity = s.segmentation.overlay.opacity;
-  let edges = 0;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const id = data[y * width + x];
-      if (!id) continue;
-      const edge = x === 0 || y === 0 || x === width - 1 || y === height - 1 || data[y * width + x - 1] !== id ||
-        data[y * width + x + 1] !== id || data[(y - 1) * width + x] !== id || data[(y + 1) * width + x] !== id;
-      if (!edge) continue;
-      const rgb = positiveOf.get(id) ? [0xFF, 0x6E, 0x3C] : [0x56, 0xB4, 0xE9];
-      for (let c = 0; c < 3; c++) {
-        const got = overlay.data[(y * width + x) * 3 + c];
-        assert.ok(Math.abs(got - opacity * rgb[c]) <= (1 - opacity) * 255 + 1, `object ${id}'s edge at ${x},${y}: ${got} in channel ${c}`);
-      }
-      edges++;
-    }
-  }
+  const edges = await assertEdgeColours(page, r, s.segmentation.overlay.opacity,
+    (id) => (positiveOf.get(id) ? [0xFF, 0x6E, 0x3C] : [0x56, 0xB4, 0xE9]));
   assert.ok(edges > 100);
   const geojson = JSON.parse(new TextDecoder().decode((await page.evaluate(() => window.celldrop.export('geojson'))).bytes));
   for (const f of geojson.features) {
@@ -269,18 +293,11 @@ test('the measuring lesson\'s marker picture, counted in the page as the lesson 
 test('the measuring lesson\'s stained slide, read and counted in the page as the lesson says, gives the lesson\'s number', async () => {
   const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1100 } });
   const { page, problems } = await openApp(context, bed.origin);
-  let s = await waitForResult(page);
+  await waitForResult(page);
   const lesson = await (await fetch(`${bed.origin}/lessons/measuring/`)).text();
   const stated = lesson.match(/data-fact="d_positive">(\d+)</);
   assert.ok(stated, 'the lesson states its count');
-  await page.evaluate((url) => window.celldrop.open(url), `${bed.origin}/lessons/measuring/media/ihc-slide.png`);
-  s = await waitForResult(page, null, s.segmentation.runs + 1);
-  const runs = s.segmentation.runs;
-  await clickControl(page, 'stain_offer');
-  await waitForShell(page, (st) => st.segmentation.runs > runs && st.segmentation.hasResult && !st.segmentation.running,
-    'the run through the hematoxylin', 120_000);
-  await clickControl(page, 'positive.count');
-  s = await waitForShell(page, (st) => st.page.positive.count !== null, 'the DAB count');
+  const s = await readAndCount(page, `${bed.origin}/lessons/measuring/media/ihc-slide.png`);
   assert.equal(s.page.positive.stain, 'dab');
   assert.equal(s.page.positive.count, Number(stated[1]));
   assertClean(problems);
@@ -297,17 +314,10 @@ test('the measuring lesson\'s slide in another lab\'s colours gives the lesson\'
   const standard = lesson.match(/data-fact="l_positive">(\d+)</), own = lesson.match(/data-fact="e_positive">(\d+)</);
   assert.ok(standard && own, 'the lesson states both counts');
   assert.ok(Number(own[1]) < Number(standard[1]), `the brown patches are no longer counted: ${own[1]} against ${standard[1]}`);
-  await page.evaluate((url) => window.celldrop.open(url), `${bed.origin}/lessons/measuring/media/ihc-other-lab.png`);
-  s = await waitForResult(page, null, s.segmentation.runs + 1);
-  let runs = s.segmentation.runs;
-  await clickControl(page, 'stain_offer');
-  await waitForShell(page, (st) => st.segmentation.runs > runs && st.segmentation.hasResult && !st.segmentation.running,
-    'the run through the hematoxylin', 120_000);
-  await clickControl(page, 'positive.count');
-  s = await waitForShell(page, (st) => st.page.positive.count !== null, 'the DAB count');
+  s = await readAndCount(page, `${bed.origin}/lessons/measuring/media/ihc-other-lab.png`);
   assert.equal(s.page.positive.count, Number(standard[1]));
   assert.equal(s.page.stainVectors.estimated, false);
-  runs = s.segmentation.runs;
+  const runs = s.segmentation.runs;
   await clickControl(page, 'estimate_stains');
   await waitForShell(page, (st) => JSON.parse(st.page.params).estimate_stains === true, 'the box ticked');
   await page.keyboard.press('r');
@@ -316,5 +326,87 @@ test('the measuring lesson\'s slide in another lab\'s colours gives the lesson\'
   assert.equal(s.page.stainVectors.estimated, true);
   assert.equal(s.page.positive.count, Number(own[1]));
   assertClean(problems);
+  await context.close();
+});
+
+// Grading the lesson's stained slide, as a pathologist scores one: tick Grade under Count positive
+// (QuPath's thresholds 0.2, 0.4, 0.6 on the nuclei's mean DAB density), and each nucleus is negative,
+// 1+, 2+ or 3+ by its own mean; the counts, the H-score, the overlay's colours, the exports and a share
+// link follow, and a 2+ threshold dragged below 1+ stops at it.
+test('Grade: the nuclei of a stained slide are graded 1+ to 3+ by their DAB, with the H-score, and a link brings it back', async () => {
+  const context = await bed.browser.newContext({ viewport: { width: 1280, height: 1300 } });
+  const { page, problems } = await openApp(context, bed.origin);
+  await waitForResult(page);
+  const slide = `${bed.origin}/lessons/measuring/media/ihc-slide.png`;
+  await readAndCount(page, slide);
+  await clickControl(page, 'positive.grade');
+  const s = await waitForShell(page, (st) => st.page.positive.hScore !== null, 'graded');
+  assert.deepEqual([s.page.positive.otsu, s.page.positive.threshold, s.page.positive.grades], [false, 0.2, [0.4, 0.6]]);
+
+  // Each nucleus's grade is how many thresholds its mean DAB density reaches; the counts and the
+  // H-score are those of the table, and so are the record, the GeoJSON's classes and the overlay.
+  const graded = async () => {
+    const st = await waitForShell(page, (x) => x.page.positive.hScore !== null, 'graded');
+    const r = await page.evaluate(() => window.celldrop.result());
+    const cuts = [st.page.positive.threshold, ...st.page.positive.grades];
+    const counts = [0, 0, 0, 0];
+    for (const o of r.objects) {
+      const grade = cuts.filter((t) => o.dab_od_mean >= t).length;
+      assert.equal(o.grade, grade, `object ${o.label}: DAB ${o.dab_od_mean}`);
+      assert.equal(o.positive, grade > 0 ? 1 : 0);
+      counts[grade]++;
+    }
+    assert.deepEqual(st.page.positive.gradeCounts, counts);
+    const hScore = 100 * (counts[1] + 2 * counts[2] + 3 * counts[3]) / r.objects.length;
+    assert.ok(Math.abs(st.page.positive.hScore - hScore) < 1e-9, `${st.page.positive.hScore} against ${hScore}`);
+    assert.deepEqual(r.record.positive.grades.thresholds, cuts);
+    assert.deepEqual(r.record.positive.grades.objects, counts);
+    return { st, r, counts, hScore };
+  };
+  let { st, r, counts, hScore } = await graded();
+  assert.ok(counts.every((n) => n > 0), `every grade has nuclei on the lesson's slide: ${counts}`);
+  const geojson = JSON.parse(new TextDecoder().decode((await page.evaluate(() => window.celldrop.export('geojson'))).bytes));
+  const gradeOf = new Map(r.objects.map((o) => [o.label, o.grade]));
+  for (const f of geojson.features) {
+    assert.equal(f.properties.classification.name, ['Negative', '1+', '2+', '3+'][gradeOf.get(Number(f.properties.name))]);
+  }
+  const colours = [[0x56, 0xB4, 0xE9], [0xF0, 0xE4, 0x42], [0xE6, 0x9F, 0x00], [0xE8, 0x11, 0x2D]];
+  assert.ok(await assertEdgeColours(page, r, st.segmentation.overlay.opacity, (id) => colours[gradeOf.get(id)]) > 100);
+  await page.mouse.move(700, 5);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(SHOTS, 'positive-graded.png') });
+
+  // The 2+ slider at its left end, below the 1+ threshold: it stops at 1+, and no nucleus is 1+.
+  await clickAt(page, st.page.ui['positive.grade2'], 0.01);
+  st = await waitForShell(page, (x) => x.page.positive.grades?.[0] === 0.2, '2+ stopped at 1+');
+  ({ st, r, counts, hScore } = await graded());
+  assert.equal(counts[1], 0);
+  assert.deepEqual(st.page.positive.grades, [0.2, 0.6]);
+
+  // The link carries the three thresholds; opened with the same slide, it grades the same nuclei.
+  const link = await page.evaluate(() => window.celldrop.shareLink());
+  assert.match(link, /&positive=dab%3A0\.2%2C0\.2%2C0\.6(&|$)/);
+  const second = await openApp(context, bed.origin, link.slice(link.indexOf('#')));
+  let s2 = await waitForResult(second.page);
+  await second.page.evaluate((url) => window.celldrop.open(url), slide);
+  s2 = await waitForShell(second.page, (x) => x.segmentation.runs > s2.segmentation.runs && x.segmentation.hasResult &&
+    !x.segmentation.running && x.page.positive.hScore !== null, 'graded as the link says', 120_000);
+  assert.deepEqual([s2.page.positive.threshold, s2.page.positive.grades, s2.page.positive.gradeCounts], [0.2, [0.2, 0.6], counts]);
+  assert.equal(s2.page.positive.hScore, st.page.positive.hScore);
+
+  // The page API refuses grades without a 1+ threshold, and rising ones that do not rise; the count by
+  // one threshold then stands. Unticked, the grades are gone from the table, the exports and the link.
+  await assert.rejects(page.evaluate(() => window.celldrop.setPositive('dab', null, [0.4, 0.6])), /grades take three thresholds/);
+  await assert.rejects(page.evaluate(() => window.celldrop.setPositive('dab', 0.5, [0.4, 0.6])), /must rise from 1\+ to 3\+, not 0.5, 0.4, 0.6/);
+  st = await waitForShell(page, (x) => x.page.positive.threshold === 0.5 && x.page.positive.grades === null, 'one threshold');
+  assert.equal(st.page.positive.hScore, null);
+  await page.evaluate(() => window.celldrop.setPositive('dab', 0.2, [0.4, 0.6]));
+  await clickControl(page, 'positive.grade');
+  st = await waitForShell(page, (x) => x.page.positive.grades === null && x.page.positive.count !== null, 'grades off');
+  r = await page.evaluate(() => window.celldrop.result());
+  assert.ok(r.objects.every((o) => o.grade === undefined) && r.record.positive.grades === undefined);
+  assert.match(await page.evaluate(() => window.celldrop.shareLink()), /&positive=dab%3A0\.2(&|$)/);
+  assertClean(problems);
+  assertClean(second.problems);
   await context.close();
 });
