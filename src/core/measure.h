@@ -17,6 +17,7 @@
 //   eigenvalues l1 >= l2 of the pixel-centre covariance; 0 for a disk or a single pixel, 1 for a line.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -83,7 +84,7 @@ struct PositiveRule {
   // The 2+ and 3+ thresholds of a graded rule; NaN (the default): not graded.
   double grade_thresholds[2] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
   bool counts() const { return channel >= 0 || stain != Stain::None; }
-  bool graded() const { return grade_thresholds[0] == grade_thresholds[0] && grade_thresholds[1] == grade_thresholds[1]; }
+  bool graded() const { return !std::isnan(grade_thresholds[0]) && !std::isnan(grade_thresholds[1]); }
 };
 
 // A marker as a user or a link writes it: a channel from 0 ("1", at most 4095) or a stain's name

@@ -184,7 +184,8 @@ template <class T>
 void unmix(const std::vector<float>& od, const float w[3], const Image& rgb, size_t first, size_t count, float* out) {
   const size_t C = size_t(rgb.channels);
   const T* p = reinterpret_cast<const T*>(rgb.data.data()) + first * C;
-  for (size_t i = 0; i < count; ++i, p += C) out[i] = w[0] * od[p[0]] + w[1] * od[p[1]] + w[2] * od[p[2]];
+  const float w0 = w[0], w1 = w[1], w2 = w[2];  // in registers: out could alias them, as far as the compiler knows
+  for (size_t i = 0; i < count; ++i, p += C) out[i] = w0 * od[p[0]] + w1 * od[p[1]] + w2 * od[p[2]];
 }
 
 }  // namespace
