@@ -73,7 +73,8 @@ Usage:
                              --positive dab[:T] on an IHC slide read with --stain: the nuclei's mean DAB
                              density is the marker (the CSV has each stain's as hematoxylin_od_mean
                              and dab_od_mean)
-      --positive dab:T1,T2,T3  grade the nuclei 1+, 2+, 3+ from T1, T2, T3 (QuPath's: 0.2,0.4,0.6),
+      --positive dab:T1,T2,T3
+                             grade the nuclei 1+, 2+, 3+ from T1, T2, T3 (QuPath's: 0.2,0.4,0.6),
                              the rest negative: the line gets "grades" ([negative, 1+, 2+, 3+]) and
                              "h_score" (1 x %1+ + 2 x %2+ + 3 x %3+, 0 to 300); the CSV a "grade"
                              column, the GeoJSON QuPath's classes Negative, 1+, 2+, 3+
