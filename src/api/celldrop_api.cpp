@@ -175,7 +175,6 @@ struct ResultHandle {
   bool pixel_size_given = false;
   PositiveRule positive;  // cd_result_classify's; without a marker: not classified
   bool positive_threshold_given = false;
-  int positive_count = 0;
   bool have_contours = false;
   std::vector<Contour> contours;  // traced on the first export that needs them
 
@@ -696,17 +695,7 @@ char* cd_result_export(void* result, const char* format, const char* options_jso
       rec.parameters = pipeline_record_parameters(h->card, h->params, h->result);
       rec.timings_s = pipeline_record_timings(h->result);
       rec.objects = h->result.count;
-      rec.positive_channel = h->positive.channel;
-      rec.positive_stain = stain_name(h->positive.stain);
-      rec.positive_threshold = h->positive.threshold;
-      rec.positive_threshold_given = h->positive_threshold_given;
-      rec.positive_objects = h->positive_count;
-      if (h->positive.graded()) {
-        const GradeCounts grades = count_grades(h->objects);
-        rec.grade_thresholds = {h->positive.threshold, h->positive.grade_thresholds[0], h->positive.grade_thresholds[1]};
-        std::copy(grades.objects, grades.objects + 4, rec.grade_objects);
-        rec.h_score = grades.h_score;  // NaN (null) when there are no objects
-      }
+      record_positive(&rec, h->positive, h->positive_threshold_given, h->objects);
       text = write_run_record(rec);
     }
   } else {
@@ -738,12 +727,10 @@ char* cd_result_classify(void* result, const char* marker, double threshold, dou
   const int count = classify_positive(&h->objects, rule, &error);
   if (count < 0) {
     h->positive = PositiveRule();  // the objects are left unclassified: the record must not say otherwise
-    h->positive_count = 0;
     return give_error(error);
   }
   h->positive = rule;
   h->positive_threshold_given = given;
-  h->positive_count = count;
   JsonWriter w;
   w.begin_object().key("positive").value(count).key("objects").value(int64_t(h->objects.size())).key("threshold");
   if (std::isnan(rule.threshold)) w.null();

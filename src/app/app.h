@@ -141,6 +141,7 @@ struct App {
   double positive_threshold = 0.0;
   int positive_count = -1;
   celldrop::GradeCounts grades;  // graded: each grade's count and the H-score (NaN h_score: not graded)
+  bool graded() const { return !std::isnan(grades.h_score); }  // the result on show is graded
   std::vector<uint32_t> class_rgb;
   std::string positive_note;
   // The nuclei's means of the marker: their range (the threshold slider's) and how many fall

@@ -774,7 +774,7 @@ static void overlay_controls() {
     ui_rect(std::string("overlay.") + cd::overlay_mode_name(modes[i]));
   }
   // The key: what each colour on the image means.
-  if (a.positive_count >= 0 && !std::isnan(a.grades.h_score)) {
+  if (a.graded()) {
     for (int grade = 0; grade < 4; grade++) {
       swatch(rgb_color(cd::kGradeRgb[grade]), a.overlay_mode == cd::OverlayMode::Outlines, cd::grade_name(grade));
       ImGui::SameLine(0.0f, 12.0f);
@@ -820,7 +820,7 @@ static void draw_means_histogram(ImVec2 p0, ImVec2 size) {
     // A bar takes the class of its bin's middle.
     const double mid = a.means_low + (double(i) + 0.5) * bin_width;
     uint32_t rgb = mid >= a.positive_threshold ? cd::kPositiveRgb : cd::kNegativeRgb;
-    if (!std::isnan(a.grades.h_score)) {
+    if (a.graded()) {
       rgb = cd::kGradeRgb[int(mid >= a.positive_threshold) + int(mid >= a.grade_given[0]) + int(mid >= a.grade_given[1])];
     }
     const float h = std::max(1.0f, (size.y - 2.0f) * std::sqrt(float(a.means_histogram[i]) / float(top)));
@@ -856,8 +856,7 @@ static void grade_controls(double lo, double hi) {
                       "The CSV gets a grade column, the GeoJSON QuPath's classes 1+, 2+ and 3+, the record and link the thresholds.");
   }
   if (!on) return;
-  const bool graded = a.positive_count >= 0 && !std::isnan(a.grades.h_score);
-  if (graded) {
+  if (a.graded()) {
     ImGui::SameLine(0.0f, 12.0f);
     ImGui::Text("H-score %.0f", a.grades.h_score);
     ui_rect("positive.h_score");
@@ -881,7 +880,7 @@ static void grade_controls(double lo, double hi) {
       ImGui::SetTooltip("A nucleus is %s when its mean reaches this (Ctrl+click to type it)", k == 0 ? "2+ (moderate)" : "3+ (strong)");
     }
   }
-  if (!graded) return;
+  if (!a.graded()) return;
   // Each grade's count beside its colour, as the overlay's key names them.
   for (int grade = 0; grade < 4; grade++) {
     if (grade) ImGui::SameLine(0.0f, 12.0f);

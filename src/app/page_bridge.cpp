@@ -96,7 +96,7 @@ std::string page_state_json() {
   w.key("grades");
   if (a.grading()) w.begin_array().value(a.grade_given[0]).value(a.grade_given[1]).end_array(); else w.null();
   w.key("gradeCounts");
-  if (a.positive_count >= 0 && !std::isnan(a.grades.h_score)) {
+  if (a.graded()) {
     w.begin_array();
     for (long long n : a.grades.objects) w.value(int64_t(n));
     w.end_array();
@@ -104,7 +104,7 @@ std::string page_state_json() {
     w.null();
   }
   w.key("hScore");
-  if (a.positive_count >= 0 && !std::isnan(a.grades.h_score)) w.value(a.grades.h_score); else w.null();
+  if (a.graded()) w.value(a.grades.h_score); else w.null();
   w.key("note").value(a.positive_note);
   w.key("means");
   if (a.means_histogram.empty()) {

@@ -40,7 +40,7 @@ std::string export_file_name(const ExportKind& kind, const ResultSource& source)
   return (source.image_stem.empty() ? "image" : source.image_stem) + "_" + model + "_" + kind.suffix;
 }
 
-// How many objects classify_positive marked positive (the record's and the summary row's count).
+// How many objects classify_positive marked positive (the summary row's count).
 static int positive_objects(const std::vector<ObjectMeasurements>& objects) {
   int n = 0;
   for (const ObjectMeasurements& m : objects) n += m.positive == 1;
@@ -68,19 +68,7 @@ std::string page_run_record(const ResultSource& source) {
   }
   rec.pixel_size_um = source.image ? source.image->square_pixel_size_um() : 0.0;
   rec.pixel_size_given = source.pixel_size_given;
-  if (source.positive.counts() && source.objects) {
-    rec.positive_channel = source.positive.channel;
-    rec.positive_stain = stain_name(source.positive.stain);
-    rec.positive_threshold = source.positive.threshold;
-    rec.positive_threshold_given = source.positive_threshold_given;
-    rec.positive_objects = positive_objects(*source.objects);
-    if (source.positive.graded()) {
-      const GradeCounts grades = count_grades(*source.objects);
-      rec.grade_thresholds = {source.positive.threshold, source.positive.grade_thresholds[0], source.positive.grade_thresholds[1]};
-      std::copy(grades.objects, grades.objects + 4, rec.grade_objects);
-      rec.h_score = grades.h_score;
-    }
-  }
+  if (source.objects) record_positive(&rec, source.positive, source.positive_threshold_given, *source.objects);
   rec.model_name = source.model_name;
   rec.model_sha256 = source.model_sha256;
   auto add = [&](const std::string& name, RecordValue v) { rec.parameters.emplace_back(name, std::move(v)); };

@@ -144,5 +144,11 @@ struct RunRecord {
   std::vector<HandEdit> edits_by_hand;
 };
 std::string write_run_record(const RunRecord& record);
+// Fills the record's marker-positive fields from the rule `objects` were classified by (measure.h's
+// classify_positive): the marker, its threshold and whether the user gave it, how many are positive
+// and, for a graded rule, the grades' thresholds, counts and H-score. Nothing when the rule has no marker.
+struct PositiveRule;
+void record_positive(RunRecord* record, const PositiveRule& rule, bool threshold_given,
+                     const std::vector<ObjectMeasurements>& objects);
 
 }  // namespace celldrop

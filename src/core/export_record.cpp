@@ -1,6 +1,10 @@
 // The JSON run record; see export.h for its fields.
 #include "core/export.h"
+
+#include <algorithm>
+
 #include "core/json_writer.h"
+#include "core/measure.h"
 
 namespace celldrop {
 
@@ -63,6 +67,23 @@ std::string write_run_record(const RunRecord& r) {
   }
   w.end_object();
   return w.str() + "\n";
+}
+
+void record_positive(RunRecord* r, const PositiveRule& rule, bool threshold_given,
+                     const std::vector<ObjectMeasurements>& objects) {
+  if (!rule.counts()) return;
+  r->positive_channel = rule.channel;
+  r->positive_stain = stain_name(rule.stain);
+  r->positive_threshold = rule.threshold;
+  r->positive_threshold_given = threshold_given;
+  r->positive_objects = 0;
+  for (const ObjectMeasurements& m : objects) r->positive_objects += m.positive == 1;
+  if (rule.graded()) {
+    const GradeCounts grades = count_grades(objects);
+    r->grade_thresholds = {rule.threshold, rule.grade_thresholds[0], rule.grade_thresholds[1]};
+    std::copy(grades.objects, grades.objects + 4, r->grade_objects);
+    r->h_score = grades.h_score;  // NaN (null) when there are no objects
+  }
 }
 
 }  // namespace celldrop
